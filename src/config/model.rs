@@ -1,0 +1,413 @@
+//! The validated configuration: std types, defaults filled in, inheritance resolved (a real
+//! server carries its effective forwarding method and check). Serializing it gives TOML that
+//! loads back to an equal model.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::{Serialize, Serializer};
+
+use super::types::*;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    pub global: Global,
+    #[serde(rename = "vrrp_instance")]
+    pub vrrp_instances: Vec<VrrpInstance>,
+    #[serde(rename = "vrrp_sync_group")]
+    pub sync_groups: Vec<SyncGroup>,
+    #[serde(rename = "track_script")]
+    pub track_scripts: Vec<TrackScript>,
+    #[serde(rename = "virtual_server")]
+    pub virtual_servers: Vec<VirtualServer>,
+    #[serde(rename = "fwmark")]
+    pub fwmarks: Vec<FwmarkRule>,
+    pub netfilter: Netfilter,
+    pub ipvs: Ipvs,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realserver: Option<RealServerRole>,
+}
+
+impl Config {
+    pub fn real_server_count(&self) -> usize {
+        self.virtual_servers
+            .iter()
+            .map(|v| v.real_servers.len())
+            .sum()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Global {
+    pub router_id: String,
+    pub state_dir: PathBuf,
+    pub control_socket: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<SocketAddr>,
+    pub script_user: String,
+    #[serde(serialize_with = "serialize_duration")]
+    pub reconcile_interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VrrpInstance {
+    pub name: String,
+    pub interface: String,
+    pub virtual_router_id: u8,
+    pub priority: u8,
+    pub version: u8,
+    #[serde(serialize_with = "serialize_duration")]
+    pub advert_interval: Duration,
+    pub preempt: bool,
+    #[serde(serialize_with = "serialize_duration")]
+    pub preempt_delay: Duration,
+    pub virtual_ipaddress: Vec<IpNet>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unicast_source: Option<IpAddr>,
+    pub unicast_peers: Vec<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<Authentication>,
+    pub v3_ipv4_checksum: V3Checksum,
+    pub garp: Garp,
+    pub track_interface: Vec<TrackRef>,
+    pub track_script: Vec<TrackRef>,
+    pub notify: Notify,
+}
+
+impl VrrpInstance {
+    /// The family of the virtual addresses (validation makes them all one family).
+    pub fn family(&self) -> Family {
+        self.virtual_ipaddress
+            .first()
+            .map_or(Family::Ipv4, |n| Family::of(&n.addr()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Authentication {
+    #[serde(rename = "type")]
+    pub kind: AuthType,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Garp {
+    #[serde(serialize_with = "serialize_duration")]
+    pub delay: Duration,
+    pub repeat: u32,
+    #[serde(serialize_with = "serialize_duration")]
+    pub refresh: Duration,
+    pub refresh_repeat: u32,
+}
+
+impl Default for Garp {
+    fn default() -> Self {
+        Garp {
+            delay: Duration::from_secs(5),
+            repeat: 5,
+            refresh: Duration::ZERO,
+            refresh_repeat: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackRef {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i16>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Notify {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub any: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncGroup {
+    pub name: String,
+    pub instances: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackScript {
+    pub name: String,
+    pub command: Vec<String>,
+    #[serde(serialize_with = "serialize_duration")]
+    pub interval: Duration,
+    #[serde(serialize_with = "serialize_duration")]
+    pub timeout: Duration,
+    pub rise: u32,
+    pub fall: u32,
+}
+
+/// How IPVS identifies a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceKey {
+    Address(SocketAddr),
+    Fwmark { mark: u32, family: Family },
+}
+
+impl ServiceKey {
+    pub fn family(&self) -> Family {
+        match self {
+            ServiceKey::Address(a) => Family::of(&a.ip()),
+            ServiceKey::Fwmark { family, .. } => *family,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VirtualServer {
+    pub name: String,
+    #[serde(flatten, serialize_with = "serialize_key")]
+    pub key: ServiceKey,
+    pub protocol: Protocol,
+    pub scheduler: Scheduler,
+    pub scheduler_flags: Vec<SchedulerFlag>,
+    pub forwarding: Forwarding,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<Tunnel>,
+    #[serde(serialize_with = "serialize_duration")]
+    pub persistence_timeout: Duration,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence_netmask: Option<u8>,
+    pub one_packet: bool,
+    pub quorum: u32,
+    pub hysteresis: u32,
+    pub alpha: bool,
+    pub inhibit_on_failure: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sorry_server: Option<RsAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vrrp_instance: Option<String>,
+    /// The service-wide check, as written (each real server carries its effective one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<Check>,
+    #[serde(rename = "real_server")]
+    pub real_servers: Vec<RealServer>,
+}
+
+fn serialize_key<S: Serializer>(key: &ServiceKey, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(None)?;
+    match key {
+        ServiceKey::Address(a) => m.serialize_entry("address", a)?,
+        ServiceKey::Fwmark { mark, family } => {
+            m.serialize_entry("fwmark", mark)?;
+            m.serialize_entry("family", family)?;
+        }
+    }
+    m.end()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tunnel {
+    #[serde(rename = "type")]
+    pub kind: TunnelType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    pub checksum: TunnelChecksum,
+}
+
+/// A real server's address: the port is absent for fwmark services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RsAddr {
+    pub ip: IpAddr,
+    pub port: Option<u16>,
+}
+
+impl fmt::Display for RsAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.ip, self.port) {
+            (ip, None) => write!(f, "{ip}"),
+            (ip, Some(p)) => write!(f, "{}", SocketAddr::new(ip, p)),
+        }
+    }
+}
+
+impl Serialize for RsAddr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl std::str::FromStr for RsAddr {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        if let Ok(a) = s.parse::<SocketAddr>() {
+            return Ok(RsAddr {
+                ip: a.ip(),
+                port: Some(a.port()),
+            });
+        }
+        // "[2001:db8::1]" without a port is accepted as well as the bare address.
+        let bare = s
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .unwrap_or(s);
+        bare.parse::<IpAddr>()
+            .map(|ip| RsAddr { ip, port: None })
+            .map_err(|_| ())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RealServer {
+    pub address: RsAddr,
+    pub weight: u32,
+    pub forwarding: Forwarding,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<Tunnel>,
+    pub upper_threshold: u32,
+    pub lower_threshold: u32,
+    /// The effective check; `None` means always up, as keepalived treats an unchecked server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<Check>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    #[serde(flatten)]
+    pub kind: CheckKind,
+    #[serde(serialize_with = "serialize_duration")]
+    pub interval: Duration,
+    #[serde(serialize_with = "serialize_duration")]
+    pub timeout: Duration,
+    pub fall: u32,
+    pub rise: u32,
+    #[serde(serialize_with = "serialize_duration")]
+    pub retry_delay: Duration,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum CheckKind {
+    Tcp,
+    Http(HttpCheck),
+    Https {
+        #[serde(flatten)]
+        http: HttpCheck,
+        tls_verify: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sni: Option<String>,
+    },
+    Misc {
+        command: Vec<String>,
+        dynamic_weight: bool,
+    },
+}
+
+impl CheckKind {
+    pub fn check_type(&self) -> CheckType {
+        match self {
+            CheckKind::Tcp => CheckType::Tcp,
+            CheckKind::Http(_) => CheckType::Http,
+            CheckKind::Https { .. } => CheckType::Https,
+            CheckKind::Misc { .. } => CheckType::Misc,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpCheck {
+    pub path: String,
+    pub status: StatusSet,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_regex: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FwmarkRule {
+    pub mark: u32,
+    pub destination: IpNet,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
+    pub ports: Vec<PortRange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    pub exclude_source_mac: Vec<MacAddr>,
+    pub exclude_peers: Vec<IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Netfilter {
+    pub backend: NetfilterBackend,
+    pub table: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ipvs {
+    pub on_stop: OnStop,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<Timeouts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_daemon: Option<SyncDaemon>,
+}
+
+/// IPVS connection timeouts; an absent one is left as the kernel has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Timeouts {
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_duration"
+    )]
+    pub tcp: Option<Duration>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_duration"
+    )]
+    pub tcp_fin: Option<Duration>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_duration"
+    )]
+    pub udp: Option<Duration>,
+}
+
+fn ser_opt_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => serialize_duration(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncDaemon {
+    pub interface: String,
+    pub sync_id: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vrrp_instance: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mcast_group: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mcast_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mcast_ttl: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_len: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RealServerRole {
+    pub vips: Vec<IpNet>,
+    pub mode: RealServerMode,
+}

@@ -1,0 +1,340 @@
+//! The configuration as written: every key optional, every scalar kept with its location.
+//! This is what serde reads and what the JSON Schema describes; `validate` turns it into the
+//! typed [`super::model::Config`] and explains everything that is wrong with it.
+//!
+//! The serde `rename` of each struct is the name used in "unknown key … in …" messages.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::leaf::{Leaf, Sp};
+use super::types::*;
+
+pub type Int = Leaf<i64>;
+pub type Str = Leaf<String>;
+pub type Command = Sp<Vec<Str>>;
+
+/// A haldir configuration file.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "the top level")]
+#[schemars(rename = "HaldirConfig")]
+pub struct Document {
+    /// More files to merge, as globs relative to this file: `["conf.d/*.toml"]`.
+    pub include: Option<Sp<Vec<Str>>>,
+    pub global: Option<Sp<Global>>,
+    pub vrrp_instance: Option<Vec<Sp<VrrpInstance>>>,
+    pub vrrp_sync_group: Option<Vec<Sp<SyncGroup>>>,
+    pub track_script: Option<Vec<Sp<TrackScript>>>,
+    pub virtual_server: Option<Vec<Sp<VirtualServer>>>,
+    pub fwmark: Option<Vec<Sp<FwmarkRule>>>,
+    pub netfilter: Option<Sp<Netfilter>>,
+    pub ipvs: Option<Sp<Ipvs>>,
+    pub realserver: Option<Sp<RealServerRole>>,
+}
+
+/// Settings of the whole daemon.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[global]")]
+#[schemars(rename = "Global")]
+pub struct Global {
+    /// Name of this director in logs, status and notifications (default: the host name).
+    pub router_id: Option<Str>,
+    /// Where haldir remembers what it owns in the kernel (default "/run/haldir").
+    pub state_dir: Option<Str>,
+    /// Unix socket of `haldir status`, `reload`, `drain` (default "/run/haldir/control.sock").
+    pub control_socket: Option<Str>,
+    /// Prometheus endpoint, "127.0.0.1:9474"; absent means no metrics.
+    pub metrics_listen: Option<Leaf<std::net::SocketAddr>>,
+    /// User that notify, track and misc scripts run as (default "haldir-script").
+    pub script_user: Option<Str>,
+    /// How often the kernel is re-read and drift repaired (default "30s").
+    pub reconcile_interval: Option<Leaf<Dur>>,
+}
+
+/// A VRRP instance: one virtual router and the addresses it moves.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[[vrrp_instance]]")]
+#[schemars(rename = "VrrpInstance")]
+pub struct VrrpInstance {
+    pub name: Option<Str>,
+    pub interface: Option<Str>,
+    /// 1 to 255, the same on every router of the pair.
+    pub virtual_router_id: Option<Int>,
+    /// 1 to 255 (default 100); 255 is the address owner.
+    pub priority: Option<Int>,
+    /// 2 or 3 (default 2 for IPv4, as keepalived; IPv6 needs 3).
+    pub version: Option<Int>,
+    /// v3: 10ms steps up to 40.95s; v2: whole seconds (default "1s").
+    pub advert_interval: Option<Leaf<Dur>>,
+    /// Take over from a lower-priority master (default true).
+    pub preempt: Option<Leaf<bool>>,
+    pub preempt_delay: Option<Leaf<Dur>>,
+    /// The addresses moved with this instance; one address family.
+    pub virtual_ipaddress: Option<Sp<Vec<Leaf<Prefix>>>>,
+    pub unicast_source: Option<Leaf<std::net::IpAddr>>,
+    pub unicast_peers: Option<Sp<Vec<Leaf<std::net::IpAddr>>>>,
+    /// v2 only.
+    pub authentication: Option<Sp<Authentication>>,
+    /// "pseudo-header" (keepalived's default) or "rfc9568"; VRRPv3 over IPv4 only.
+    pub v3_ipv4_checksum: Option<Leaf<V3Checksum>>,
+    pub garp: Option<Sp<Garp>>,
+    pub track_interface: Option<Vec<Sp<TrackRef>>>,
+    pub track_script: Option<Vec<Sp<TrackRef>>>,
+    pub notify: Option<Sp<Notify>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "authentication")]
+#[schemars(rename = "Authentication")]
+pub struct Authentication {
+    #[serde(rename = "type")]
+    pub kind: Option<Leaf<AuthType>>,
+    /// At most 8 bytes.
+    pub password: Option<Str>,
+}
+
+/// Gratuitous ARP / unsolicited neighbour advertisements on becoming master.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "garp")]
+#[schemars(rename = "Garp")]
+pub struct Garp {
+    /// Delay before the second burst (default "5s").
+    pub delay: Option<Leaf<Dur>>,
+    /// Messages per burst (default 5).
+    pub repeat: Option<Int>,
+    /// Re-announce periodically while master; "0s" turns it off (default).
+    pub refresh: Option<Leaf<Dur>>,
+    /// Messages per refresh (default 1).
+    pub refresh_repeat: Option<Int>,
+}
+
+/// A tracked interface or script; without a weight its failure means FAULT.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "a tracking entry")]
+#[schemars(rename = "TrackRef")]
+pub struct TrackRef {
+    pub name: Option<Str>,
+    /// -254 to 254: added to the priority while the tracked object is down (negative) or up.
+    pub weight: Option<Int>,
+}
+
+/// Commands run on state changes (argv arrays, no shell).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "notify")]
+#[schemars(rename = "Notify")]
+pub struct Notify {
+    pub master: Option<Command>,
+    pub backup: Option<Command>,
+    pub fault: Option<Command>,
+    pub stop: Option<Command>,
+    /// Run on every change with keepalived's arguments appended: "INSTANCE" name state priority.
+    pub any: Option<Command>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[[vrrp_sync_group]]")]
+#[schemars(rename = "SyncGroup")]
+pub struct SyncGroup {
+    pub name: Option<Str>,
+    pub instances: Option<Sp<Vec<Str>>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[[track_script]]")]
+#[schemars(rename = "TrackScript")]
+pub struct TrackScript {
+    pub name: Option<Str>,
+    /// argv of the script; exit 0 means up.
+    pub command: Option<Command>,
+    /// Default "1s".
+    pub interval: Option<Leaf<Dur>>,
+    /// Default: the interval.
+    pub timeout: Option<Leaf<Dur>>,
+    /// Default 1.
+    pub rise: Option<Int>,
+    /// Default 1.
+    pub fall: Option<Int>,
+}
+
+/// An IPVS virtual service and its real servers.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[[virtual_server]]")]
+#[schemars(rename = "VirtualServer")]
+pub struct VirtualServer {
+    /// Default: the address, or "fwmark-N".
+    pub name: Option<Str>,
+    /// "10.240.0.201:80"; exactly one of address and fwmark.
+    pub address: Option<Leaf<std::net::SocketAddr>>,
+    pub fwmark: Option<Int>,
+    /// fwmark services only: "ipv4" or "ipv6" (default: the real servers' family).
+    pub family: Option<Leaf<Family>>,
+    /// Default "tcp".
+    pub protocol: Option<Leaf<Protocol>>,
+    /// Default "wlc".
+    pub scheduler: Option<Leaf<Scheduler>>,
+    pub scheduler_flags: Option<Sp<Vec<Leaf<SchedulerFlag>>>>,
+    /// Default "nat"; each real server may override it.
+    pub forwarding: Option<Leaf<Forwarding>>,
+    pub tunnel: Option<Sp<Tunnel>>,
+    /// Whole seconds; "0s" (default) means no persistence.
+    pub persistence_timeout: Option<Leaf<Dur>>,
+    pub persistence_netmask: Option<Leaf<Netmask>>,
+    /// UDP only.
+    pub one_packet: Option<Leaf<bool>>,
+    /// Sum of live weights needed to keep the real servers in (default 1).
+    pub quorum: Option<Int>,
+    pub hysteresis: Option<Int>,
+    /// Real servers start down until their first check passes.
+    pub alpha: Option<Leaf<bool>>,
+    /// A failed server gets weight 0 instead of being removed.
+    pub inhibit_on_failure: Option<Leaf<bool>>,
+    /// Used while quorum is lost: "10.240.0.250:80" (an address alone for fwmark services).
+    pub sorry_server: Option<Str>,
+    /// Program this service only while that instance is MASTER.
+    pub vrrp_instance: Option<Str>,
+    /// The check of every real server, unless a real server overrides it.
+    pub check: Option<Sp<Check>>,
+    pub real_server: Option<Vec<Sp<RealServer>>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "tunnel")]
+#[schemars(rename = "Tunnel")]
+pub struct Tunnel {
+    #[serde(rename = "type")]
+    pub kind: Option<Leaf<TunnelType>>,
+    /// gue only: the UDP port of the tunnel.
+    pub port: Option<Int>,
+    /// gue and gre: "none" (default), "csum" or "remcsum" (gue).
+    pub checksum: Option<Leaf<TunnelChecksum>>,
+}
+
+/// A health check. Which keys apply depends on `type`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "check")]
+#[schemars(rename = "Check")]
+pub struct Check {
+    #[serde(rename = "type")]
+    pub kind: Option<Leaf<CheckType>>,
+    /// keepalived: delay_loop (default "5s").
+    pub interval: Option<Leaf<Dur>>,
+    /// keepalived: connect_timeout (default "3s").
+    pub timeout: Option<Leaf<Dur>>,
+    /// Consecutive failures before a server is marked down (default 3).
+    pub fall: Option<Int>,
+    /// Consecutive successes before it is marked up again (default 1).
+    pub rise: Option<Int>,
+    /// keepalived: delay_before_retry (default "1s").
+    pub retry_delay: Option<Leaf<Dur>>,
+    /// Check this port instead of the real server's.
+    pub port: Option<Int>,
+    /// Check this address instead of the real server's.
+    pub address: Option<Leaf<std::net::IpAddr>>,
+    /// http/https: default "/".
+    pub path: Option<Str>,
+    /// http/https: default "200-299".
+    pub status: Option<Leaf<StatusSet>>,
+    /// http/https: the Host header.
+    pub host: Option<Str>,
+    /// http/https: the body must match this regular expression.
+    pub body_regex: Option<Str>,
+    /// https: verify the certificate (default false, as keepalived's SSL_GET).
+    pub tls_verify: Option<Leaf<bool>>,
+    /// https: server name sent in the TLS handshake.
+    pub sni: Option<Str>,
+    /// misc: argv with "{address}" and "{port}" placeholders.
+    pub command: Option<Command>,
+    /// misc: exit codes 2..255 set the weight to code - 2.
+    pub dynamic_weight: Option<Leaf<bool>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[[virtual_server.real_server]]")]
+#[schemars(rename = "RealServer")]
+pub struct RealServer {
+    /// "10.240.0.101:80"; the port may be omitted (the service's), and must be for fwmark.
+    pub address: Option<Str>,
+    /// 0 to 65535 (default 1).
+    pub weight: Option<Int>,
+    pub forwarding: Option<Leaf<Forwarding>>,
+    pub tunnel: Option<Sp<Tunnel>>,
+    /// Stop sending new connections above this many (0: no limit).
+    pub upper_threshold: Option<Int>,
+    /// Resume below this many (0: no limit).
+    pub lower_threshold: Option<Int>,
+    /// Merged over the service's check.
+    pub check: Option<Sp<Check>>,
+}
+
+/// A netfilter rule that marks packets for a fwmark virtual server.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[[fwmark]]")]
+#[schemars(rename = "FwmarkRule")]
+pub struct FwmarkRule {
+    pub mark: Option<Int>,
+    /// Address or prefix.
+    pub destination: Option<Leaf<Prefix>>,
+    pub protocol: Option<Leaf<Protocol>>,
+    pub ports: Option<Sp<Vec<Leaf<PortRange>>>>,
+    /// Only packets arriving on this interface.
+    pub interface: Option<Str>,
+    /// Packets from these MACs (the other directors) are not marked.
+    pub exclude_source_mac: Option<Sp<Vec<Leaf<MacAddr>>>>,
+    /// Same, with the MAC learned from the neighbour table.
+    pub exclude_peers: Option<Sp<Vec<Leaf<std::net::IpAddr>>>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[netfilter]")]
+#[schemars(rename = "Netfilter")]
+pub struct Netfilter {
+    /// Default "nftables".
+    pub backend: Option<Leaf<NetfilterBackend>>,
+    /// The one table (nftables) or chain (iptables) haldir owns (default "haldir").
+    pub table: Option<Str>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[ipvs]")]
+#[schemars(rename = "Ipvs")]
+pub struct Ipvs {
+    /// "keep" (default) or "remove".
+    pub on_stop: Option<Leaf<OnStop>>,
+    pub timeouts: Option<Sp<Timeouts>>,
+    pub sync_daemon: Option<Sp<SyncDaemon>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "timeouts")]
+#[schemars(rename = "Timeouts")]
+pub struct Timeouts {
+    pub tcp: Option<Leaf<Dur>>,
+    pub tcp_fin: Option<Leaf<Dur>>,
+    pub udp: Option<Leaf<Dur>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "sync_daemon")]
+#[schemars(rename = "SyncDaemon")]
+pub struct SyncDaemon {
+    pub interface: Option<Str>,
+    /// 0 to 255 (default 0).
+    pub sync_id: Option<Int>,
+    /// The daemon is master while this instance is MASTER, backup otherwise.
+    pub vrrp_instance: Option<Str>,
+    /// Multicast group of the sync messages (default the kernel's 224.0.0.81).
+    pub mcast_group: Option<Leaf<std::net::IpAddr>>,
+    pub mcast_port: Option<Int>,
+    pub mcast_ttl: Option<Int>,
+    pub max_len: Option<Int>,
+}
+
+/// The real-server side: a host that serves a DR or TUN VIP.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[realserver]")]
+#[schemars(rename = "RealServerRole")]
+pub struct RealServerRole {
+    pub vips: Option<Sp<Vec<Leaf<Prefix>>>>,
+    /// "dr" (VIPs on lo, arp_ignore/arp_announce) or "tun" (tunl0, rp_filter relaxed).
+    pub mode: Option<Leaf<RealServerMode>>,
+}

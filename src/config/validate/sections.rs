@@ -1,0 +1,268 @@
+//! [global], [[fwmark]], [netfilter], [ipvs] and [realserver].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::super::leaf::{Leaf, Sp};
+use super::super::model::{
+    FwmarkRule, Global, Ipvs, Netfilter, RealServerRole, ServiceKey, SyncDaemon, Timeouts,
+    VirtualServer, VrrpInstance,
+};
+use super::super::raw;
+use super::super::source::{Diag, Diags, Loc};
+use super::super::types::{Family, NetfilterBackend, OnStop, RealServerMode};
+use super::{int_or, interface_name, list, opt_int, or, positive, req, whole_seconds};
+
+/// The host name, the default router_id as in keepalived.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "haldir".to_string())
+}
+
+fn absolute_path(
+    leaf: &Option<Leaf<String>>,
+    key: &str,
+    default: PathBuf,
+    d: &mut Diags,
+) -> PathBuf {
+    let Some(l) = leaf else { return default };
+    match l.get(key, d) {
+        Some(p) if p.starts_with('/') => PathBuf::from(p),
+        Some(p) => {
+            d.error(
+                l.loc(),
+                format!("`{key}` must be an absolute path; \"{p}\" is not"),
+            );
+            default
+        }
+        None => default,
+    }
+}
+
+pub(super) fn global(sp: Option<&Sp<raw::Global>>, d: &mut Diags) -> Global {
+    let empty = raw::Global::default();
+    let g = sp.map_or(&empty, |s| &s.value);
+    let router_id = or(&g.router_id, "router_id", host_name(), d);
+    if let (true, Some(l)) = (router_id.trim().is_empty(), &g.router_id) {
+        d.error(l.loc(), "`router_id` is empty");
+    }
+    let state_dir = absolute_path(&g.state_dir, "state_dir", PathBuf::from("/run/haldir"), d);
+    let control_socket = absolute_path(
+        &g.control_socket,
+        "control_socket",
+        state_dir.join("control.sock"),
+        d,
+    );
+    let script_user = or(
+        &g.script_user,
+        "script_user",
+        "haldir-script".to_string(),
+        d,
+    );
+    if let (true, Some(l)) = (script_user.trim().is_empty(), &g.script_user) {
+        d.error(
+            l.loc(),
+            "`script_user` is empty: name a user, or \"root\" to run scripts as root",
+        );
+    }
+    Global {
+        router_id,
+        state_dir,
+        control_socket,
+        metrics_listen: super::super::leaf::opt(&g.metrics_listen, "metrics_listen", d),
+        script_user,
+        reconcile_interval: positive(
+            &g.reconcile_interval,
+            "reconcile_interval",
+            Duration::from_secs(30),
+            d,
+        ),
+    }
+}
+
+pub(super) fn fwmarks(
+    raw: &[Sp<raw::FwmarkRule>],
+    services: &[VirtualServer],
+    d: &mut Diags,
+) -> Vec<FwmarkRule> {
+    let mut out = Vec::new();
+    for sp in raw {
+        let r = &sp.value;
+        let mark = match &r.mark {
+            Some(l) => l.int_in::<u32>("mark", 1, i64::from(u32::MAX), d),
+            None => {
+                d.error(sp.loc, "[[fwmark]] needs `mark`");
+                None
+            }
+        };
+        let destination = req(&r.destination, "destination", "[[fwmark]]", sp.loc, d);
+        let protocol = super::super::leaf::opt(&r.protocol, "protocol", d);
+        let ports = list(&r.ports, "ports", d);
+        if let (Some(l), None) = (&r.ports, &r.protocol) {
+            d.error(
+                l.loc,
+                "`ports` need a `protocol` (\"tcp\", \"udp\" or \"sctp\")",
+            );
+        }
+        if let Some(l) = &r.ports
+            && l.value.is_empty()
+        {
+            d.error(
+                l.loc,
+                "`ports` is empty: list ports, or remove it to mark every port",
+            );
+        }
+        let interface = r
+            .interface
+            .as_ref()
+            .and_then(|l| interface_name(l, "interface", d));
+        let exclude_source_mac = list(&r.exclude_source_mac, "exclude_source_mac", d);
+        let exclude_peers = list(&r.exclude_peers, "exclude_peers", d);
+        if let (Some(dest), Some(l)) = (destination, &r.exclude_peers) {
+            for (leaf, peer) in l.value.iter().zip(&exclude_peers) {
+                if Family::of(peer) != Family::of(&dest.addr()) {
+                    d.error(leaf.loc(), format!("peer {peer} is not of the destination's family; its MAC is looked up in that family's neighbour table"));
+                }
+            }
+        }
+        if let (Some(mark), Some(l)) = (mark, &r.mark)
+            && !services
+                .iter()
+                .any(|s| matches!(s.key, ServiceKey::Fwmark { mark: m, .. } if m == mark))
+        {
+            d.warning(l.loc(), format!("no virtual_server has `fwmark = {mark}`: the marked packets reach no IPVS service of haldir's"));
+        }
+        if let (Some(mark), Some(destination)) = (mark, destination) {
+            out.push(FwmarkRule {
+                mark,
+                destination,
+                protocol,
+                ports,
+                interface,
+                exclude_source_mac,
+                exclude_peers,
+            });
+        }
+    }
+    out
+}
+
+pub(super) fn netfilter(sp: Option<&Sp<raw::Netfilter>>, d: &mut Diags) -> Netfilter {
+    let empty = raw::Netfilter::default();
+    let n = sp.map_or(&empty, |s| &s.value);
+    let backend = or(&n.backend, "backend", NetfilterBackend::Nftables, d);
+    let table = or(&n.table, "table", "haldir".to_string(), d);
+    if let Some(l) = &n.table {
+        let ok = !table.is_empty()
+            && table.len() <= 28
+            && table
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            && table.starts_with(|c: char| c.is_ascii_alphabetic());
+        if !ok {
+            d.error(l.loc(), format!("`table` = \"{table}\": use 1 to 28 letters, digits, '_' or '-', starting with a letter (an nftables table or iptables chain name)"));
+        }
+    }
+    Netfilter { backend, table }
+}
+
+pub(super) fn ipvs(
+    sp: Option<&Sp<raw::Ipvs>>,
+    instances: &[(Loc, VrrpInstance)],
+    d: &mut Diags,
+) -> Ipvs {
+    let empty = raw::Ipvs::default();
+    let i = sp.map_or(&empty, |s| &s.value);
+    let on_stop = or(&i.on_stop, "on_stop", OnStop::Keep, d);
+    let timeouts = i.timeouts.as_ref().map(|t| {
+        let one = |leaf: &Option<Leaf<super::super::types::Dur>>, key: &str, d: &mut Diags| {
+            let l = leaf.as_ref()?;
+            let v = whole_seconds(l, key, d)?;
+            if v.is_zero() {
+                d.error(
+                    l.loc(),
+                    format!("`{key}` must be at least \"1s\"; omit it to keep the kernel's value"),
+                );
+                return None;
+            }
+            Some(v)
+        };
+        Timeouts {
+            tcp: one(&t.value.tcp, "tcp", d),
+            tcp_fin: one(&t.value.tcp_fin, "tcp_fin", d),
+            udp: one(&t.value.udp, "udp", d),
+        }
+    });
+    let sync_daemon = i
+        .sync_daemon
+        .as_ref()
+        .and_then(|s| sync_daemon(s, instances, d));
+    Ipvs {
+        on_stop,
+        timeouts,
+        sync_daemon,
+    }
+}
+
+fn sync_daemon(
+    sp: &Sp<raw::SyncDaemon>,
+    instances: &[(Loc, VrrpInstance)],
+    d: &mut Diags,
+) -> Option<SyncDaemon> {
+    let s = &sp.value;
+    let interface = match &s.interface {
+        Some(l) => interface_name(l, "interface", d),
+        None => {
+            d.error(sp.loc, "sync_daemon needs `interface`");
+            None
+        }
+    };
+    let vrrp_instance = s.vrrp_instance.as_ref().and_then(|l| {
+        let name = l.get("vrrp_instance", d)?;
+        if !instances.iter().any(|(_, i)| i.name == name) {
+            d.push(Diag::error(
+                l.loc(),
+                format!("no vrrp_instance is named `{name}`"),
+            ));
+        }
+        Some(name)
+    });
+    let mcast_group = super::super::leaf::opt(&s.mcast_group, "mcast_group", d);
+    if let (Some(g), Some(l)) = (mcast_group, &s.mcast_group)
+        && !g.is_multicast()
+    {
+        d.error(
+            l.loc(),
+            format!("`mcast_group` {g} is not a multicast address"),
+        );
+    }
+    Some(SyncDaemon {
+        interface: interface?,
+        sync_id: int_or(&s.sync_id, "sync_id", 0, 255, 0u8, d),
+        vrrp_instance,
+        mcast_group,
+        mcast_port: opt_int(&s.mcast_port, "mcast_port", 1, 65535, d),
+        mcast_ttl: opt_int(&s.mcast_ttl, "mcast_ttl", 1, 255, d),
+        max_len: opt_int(&s.max_len, "max_len", 1, 65507, d),
+    })
+}
+
+pub(super) fn realserver(sp: &Sp<raw::RealServerRole>, d: &mut Diags) -> Option<RealServerRole> {
+    let r = &sp.value;
+    let Some(l) = &r.vips else {
+        d.error(
+            sp.loc,
+            "[realserver] needs `vips`, the addresses this host serves",
+        );
+        return None;
+    };
+    if l.value.is_empty() {
+        d.error(l.loc, "`vips` is empty");
+    }
+    let vips = list(&r.vips, "vips", d);
+    let mode = or(&r.mode, "mode", RealServerMode::Dr, d);
+    Some(RealServerRole { vips, mode })
+}

@@ -1,0 +1,427 @@
+//! Virtual servers and their real servers.
+
+use std::time::Duration;
+
+use super::super::leaf::{Leaf, Sp, opt};
+use super::super::model::{RealServer, RsAddr, ServiceKey, Tunnel, VirtualServer, VrrpInstance};
+use super::super::raw;
+use super::super::source::{Diag, Diags, Loc};
+use super::super::types::{Family, Forwarding, Protocol, Scheduler, TunnelChecksum, TunnelType};
+use super::{Unique, check, int_or, or, whole_seconds};
+
+const WHAT: &str = "[[virtual_server]]";
+
+pub(super) fn virtual_servers(
+    raw: &[Sp<raw::VirtualServer>],
+    instances: &[(Loc, VrrpInstance)],
+    d: &mut Diags,
+) -> Vec<VirtualServer> {
+    let mut names = Unique::new("virtual_server name");
+    let mut keys = Unique::new("virtual server");
+    let mut out = Vec::new();
+    for sp in raw {
+        let Some(vs) = virtual_server(sp, instances, d) else {
+            continue;
+        };
+        let name_at = sp.value.name.as_ref().map_or(sp.loc, Leaf::loc);
+        let key_at = sp
+            .value
+            .address
+            .as_ref()
+            .map(Leaf::loc)
+            .or(sp.value.fwmark.as_ref().map(Leaf::loc))
+            .unwrap_or(sp.loc);
+        let key = match vs.key {
+            ServiceKey::Address(a) => format!("{} {a}", vs.protocol),
+            ServiceKey::Fwmark { mark, family } => format!("fwmark {mark} ({family})"),
+        };
+        let fresh_name = names.insert(vs.name.clone(), name_at, d);
+        if keys.insert(key, key_at, d) && fresh_name {
+            out.push(vs);
+        }
+    }
+    out
+}
+
+fn virtual_server(
+    sp: &Sp<raw::VirtualServer>,
+    instances: &[(Loc, VrrpInstance)],
+    d: &mut Diags,
+) -> Option<VirtualServer> {
+    let r = &sp.value;
+    // Keys that do not depend on the service's address are checked even when it is wrong.
+    let key = service_key(sp, d);
+    let protocol = or(&r.protocol, "protocol", Protocol::Tcp, d);
+    let scheduler = or(&r.scheduler, "scheduler", Scheduler::Wlc, d);
+
+    let mut scheduler_flags = Vec::new();
+    for leaf in r.scheduler_flags.as_ref().map_or(&[][..], |l| &l.value[..]) {
+        let Some(flag) = leaf.get("scheduler_flags", d) else {
+            continue;
+        };
+        if !scheduler.flags().contains(&flag) {
+            let owner = flag.as_str().split('-').next().unwrap_or_default();
+            d.error(
+                leaf.loc(),
+                format!("`{flag}` is a flag of the {owner} scheduler, not of {scheduler}"),
+            );
+        } else if scheduler_flags.contains(&flag) {
+            d.error(leaf.loc(), format!("`{flag}` is listed twice"));
+        } else {
+            scheduler_flags.push(flag);
+        }
+    }
+
+    let forwarding = or(&r.forwarding, "forwarding", Forwarding::Nat, d);
+    let tunnel = r.tunnel.as_ref().and_then(|t| tunnel(t, d));
+
+    let quorum = int_or(&r.quorum, "quorum", 0, i64::from(u32::MAX), 1u32, d);
+    let hysteresis = int_or(&r.hysteresis, "hysteresis", 0, i64::from(u32::MAX), 0u32, d);
+    if let (true, Some(l)) = (hysteresis > quorum, &r.hysteresis) {
+        d.error(l.loc(), format!("`hysteresis` ({hysteresis}) is larger than `quorum` ({quorum}): the service could never lose quorum"));
+    }
+    let alpha = or(&r.alpha, "alpha", false, d);
+    let inhibit_on_failure = or(&r.inhibit_on_failure, "inhibit_on_failure", false, d);
+    let one_packet = or(&r.one_packet, "one_packet", false, d);
+    if let (true, Some(l)) = (one_packet && protocol != Protocol::Udp, &r.one_packet) {
+        d.error(
+            l.loc(),
+            format!("`one_packet` is for UDP services; this one is {protocol}"),
+        );
+    }
+    let service_check = r.check.as_ref();
+    let check = service_check.and_then(|c| check::effective(None, Some(c), d));
+
+    let key = key?;
+    let family = key.family();
+    let persistence_timeout = r
+        .persistence_timeout
+        .as_ref()
+        .and_then(|l| whole_seconds(l, "persistence_timeout", d))
+        .unwrap_or(Duration::ZERO);
+    let persistence_netmask = r.persistence_netmask.as_ref().and_then(|l| {
+        let bits = l.get("persistence_netmask", d)?;
+        if persistence_timeout.is_zero() {
+            d.error(l.loc(), "`persistence_netmask` needs `persistence_timeout`");
+        }
+        let dotted = matches!(l.raw.value, super::super::leaf::Scalar::Str(_));
+        if family == Family::Ipv6 && dotted {
+            d.error(
+                l.loc(),
+                "an IPv6 service takes a prefix length, such as `persistence_netmask = 64`",
+            );
+        } else if bits > family.max_prefix() {
+            d.error(
+                l.loc(),
+                format!("a {family} prefix is at most {} bits", family.max_prefix()),
+            );
+        }
+        Some(bits)
+    });
+
+    let sorry_server = r
+        .sorry_server
+        .as_ref()
+        .and_then(|l| rs_address(l, "sorry_server", &key, d));
+
+    let vrrp_instance = r.vrrp_instance.as_ref().and_then(|l| {
+        let name = l.get("vrrp_instance", d)?;
+        match instances.iter().find(|(_, i)| i.name == name) {
+            None => {
+                let known: Vec<&str> = instances.iter().map(|(_, i)| i.name.as_str()).collect();
+                let mut diag = Diag::error(l.loc(), format!("no vrrp_instance is named `{name}`"));
+                if let Some(s) = crate::config::de::suggest(&name, &known) {
+                    diag = diag.with_help(format!("did you mean `{s}`?"));
+                }
+                d.push(diag);
+            }
+            Some((_, inst)) => {
+                if let ServiceKey::Address(a) = key
+                    && !inst.virtual_ipaddress.iter().any(|n| n.addr() == a.ip())
+                {
+                    d.warning(
+                        l.loc(),
+                        format!(
+                            "{} is not among the virtual addresses of vrrp_instance `{name}`",
+                            a.ip()
+                        ),
+                    );
+                }
+            }
+        }
+        Some(name)
+    });
+
+    let mut seen = Unique::new("real server");
+    let mut real_servers = Vec::new();
+    for rs in r.real_server.as_deref().unwrap_or(&[]) {
+        if let Some(server) = real_server(rs, &key, forwarding, tunnel, service_check, d) {
+            let at = rs.value.address.as_ref().map_or(rs.loc, Leaf::loc);
+            if seen.insert(server.address, at, d) {
+                real_servers.push(server);
+            }
+        }
+    }
+
+    let uses_tun = forwarding == Forwarding::Tun
+        || real_servers.iter().any(|s| s.forwarding == Forwarding::Tun);
+    if let (Some(t), false) = (&r.tunnel, uses_tun) {
+        d.error(t.loc, "`tunnel` applies to `forwarding = \"tun\"`, which neither the service nor its real servers use");
+    }
+    let name = match &r.name {
+        Some(l) => l.get("name", d)?,
+        None => match key {
+            ServiceKey::Address(a) => a.to_string(),
+            ServiceKey::Fwmark { mark, .. } => format!("fwmark-{mark}"),
+        },
+    };
+    if let Some(l) = &r.name
+        && name.trim().is_empty()
+    {
+        d.error(l.loc(), "`name` is empty");
+    }
+    Some(VirtualServer {
+        name,
+        key,
+        protocol,
+        scheduler,
+        scheduler_flags,
+        forwarding,
+        tunnel: if uses_tun { tunnel } else { None },
+        persistence_timeout,
+        persistence_netmask,
+        one_packet,
+        quorum,
+        hysteresis,
+        alpha,
+        inhibit_on_failure,
+        sorry_server,
+        vrrp_instance,
+        check,
+        real_servers,
+    })
+}
+
+fn service_key(sp: &Sp<raw::VirtualServer>, d: &mut Diags) -> Option<ServiceKey> {
+    let r = &sp.value;
+    match (&r.address, &r.fwmark) {
+        (Some(a), Some(f)) => {
+            d.push(
+                Diag::error(
+                    f.loc(),
+                    "a virtual server has `address` or `fwmark`, not both",
+                )
+                .with_related(a.loc(), "`address` is set"),
+            );
+            None
+        }
+        (None, None) => {
+            d.error(
+                sp.loc,
+                format!("{WHAT} needs `address` (\"10.0.0.1:80\") or `fwmark`"),
+            );
+            None
+        }
+        (Some(a), None) => {
+            let addr = a.get("address", d)?;
+            if let Some(f) = &r.family {
+                d.error(
+                    f.loc(),
+                    "`family` is for fwmark services; this one takes it from its address",
+                );
+            }
+            if addr.port() == 0 {
+                d.error(a.loc(), "the virtual server's port is 1 to 65535");
+            }
+            Some(ServiceKey::Address(addr))
+        }
+        (None, Some(f)) => {
+            let mark = f.int_in("fwmark", 1, i64::from(u32::MAX), d)?;
+            let family = match &r.family {
+                Some(l) => l.get("family", d)?,
+                None => first_rs_family(r).unwrap_or(Family::Ipv4),
+            };
+            Some(ServiceKey::Fwmark { mark, family })
+        }
+    }
+}
+
+/// A fwmark service with no `family` takes its real servers' family.
+fn first_rs_family(r: &raw::VirtualServer) -> Option<Family> {
+    r.real_server.as_ref()?.iter().find_map(|rs| {
+        let leaf = rs.value.address.as_ref()?;
+        match &leaf.raw.value {
+            super::super::leaf::Scalar::Str(s) => {
+                s.parse::<RsAddr>().ok().map(|a| Family::of(&a.ip))
+            }
+            _ => None,
+        }
+    })
+}
+
+/// A real or sorry server address: the port defaults to the service's, and a fwmark service's
+/// servers take none.
+fn rs_address(
+    leaf: &Leaf<String>,
+    key: &str,
+    service: &ServiceKey,
+    d: &mut Diags,
+) -> Option<RsAddr> {
+    let text = leaf.get(key, d)?;
+    let Ok(mut addr) = text.parse::<RsAddr>() else {
+        d.error(leaf.loc(), format!("`{key}` must be an address with an optional port, such as \"10.0.0.1:80\", \"10.0.0.1\" or \"[2001:db8::1]:80\"; found \"{text}\""));
+        return None;
+    };
+    if Family::of(&addr.ip) != service.family() {
+        d.error(
+            leaf.loc(),
+            format!(
+                "{} is {} but the virtual server is {}",
+                addr.ip,
+                Family::of(&addr.ip),
+                service.family()
+            ),
+        );
+        return None;
+    }
+    match (service, addr.port) {
+        (ServiceKey::Fwmark { .. }, Some(_)) => {
+            d.push(
+                Diag::error(
+                    leaf.loc(),
+                    format!(
+                        "a fwmark service's real servers take no port: write \"{}\"",
+                        addr.ip
+                    ),
+                )
+                .with_help("the mark selects the packets; their destination port is kept"),
+            );
+            return None;
+        }
+        (ServiceKey::Address(_), Some(0)) => {
+            d.error(leaf.loc(), "the port is 1 to 65535");
+            return None;
+        }
+        (ServiceKey::Address(a), None) => addr.port = Some(a.port()),
+        _ => {}
+    }
+    Some(addr)
+}
+
+fn real_server(
+    sp: &Sp<raw::RealServer>,
+    service: &ServiceKey,
+    service_fwd: Forwarding,
+    service_tunnel: Option<Tunnel>,
+    service_check: Option<&Sp<raw::Check>>,
+    d: &mut Diags,
+) -> Option<RealServer> {
+    let r = &sp.value;
+    let Some(addr_leaf) = &r.address else {
+        d.error(sp.loc, "[[virtual_server.real_server]] needs `address`");
+        return None;
+    };
+    let address = rs_address(addr_leaf, "address", service, d);
+    let weight = int_or(&r.weight, "weight", 0, 65535, 1u32, d);
+    let forwarding = opt(&r.forwarding, "forwarding", d).unwrap_or(service_fwd);
+    if let (
+        ServiceKey::Address(vip),
+        Some(RsAddr { port: Some(p), .. }),
+        Forwarding::Dr | Forwarding::Tun,
+    ) = (service, address, forwarding)
+        && p != vip.port()
+    {
+        d.push(
+            Diag::error(addr_leaf.loc(), format!("with {forwarding} forwarding the real server receives the packets unchanged, so it must use the service's port {}, not {p}", vip.port()))
+                .with_help("use `forwarding = \"nat\"` to map to another port"),
+        );
+    }
+    let own_tunnel = r.tunnel.as_ref().and_then(|t| tunnel(t, d));
+    if let (Some(t), false) = (&r.tunnel, forwarding == Forwarding::Tun) {
+        d.error(
+            t.loc,
+            format!(
+                "`tunnel` applies to `forwarding = \"tun\"`; this real server uses {forwarding}"
+            ),
+        );
+    }
+    let tunnel = (forwarding == Forwarding::Tun).then(|| {
+        own_tunnel.or(service_tunnel).unwrap_or(Tunnel {
+            kind: TunnelType::Ipip,
+            port: None,
+            checksum: TunnelChecksum::None,
+        })
+    });
+    let upper_threshold = int_or(
+        &r.upper_threshold,
+        "upper_threshold",
+        0,
+        i64::from(u32::MAX),
+        0u32,
+        d,
+    );
+    let lower_threshold = int_or(
+        &r.lower_threshold,
+        "lower_threshold",
+        0,
+        i64::from(u32::MAX),
+        0u32,
+        d,
+    );
+    if let (true, Some(l)) = (
+        upper_threshold > 0 && lower_threshold > upper_threshold,
+        &r.lower_threshold,
+    ) {
+        d.error(l.loc(), format!("`lower_threshold` ({lower_threshold}) is above `upper_threshold` ({upper_threshold})"));
+    }
+    let check = check::effective(r.check.as_ref(), service_check, d);
+    Some(RealServer {
+        address: address?,
+        weight,
+        forwarding,
+        tunnel,
+        upper_threshold,
+        lower_threshold,
+        check,
+    })
+}
+
+fn tunnel(sp: &Sp<raw::Tunnel>, d: &mut Diags) -> Option<Tunnel> {
+    let t = &sp.value;
+    let kind = super::req(&t.kind, "type", "tunnel", sp.loc, d)?;
+    let port = match (&t.port, kind) {
+        (Some(l), TunnelType::Gue) => l.int_in("port", 1, 65535, d),
+        (None, TunnelType::Gue) => {
+            d.error(
+                sp.loc,
+                "a gue tunnel needs `port`, the UDP port the real servers decapsulate on",
+            );
+            None
+        }
+        (Some(l), _) => {
+            d.error(l.loc(), format!("`port` is for gue tunnels, not {kind}"));
+            None
+        }
+        (None, _) => None,
+    };
+    let checksum = or(&t.checksum, "checksum", TunnelChecksum::None, d);
+    if let Some(l) = &t.checksum {
+        match (kind, checksum) {
+            (TunnelType::Ipip, c) if c != TunnelChecksum::None => {
+                d.error(l.loc(), "ipip tunnels carry no checksum");
+            }
+            (TunnelType::Gre, TunnelChecksum::Remcsum) => {
+                d.error(
+                    l.loc(),
+                    "remote checksum offload (`remcsum`) is for gue tunnels",
+                );
+            }
+            _ => {}
+        }
+    }
+    Some(Tunnel {
+        kind,
+        port,
+        checksum,
+    })
+}

@@ -1,0 +1,489 @@
+//! VRRP instances, sync groups and track scripts.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use super::super::leaf::Sp;
+use super::super::model::{
+    Authentication, Garp, Notify, SyncGroup, TrackRef, TrackScript, VrrpInstance,
+};
+use super::super::raw;
+use super::super::source::{Diag, Diags, Loc};
+use super::super::types::{Family, V3Checksum};
+use super::{Unique, command, int_or, interface_name, list, or, positive, req};
+
+const WHAT: &str = "[[vrrp_instance]]";
+
+pub(super) fn track_scripts(
+    raw: &[Sp<raw::TrackScript>],
+    d: &mut Diags,
+) -> Vec<(Loc, TrackScript)> {
+    let mut names = Unique::new("track_script name");
+    let mut out = Vec::new();
+    for sp in raw {
+        let t = &sp.value;
+        let name = req(&t.name, "name", "[[track_script]]", sp.loc, d);
+        let cmd = match &t.command {
+            Some(c) => command(c, "command", d),
+            None => {
+                d.error(sp.loc, "[[track_script]] needs `command`");
+                None
+            }
+        };
+        let interval = positive(&t.interval, "interval", Duration::from_secs(1), d);
+        let timeout = positive(&t.timeout, "timeout", interval, d);
+        let rise = int_or(&t.rise, "rise", 1, 1000, 1, d);
+        let fall = int_or(&t.fall, "fall", 1, 1000, 1, d);
+        if let (Some(name), Some(command)) = (name, cmd) {
+            let at = t.name.as_ref().map_or(sp.loc, |n| n.loc());
+            if names.insert(name.clone(), at, d) {
+                out.push((
+                    at,
+                    TrackScript {
+                        name,
+                        command,
+                        interval,
+                        timeout,
+                        rise,
+                        fall,
+                    },
+                ));
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn unused_track_scripts(
+    raw: &[Sp<raw::TrackScript>],
+    instances: &[(Loc, VrrpInstance)],
+    d: &mut Diags,
+) {
+    let used: HashSet<&str> = instances
+        .iter()
+        .flat_map(|(_, i)| i.track_script.iter().map(|t| t.name.as_str()))
+        .collect();
+    for sp in raw {
+        if let Some(n) = &sp.value.name
+            && let super::super::leaf::Scalar::Str(name) = &n.raw.value
+            && !used.contains(name.as_str())
+        {
+            d.warning(
+                n.loc(),
+                format!("track_script `{name}` is not used by any vrrp_instance"),
+            );
+        }
+    }
+}
+
+pub(super) fn instances(
+    raw: &[Sp<raw::VrrpInstance>],
+    scripts: &[(Loc, TrackScript)],
+    d: &mut Diags,
+) -> Vec<(Loc, VrrpInstance)> {
+    let mut names = Unique::new("vrrp_instance name");
+    let mut routers = Unique::new("virtual router (interface, family, virtual_router_id)");
+    let mut vips = Unique::new("virtual_ipaddress");
+    let mut out = Vec::new();
+    for sp in raw {
+        if let Some(inst) = instance(sp, scripts, d) {
+            let name_at = sp.value.name.as_ref().map_or(sp.loc, |n| n.loc());
+            let vrid_at = sp
+                .value
+                .virtual_router_id
+                .as_ref()
+                .map_or(sp.loc, |n| n.loc());
+            let key = format!(
+                "{} {} {}",
+                inst.interface,
+                inst.family(),
+                inst.virtual_router_id
+            );
+            let mut ok = names.insert(inst.name.clone(), name_at, d);
+            ok &= routers.insert(key, vrid_at, d);
+            if let Some(list) = &sp.value.virtual_ipaddress {
+                for (leaf, net) in list.value.iter().zip(&inst.virtual_ipaddress) {
+                    ok &= vips.insert(net.addr(), leaf.loc(), d);
+                }
+            }
+            if ok {
+                out.push((sp.loc, inst));
+            }
+        }
+    }
+    out
+}
+
+fn instance(
+    sp: &Sp<raw::VrrpInstance>,
+    scripts: &[(Loc, TrackScript)],
+    d: &mut Diags,
+) -> Option<VrrpInstance> {
+    let r = &sp.value;
+    let name = req(&r.name, "name", WHAT, sp.loc, d);
+    let interface = match &r.interface {
+        Some(l) => interface_name(l, "interface", d),
+        None => {
+            d.error(sp.loc, format!("{WHAT} needs `interface`"));
+            None
+        }
+    };
+    let vrid = match &r.virtual_router_id {
+        Some(l) => l.int_in("virtual_router_id", 1, 255, d),
+        None => {
+            d.error(sp.loc, format!("{WHAT} needs `virtual_router_id`"));
+            None
+        }
+    };
+    let priority = int_or(&r.priority, "priority", 1, 255, 100u8, d);
+
+    let vip_list = match &r.virtual_ipaddress {
+        Some(l) => l,
+        None => {
+            d.error(sp.loc, format!("{WHAT} needs `virtual_ipaddress`"));
+            return None;
+        }
+    };
+    let virtual_ipaddress = list(&r.virtual_ipaddress, "virtual_ipaddress", d);
+    if vip_list.value.is_empty() {
+        d.error(
+            vip_list.loc,
+            "`virtual_ipaddress` is empty: an instance needs at least one address",
+        );
+    }
+    let family = virtual_ipaddress
+        .first()
+        .map_or(Family::Ipv4, |n| Family::of(&n.addr()));
+    for (leaf, net) in vip_list.value.iter().zip(&virtual_ipaddress) {
+        if Family::of(&net.addr()) != family {
+            d.push(
+                Diag::error(leaf.loc(), format!("{net} is {} but this instance's first address is {family}", Family::of(&net.addr())))
+                    .with_help("one address family per instance: make a second vrrp_instance for the other family"),
+            );
+        }
+    }
+
+    let version = match &r.version {
+        None => match family {
+            Family::Ipv4 => 2,
+            Family::Ipv6 => 3,
+        },
+        Some(l) => match l.int_in::<u8>("version", 2, 3, d) {
+            Some(2) if family == Family::Ipv6 => {
+                d.error(
+                    l.loc(),
+                    "VRRPv2 is IPv4 only: IPv6 instances need `version = 3`",
+                );
+                3
+            }
+            Some(v) => v,
+            None => 3,
+        },
+    };
+    let advert_interval = advert_interval(&r.advert_interval, version, d);
+    let preempt = or(&r.preempt, "preempt", true, d);
+    let preempt_delay = or(&r.preempt_delay, "preempt_delay", Duration::ZERO, d);
+    if let Some(l) = &r.preempt_delay {
+        if preempt_delay > Duration::from_secs(1000) {
+            d.error(l.loc(), "`preempt_delay` is at most \"1000s\"");
+        } else if !preempt && !preempt_delay.is_zero() {
+            d.warning(
+                l.loc(),
+                "`preempt_delay` has no effect with `preempt = false`",
+            );
+        }
+    }
+
+    let unicast_source = super::super::leaf::opt(&r.unicast_source, "unicast_source", d);
+    if let (Some(src), Some(l)) = (unicast_source, &r.unicast_source)
+        && Family::of(&src) != family
+    {
+        d.error(
+            l.loc(),
+            format!("`unicast_source` {src} is not {family} like the virtual addresses"),
+        );
+    }
+    let unicast_peers = list(&r.unicast_peers, "unicast_peers", d);
+    if let Some(l) = &r.unicast_peers {
+        let mut seen = Unique::new("unicast peer");
+        for (leaf, peer) in l.value.iter().zip(&unicast_peers) {
+            if Family::of(peer) != family {
+                d.error(
+                    leaf.loc(),
+                    format!("unicast peer {peer} is not {family} like the virtual addresses"),
+                );
+            } else if Some(*peer) == unicast_source {
+                d.error(
+                    leaf.loc(),
+                    format!("unicast peer {peer} is this router's own `unicast_source`"),
+                );
+            }
+            seen.insert(*peer, leaf.loc(), d);
+        }
+    }
+    if let (Some(l), true) = (&r.unicast_source, unicast_peers.is_empty()) {
+        d.error(
+            l.loc(),
+            "`unicast_source` without `unicast_peers`: list the peers, or drop it to use multicast",
+        );
+    }
+
+    let authentication = r
+        .authentication
+        .as_ref()
+        .and_then(|a| authentication(a, version, d));
+    let v3_ipv4_checksum = match &r.v3_ipv4_checksum {
+        Some(l) => {
+            let v = l
+                .get("v3_ipv4_checksum", d)
+                .unwrap_or(V3Checksum::PseudoHeader);
+            if version != 3 || family != Family::Ipv4 {
+                d.error(
+                    l.loc(),
+                    "`v3_ipv4_checksum` applies to VRRPv3 over IPv4 only",
+                );
+            }
+            v
+        }
+        None => V3Checksum::PseudoHeader,
+    };
+    let garp = r.garp.as_ref().map(|g| garp(g, d)).unwrap_or_default();
+    let track_interface = track_refs(
+        r.track_interface.as_deref(),
+        "track_interface",
+        d,
+        |leaf, d| interface_name(leaf, "name", d),
+    );
+    let track_script = track_refs(r.track_script.as_deref(), "track_script", d, |leaf, d| {
+        let name = leaf.get("name", d)?;
+        if scripts.iter().any(|(_, s)| s.name == name) {
+            Some(name)
+        } else {
+            let known: Vec<&str> = scripts.iter().map(|(_, s)| s.name.as_str()).collect();
+            let mut diag =
+                Diag::error(leaf.loc(), format!("no [[track_script]] is named `{name}`"));
+            if let Some(s) = crate::config::de::suggest(&name, &known) {
+                diag = diag.with_help(format!("did you mean `{s}`?"));
+            }
+            d.push(diag);
+            None
+        }
+    });
+    let notify = r.notify.as_ref().map(|n| notify(n, d)).unwrap_or_default();
+
+    Some(VrrpInstance {
+        name: name?,
+        interface: interface?,
+        virtual_router_id: vrid?,
+        priority,
+        version,
+        advert_interval,
+        preempt,
+        preempt_delay,
+        virtual_ipaddress,
+        unicast_source,
+        unicast_peers,
+        authentication,
+        v3_ipv4_checksum,
+        garp,
+        track_interface,
+        track_script,
+        notify,
+    })
+}
+
+/// v2 carries whole seconds in one byte; v3 centiseconds in 12 bits.
+fn advert_interval(
+    leaf: &Option<super::super::leaf::Leaf<super::super::types::Dur>>,
+    version: u8,
+    d: &mut Diags,
+) -> Duration {
+    let default = Duration::from_secs(1);
+    let Some(l) = leaf else { return default };
+    let Some(v) = l.get("advert_interval", d) else {
+        return default;
+    };
+    let ok = match version {
+        2 => v.subsec_nanos() == 0 && (1..=255).contains(&v.as_secs()),
+        _ => v.as_nanos() % 10_000_000 == 0 && (1..=4095).contains(&(v.as_millis() / 10)),
+    };
+    if !ok {
+        let (range, hint) = match version {
+            2 => (
+                "whole seconds from \"1s\" to \"255s\"",
+                "use `version = 3` for sub-second intervals",
+            ),
+            _ => (
+                "steps of 10ms from \"10ms\" to \"40.95s\"",
+                "VRRPv3 carries the interval in centiseconds",
+            ),
+        };
+        d.push(
+            Diag::error(
+                l.loc(),
+                format!(
+                    "`advert_interval` = \"{}\" cannot be sent in VRRPv{version}: it takes {range}",
+                    humantime::format_duration(v)
+                ),
+            )
+            .with_help(hint),
+        );
+        return default;
+    }
+    v
+}
+
+fn authentication(
+    sp: &Sp<raw::Authentication>,
+    version: u8,
+    d: &mut Diags,
+) -> Option<Authentication> {
+    if version != 2 {
+        d.push(
+            Diag::error(
+                sp.loc,
+                "`authentication` is VRRPv2 only: RFC 5798 removed it from VRRPv3",
+            )
+            .with_help("set `version = 2` (IPv4) or remove `authentication`"),
+        );
+        return None;
+    }
+    let kind = req(&sp.value.kind, "type", "authentication", sp.loc, d);
+    let password = req(&sp.value.password, "password", "authentication", sp.loc, d);
+    if let (Some(p), Some(l)) = (&password, &sp.value.password)
+        && (p.is_empty() || p.len() > 8)
+    {
+        d.error(
+            l.loc(),
+            format!(
+                "the VRRP password is 1 to 8 bytes; this one has {}",
+                p.len()
+            ),
+        );
+    }
+    Some(Authentication {
+        kind: kind?,
+        password: password?,
+    })
+}
+
+fn garp(sp: &Sp<raw::Garp>, d: &mut Diags) -> Garp {
+    let g = &sp.value;
+    let def = Garp::default();
+    Garp {
+        delay: or(&g.delay, "delay", def.delay, d),
+        repeat: int_or(&g.repeat, "repeat", 1, 255, def.repeat, d),
+        refresh: or(&g.refresh, "refresh", def.refresh, d),
+        refresh_repeat: int_or(
+            &g.refresh_repeat,
+            "refresh_repeat",
+            1,
+            255,
+            def.refresh_repeat,
+            d,
+        ),
+    }
+}
+
+fn track_refs(
+    raw: Option<&[Sp<raw::TrackRef>]>,
+    what: &str,
+    d: &mut Diags,
+    name_of: impl Fn(&super::super::leaf::Leaf<String>, &mut Diags) -> Option<String>,
+) -> Vec<TrackRef> {
+    let mut seen = Unique::new(what);
+    let mut out = Vec::new();
+    for sp in raw.unwrap_or(&[]) {
+        let weight = sp
+            .value
+            .weight
+            .as_ref()
+            .and_then(|w| w.int_in("weight", -254, 254, d));
+        let Some(name_leaf) = &sp.value.name else {
+            d.error(sp.loc, format!("each `{what}` entry needs `name`"));
+            continue;
+        };
+        if let Some(name) = name_of(name_leaf, d)
+            && seen.insert(name.clone(), name_leaf.loc(), d)
+        {
+            out.push(TrackRef { name, weight });
+        }
+    }
+    out
+}
+
+fn notify(sp: &Sp<raw::Notify>, d: &mut Diags) -> Notify {
+    let n = &sp.value;
+    let cmd = |c: &Option<raw::Command>, key: &str, d: &mut Diags| {
+        c.as_ref().and_then(|c| command(c, key, d))
+    };
+    Notify {
+        master: cmd(&n.master, "master", d),
+        backup: cmd(&n.backup, "backup", d),
+        fault: cmd(&n.fault, "fault", d),
+        stop: cmd(&n.stop, "stop", d),
+        any: cmd(&n.any, "any", d),
+    }
+}
+
+pub(super) fn sync_groups(
+    raw: &[Sp<raw::SyncGroup>],
+    instances: &[(Loc, VrrpInstance)],
+    d: &mut Diags,
+) -> Vec<SyncGroup> {
+    let mut names = Unique::new("vrrp_sync_group name");
+    let mut member_of: HashMap<String, Loc> = HashMap::new();
+    let mut out = Vec::new();
+    for sp in raw {
+        let g = &sp.value;
+        let name = req(&g.name, "name", "[[vrrp_sync_group]]", sp.loc, d);
+        let Some(list) = &g.instances else {
+            d.error(sp.loc, "[[vrrp_sync_group]] needs `instances`");
+            continue;
+        };
+        if list.value.is_empty() {
+            d.error(
+                list.loc,
+                "`instances` is empty: a sync group needs at least one instance",
+            );
+        }
+        let mut members = Vec::new();
+        for leaf in &list.value {
+            let Some(inst) = leaf.get("instances", d) else {
+                continue;
+            };
+            if !instances.iter().any(|(_, i)| i.name == inst) {
+                let known: Vec<&str> = instances.iter().map(|(_, i)| i.name.as_str()).collect();
+                let mut diag =
+                    Diag::error(leaf.loc(), format!("no vrrp_instance is named `{inst}`"));
+                if let Some(s) = crate::config::de::suggest(&inst, &known) {
+                    diag = diag.with_help(format!("did you mean `{s}`?"));
+                }
+                d.push(diag);
+                continue;
+            }
+            if let Some(first) = member_of.get(&inst) {
+                d.push(
+                    Diag::error(
+                        leaf.loc(),
+                        format!("vrrp_instance `{inst}` is already in a sync group"),
+                    )
+                    .with_related(*first, "listed"),
+                );
+                continue;
+            }
+            member_of.insert(inst.clone(), leaf.loc());
+            members.push(inst);
+        }
+        if let Some(name) = name {
+            let at = g.name.as_ref().map_or(sp.loc, |n| n.loc());
+            if names.insert(name.clone(), at, d) {
+                out.push(SyncGroup {
+                    name,
+                    instances: members,
+                });
+            }
+        }
+    }
+    out
+}

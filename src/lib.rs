@@ -1,0 +1,6 @@
+//! haldir: a declarative high-availability L4 director for Linux — VRRP, health checks and
+//! IPVS driven by one TOML file.
+
+pub mod cli;
+pub mod config;
+pub mod logging;
