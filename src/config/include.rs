@@ -118,9 +118,7 @@ fn parse(text: &str, id: FileId, d: &mut Diags) -> Document {
             format!("TOML syntax: {}", e.message().trim_end()),
         ));
     }
-    if !errors.is_empty() {
-        // The recovered tree may be partial; what it holds is still worth checking.
-    }
+    // After a syntax error the recovered tree may be partial; what it holds is still checked.
     let span = table.span();
     let value = Spanned::new(span, DeValue::Table(table.into_inner()));
     let cx = Cx::new(id);
@@ -134,7 +132,7 @@ fn parse(text: &str, id: FileId, d: &mut Diags) -> Document {
             Document::default()
         }
     };
-    d.items.extend(cx.diags.into_inner());
+    d.unreadable(cx.diags.into_inner());
     doc
 }
 

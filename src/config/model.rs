@@ -70,7 +70,9 @@ pub struct VrrpInstance {
     pub unicast_peers: Vec<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authentication: Option<Authentication>,
-    pub v3_ipv4_checksum: V3Checksum,
+    /// Present for VRRPv3 over IPv4 only, the one case where it matters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v3_ipv4_checksum: Option<V3Checksum>,
     pub garp: Garp,
     pub track_interface: Vec<TrackRef>,
     pub track_script: Vec<TrackRef>,

@@ -190,19 +190,32 @@ impl fmt::Display for RenderedDiag<'_> {
 #[derive(Debug, Default)]
 pub struct Diags {
     pub items: Vec<Diag>,
+    /// Values that could not be read at all: a later finding about the very same value (an
+    /// array read as empty, say) would only repeat the first one.
+    unreadable: std::collections::HashSet<Loc>,
 }
 
 impl Diags {
+    /// Records findings about values that could not be read as the shape they needed.
+    pub fn unreadable(&mut self, found: Vec<Diag>) {
+        for d in found {
+            self.unreadable.insert(d.loc);
+            self.items.push(d);
+        }
+    }
+
     pub fn error(&mut self, loc: Loc, message: impl Into<String>) {
-        self.items.push(Diag::error(loc, message));
+        self.push(Diag::error(loc, message));
     }
 
     pub fn warning(&mut self, loc: Loc, message: impl Into<String>) {
-        self.items.push(Diag::warning(loc, message));
+        self.push(Diag::warning(loc, message));
     }
 
     pub fn push(&mut self, d: Diag) {
-        self.items.push(d);
+        if !self.unreadable.contains(&d.loc) {
+            self.items.push(d);
+        }
     }
 
     pub fn has_errors(&self) -> bool {

@@ -7,7 +7,7 @@ use super::super::leaf::{Leaf, LeafType, Sp};
 use super::super::model::{Check, CheckKind, HttpCheck};
 use super::super::raw;
 use super::super::source::{Diag, Diags, Loc};
-use super::super::types::{CheckType, StatusSet};
+use super::super::types::CheckType;
 use super::{command, opt_int, positive};
 
 /// Which check types each type-specific key belongs to.
@@ -133,8 +133,7 @@ pub(super) fn effective(
                 format!("`path` must start with '/': write \"/{path}\""),
             );
         }
-        let status =
-            opt_leaf(pick!(status, specific), "status", d).unwrap_or_else(StatusSet::default);
+        let status = opt_leaf(pick!(status, specific), "status", d).unwrap_or_default();
         let host = opt_leaf(pick!(host, specific), "host", d);
         if let (Some(h), Some(l)) = (&host, pick!(host, specific))
             && (h.is_empty() || h.contains(char::is_whitespace))

@@ -35,8 +35,8 @@ pub(super) fn virtual_servers(
             ServiceKey::Address(a) => format!("{} {a}", vs.protocol),
             ServiceKey::Fwmark { mark, family } => format!("fwmark {mark} ({family})"),
         };
-        let fresh_name = names.insert(vs.name.clone(), name_at, d);
-        if keys.insert(key, key_at, d) && fresh_name {
+        // A duplicate service also has a duplicate default name: report it once.
+        if keys.insert(key, key_at, d) && names.insert(vs.name.clone(), name_at, d) {
             out.push(vs);
         }
     }
@@ -232,6 +232,7 @@ fn service_key(sp: &Sp<raw::VirtualServer>, d: &mut Diags) -> Option<ServiceKey>
             }
             if addr.port() == 0 {
                 d.error(a.loc(), "the virtual server's port is 1 to 65535");
+                return None;
             }
             Some(ServiceKey::Address(addr))
         }

@@ -232,20 +232,20 @@ fn instance(
         .authentication
         .as_ref()
         .and_then(|a| authentication(a, version, d));
+    let applies = version == 3 && family == Family::Ipv4;
     let v3_ipv4_checksum = match &r.v3_ipv4_checksum {
         Some(l) => {
-            let v = l
-                .get("v3_ipv4_checksum", d)
-                .unwrap_or(V3Checksum::PseudoHeader);
-            if version != 3 || family != Family::Ipv4 {
+            let v = l.get("v3_ipv4_checksum", d);
+            if !applies {
                 d.error(
                     l.loc(),
                     "`v3_ipv4_checksum` applies to VRRPv3 over IPv4 only",
                 );
             }
-            v
+            v.filter(|_| applies)
         }
-        None => V3Checksum::PseudoHeader,
+        // keepalived's form by default, so that a mixed pair with keepalived agrees.
+        None => applies.then_some(V3Checksum::PseudoHeader),
     };
     let garp = r.garp.as_ref().map(|g| garp(g, d)).unwrap_or_default();
     let track_interface = track_refs(
