@@ -173,7 +173,7 @@ fn advert_interval_must_fit_the_version() {
         ),
         6,
         19,
-        "`advert_interval` = \"1s 500ms\" cannot be sent in VRRPv2: it takes whole seconds from \"1s\" to \"255s\"",
+        "`advert_interval` = \"1500ms\" cannot be sent in VRRPv2: it takes whole seconds from \"1s\" to \"255s\"",
     );
     expect(
         &BASE.replace(

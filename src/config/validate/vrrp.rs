@@ -322,8 +322,8 @@ fn advert_interval(
             Diag::error(
                 l.loc(),
                 format!(
-                    "`advert_interval` = \"{}\" cannot be sent in VRRPv{version}: it takes {range}",
-                    humantime::format_duration(v)
+                    "`advert_interval` = {} cannot be sent in VRRPv{version}: it takes {range}",
+                    l.raw.value.describe()
                 ),
             )
             .with_help(hint),
