@@ -1,6 +1,8 @@
 //! Logs go to stderr through `tracing` (journald picks them up); text for people, JSON for
 //! machines. The level comes from `HALDIR_LOG` (or `RUST_LOG`), default `info`.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -17,7 +19,9 @@ pub fn init(format: LogFormat) {
         .unwrap_or_else(|| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal, never into journald or a file.
+        .with_ansi(std::io::stderr().is_terminal());
     // A second initialisation (tests calling the CLI twice in one process) is harmless.
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -262,44 +262,27 @@ pub fn opt<T: LeafType>(leaf: &Option<Leaf<T>>, key: &str, diags: &mut Diags) ->
     leaf.as_ref().and_then(|l| l.get(key, diags))
 }
 
-impl LeafType for String {
-    type Out = String;
-    fn expected() -> Cow<'static, str> {
-        "a string".into()
-    }
-    fn parse(s: &Scalar) -> Result<String, Option<String>> {
-        match s {
-            Scalar::Str(v) => Ok(v.clone()),
-            _ => Err(None),
+/// Types that are one TOML scalar kind as they are.
+macro_rules! leaf_scalar {
+    ($t:ty, $variant:ident, $expected:literal) => {
+        impl LeafType for $t {
+            type Out = $t;
+            fn expected() -> Cow<'static, str> {
+                $expected.into()
+            }
+            fn parse(s: &Scalar) -> Result<$t, Option<String>> {
+                match s {
+                    Scalar::$variant(v) => Ok(v.clone()),
+                    _ => Err(None),
+                }
+            }
         }
-    }
+    };
 }
 
-impl LeafType for bool {
-    type Out = bool;
-    fn expected() -> Cow<'static, str> {
-        "true or false".into()
-    }
-    fn parse(s: &Scalar) -> Result<bool, Option<String>> {
-        match s {
-            Scalar::Bool(v) => Ok(*v),
-            _ => Err(None),
-        }
-    }
-}
-
-impl LeafType for i64 {
-    type Out = i64;
-    fn expected() -> Cow<'static, str> {
-        "an integer".into()
-    }
-    fn parse(s: &Scalar) -> Result<i64, Option<String>> {
-        match s {
-            Scalar::Int(v) => Ok(*v),
-            _ => Err(None),
-        }
-    }
-}
+leaf_scalar!(String, Str, "a string");
+leaf_scalar!(bool, Bool, "true or false");
+leaf_scalar!(i64, Int, "an integer");
 
 /// Types read from a string with `FromStr`: addresses and the like.
 macro_rules! leaf_from_str {

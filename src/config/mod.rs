@@ -104,8 +104,14 @@ fn finish(
     sources: SourceMap,
     mut diags: source::Diags,
 ) -> Result<Loaded, LoadError> {
-    let config = validate::validate(doc, &mut diags);
+    let config = validate::validate(doc, &host_name(), &mut diags);
     let diags = diags.finish();
+    tracing::debug!(
+        files = sources.len(),
+        findings = diags.len(),
+        valid = config.is_some(),
+        "configuration read"
+    );
     match config {
         Some(config) if !diags.iter().any(|d| d.severity == Severity::Error) => Ok(Loaded {
             config,
@@ -114,6 +120,15 @@ fn finish(
         }),
         _ => Err(LoadError::Invalid(Invalid { diags, sources })),
     }
+}
+
+/// The host name, from the kernel.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "haldir".to_string())
 }
 
 /// The JSON Schema of the configuration file, for editors.

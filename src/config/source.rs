@@ -50,6 +50,14 @@ impl SourceMap {
         FileId(self.files.len() as u32 - 1)
     }
 
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
     pub fn text(&self, id: FileId) -> &str {
         self.files.get(id.0 as usize).map_or("", |f| f.1.as_str())
     }

@@ -16,9 +16,10 @@ use super::raw::{self, Command, Int};
 use super::source::{Diags, Loc};
 use super::types::Dur;
 
-/// Validates a merged document. Returns the model when no error was found.
-pub fn validate(doc: &raw::Document, d: &mut Diags) -> Option<Config> {
-    let global = sections::global(doc.global.as_ref(), d);
+/// Validates a merged document. Returns the model when no error was found. `host_name` is the
+/// default `router_id`, as in keepalived.
+pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<Config> {
+    let global = sections::global(doc.global.as_ref(), host_name, d);
     let track_scripts = vrrp::track_scripts(doc.track_script.as_deref().unwrap_or(&[]), d);
     let vrrp_instances = vrrp::instances(
         doc.vrrp_instance.as_deref().unwrap_or(&[]),
@@ -194,6 +195,22 @@ impl<'a, K: std::hash::Hash + Eq + std::fmt::Display> Unique<'a, K> {
         self.seen.insert(key, at);
         true
     }
+}
+
+/// Reports a name that refers to nothing, suggesting the closest known one.
+fn unknown_reference<'k>(
+    d: &mut Diags,
+    at: Loc,
+    what: &str,
+    name: &str,
+    known: impl Iterator<Item = &'k str>,
+) {
+    let known: Vec<&str> = known.collect();
+    let mut diag = super::source::Diag::error(at, format!("no {what} is named `{name}`"));
+    if let Some(s) = super::de::suggest(name, &known) {
+        diag = diag.with_help(format!("did you mean `{s}`?"));
+    }
+    d.push(diag);
 }
 
 /// Linux interface names: 1 to 15 bytes, no slash, colon or white space.

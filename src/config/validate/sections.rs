@@ -9,18 +9,9 @@ use super::super::model::{
     VirtualServer, VrrpInstance,
 };
 use super::super::raw;
-use super::super::source::{Diag, Diags, Loc};
+use super::super::source::{Diags, Loc};
 use super::super::types::{Family, NetfilterBackend, OnStop, RealServerMode};
 use super::{int_or, interface_name, list, opt_int, or, positive, req, whole_seconds};
-
-/// The host name, the default router_id as in keepalived.
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "haldir".to_string())
-}
 
 fn absolute_path(
     leaf: &Option<Leaf<String>>,
@@ -42,10 +33,10 @@ fn absolute_path(
     }
 }
 
-pub(super) fn global(sp: Option<&Sp<raw::Global>>, d: &mut Diags) -> Global {
+pub(super) fn global(sp: Option<&Sp<raw::Global>>, host_name: &str, d: &mut Diags) -> Global {
     let empty = raw::Global::default();
     let g = sp.map_or(&empty, |s| &s.value);
-    let router_id = or(&g.router_id, "router_id", host_name(), d);
+    let router_id = or(&g.router_id, "router_id", host_name.to_string(), d);
     if let (true, Some(l)) = (router_id.trim().is_empty(), &g.router_id) {
         d.error(l.loc(), "`router_id` is empty");
     }
@@ -223,10 +214,13 @@ fn sync_daemon(
     let vrrp_instance = s.vrrp_instance.as_ref().and_then(|l| {
         let name = l.get("vrrp_instance", d)?;
         if !instances.iter().any(|(_, i)| i.name == name) {
-            d.push(Diag::error(
+            super::unknown_reference(
+                d,
                 l.loc(),
-                format!("no vrrp_instance is named `{name}`"),
-            ));
+                "vrrp_instance",
+                &name,
+                instances.iter().map(|(_, i)| i.name.as_str()),
+            );
         }
         Some(name)
     });

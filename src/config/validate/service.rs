@@ -127,14 +127,13 @@ fn virtual_server(
     let vrrp_instance = r.vrrp_instance.as_ref().and_then(|l| {
         let name = l.get("vrrp_instance", d)?;
         match instances.iter().find(|(_, i)| i.name == name) {
-            None => {
-                let known: Vec<&str> = instances.iter().map(|(_, i)| i.name.as_str()).collect();
-                let mut diag = Diag::error(l.loc(), format!("no vrrp_instance is named `{name}`"));
-                if let Some(s) = crate::config::de::suggest(&name, &known) {
-                    diag = diag.with_help(format!("did you mean `{s}`?"));
-                }
-                d.push(diag);
-            }
+            None => super::unknown_reference(
+                d,
+                l.loc(),
+                "vrrp_instance",
+                &name,
+                instances.iter().map(|(_, i)| i.name.as_str()),
+            ),
             Some((_, inst)) => {
                 if let ServiceKey::Address(a) = key
                     && !inst.virtual_ipaddress.iter().any(|n| n.addr() == a.ip())

@@ -259,13 +259,13 @@ fn instance(
         if scripts.iter().any(|(_, s)| s.name == name) {
             Some(name)
         } else {
-            let known: Vec<&str> = scripts.iter().map(|(_, s)| s.name.as_str()).collect();
-            let mut diag =
-                Diag::error(leaf.loc(), format!("no [[track_script]] is named `{name}`"));
-            if let Some(s) = crate::config::de::suggest(&name, &known) {
-                diag = diag.with_help(format!("did you mean `{s}`?"));
-            }
-            d.push(diag);
+            super::unknown_reference(
+                d,
+                leaf.loc(),
+                "[[track_script]]",
+                &name,
+                scripts.iter().map(|(_, s)| s.name.as_str()),
+            );
             None
         }
     });
@@ -453,13 +453,13 @@ pub(super) fn sync_groups(
                 continue;
             };
             if !instances.iter().any(|(_, i)| i.name == inst) {
-                let known: Vec<&str> = instances.iter().map(|(_, i)| i.name.as_str()).collect();
-                let mut diag =
-                    Diag::error(leaf.loc(), format!("no vrrp_instance is named `{inst}`"));
-                if let Some(s) = crate::config::de::suggest(&inst, &known) {
-                    diag = diag.with_help(format!("did you mean `{s}`?"));
-                }
-                d.push(diag);
+                super::unknown_reference(
+                    d,
+                    leaf.loc(),
+                    "vrrp_instance",
+                    &inst,
+                    instances.iter().map(|(_, i)| i.name.as_str()),
+                );
                 continue;
             }
             if let Some(first) = member_of.get(&inst) {
