@@ -1,6 +1,7 @@
 //! The `haldir` command line. Every command takes `-c, --config FILE`.
 
 mod check;
+mod ipvs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,24 @@ pub enum Command {
     },
     /// Print the JSON Schema of the configuration, for editors.
     Schema,
+    /// The kernel's IPVS table.
+    Ipvs {
+        #[command(subcommand)]
+        command: IpvsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IpvsCommand {
+    /// List services and real servers, like `ipvsadm -Ln`.
+    List {
+        /// Connection, packet and byte counters.
+        #[arg(long)]
+        stats: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -43,6 +62,9 @@ pub fn main() -> ExitCode {
     logging::init(cli.log_format);
     match cli.command {
         Command::Check { print } => check::run(&cli.config, print),
+        Command::Ipvs {
+            command: IpvsCommand::List { stats, json },
+        } => ipvs::list(stats, json),
         Command::Schema => {
             match serde_json::to_string_pretty(&crate::config::json_schema()) {
                 Ok(s) => println!("{s}"),

@@ -1,0 +1,360 @@
+//! The IPVS netlink socket. Requests are written back to back, many per write, and their
+//! ACKs read afterwards — the kernel answers each in order — instead of one round trip per
+//! request as ipvsadm does.
+
+use std::fmt;
+use std::io;
+use std::os::fd::AsRawFd;
+
+use neli::consts::socket::{Msg, NlFamily};
+use neli::router::synchronous::NlRouter;
+use neli::socket::NlSocket;
+use neli::utils::Groups;
+use thiserror::Error;
+
+use super::codec::{GENL_NAME, Reply, Request};
+use super::types::*;
+use super::wire::WireError;
+
+/// What went wrong talking to IPVS.
+#[derive(Debug, Error)]
+pub enum IpvsError {
+    #[error("IPVS is not available: load the ip_vs module ({detail})")]
+    Unavailable { detail: String },
+    #[error("netlink socket: {0}")]
+    Socket(#[from] io::Error),
+    #[error("the kernel's reply could not be read: {0}")]
+    Decode(#[from] WireError),
+    #[error("{op}: {}", errno_text(*errno))]
+    Rejected { op: String, errno: i32 },
+    #[error("the kernel did not answer {op}")]
+    NoAnswer { op: String },
+}
+
+impl IpvsError {
+    /// The errno of a rejected request.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            IpvsError::Rejected { errno, .. } => Some(*errno),
+            _ => None,
+        }
+    }
+}
+
+fn errno_text(errno: i32) -> String {
+    let meaning = match errno {
+        libc::EEXIST => "it already exists",
+        libc::ESRCH => "no such service",
+        libc::ENOENT => "not found (no such destination, or the scheduler's module is missing)",
+        libc::EPERM => "operation not permitted (haldir needs CAP_NET_ADMIN)",
+        libc::EBUSY => "busy",
+        _ => "",
+    };
+    let os = io::Error::from_raw_os_error(errno);
+    if meaning.is_empty() {
+        os.to_string()
+    } else {
+        format!("{meaning} ({os})")
+    }
+}
+
+impl fmt::Display for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sa = |a: &std::net::IpAddr, p: u16| std::net::SocketAddr::new(*a, p);
+        match self {
+            Request::NewService(s) => write!(f, "add service {}", s.id),
+            Request::SetService(s) => write!(f, "edit service {}", s.id),
+            Request::DelService(id) => write!(f, "delete service {id}"),
+            Request::NewDest(id, d) => write!(f, "add real server {} to {id}", sa(&d.addr, d.port)),
+            Request::SetDest(id, d) => {
+                write!(f, "edit real server {} of {id}", sa(&d.addr, d.port))
+            }
+            Request::DelDest(id, a, p) => write!(f, "delete real server {} of {id}", sa(a, *p)),
+            Request::GetServices => f.write_str("list services"),
+            Request::GetDests(id) => write!(f, "list real servers of {id}"),
+            Request::NewDaemon(d) => {
+                write!(f, "start {:?} sync daemon on {}", d.state, d.interface)
+            }
+            Request::DelDaemon(s) => write!(f, "stop {s:?} sync daemon"),
+            Request::GetDaemons => f.write_str("list sync daemons"),
+            Request::SetTimeouts(_) => f.write_str("set timeouts"),
+            Request::GetTimeouts => f.write_str("read timeouts"),
+            Request::GetInfo => f.write_str("read IPVS info"),
+            Request::Flush => f.write_str("flush"),
+        }
+    }
+}
+
+/// A service with its destinations, as read from the kernel.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TableEntry {
+    #[serde(flatten)]
+    pub service: ServiceEntry,
+    pub dests: Vec<DestEntry>,
+}
+
+/// Largest write of pipelined requests; the kernel refuses a message over its send buffer.
+const CHUNK_BYTES: usize = 64 * 1024;
+/// The receive buffer asked for: every ACK of a chunk must fit, or the kernel drops some.
+const RCVBUF: i32 = 4 * 1024 * 1024;
+
+pub struct Client {
+    sock: NlSocket,
+    family: u16,
+    seq: u32,
+    rbuf: Vec<u8>,
+}
+
+impl Client {
+    /// Resolves the IPVS family in this network namespace and opens a socket.
+    pub fn connect() -> Result<Self, IpvsError> {
+        let family =
+            {
+                let (router, _) = NlRouter::connect(NlFamily::Generic, None, Groups::empty())
+                    .map_err(|e| IpvsError::Unavailable {
+                        detail: e.to_string(),
+                    })?;
+                router
+                    .resolve_genl_family(GENL_NAME)
+                    .map_err(|e| IpvsError::Unavailable {
+                        detail: e.to_string(),
+                    })?
+            };
+        let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty())?;
+        set_rcvbuf(&sock, RCVBUF);
+        Ok(Client {
+            sock,
+            family,
+            seq: 0,
+            rbuf: vec![0; 256 * 1024],
+        })
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1);
+        self.seq
+    }
+
+    fn recv(&mut self) -> Result<Vec<Reply>, IpvsError> {
+        let (n, _) = self.sock.recv(&mut self.rbuf[..], Msg::empty())?;
+        trace_buffer(self.family, &self.rbuf[..n]);
+        Ok(super::codec::decode(&self.rbuf[..n], self.family)?)
+    }
+
+    /// Sends non-dump requests pipelined and returns each one's outcome, in order. An `Err`
+    /// of the outer result means the socket failed and the outcomes are unknown.
+    pub fn execute(&mut self, reqs: &[Request]) -> Result<Vec<Result<(), IpvsError>>, IpvsError> {
+        let mut outcomes = Vec::with_capacity(reqs.len());
+        let mut start = 0;
+        while start < reqs.len() {
+            let mut buf = Vec::with_capacity(CHUNK_BYTES);
+            let first_seq = self.seq.wrapping_add(1);
+            let mut end = start;
+            while end < reqs.len() && (buf.len() < CHUNK_BYTES - 1024 || end == start) {
+                let seq = self.next_seq();
+                reqs[end].encode(self.family, seq, &mut buf);
+                end += 1;
+            }
+            self.sock.send(&buf, Msg::empty())?;
+            let count = end - start;
+            let mut answers: Vec<Option<i32>> = vec![None; count];
+            let mut pending = count;
+            while pending > 0 {
+                for reply in self.recv()? {
+                    if let Reply::Ack { seq, errno } = reply {
+                        let i = seq.wrapping_sub(first_seq) as usize;
+                        if i < count && answers[i].is_none() {
+                            answers[i] = Some(errno);
+                            pending -= 1;
+                        }
+                    }
+                }
+            }
+            for (req, errno) in reqs[start..end].iter().zip(answers) {
+                outcomes.push(match errno {
+                    Some(0) => Ok(()),
+                    Some(errno) => Err(IpvsError::Rejected {
+                        op: req.to_string(),
+                        errno,
+                    }),
+                    None => Err(IpvsError::NoAnswer {
+                        op: req.to_string(),
+                    }),
+                });
+            }
+            start = end;
+        }
+        Ok(outcomes)
+    }
+
+    /// One request that must succeed.
+    pub fn execute_one(&mut self, req: Request) -> Result<(), IpvsError> {
+        self.execute(std::slice::from_ref(&req))?
+            .pop()
+            .unwrap_or_else(|| {
+                Err(IpvsError::NoAnswer {
+                    op: req.to_string(),
+                })
+            })
+    }
+
+    /// A dump request: every reply up to NLMSG_DONE.
+    pub fn dump(&mut self, req: &Request) -> Result<Vec<Reply>, IpvsError> {
+        let seq = self.next_seq();
+        let mut buf = Vec::new();
+        req.encode(self.family, seq, &mut buf);
+        self.sock.send(&buf, Msg::empty())?;
+        let mut out = Vec::new();
+        loop {
+            for reply in self.recv()? {
+                if reply.seq() != seq {
+                    continue;
+                }
+                match reply {
+                    Reply::Done { .. } => return Ok(out),
+                    Reply::Ack { errno, .. } if errno != 0 => {
+                        return Err(IpvsError::Rejected {
+                            op: req.to_string(),
+                            errno,
+                        });
+                    }
+                    Reply::Ack { .. } => return Ok(out),
+                    other => out.push(other),
+                }
+            }
+        }
+    }
+
+    /// A request answered by one message (GET_CONFIG, GET_INFO).
+    fn query(&mut self, req: &Request) -> Result<Reply, IpvsError> {
+        let seq = self.next_seq();
+        let mut buf = Vec::new();
+        req.encode(self.family, seq, &mut buf);
+        self.sock.send(&buf, Msg::empty())?;
+        let mut answer = None;
+        loop {
+            for reply in self.recv()? {
+                match reply {
+                    r if r.seq() != seq => {}
+                    Reply::Ack { errno: 0, .. } => {
+                        return answer.ok_or_else(|| IpvsError::NoAnswer {
+                            op: req.to_string(),
+                        });
+                    }
+                    Reply::Ack { errno, .. } => {
+                        return Err(IpvsError::Rejected {
+                            op: req.to_string(),
+                            errno,
+                        });
+                    }
+                    other => answer = Some(other),
+                }
+            }
+        }
+    }
+
+    pub fn services(&mut self) -> Result<Vec<ServiceEntry>, IpvsError> {
+        Ok(self
+            .dump(&Request::GetServices)?
+            .into_iter()
+            .filter_map(|r| match r {
+                Reply::Service { entry, .. } => Some(entry),
+                _ => None,
+            })
+            .collect())
+    }
+
+    pub fn dests(&mut self, id: ServiceId) -> Result<Vec<DestEntry>, IpvsError> {
+        Ok(self
+            .dump(&Request::GetDests(id))?
+            .into_iter()
+            .filter_map(|r| match r {
+                Reply::Dest { entry, .. } => Some(entry),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Every service with its destinations.
+    pub fn table(&mut self) -> Result<Vec<TableEntry>, IpvsError> {
+        let services = self.services()?;
+        let mut out = Vec::with_capacity(services.len());
+        for service in services {
+            let dests = self.dests(service.service.id)?;
+            out.push(TableEntry { service, dests });
+        }
+        Ok(out)
+    }
+
+    pub fn daemons(&mut self) -> Result<Vec<Daemon>, IpvsError> {
+        Ok(self
+            .dump(&Request::GetDaemons)?
+            .into_iter()
+            .filter_map(|r| match r {
+                Reply::Daemon { daemon, .. } => Some(daemon),
+                _ => None,
+            })
+            .collect())
+    }
+
+    pub fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
+        match self.query(&Request::GetTimeouts)? {
+            Reply::Timeouts { timeouts, .. } => Ok(timeouts),
+            _ => Err(IpvsError::NoAnswer {
+                op: "read timeouts".into(),
+            }),
+        }
+    }
+
+    /// The IPVS version (as 0x010203 for 1.2.3) and the connection table size.
+    pub fn info(&mut self) -> Result<(u32, u32), IpvsError> {
+        match self.query(&Request::GetInfo)? {
+            Reply::Info {
+                version,
+                conn_tab_size,
+                ..
+            } => Ok((version, conn_tab_size)),
+            _ => Err(IpvsError::NoAnswer {
+                op: "read IPVS info".into(),
+            }),
+        }
+    }
+}
+
+/// With `HALDIR_NETLINK_TRACE=FILE`, every buffer received from the kernel is appended to FILE
+/// as one line of hex after the family id: material for bug reports and decoder tests.
+fn trace_buffer(family: u16, buf: &[u8]) {
+    use std::io::Write as _;
+    let Some(path) = std::env::var_os("HALDIR_NETLINK_TRACE") else {
+        return;
+    };
+    let hex: String = buf.iter().map(|b| format!("{b:02x}")).collect();
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{family} {hex}");
+    }
+}
+
+/// A larger receive buffer; root may exceed the system maximum (SO_RCVBUFFORCE). A failure
+/// only costs speed: chunks are sized for the default buffer as well.
+fn set_rcvbuf(sock: &NlSocket, size: i32) {
+    let fd = sock.as_raw_fd();
+    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+        // SAFETY: fd is an open socket owned by `sock`; the option value is a live i32.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&size as *const i32).cast(),
+                std::mem::size_of::<i32>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            return;
+        }
+    }
+}
