@@ -397,9 +397,8 @@ fn decode_stats(nest: &Attr, wide: bool) -> Result<Stats, WireError> {
     let mut s = Stats::default();
     for a in nest.nested() {
         let a = a?;
-        let v = if wide {
-            a.u64()?
-        } else if (4..=5).contains(&a.kind) {
+        // The 32-bit stats carry the byte counters as u64 all the same.
+        let v = if wide || (4..=5).contains(&a.kind) {
             a.u64()?
         } else {
             u64::from(a.u32()?)
