@@ -3,5 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod ipvs;
 pub mod logging;
+pub mod reconcile;

@@ -2,6 +2,7 @@
 
 mod check;
 mod ipvs;
+mod kernel;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +30,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The daemon, in the foreground.
+    Run,
+    /// Print the operations `run` would apply to the kernel, changing nothing (exit 0 nothing
+    /// to do, 2 changes pending, 1 error).
+    Plan,
+    /// Bring the kernel's IPVS table to the configuration once (real servers taken as
+    /// healthy, no VRRP), print what was done and exit.
+    Apply,
     /// Parse and validate the configuration; no root needed.
     Check {
         /// Also print the resolved configuration (defaults filled in, includes merged).
@@ -62,6 +71,9 @@ pub fn main() -> ExitCode {
     logging::init(cli.log_format);
     match cli.command {
         Command::Check { print } => check::run(&cli.config, print),
+        Command::Run => crate::daemon::run(&cli.config),
+        Command::Plan => kernel::plan(&cli.config),
+        Command::Apply => kernel::apply(&cli.config),
         Command::Ipvs {
             command: IpvsCommand::List { stats, json },
         } => ipvs::list(stats, json),

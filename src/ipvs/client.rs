@@ -19,7 +19,8 @@ use super::wire::WireError;
 /// What went wrong talking to IPVS.
 #[derive(Debug, Error)]
 pub enum IpvsError {
-    #[error("IPVS is not available: load the ip_vs module ({detail})")]
+    /// `detail` is netlink's own answer, for debugging; the message is what a person needs.
+    #[error("IPVS is not available: load the ip_vs module")]
     Unavailable { detail: String },
     #[error("netlink socket: {0}")]
     Socket(#[from] io::Error),
@@ -29,6 +30,24 @@ pub enum IpvsError {
     Rejected { op: String, errno: i32 },
     #[error("the kernel did not answer {op}")]
     NoAnswer { op: String },
+    #[error("{op}: this kernel has no \"{scheduler}\" scheduler (module ip_vs_{scheduler})")]
+    NoScheduler { op: String, scheduler: String },
+}
+
+/// The error of a request the kernel refused, named as precisely as the errno allows.
+fn rejected(req: &Request, errno: i32) -> IpvsError {
+    match req {
+        Request::NewService(s) | Request::SetService(s) if errno == libc::ENOENT => {
+            IpvsError::NoScheduler {
+                op: req.to_string(),
+                scheduler: s.scheduler.clone(),
+            }
+        }
+        _ => IpvsError::Rejected {
+            op: req.to_string(),
+            errno,
+        },
+    }
 }
 
 impl IpvsError {
@@ -36,6 +55,7 @@ impl IpvsError {
     pub fn errno(&self) -> Option<i32> {
         match self {
             IpvsError::Rejected { errno, .. } => Some(*errno),
+            IpvsError::NoScheduler { .. } => Some(libc::ENOENT),
             _ => None,
         }
     }
@@ -173,10 +193,7 @@ impl Client {
             for (req, errno) in reqs[start..end].iter().zip(answers) {
                 outcomes.push(match errno {
                     Some(0) => Ok(()),
-                    Some(errno) => Err(IpvsError::Rejected {
-                        op: req.to_string(),
-                        errno,
-                    }),
+                    Some(errno) => Err(rejected(req, errno)),
                     None => Err(IpvsError::NoAnswer {
                         op: req.to_string(),
                     }),

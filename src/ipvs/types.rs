@@ -30,7 +30,9 @@ pub mod flags {
 }
 
 /// How IPVS names a service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(untagged)]
 pub enum ServiceId {
     Addr {
@@ -236,7 +238,9 @@ pub struct DestEntry {
 }
 
 /// Connection sync daemon role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DaemonState {
     Master,

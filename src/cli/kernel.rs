@@ -1,0 +1,88 @@
+//! `haldir plan` and `haldir apply`: the configuration against the live kernel, once.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config;
+use crate::reconcile::Reconciler;
+use crate::reconcile::desired::{self, HealthMap, Roles};
+
+fn load(path: &Path) -> Option<config::Config> {
+    match config::load(path) {
+        Ok(l) => {
+            if !l.warnings.is_empty() {
+                eprintln!("{}", l.render_warnings());
+            }
+            Some(l.config)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            None
+        }
+    }
+}
+
+/// Real servers are taken as healthy and every VRRP instance as master: what the
+/// configuration asks of the kernel when everything is up.
+fn desired_of(c: &config::Config) -> desired::Desired {
+    desired::desired(c, &HealthMap::default(), &Roles::All)
+}
+
+pub fn plan(path: &Path) -> ExitCode {
+    let Some(c) = load(path) else {
+        return ExitCode::FAILURE;
+    };
+    let result =
+        Reconciler::new(c.global.state_dir.clone()).and_then(|mut r| r.plan(&desired_of(&c)));
+    match result {
+        Ok(ops) if ops.is_empty() => {
+            println!("nothing to do: the kernel matches {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Ok(ops) => {
+            for op in &ops {
+                println!("{op}");
+            }
+            println!(
+                "{} change{} pending",
+                ops.len(),
+                if ops.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("haldir: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn apply(path: &Path) -> ExitCode {
+    let Some(c) = load(path) else {
+        return ExitCode::FAILURE;
+    };
+    let result =
+        Reconciler::new(c.global.state_dir.clone()).and_then(|mut r| r.apply(&desired_of(&c)));
+    match result {
+        Ok(report) => {
+            for op in &report.applied {
+                println!("{op}");
+            }
+            for (op, e) in &report.failed {
+                eprintln!("failed: {op}: {e}");
+            }
+            if report.applied.is_empty() && report.failed.is_empty() {
+                println!("nothing to do: the kernel matches {}", path.display());
+            }
+            if report.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("haldir: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

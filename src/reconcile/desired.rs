@@ -1,0 +1,344 @@
+//! Desired state: what the kernel's IPVS table should hold, computed from the configuration,
+//! the health of the real servers and the VRRP roles. A pure function: no kernel, no clock.
+
+use std::collections::HashMap;
+
+use crate::config::model::{Config, RealServer, RsAddr, ServiceKey, VirtualServer};
+use crate::config::types::{Forwarding, Protocol, SchedulerFlag, TunnelChecksum, TunnelType};
+use crate::ipvs::types::{
+    self as k, Daemon, DaemonState, Dest, FwdMethod, Service, ServiceId, Timeouts, TunnelSpec,
+};
+
+/// What the checkers say of a real server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Up,
+    /// Up with a weight set by a dynamic check (misc with `dynamic_weight`).
+    UpWithWeight(u32),
+    Down,
+}
+
+/// Health of real servers by (virtual server name, real server address). A server not in the
+/// map is up: a service without checks keeps its servers, as keepalived does.
+#[derive(Debug, Clone, Default)]
+pub struct HealthMap(pub HashMap<(String, RsAddr), Health>);
+
+impl HealthMap {
+    pub fn get(&self, vs: &str, rs: &RsAddr) -> Health {
+        self.0
+            .get(&(vs.to_string(), *rs))
+            .copied()
+            .unwrap_or(Health::Up)
+    }
+}
+
+/// Which VRRP instances are master here. `All` stands for "no VRRP": `haldir apply` and a
+/// daemon whose instances have not started yet program every service.
+#[derive(Debug, Clone)]
+pub enum Roles {
+    All,
+    Masters(Vec<String>),
+}
+
+impl Roles {
+    pub fn is_master(&self, instance: &str) -> bool {
+        match self {
+            Roles::All => true,
+            Roles::Masters(m) => m.iter().any(|n| n == instance),
+        }
+    }
+}
+
+/// One service and the destinations it should have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredService {
+    pub service: Service,
+    pub dests: Vec<Dest>,
+}
+
+/// The whole desired IPVS state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Desired {
+    pub services: Vec<DesiredService>,
+    /// Only the timeouts the configuration sets (0 = leave the kernel's).
+    pub timeouts: Option<Timeouts>,
+    pub daemons: Vec<Daemon>,
+}
+
+pub fn service_id(vs: &VirtualServer) -> ServiceId {
+    match vs.key {
+        ServiceKey::Address(a) => ServiceId::Addr {
+            protocol: protocol(vs.protocol),
+            addr: a.ip(),
+            port: a.port(),
+        },
+        ServiceKey::Fwmark { mark, family } => ServiceId::Fwmark {
+            af: match family {
+                crate::config::types::Family::Ipv4 => k::AF_INET,
+                crate::config::types::Family::Ipv6 => k::AF_INET6,
+            },
+            mark,
+        },
+    }
+}
+
+fn protocol(p: Protocol) -> u16 {
+    match p {
+        Protocol::Tcp => k::IPPROTO_TCP,
+        Protocol::Udp => k::IPPROTO_UDP,
+        Protocol::Sctp => k::IPPROTO_SCTP,
+    }
+}
+
+pub fn service(vs: &VirtualServer) -> Service {
+    let id = service_id(vs);
+    let mut flags = 0;
+    if !vs.persistence_timeout.is_zero() {
+        flags |= k::flags::PERSISTENT;
+    }
+    if vs.one_packet {
+        flags |= k::flags::ONEPACKET;
+    }
+    for f in &vs.scheduler_flags {
+        flags |= match f {
+            SchedulerFlag::ShFallback | SchedulerFlag::MhFallback => k::flags::SCHED_FALLBACK,
+            SchedulerFlag::ShPort | SchedulerFlag::MhPort => k::flags::SCHED_PORT,
+        };
+    }
+    let af = id.af();
+    Service {
+        id,
+        scheduler: vs.scheduler.as_str().to_string(),
+        flags,
+        timeout: u32::try_from(vs.persistence_timeout.as_secs()).unwrap_or(u32::MAX),
+        netmask: vs
+            .persistence_netmask
+            .map_or(Service::default_netmask(af), |p| {
+                Service::netmask_of_prefix(af, p)
+            }),
+        pe_name: None,
+    }
+}
+
+fn fwd(f: Forwarding) -> FwdMethod {
+    match f {
+        Forwarding::Nat => FwdMethod::Masq,
+        Forwarding::Dr => FwdMethod::Route,
+        Forwarding::Tun => FwdMethod::Tunnel,
+    }
+}
+
+fn dest(rs: &RealServer, weight: u32) -> Dest {
+    Dest {
+        addr: rs.address.ip,
+        port: rs.address.port.unwrap_or(0),
+        fwd: fwd(rs.forwarding),
+        weight,
+        upper_threshold: rs.upper_threshold,
+        lower_threshold: rs.lower_threshold,
+        tunnel: rs.tunnel.map(|t| TunnelSpec {
+            kind: match t.kind {
+                TunnelType::Ipip => 0,
+                TunnelType::Gue => 1,
+                TunnelType::Gre => 2,
+            },
+            port: t.port.unwrap_or(0),
+            flags: match t.checksum {
+                TunnelChecksum::None => 0,
+                TunnelChecksum::Csum => 1,
+                TunnelChecksum::Remcsum => 2,
+            },
+        }),
+    }
+}
+
+/// The destinations of one service: live servers with their weight; failed ones removed, or
+/// kept at weight 0 with `inhibit_on_failure`; the sorry server alone while the live weight is
+/// under `quorum`.
+fn dests(vs: &VirtualServer, health: &HealthMap) -> Vec<Dest> {
+    let mut out = Vec::with_capacity(vs.real_servers.len());
+    let mut live_weight: u64 = 0;
+    for rs in &vs.real_servers {
+        match health.get(&vs.name, &rs.address) {
+            Health::Up => {
+                live_weight += u64::from(rs.weight);
+                out.push(dest(rs, rs.weight));
+            }
+            Health::UpWithWeight(w) => {
+                live_weight += u64::from(w);
+                out.push(dest(rs, w));
+            }
+            Health::Down if vs.inhibit_on_failure => out.push(dest(rs, 0)),
+            Health::Down => {}
+        }
+    }
+    if live_weight < u64::from(vs.quorum)
+        && let Some(sorry) = vs.sorry_server
+    {
+        let rs = RealServer {
+            address: sorry,
+            weight: 1,
+            forwarding: vs.forwarding,
+            tunnel: vs.tunnel,
+            upper_threshold: 0,
+            lower_threshold: 0,
+            check: None,
+        };
+        return vec![dest(&rs, 1)];
+    }
+    out
+}
+
+/// The desired IPVS state.
+pub fn desired(config: &Config, health: &HealthMap, roles: &Roles) -> Desired {
+    let services = config
+        .virtual_servers
+        .iter()
+        .filter(|vs| {
+            vs.vrrp_instance
+                .as_deref()
+                .is_none_or(|i| roles.is_master(i))
+        })
+        .map(|vs| DesiredService {
+            service: service(vs),
+            dests: dests(vs, health),
+        })
+        .collect();
+    let timeouts = config.ipvs.timeouts.as_ref().map(|t| {
+        let secs = |d: Option<std::time::Duration>| d.map_or(0, |d| d.as_secs() as u32);
+        Timeouts {
+            tcp: secs(t.tcp),
+            tcp_fin: secs(t.tcp_fin),
+            udp: secs(t.udp),
+        }
+    });
+    let daemons = config
+        .ipvs
+        .sync_daemon
+        .as_ref()
+        .map(|s| {
+            let states = match &s.vrrp_instance {
+                // Without an instance to follow, both roles run (active-active sync).
+                None => vec![DaemonState::Master, DaemonState::Backup],
+                Some(i) if roles.is_master(i) => vec![DaemonState::Master],
+                Some(_) => vec![DaemonState::Backup],
+            };
+            states
+                .into_iter()
+                .map(|state| Daemon {
+                    state,
+                    interface: s.interface.clone(),
+                    sync_id: u32::from(s.sync_id),
+                    max_len: s.max_len,
+                    mcast_group: s.mcast_group,
+                    mcast_port: s.mcast_port,
+                    mcast_ttl: s.mcast_ttl,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Desired {
+        services,
+        timeouts,
+        daemons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(text: &str) -> Config {
+        crate::config::load_str(Path::new("t.toml"), text)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .config
+    }
+
+    const TWO: &str = r#"
+[[virtual_server]]
+name = "web"
+address = "10.0.0.1:80"
+scheduler = "sh"
+scheduler_flags = ["sh-port"]
+forwarding = "dr"
+persistence_timeout = "300s"
+persistence_netmask = "255.255.255.0"
+quorum = 3
+sorry_server = "10.0.0.9:80"
+[[virtual_server.real_server]]
+address = "10.0.0.2:80"
+weight = 2
+[[virtual_server.real_server]]
+address = "10.0.0.3:80"
+weight = 2
+"#;
+
+    #[test]
+    fn services_and_destinations_from_the_config() {
+        let d = desired(&config(TWO), &HealthMap::default(), &Roles::All);
+        let s = &d.services[0];
+        assert_eq!(s.service.scheduler, "sh");
+        assert_eq!(s.service.flags, k::flags::PERSISTENT | k::flags::SCHED_PORT);
+        assert_eq!(s.service.timeout, 300);
+        assert_eq!(
+            Service::prefix_of_netmask(k::AF_INET, s.service.netmask),
+            24
+        );
+        let weights: Vec<u32> = s.dests.iter().map(|d| d.weight).collect();
+        assert_eq!(weights, vec![2, 2]);
+        assert!(s.dests.iter().all(|d| d.fwd == FwdMethod::Route));
+    }
+
+    #[test]
+    fn a_failed_server_leaves_and_quorum_brings_the_sorry_server() {
+        let c = config(TWO);
+        let rs: RsAddr = "10.0.0.2:80".parse().unwrap();
+        let mut h = HealthMap::default();
+        h.0.insert(("web".into(), rs), Health::Down);
+        let d = desired(&c, &h, &Roles::All);
+        // Live weight 2 < quorum 3: only the sorry server remains.
+        let addrs: Vec<String> = d.services[0]
+            .dests
+            .iter()
+            .map(|d| format!("{}:{}", d.addr, d.port))
+            .collect();
+        assert_eq!(addrs, vec!["10.0.0.9:80"]);
+    }
+
+    #[test]
+    fn inhibit_keeps_a_failed_server_at_weight_zero() {
+        let c = config(&TWO.replace("quorum = 3", "inhibit_on_failure = true"));
+        let rs: RsAddr = "10.0.0.3:80".parse().unwrap();
+        let mut h = HealthMap::default();
+        h.0.insert(("web".into(), rs), Health::Down);
+        let d = desired(&c, &h, &Roles::All);
+        let weights: Vec<u32> = d.services[0].dests.iter().map(|d| d.weight).collect();
+        assert_eq!(weights, vec![2, 0]);
+    }
+
+    #[test]
+    fn a_service_bound_to_an_instance_exists_only_on_its_master() {
+        let text = format!(
+            "[[vrrp_instance]]\nname = \"VI\"\ninterface = \"eth0\"\nvirtual_router_id = 1\nvirtual_ipaddress = [\"10.0.0.1\"]\n{}",
+            TWO.replace("quorum = 3", "vrrp_instance = \"VI\"")
+        );
+        let c = config(&text);
+        assert_eq!(
+            desired(&c, &HealthMap::default(), &Roles::Masters(vec![]))
+                .services
+                .len(),
+            0
+        );
+        assert_eq!(
+            desired(
+                &c,
+                &HealthMap::default(),
+                &Roles::Masters(vec!["VI".into()])
+            )
+            .services
+            .len(),
+            1
+        );
+    }
+}
