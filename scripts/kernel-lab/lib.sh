@@ -60,3 +60,43 @@ at() {
     shift
     ip netns exec "$ns" "$@"
 }
+
+# bridge NAME: an L2 segment in the VM's root namespace.
+bridge() {
+    ip link add "$1" type bridge
+    ip link set "$1" up
+}
+
+# attach NS BRIDGE IFACE ADDR/PREFIX: a veth from namespace NS (as IFACE) to BRIDGE.
+attach() {
+    local ns=$1 br=$2 ifc=$3 addr=$4 peer="v$1$3"
+    ip link add "$peer" type veth peer name "$ifc" netns "$ns"
+    ip link set "$peer" master "$br" up
+    ip -n "$ns" link set "$ifc" up
+    [ -n "$addr" ] && ip -n "$ns" addr add "$addr" dev "$ifc"
+    true
+}
+
+# serve NS PORT TEXT: an HTTP server in NS answering TEXT on every address.
+serve() {
+    local dir="/tmp/www-$1-$2"
+    mkdir -p "$dir"
+    echo "$3" > "$dir/index.html"
+    at "$1" httpd -p "$2" -h "$dir"
+}
+
+# tally NS URL COUNT: requests from NS, then one line per distinct answer: "COUNT ANSWER".
+tally() {
+    local i=0
+    while [ $i -lt "$3" ]; do
+        at "$1" curl -s --max-time 3 "$2" || echo "(no answer)"
+        i=$((i + 1))
+    done | sort | uniq -c | awk '{print $1, $2}'
+}
+
+# realserver_dr NS VIP: accept the VIP without answering ARP for it (LVS-DR real server).
+realserver_dr() {
+    at "$1" ip addr add "$2/32" dev lo
+    at "$1" sysctl -qw net.ipv4.conf.all.arp_ignore=1
+    at "$1" sysctl -qw net.ipv4.conf.all.arp_announce=2
+}

@@ -20,7 +20,8 @@ pub fn list(stats: bool, json: bool) -> ExitCode {
 
 fn list_text(stats: bool, json: bool) -> Result<String, Box<dyn std::error::Error>> {
     let mut client = Client::connect()?;
-    let table = client.table()?;
+    let mut table = client.table()?;
+    render::sort_like_ipvsadm(&mut table);
     if json {
         return Ok(serde_json::to_string_pretty(&table)? + "\n");
     }

@@ -43,6 +43,30 @@ fn sched_flags(s: &Service) -> Vec<&'static str> {
     out
 }
 
+fn addr_key(a: &IpAddr) -> (u8, u128) {
+    match a {
+        IpAddr::V4(v) => (4, u128::from(u32::from(*v))),
+        IpAddr::V6(v) => (6, u128::from(*v)),
+    }
+}
+
+/// The order ipvsadm lists in: address services before fwmark ones, then by family,
+/// protocol, address and port; destinations by address and port.
+pub fn sort_like_ipvsadm(entries: &mut [TableEntry]) {
+    entries.sort_by_key(|e| match e.service.service.id {
+        ServiceId::Addr {
+            protocol,
+            addr,
+            port,
+        } => (0, af_of(&addr), protocol, addr_key(&addr), port),
+        ServiceId::Fwmark { af, mark } => (mark, af, 0, (0, 0), 0),
+    });
+    for e in entries.iter_mut() {
+        e.dests
+            .sort_by_key(|d| (addr_key(&d.dest.addr), d.dest.port));
+    }
+}
+
 /// `ipvsadm -Ln`: one line a service with its scheduler and options, one a destination.
 pub fn table(version: u32, conn_tab_size: u32, entries: &[TableEntry]) -> String {
     let mut out = String::new();

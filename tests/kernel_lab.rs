@@ -1,0 +1,81 @@
+//! Scenarios in the kernel lab (scripts/kernel-lab): Debian's kernel, which has IPVS, booted
+//! under qemu with this build of haldir inside. Each scenario is a shell script in
+//! tests/kernel/ whose checks print "ok"/"not ok"; ipvsadm is the witness.
+//!
+//! Under CI=true a missing prerequisite fails the test; elsewhere the test says it was skipped.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Mutex;
+
+/// One VM at a time: each takes a core under TCG, and the first one builds the lab.
+static VM: Mutex<()> = Mutex::new(());
+
+fn missing_prerequisites() -> Vec<&'static str> {
+    [
+        "qemu-system-x86_64",
+        "busybox",
+        "cpio",
+        "ipvsadm",
+        "apt-get",
+        "dpkg",
+        "depmod",
+        "curl",
+    ]
+    .into_iter()
+    .filter(|tool| {
+        !Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+    .collect()
+}
+
+fn scenario(name: &str) {
+    let _vm = VM.lock().unwrap_or_else(|e| e.into_inner());
+    let missing = missing_prerequisites();
+    if !missing.is_empty() {
+        let msg = format!(
+            "kernel lab needs {} (scripts/kernel-lab/install-deps)",
+            missing.join(", ")
+        );
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED {name}: {msg}");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(root.join("scripts/kernel-lab/run"))
+        .arg(root.join("tests/kernel").join(format!("{name}.sh")))
+        .env("HALDIR_BIN", env!("CARGO_BIN_EXE_haldir"))
+        .output()
+        .expect("scripts/kernel-lab/run starts");
+    let console = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "scenario {name} failed ({}):\n{console}\n--- stderr\n{stderr}",
+        out.status
+    );
+    let checks = console.lines().filter(|l| l.starts_with("ok - ")).count();
+    assert!(checks > 0, "scenario {name} made no check:\n{console}");
+    assert!(!console.contains("not ok - "), "{console}");
+    eprintln!("{name}: {checks} checks passed");
+}
+
+#[test]
+fn ipvs_every_option() {
+    scenario("ipvs-every-option");
+}
+
+#[test]
+fn ipvs_ownership_and_drift() {
+    scenario("ipvs-ownership");
+}
+
+#[test]
+fn ipvs_traffic_nat_dr_tun() {
+    scenario("ipvs-traffic");
+}
