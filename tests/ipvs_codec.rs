@@ -21,7 +21,10 @@ use haldir::ipvs::codec::{self, Reply, Request};
 use haldir::ipvs::types::*;
 
 fn trace() -> Vec<(u16, Vec<u8>)> {
-    let text = include_str!("fixtures/ipvs/dump-6.1.trace");
+    parse_trace(include_str!("fixtures/ipvs/dump-6.1.trace"))
+}
+
+fn parse_trace(text: &str) -> Vec<(u16, Vec<u8>)> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
@@ -244,4 +247,28 @@ fn every_truncation_of_captured_bytes_is_rejected() {
             }
         }
     }
+}
+
+#[test]
+fn daemons_and_timeouts_decode() {
+    let replies: Vec<Reply> = parse_trace(include_str!("fixtures/ipvs/daemon-config-6.1.trace"))
+        .iter()
+        .flat_map(|(fam, buf)| codec::decode(buf, *fam).expect("captured bytes decode"))
+        .collect();
+    assert!(replies.contains(&Reply::Timeouts { seq: 2, timeouts: Timeouts { tcp: 900, tcp_fin: 120, udp: 300 } }), "{replies:?}");
+    let daemons: Vec<&Daemon> = replies
+        .iter()
+        .filter_map(|r| match r {
+            Reply::Daemon { daemon, .. } => Some(daemon),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(daemons.len(), 2, "{replies:?}");
+    let master = daemons.iter().find(|d| d.state == DaemonState::Master).expect("master");
+    assert_eq!((master.interface.as_str(), master.sync_id), ("sync0", 7));
+    let backup = daemons.iter().find(|d| d.state == DaemonState::Backup).expect("backup");
+    assert_eq!(
+        (backup.sync_id, backup.mcast_group, backup.mcast_port, backup.mcast_ttl),
+        (8, Some(ip("239.1.2.3")), Some(9000), Some(4))
+    );
 }

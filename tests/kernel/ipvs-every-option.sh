@@ -165,3 +165,11 @@ else
         *) echo "$out"; fail "the error names the missing scheduler" ;;
     esac
 fi
+
+say "the sync daemon follows the configuration: restarted on change, stopped when dropped"
+sed -i 's/sync_id = 51/sync_id = 52/' /lab/haldir.toml
+check_status "apply" 0 haldir apply -c /lab/haldir.toml
+check_eq "both daemons now use sync id 52" 2 "$(ipvsadm -L --daemon | grep -c 'syncid=52')"
+sed -i '/^sync_daemon/d' /lab/haldir.toml
+check_status "apply" 0 haldir apply -c /lab/haldir.toml
+check_eq "no sync daemon is left" "" "$(ipvsadm -L --daemon)"
