@@ -20,7 +20,10 @@ use haldir::reconcile::desired::{self, HealthMap, Roles};
 use haldir::reconcile::diff::Op;
 
 fn arg(i: usize, default: usize) -> usize {
-    std::env::args().nth(i).and_then(|a| a.parse().ok()).unwrap_or(default)
+    std::env::args()
+        .nth(i)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
 }
 
 fn addr(s: usize) -> String {
@@ -30,9 +33,17 @@ fn addr(s: usize) -> String {
 fn config_text(services: usize, dests: usize) -> String {
     let mut t = String::from("[global]\nstate_dir = \"/tmp/haldir-bench\"\n");
     for s in 0..services {
-        t += &format!("[[virtual_server]]\naddress = \"{}:80\"\nscheduler = \"wlc\"\nforwarding = \"dr\"\n", addr(s));
+        t += &format!(
+            "[[virtual_server]]\naddress = \"{}:80\"\nscheduler = \"wlc\"\nforwarding = \"dr\"\n",
+            addr(s)
+        );
         for d in 0..dests {
-            t += &format!("[[virtual_server.real_server]]\naddress = \"172.16.{}.{}:80\"\nweight = {}\n", s % 250, d + 1, d + 1);
+            t += &format!(
+                "[[virtual_server.real_server]]\naddress = \"172.16.{}.{}:80\"\nweight = {}\n",
+                s % 250,
+                d + 1,
+                d + 1
+            );
         }
     }
     t
@@ -43,15 +54,27 @@ fn restore_text(services: usize, dests: usize) -> String {
     for s in 0..services {
         t += &format!("-A -t {}:80 -s wlc\n", addr(s));
         for d in 0..dests {
-            t += &format!("-a -t {}:80 -r 172.16.{}.{}:80 -g -w {}\n", addr(s), s % 250, d + 1, d + 1);
+            t += &format!(
+                "-a -t {}:80 -r 172.16.{}.{}:80 -g -w {}\n",
+                addr(s),
+                s % 250,
+                d + 1,
+                d + 1
+            );
         }
     }
     t
 }
 
 fn saved() -> Vec<String> {
-    let out = Command::new("ipvsadm").args(["-S", "-n"]).output().expect("ipvsadm -S");
-    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    let out = Command::new("ipvsadm")
+        .args(["-S", "-n"])
+        .output()
+        .expect("ipvsadm -S");
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
     lines.sort();
     lines
 }
@@ -72,7 +95,8 @@ fn ms(d: Duration) -> String {
 
 fn main() {
     let (services, dests, reps) = (arg(1, 1000), arg(2, 10), arg(3, 5));
-    let loaded = config::load_str(Path::new("/tmp/bench.toml"), &config_text(services, dests)).expect("bench config");
+    let loaded = config::load_str(Path::new("/tmp/bench.toml"), &config_text(services, dests))
+        .expect("bench config");
     let want = desired::desired(&loaded.config, &HealthMap::default(), &Roles::All);
     let restore = restore_text(services, dests);
     let mut client = Client::connect().expect("IPVS");
@@ -81,9 +105,20 @@ fn main() {
     for rep in 0..reps {
         flush(&mut client);
         let start = Instant::now();
-        let mut child = Command::new("ipvsadm-restore").stdin(Stdio::piped()).spawn().expect("ipvsadm-restore");
-        child.stdin.take().expect("stdin").write_all(restore.as_bytes()).expect("write");
-        assert!(child.wait().expect("wait").success(), "ipvsadm-restore failed");
+        let mut child = Command::new("ipvsadm-restore")
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("ipvsadm-restore");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(restore.as_bytes())
+            .expect("write");
+        assert!(
+            child.wait().expect("wait").success(),
+            "ipvsadm-restore failed"
+        );
         t_restore.push(start.elapsed());
         let reference = saved();
 
@@ -94,8 +129,16 @@ fn main() {
         t_haldir.push(start.elapsed());
         assert!(report.is_clean(), "{:?}", report.failed.first());
         assert_eq!(report.applied.len(), services * (dests + 1));
-        assert_eq!(saved(), reference, "haldir and ipvsadm-restore made different tables");
-        eprintln!("rep {rep}: ipvsadm-restore {}, haldir {}", ms(t_restore[rep]), ms(t_haldir[rep]));
+        assert_eq!(
+            saved(),
+            reference,
+            "haldir and ipvsadm-restore made different tables"
+        );
+        eprintln!(
+            "rep {rep}: ipvsadm-restore {}, haldir {}",
+            ms(t_restore[rep]),
+            ms(t_haldir[rep])
+        );
     }
 
     // One weight change with the whole table loaded.
@@ -105,7 +148,11 @@ fn main() {
     for rep in 0..reps.max(5) {
         let mut new = target.dests[0].clone();
         new.weight = 100 + rep as u32;
-        let op = Op::EditDest { id: target.service.id, old: target.dests[0].clone(), new };
+        let op = Op::EditDest {
+            id: target.service.id,
+            old: target.dests[0].clone(),
+            new,
+        };
         let owned = r.owned().expect("owned");
         let start = Instant::now();
         let report = r.apply_ops(&want, &owned, vec![op]).expect("edit");
@@ -114,7 +161,16 @@ fn main() {
 
         let start = Instant::now();
         let st = Command::new("ipvsadm")
-            .args(["-e", "-t", &format!("{}:80", addr(services / 2)), "-r", &format!("172.16.{}.1:80", (services / 2) % 250), "-g", "-w", &(200 + rep).to_string()])
+            .args([
+                "-e",
+                "-t",
+                &format!("{}:80", addr(services / 2)),
+                "-r",
+                &format!("172.16.{}.1:80", (services / 2) % 250),
+                "-g",
+                "-w",
+                &(200 + rep).to_string(),
+            ])
             .status()
             .expect("ipvsadm -e");
         t_one_ipvsadm.push(start.elapsed());
@@ -124,8 +180,26 @@ fn main() {
     let (mr, mh) = (median(t_restore), median(t_haldir));
     let (m1, m1i) = (median(t_one), median(t_one_ipvsadm));
     println!("IPVS load: {services} services x {dests} real servers, {reps} repetitions, medians");
-    println!("{:<44} {:>12} {:>12} {:>8}", "", "haldir", "ipvsadm", "ratio");
-    println!("{:<44} {:>12} {:>12} {:>8.2}", "full table from empty (vs ipvsadm-restore)", ms(mh), ms(mr), mh.as_secs_f64() / mr.as_secs_f64());
-    println!("{:<44} {:>12} {:>12} {:>8.2}", "one weight change, table loaded (vs -e)", ms(m1), ms(m1i), m1.as_secs_f64() / m1i.as_secs_f64());
-    println!("one weight change / full load (haldir): {:.3}%", 100.0 * m1.as_secs_f64() / mh.as_secs_f64());
+    println!(
+        "{:<44} {:>12} {:>12} {:>8}",
+        "", "haldir", "ipvsadm", "ratio"
+    );
+    println!(
+        "{:<44} {:>12} {:>12} {:>8.2}",
+        "full table from empty (vs ipvsadm-restore)",
+        ms(mh),
+        ms(mr),
+        mh.as_secs_f64() / mr.as_secs_f64()
+    );
+    println!(
+        "{:<44} {:>12} {:>12} {:>8.2}",
+        "one weight change, table loaded (vs -e)",
+        ms(m1),
+        ms(m1i),
+        m1.as_secs_f64() / m1i.as_secs_f64()
+    );
+    println!(
+        "one weight change / full load (haldir): {:.3}%",
+        100.0 * m1.as_secs_f64() / mh.as_secs_f64()
+    );
 }

@@ -255,7 +255,17 @@ fn daemons_and_timeouts_decode() {
         .iter()
         .flat_map(|(fam, buf)| codec::decode(buf, *fam).expect("captured bytes decode"))
         .collect();
-    assert!(replies.contains(&Reply::Timeouts { seq: 2, timeouts: Timeouts { tcp: 900, tcp_fin: 120, udp: 300 } }), "{replies:?}");
+    assert!(
+        replies.contains(&Reply::Timeouts {
+            seq: 2,
+            timeouts: Timeouts {
+                tcp: 900,
+                tcp_fin: 120,
+                udp: 300
+            }
+        }),
+        "{replies:?}"
+    );
     let daemons: Vec<&Daemon> = replies
         .iter()
         .filter_map(|r| match r {
@@ -264,11 +274,22 @@ fn daemons_and_timeouts_decode() {
         })
         .collect();
     assert_eq!(daemons.len(), 2, "{replies:?}");
-    let master = daemons.iter().find(|d| d.state == DaemonState::Master).expect("master");
+    let master = daemons
+        .iter()
+        .find(|d| d.state == DaemonState::Master)
+        .expect("master");
     assert_eq!((master.interface.as_str(), master.sync_id), ("sync0", 7));
-    let backup = daemons.iter().find(|d| d.state == DaemonState::Backup).expect("backup");
+    let backup = daemons
+        .iter()
+        .find(|d| d.state == DaemonState::Backup)
+        .expect("backup");
     assert_eq!(
-        (backup.sync_id, backup.mcast_group, backup.mcast_port, backup.mcast_ttl),
+        (
+            backup.sync_id,
+            backup.mcast_group,
+            backup.mcast_port,
+            backup.mcast_ttl
+        ),
         (8, Some(ip("239.1.2.3")), Some(9000), Some(4))
     );
 }
