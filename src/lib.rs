@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod health;
 pub mod ipvs;
 pub mod logging;
 pub mod reconcile;

@@ -268,6 +268,22 @@ fn fwmark_real_servers_take_no_port() {
 }
 
 #[test]
+fn a_check_of_a_portless_real_server_needs_a_port() {
+    let text = BASE
+        .replace("address = \"10.0.0.100:80\"", "fwmark = 3")
+        .replace("10.0.0.1:80", "10.0.0.1")
+        + "check = { type = \"tcp\" }\n";
+    expect(
+        &text,
+        12,
+        11,
+        "this real server has no port (fwmark service), so its tcp check needs `port`",
+    );
+    let fixed = text.replace("{ type = \"tcp\" }", "{ type = \"tcp\", port = 80 }");
+    assert_eq!(errors_of(&fixed), vec![]);
+}
+
+#[test]
 fn dr_cannot_change_the_port() {
     expect(
         &BASE.replace("10.0.0.1:80", "10.0.0.1:8080"),

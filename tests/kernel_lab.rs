@@ -79,3 +79,8 @@ fn ipvs_ownership_and_drift() {
 fn ipvs_traffic_nat_dr_tun() {
     scenario("ipvs-traffic");
 }
+
+#[test]
+fn health_checks_drive_ipvs() {
+    scenario("health-ipvs");
+}

@@ -77,12 +77,21 @@ attach() {
     true
 }
 
-# serve NS PORT TEXT: an HTTP server in NS answering TEXT on every address.
+# serve NS PORT TEXT: an HTTP server in NS answering TEXT on every address; unserve NS PORT
+# stops it. (Namespaces share the PID space: stop servers by their own pid, never by name.)
 serve() {
     local dir="/tmp/www-$1-$2"
     mkdir -p "$dir"
     echo "$3" > "$dir/index.html"
-    at "$1" httpd -p "$2" -h "$dir"
+    /usr/sbin/ip netns exec "$1" httpd -f -p "$2" -h "$dir" &
+    echo $! > "/tmp/httpd-$1-$2.pid"
+    sleep 0.1
+}
+
+unserve() {
+    kill "$(cat "/tmp/httpd-$1-$2.pid")" 2>/dev/null
+    wait "$(cat "/tmp/httpd-$1-$2.pid")" 2>/dev/null
+    true
 }
 
 # tally NS URL COUNT: requests from NS, then one line per distinct answer: "COUNT ANSWER".

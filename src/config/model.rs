@@ -280,7 +280,7 @@ pub struct RealServer {
     pub check: Option<Check>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Check {
     #[serde(flatten)]
     pub kind: CheckKind,
@@ -298,7 +298,7 @@ pub struct Check {
     pub address: Option<IpAddr>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum CheckKind {
     Tcp,
@@ -327,7 +327,7 @@ impl CheckKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct HttpCheck {
     pub path: String,
     pub status: StatusSet,

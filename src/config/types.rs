@@ -286,7 +286,7 @@ impl JsonSchema for MacAddr {
 }
 
 /// Accepted HTTP status codes: ranges and single codes, "200-299,302".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StatusSet(pub Vec<(u16, u16)>);
 
 impl Default for StatusSet {

@@ -1,17 +1,22 @@
-//! `haldir run`: the daemon. Today it keeps the IPVS table equal to the configuration with
-//! static weights: a full reconcile on start, every `reconcile_interval` (repairing drift made
-//! behind haldir's back) and after a reload; SIGTERM stops it, leaving or removing the
-//! services as `ipvs.on_stop` says.
+//! `haldir run`: the daemon. It keeps the IPVS table equal to the configuration and the health
+//! of the real servers: a full reconcile on start, every `reconcile_interval` (repairing drift
+//! made behind haldir's back) and after a reload; a health change applies only the operations
+//! it causes, at once. SIGTERM stops it, leaving or removing the services as `ipvs.on_stop`
+//! says.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::config::types::OnStop;
 use crate::config::{self, Config};
-use crate::reconcile::desired::{self, HealthMap, Roles};
+use crate::health::runner::{Checks, Event};
+use crate::health::{self, Consumers};
+use crate::reconcile::desired::{self, Desired, Health, HealthMap, Roles};
+use crate::reconcile::diff::{self, Actual, Owned};
 use crate::reconcile::{Reconciler, Report};
 
 pub fn run(path: &Path) -> ExitCode {
@@ -41,11 +46,21 @@ struct Daemon {
     path: PathBuf,
     config: Config,
     reconciler: Reconciler,
+    health: HealthMap,
+    consumers: Consumers,
+    checks: Checks,
+    /// The desired state last applied: health changes are diffed against it.
+    last: Desired,
 }
 
 impl Daemon {
+    fn desired(&self) -> Desired {
+        desired::desired(&self.config, &self.health, &Roles::All)
+    }
+
+    /// Reads the kernel and brings it to the desired state.
     fn reconcile(&mut self, why: &str) {
-        let want = desired::desired(&self.config, &HealthMap::default(), &Roles::All);
+        let want = self.desired();
         match self.reconciler.apply(&want) {
             Ok(report) => {
                 if !report.applied.is_empty() || !report.failed.is_empty() {
@@ -57,9 +72,89 @@ impl Daemon {
                     );
                 }
                 log_report(&report);
+                self.last = want;
             }
             Err(e) => error!(reason = why, error = %e, "reconcile failed"),
         }
+    }
+
+    /// Applies what changed since the last desired state, without reading the kernel.
+    fn update(&mut self) {
+        let want = self.desired();
+        let ops = diff::diff(&want, &Actual::from_desired(&self.last), &Owned::default());
+        if ops.is_empty() {
+            self.last = want;
+            return;
+        }
+        let owned = match self.reconciler.owned() {
+            Ok(o) => o,
+            Err(e) => {
+                error!(error = %e, "cannot read the ownership record");
+                return;
+            }
+        };
+        match self.reconciler.apply_ops(&want, &owned, ops) {
+            Ok(report) => {
+                log_report(&report);
+                self.last = want;
+                if !report.is_clean() {
+                    // The kernel is not what haldir last made it: read it and repair.
+                    self.reconcile("repair after a failed update");
+                }
+            }
+            Err(e) => error!(error = %e, "update failed"),
+        }
+    }
+
+    fn on_event(&mut self, ev: Event) {
+        let Some(health) = ev.state.health() else {
+            return;
+        };
+        // An event of a check that a reload removed meanwhile feeds no one.
+        let Some(users) = self.consumers.get(&*ev.target) else {
+            return;
+        };
+        for (vs, rs) in users {
+            let before = self.health.0.insert((vs.clone(), *rs), health);
+            if before == Some(health) {
+                continue;
+            }
+            match health {
+                Health::Down => {
+                    warn!(virtual_server = %vs, real_server = %rs, check = %ev.target, reason = %ev.outcome, "real server down")
+                }
+                Health::Up => {
+                    info!(virtual_server = %vs, real_server = %rs, check = %ev.target, "real server up")
+                }
+                Health::UpWithWeight(w) => {
+                    info!(virtual_server = %vs, real_server = %rs, check = %ev.target, weight = w, "real server up")
+                }
+            }
+        }
+        self.update();
+    }
+
+    /// Starts the checks of the current configuration; checks that did not change keep
+    /// running and keep their servers' health.
+    fn start_checks(&mut self, previous: Option<(Consumers, HealthMap)>) {
+        let consumers = health::targets(&self.config);
+        let mut map = health::initial(&self.config);
+        if let Some((old_consumers, old_health)) = previous {
+            for (target, users) in &consumers {
+                if old_consumers.contains_key(target) {
+                    for key in users {
+                        let key = (key.0.clone(), key.1);
+                        if let Some(h) = old_health.0.get(&key) {
+                            map.0.insert(key, *h);
+                        }
+                    }
+                }
+            }
+        }
+        self.checks.sync(consumers.keys().cloned());
+        self.consumers = consumers;
+        self.health = map;
+        info!(checks = self.checks.len(), "health checks running");
     }
 
     /// A new configuration replaces the running one only if it is valid.
@@ -68,6 +163,11 @@ impl Daemon {
             Ok(loaded) => {
                 self.config = loaded.config;
                 info!(path = %self.path.display(), "configuration reloaded");
+                let previous = (
+                    std::mem::take(&mut self.consumers),
+                    std::mem::take(&mut self.health),
+                );
+                self.start_checks(Some(previous));
                 self.reconcile("reload");
             }
             Err(e) => error!("reload refused, the running configuration stays:\n{e}"),
@@ -105,6 +205,13 @@ async fn main_loop(path: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let ctx = match health::probe::Context::new(&config.global.script_user) {
+        Ok(c) => c,
+        Err(e) => {
+            error!("script_user \"{}\": {e}", config.global.script_user);
+            return ExitCode::FAILURE;
+        }
+    };
     let (mut term, mut int, mut hup) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -116,17 +223,24 @@ async fn main_loop(path: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let (tx, mut events) = mpsc::unbounded_channel();
     let mut d = Daemon {
         path,
         config,
         reconciler,
+        health: HealthMap::default(),
+        consumers: Consumers::new(),
+        checks: Checks::new(ctx, tx),
+        last: Desired::default(),
     };
     info!(router_id = %d.config.global.router_id, "haldir started");
+    d.start_checks(None);
     d.reconcile("start");
     let mut tick = tokio::time::interval(d.config.global.reconcile_interval);
     tick.tick().await;
     loop {
         tokio::select! {
+            Some(ev) = events.recv() => d.on_event(ev),
             _ = tick.tick() => d.reconcile("interval"),
             _ = hup.recv() => {
                 d.reload();

@@ -136,6 +136,39 @@ pub struct Actual {
     pub daemons: Vec<Daemon>,
 }
 
+impl Actual {
+    /// The table as haldir last set it: the base for applying a health change without
+    /// reading the kernel again (drift is the periodic reconcile's business).
+    pub fn from_desired(d: &Desired) -> Actual {
+        use crate::ipvs::types::{DestEntry, ServiceEntry, Stats};
+        Actual {
+            table: d
+                .services
+                .iter()
+                .map(|s| TableEntry {
+                    service: ServiceEntry {
+                        service: s.service.clone(),
+                        stats: Stats::default(),
+                    },
+                    dests: s
+                        .dests
+                        .iter()
+                        .map(|dest| DestEntry {
+                            dest: dest.clone(),
+                            active_conns: 0,
+                            inactive_conns: 0,
+                            persist_conns: 0,
+                            stats: Stats::default(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            timeouts: d.timeouts.unwrap_or_default(),
+            daemons: d.daemons.clone(),
+        }
+    }
+}
+
 /// The operations from `actual` to `desired`, in an order the kernel accepts: services are
 /// added before their destinations; a deleted service takes its destinations with it.
 pub fn diff(desired: &Desired, actual: &Actual, owned: &Owned) -> Vec<Op> {

@@ -4,7 +4,7 @@
 reset() {
     for ns in $(ip netns list | awk '{print $1}'); do ip netns del "$ns"; done
     for br in brA brB; do ip link del "$br" 2>/dev/null; done
-    killall httpd 2>/dev/null
+    for f in /tmp/httpd-*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
     true
 }
 

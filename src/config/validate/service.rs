@@ -375,6 +375,18 @@ fn real_server(
         d.error(l.loc(), format!("`lower_threshold` ({lower_threshold}) is above `upper_threshold` ({upper_threshold})"));
     }
     let check = check::effective(r.check.as_ref(), service_check, d);
+    if let (Some(c), Some(RsAddr { port: None, .. })) = (&check, address)
+        && c.port.is_none()
+        && !matches!(c.kind, crate::config::model::CheckKind::Misc { .. })
+    {
+        d.error(
+            addr_leaf.loc(),
+            format!(
+                "this real server has no port (fwmark service), so its {} check needs `port`",
+                c.kind.check_type()
+            ),
+        );
+    }
     Some(RealServer {
         address: address?,
         weight,

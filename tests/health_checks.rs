@@ -1,0 +1,499 @@
+//! Health checks against real servers made here, on loopback: a TCP listener, an HTTP server
+//! that can be switched between behaviours, HTTPS with a self-signed certificate, and scripts.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use haldir::config::model::{Check, CheckKind, HttpCheck};
+use haldir::config::types::StatusSet;
+use haldir::health::outcome::{Outcome, Reason};
+use haldir::health::probe::{self, Context, Target};
+use haldir::health::runner::Checks;
+use haldir::health::tracker::State;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+
+const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+fn check(kind: CheckKind, timeout_ms: u64) -> Check {
+    Check {
+        kind,
+        interval: Duration::from_millis(200),
+        timeout: Duration::from_millis(timeout_ms),
+        fall: 3,
+        rise: 2,
+        retry_delay: Duration::from_millis(100),
+        port: None,
+        address: None,
+    }
+}
+
+fn http_kind(body_regex: Option<&str>) -> CheckKind {
+    CheckKind::Http(HttpCheck {
+        path: "/healthz".into(),
+        status: StatusSet::default(),
+        host: Some("www.example.com".into()),
+        body_regex: body_regex.map(str::to_string),
+    })
+}
+
+fn ctx() -> Arc<Context> {
+    Arc::new(Context::new("root").expect("context"))
+}
+
+// ---------------------------------------------------------------- a switchable HTTP server
+
+const OK: u8 = 0;
+const UNAVAILABLE: u8 = 1;
+const SLOW: u8 = 2;
+const HANG: u8 = 3;
+const CLOSE: u8 = 4;
+const WRONG_BODY: u8 = 5;
+
+struct HttpServer {
+    addr: SocketAddr,
+    mode: Arc<AtomicU8>,
+    /// Replies given in each mode, by mode.
+    served: Arc<[AtomicUsize; 6]>,
+    last_host: Arc<Mutex<String>>,
+}
+
+async fn http_server() -> HttpServer {
+    let listener = TcpListener::bind((LOCAL, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mode = Arc::new(AtomicU8::new(OK));
+    let served: Arc<[AtomicUsize; 6]> = Arc::new(Default::default());
+    let last_host = Arc::new(Mutex::new(String::new()));
+    let (m, s, h) = (mode.clone(), served.clone(), last_host.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let (m, s, h) = (m.clone(), s.clone(), h.clone());
+            tokio::spawn(async move {
+                let mode = m.load(Ordering::SeqCst);
+                if mode == CLOSE {
+                    s[CLOSE as usize].fetch_add(1, Ordering::SeqCst);
+                    return; // dropped: closed without a reply
+                }
+                let mut buf = vec![0u8; 4096];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                if let Some(line) = req
+                    .lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with("host:"))
+                {
+                    *h.lock().await = line[5..].trim().to_string();
+                }
+                s[mode as usize].fetch_add(1, Ordering::SeqCst);
+                let (status, body) = match mode {
+                    UNAVAILABLE => ("503 Service Unavailable", "down"),
+                    WRONG_BODY => ("200 OK", "nope"),
+                    HANG => {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        return;
+                    }
+                    SLOW => {
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        ("200 OK", "healthy")
+                    }
+                    _ => ("200 OK", "healthy"),
+                };
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    HttpServer {
+        addr,
+        mode,
+        served,
+        last_host,
+    }
+}
+
+fn target(kind: CheckKind, addr: SocketAddr, timeout_ms: u64) -> Target {
+    Target {
+        check: check(kind, timeout_ms),
+        addr: addr.ip(),
+        port: addr.port(),
+    }
+}
+
+#[tokio::test]
+async fn http_outcomes_name_their_reason() {
+    let server = http_server().await;
+    let ctx = ctx();
+    let t = target(http_kind(Some("^health")), server.addr, 500);
+    let cases = [
+        (OK, Outcome::Up),
+        (UNAVAILABLE, Outcome::Down(Reason::Status(503))),
+        (WRONG_BODY, Outcome::Down(Reason::BodyMismatch)),
+        (SLOW, Outcome::Down(Reason::Timeout)),
+        (HANG, Outcome::Down(Reason::Timeout)),
+    ];
+    for (mode, want) in cases {
+        server.mode.store(mode, Ordering::SeqCst);
+        let start = Instant::now();
+        assert_eq!(probe::probe(&t, &ctx).await, want, "mode {mode}");
+        assert!(
+            start.elapsed() < Duration::from_millis(900),
+            "mode {mode} took {:?}: the timeout is 500ms",
+            start.elapsed()
+        );
+    }
+    server.mode.store(CLOSE, Ordering::SeqCst);
+    assert!(matches!(
+        probe::probe(&t, &ctx).await,
+        Outcome::Down(Reason::Protocol(_))
+    ));
+    assert_eq!(
+        *server.last_host.lock().await,
+        "www.example.com",
+        "the Host header is sent"
+    );
+}
+
+#[tokio::test]
+async fn tcp_up_refused_and_timeout() {
+    let ctx = ctx();
+    let listener = TcpListener::bind((LOCAL, 0)).await.unwrap();
+    let open = listener.local_addr().unwrap();
+    assert_eq!(
+        probe::probe(&target(CheckKind::Tcp, open, 500), &ctx).await,
+        Outcome::Up
+    );
+    drop(listener);
+    assert_eq!(
+        probe::probe(&target(CheckKind::Tcp, open, 500), &ctx).await,
+        Outcome::Down(Reason::Refused)
+    );
+
+    // A listener that never accepts, with its queue full: further SYNs are dropped.
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.bind(&SocketAddr::new(LOCAL, 0).into()).unwrap();
+    sock.listen(0).unwrap();
+    let full = sock.local_addr().unwrap().as_socket().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        if let Ok(Ok(s)) =
+            tokio::time::timeout(Duration::from_millis(200), TcpStream::connect(full)).await
+        {
+            held.push(s);
+        }
+    }
+    let start = Instant::now();
+    assert_eq!(
+        probe::probe(&target(CheckKind::Tcp, full, 300), &ctx).await,
+        Outcome::Down(Reason::Timeout)
+    );
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(290) && took < Duration::from_millis(700),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn transitions_after_exactly_fall_failures_and_rise_successes() {
+    let server = http_server().await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut checks = Checks::new(Context::new("root").unwrap(), tx);
+    let t = target(http_kind(None), server.addr, 300);
+    checks.sync([t.clone()]);
+    let next =
+        async |rx: &mut tokio::sync::mpsc::UnboundedReceiver<_>| -> haldir::health::runner::Event {
+            tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .expect("an event in time")
+                .expect("open")
+        };
+    let ev = next(&mut rx).await;
+    assert_eq!(ev.state, State::Up(None));
+    assert_eq!(
+        server.served[OK as usize].load(Ordering::SeqCst),
+        2,
+        "up after exactly rise = 2 successes"
+    );
+
+    server.mode.store(UNAVAILABLE, Ordering::SeqCst);
+    let ev = next(&mut rx).await;
+    assert_eq!(ev.state, State::Down);
+    assert_eq!(ev.outcome, Outcome::Down(Reason::Status(503)));
+    assert_eq!(
+        server.served[UNAVAILABLE as usize].load(Ordering::SeqCst),
+        3,
+        "down after exactly fall = 3 failures"
+    );
+
+    server.served[OK as usize].store(0, Ordering::SeqCst);
+    server.mode.store(OK, Ordering::SeqCst);
+    let ev = next(&mut rx).await;
+    assert_eq!(ev.state, State::Up(None));
+    assert_eq!(
+        server.served[OK as usize].load(Ordering::SeqCst),
+        2,
+        "up again after exactly rise = 2 successes"
+    );
+}
+
+// ---------------------------------------------------------------- HTTPS with a self-signed certificate
+
+async fn https_server() -> (SocketAddr, Arc<Mutex<Option<String>>>) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cert = rcgen::generate_simple_self_signed(vec!["www.example.com".into()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind((LOCAL, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sni = Arc::new(Mutex::new(None));
+    let seen = sni.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, seen) = (acceptor.clone(), seen.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(sock).await else {
+                    return;
+                };
+                *seen.lock().await = tls.get_ref().1.server_name().map(str::to_string);
+                let mut buf = vec![0u8; 4096];
+                let _ = tls.read(&mut buf).await;
+                let _ = tls
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    )
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (addr, sni)
+}
+
+fn https_kind(verify: bool, sni: Option<&str>) -> CheckKind {
+    CheckKind::Https {
+        http: HttpCheck {
+            path: "/".into(),
+            status: StatusSet::default(),
+            host: None,
+            body_regex: Some("ok".into()),
+        },
+        tls_verify: verify,
+        sni: sni.map(str::to_string),
+    }
+}
+
+#[tokio::test]
+async fn https_with_a_self_signed_certificate() {
+    let (addr, sni) = https_server().await;
+    let ctx = ctx();
+    assert_eq!(
+        probe::probe(&target(https_kind(false, None), addr, 2000), &ctx).await,
+        Outcome::Up
+    );
+    assert_eq!(
+        probe::probe(
+            &target(https_kind(false, Some("www.example.com")), addr, 2000),
+            &ctx
+        )
+        .await,
+        Outcome::Up
+    );
+    assert_eq!(
+        sni.lock().await.as_deref(),
+        Some("www.example.com"),
+        "the SNI name is sent"
+    );
+    match probe::probe(
+        &target(https_kind(true, Some("www.example.com")), addr, 2000),
+        &ctx,
+    )
+    .await
+    {
+        Outcome::Down(Reason::Tls(msg)) => {
+            assert!(msg.to_lowercase().contains("certificate"), "{msg}")
+        }
+        other => panic!("a self-signed certificate must fail verification, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------- scripts
+
+fn script(dir: &Path, name: &str, body: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+fn misc(argv: Vec<String>, dynamic_weight: bool, timeout_ms: u64) -> Target {
+    Target {
+        check: check(
+            CheckKind::Misc {
+                command: argv,
+                dynamic_weight,
+            },
+            timeout_ms,
+        ),
+        addr: "192.0.2.7".parse().unwrap(),
+        port: 8080,
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie still has a /proc entry; its state line says Z.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.split(')')
+                .nth(1)
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+fn zombie_children() -> Vec<String> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| {
+            let after = stat.rsplit(')').next().unwrap_or("");
+            let fields: Vec<&str> = after.split_whitespace().collect();
+            fields.first() == Some(&"Z") && fields.get(1) == Some(&me.as_str())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn scripts_exit_codes_placeholders_and_dynamic_weight() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx();
+    let args_file = dir.path().join("args");
+    let record = script(
+        dir.path(),
+        "record.sh",
+        &format!("echo \"$1 $2\" > {}", args_file.display()),
+    );
+    assert_eq!(
+        probe::probe(
+            &misc(
+                vec![record, "{address}".into(), "{port}".into()],
+                false,
+                2000
+            ),
+            &ctx
+        )
+        .await,
+        Outcome::Up
+    );
+    assert_eq!(
+        std::fs::read_to_string(&args_file).unwrap().trim(),
+        "192.0.2.7 8080"
+    );
+
+    let one = script(dir.path(), "one.sh", "exit 1");
+    assert_eq!(
+        probe::probe(&misc(vec![one], false, 2000), &ctx).await,
+        Outcome::Down(Reason::Exit(1))
+    );
+    let five = script(dir.path(), "five.sh", "exit 5");
+    assert_eq!(
+        probe::probe(&misc(vec![five.clone()], false, 2000), &ctx).await,
+        Outcome::Down(Reason::Exit(5))
+    );
+    assert_eq!(
+        probe::probe(&misc(vec![five], true, 2000), &ctx).await,
+        Outcome::UpWeight(3),
+        "dynamic weight: 5 - 2"
+    );
+    let missing = probe::probe(&misc(vec!["/nonexistent/check".into()], false, 2000), &ctx).await;
+    assert!(
+        matches!(missing, Outcome::Down(Reason::Spawn(_))),
+        "{missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_hung_script_is_killed_with_its_children_at_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    let hang = script(
+        dir.path(),
+        "hang.sh",
+        &format!("sleep 60 & echo \"$$ $!\" > {}\nwait", pids.display()),
+    );
+    let start = Instant::now();
+    let outcome = probe::probe(&misc(vec![hang], false, 300), &ctx()).await;
+    let took = start.elapsed();
+    assert_eq!(outcome, Outcome::Down(Reason::Timeout));
+    assert!(
+        took >= Duration::from_millis(290) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+    let text = std::fs::read_to_string(&pids).unwrap();
+    let ids: Vec<i32> = text
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    // SIGKILL is delivered at once, but give the kernel a moment to finish the exits.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for pid in ids {
+        assert!(!alive(pid), "process {pid} of the hung script survived");
+    }
+    assert_eq!(zombie_children(), Vec::<String>::new(), "no zombie is left");
+}
+
+#[tokio::test]
+async fn scripts_run_as_script_user() {
+    if unsafe { libc::geteuid() } != 0 {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "switching users needs root, and CI runs as root"
+        );
+        eprintln!("SKIPPED: needs root to switch users");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = dir.path().join("uid");
+    let who = script(
+        dir.path(),
+        "who.sh",
+        &format!("id -u > {}; id -G >> {}", out.display(), out.display()),
+    );
+    let ctx = Arc::new(Context::new("nobody").expect("the nobody user exists"));
+    assert_eq!(
+        probe::probe(&misc(vec![who], false, 2000), &ctx).await,
+        Outcome::Up
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("65534"), "runs as nobody, not root");
+    assert!(
+        !lines
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .any(|g| g == "0"),
+        "no root group left: {text}"
+    );
+}

@@ -1,0 +1,106 @@
+# Health checks drive the IPVS table: a real server whose HTTP server stops leaves
+# `ipvsadm -Ln` (or gets weight 0 with inhibit_on_failure) within interval x fall + timeout and
+# returns after rise successes; the sorry server takes over while quorum is lost.
+
+bridge br0
+for ns in dir rs1 rs2 sorry; do netns $ns; done
+attach dir br0 eth0 10.0.0.1/24
+attach rs1 br0 eth0 10.0.0.11/24
+attach rs2 br0 eth0 10.0.0.12/24
+attach sorry br0 eth0 10.0.0.13/24
+
+start_web() { serve "$1" 80 "$1"; }
+stop_web() { unserve "$1" 80; }
+for ns in rs1 rs2 sorry; do start_web $ns; done
+
+cat > /lab/haldir.toml <<'TOML'
+[global]
+state_dir = "/run/haldir"
+script_user = "root"
+[[virtual_server]]
+name = "web"
+address = "10.0.0.100:80"
+scheduler = "rr"
+forwarding = "dr"
+quorum = 2
+sorry_server = "10.0.0.13:80"
+[virtual_server.check]
+type = "http"
+path = "/"
+interval = "1s"
+timeout = "1s"
+fall = 2
+rise = 2
+[[virtual_server.real_server]]
+address = "10.0.0.11:80"
+[[virtual_server.real_server]]
+address = "10.0.0.12:80"
+
+[[virtual_server]]
+name = "web-inhibit"
+address = "10.0.0.100:8080"
+scheduler = "rr"
+forwarding = "nat"
+inhibit_on_failure = true
+[virtual_server.check]
+type = "tcp"
+port = 80
+interval = "1s"
+timeout = "1s"
+fall = 2
+rise = 1
+[[virtual_server.real_server]]
+address = "10.0.0.11:80"
+[[virtual_server.real_server]]
+address = "10.0.0.12:80"
+TOML
+
+# now_ms: milliseconds since boot.
+now_ms() { awk '{printf "%d\n", $1 * 1000}' /proc/uptime; }
+
+# until_ms LIMIT_MS COMMAND...: how long until the command succeeds (fails past the limit).
+until_ms() {
+    local limit=$1 start
+    shift
+    start=$(now_ms)
+    while ! "$@" >/dev/null 2>&1; do
+        [ $(($(now_ms) - start)) -gt "$limit" ] && { echo "timeout"; return 1; }
+        sleep 0.1
+    done
+    echo $(($(now_ms) - start))
+}
+
+table() { at dir ipvsadm -Ln; }
+in_web() { table | awk '/:80 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | grep -q "$1"; }
+not_in_web() { ! in_web "$1"; }
+inhibit_weight() { table | awk '/:8080 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | awk -v a="$1" '$2 == a {print $4}'; }
+weight_is() { [ "$(inhibit_weight "$1")" = "$2" ]; }
+
+at dir haldir run -c /lab/haldir.toml 2>/tmp/haldir.log &
+wait_ready() { in_web 10.0.0.11:80 && in_web 10.0.0.12:80 && weight_is 10.0.0.11:80 1; }
+t=$(until_ms 8000 wait_ready) || { cat /tmp/haldir.log; table; fail "the table is programmed"; }
+ok "the table is programmed (${t} ms)"
+check_run "the sorry server is not used while quorum holds" not_in_web 10.0.0.13:80
+
+say "rs1's HTTP server stops"
+stop_web rs1
+# interval x fall + timeout = 1 s x 2 + 1 s, plus one interval for where in its cycle the
+# check was when the server stopped.
+t=$(until_ms 4500 not_in_web 10.0.0.11:80) || { cat /tmp/haldir.log; table; fail "rs1 leaves"; }
+ok "rs1 left the table after ${t} ms (bound 3000 ms + one interval)"
+t=$(until_ms 4500 in_web 10.0.0.13:80) || { table; fail "the sorry server comes in"; }
+ok "quorum lost (live weight 1 < 2): the sorry server took over"
+check_run "rs2 left with the quorum" not_in_web 10.0.0.12:80
+t=$(until_ms 4500 weight_is 10.0.0.11:80 0) || { table; fail "inhibit_on_failure sets weight 0"; }
+ok "with inhibit_on_failure rs1 stays at weight 0"
+grep -q 'real server down.*10.0.0.11:80.*connection refused\|real server down.*connection refused.*10.0.0.11' /tmp/haldir.log \
+    && ok "the transition is logged with its reason" || { cat /tmp/haldir.log; fail "the transition is logged with its reason"; }
+
+say "rs1 comes back"
+start_web rs1
+t=$(until_ms 4500 in_web 10.0.0.11:80) || { cat /tmp/haldir.log; table; fail "rs1 returns"; }
+ok "rs1 returned after ${t} ms (rise = 2 successes at 1 s)"
+check_run "quorum regained: rs2 is back" in_web 10.0.0.12:80
+check_run "the sorry server left" not_in_web 10.0.0.13:80
+t=$(until_ms 3000 weight_is 10.0.0.11:80 1) || { table; fail "inhibited weight restored"; }
+ok "the inhibited server has its weight back"
