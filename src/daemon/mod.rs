@@ -4,6 +4,7 @@
 //! it causes, at once. SIGTERM stops it, leaving or removing the services as `ipvs.on_stop`
 //! says.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -31,6 +32,16 @@ pub fn run(path: &Path) -> ExitCode {
         }
     };
     runtime.block_on(main_loop(path.to_path_buf()))
+}
+
+/// Hands memory freed after a large one-off job (reading the configuration, the first full
+/// reconcile) back to the system: glibc keeps it otherwise, and a daemon lives long.
+fn release_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only returns free heap pages to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn log_report(report: &Report) {
@@ -61,6 +72,7 @@ impl Daemon {
     /// Reads the kernel and brings it to the desired state.
     fn reconcile(&mut self, why: &str) {
         let want = self.desired();
+        self.health.record_quorum(&want.services);
         match self.reconciler.apply(&want) {
             Ok(report) => {
                 if !report.applied.is_empty() || !report.failed.is_empty() {
@@ -78,35 +90,76 @@ impl Daemon {
         }
     }
 
-    /// Applies what changed since the last desired state, without reading the kernel.
-    fn update(&mut self) {
-        let want = self.desired();
-        let ops = diff::diff(&want, &Actual::from_desired(&self.last), &Owned::default());
-        if ops.is_empty() {
-            self.last = want;
-            return;
-        }
-        let owned = match self.reconciler.owned() {
-            Ok(o) => o,
-            Err(e) => {
-                error!(error = %e, "cannot read the ownership record");
-                return;
+    /// Applies what changed in these virtual servers since the state last applied, without
+    /// reading the kernel: only their desired state is computed and compared, so a change
+    /// costs the same with ten services or ten thousand.
+    fn update(&mut self, affected: &HashSet<String>) {
+        let mut want = Desired::default();
+        let mut had = Desired::default();
+        for vs in self
+            .config
+            .virtual_servers
+            .iter()
+            .filter(|v| affected.contains(&v.name))
+        {
+            if !desired::active(vs, &Roles::All) {
+                continue;
             }
-        };
-        match self.reconciler.apply_ops(&want, &owned, ops) {
-            Ok(report) => {
-                log_report(&report);
-                self.last = want;
-                if !report.is_clean() {
-                    // The kernel is not what haldir last made it: read it and repair.
-                    self.reconcile("repair after a failed update");
+            let new = desired::desired_service(vs, &self.health);
+            if new.quorum_lost != self.health.quorum_lost.contains(&new.name) {
+                warn!(virtual_server = %new.name, lost = new.quorum_lost, "quorum {}", if new.quorum_lost { "lost" } else { "regained" });
+            }
+            if let Some(old) = self
+                .last
+                .services
+                .iter()
+                .find(|s| s.service.id == new.service.id)
+            {
+                had.services.push(old.clone());
+            }
+            want.services.push(new);
+        }
+        self.health.record_quorum(&want.services);
+        let ops = diff::diff(&want, &Actual::from_desired(&had), &Owned::default());
+        if !ops.is_empty() {
+            let owned = match self.reconciler.owned() {
+                Ok(o) => o,
+                Err(e) => {
+                    error!(error = %e, "cannot read the ownership record");
+                    return;
+                }
+            };
+            match self.reconciler.apply_ops(&want, &owned, ops) {
+                Ok(report) => {
+                    log_report(&report);
+                    if !report.is_clean() {
+                        // The kernel is not what haldir last made it: read it and repair.
+                        self.reconcile("repair after a failed update");
+                        return;
+                    }
+                }
+                Err(e) => {
+                    error!(error = %e, "update failed");
+                    return;
                 }
             }
-            Err(e) => error!(error = %e, "update failed"),
+        }
+        for new in want.services {
+            match self
+                .last
+                .services
+                .iter_mut()
+                .find(|s| s.service.id == new.service.id)
+            {
+                Some(slot) => *slot = new,
+                None => self.last.services.push(new),
+            }
         }
     }
 
-    fn on_event(&mut self, ev: Event) {
+    /// Records a check's verdict for every server it feeds; returns the virtual servers whose
+    /// health changed.
+    fn on_event(&mut self, ev: Event, affected: &mut HashSet<String>) {
         let Some(health) = ev.state.health() else {
             return;
         };
@@ -115,10 +168,14 @@ impl Daemon {
             return;
         };
         for (vs, rs) in users {
-            let before = self.health.0.insert((vs.clone(), *rs), health);
-            if before == Some(health) {
+            // A server with no verdict yet counts as up (or down with alpha): a first "up"
+            // for a server already taken as up changes nothing.
+            if self.health.get(vs, rs) == health {
+                self.health.servers.insert((vs.clone(), *rs), health);
                 continue;
             }
+            self.health.servers.insert((vs.clone(), *rs), health);
+            affected.insert(vs.clone());
             match health {
                 Health::Down => {
                     warn!(virtual_server = %vs, real_server = %rs, check = %ev.target, reason = %ev.outcome, "real server down")
@@ -131,7 +188,6 @@ impl Daemon {
                 }
             }
         }
-        self.update();
     }
 
     /// Starts the checks of the current configuration; checks that did not change keep
@@ -144,8 +200,8 @@ impl Daemon {
                 if old_consumers.contains_key(target) {
                     for key in users {
                         let key = (key.0.clone(), key.1);
-                        if let Some(h) = old_health.0.get(&key) {
-                            map.0.insert(key, *h);
+                        if let Some(h) = old_health.servers.get(&key) {
+                            map.servers.insert(key, *h);
                         }
                     }
                 }
@@ -169,6 +225,7 @@ impl Daemon {
                 );
                 self.start_checks(Some(previous));
                 self.reconcile("reload");
+                release_memory();
             }
             Err(e) => error!("reload refused, the running configuration stays:\n{e}"),
         }
@@ -236,11 +293,22 @@ async fn main_loop(path: PathBuf) -> ExitCode {
     info!(router_id = %d.config.global.router_id, "haldir started");
     d.start_checks(None);
     d.reconcile("start");
+    release_memory();
     let mut tick = tokio::time::interval(d.config.global.reconcile_interval);
     tick.tick().await;
     loop {
         tokio::select! {
-            Some(ev) = events.recv() => d.on_event(ev),
+            Some(ev) = events.recv() => {
+                // Everything already queued is taken in one update.
+                let mut affected = HashSet::new();
+                d.on_event(ev, &mut affected);
+                while let Ok(ev) = events.try_recv() {
+                    d.on_event(ev, &mut affected);
+                }
+                if !affected.is_empty() {
+                    d.update(&affected);
+                }
+            }
             _ = tick.tick() => d.reconcile("interval"),
             _ = hup.recv() => {
                 d.reload();

@@ -41,8 +41,56 @@ pub fn initial(config: &Config) -> HealthMap {
     let mut map = HealthMap::default();
     for vs in config.virtual_servers.iter().filter(|v| v.alpha) {
         for rs in vs.real_servers.iter().filter(|r| r.check.is_some()) {
-            map.0.insert((vs.name.clone(), rs.address), Health::Down);
+            map.servers
+                .insert((vs.name.clone(), rs.address), Health::Down);
         }
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn a_check_shared_by_services_runs_once_and_feeds_all() {
+        let text = r#"
+[[virtual_server]]
+name = "http"
+address = "10.0.0.1:80"
+check = { type = "tcp", port = 80 }
+[[virtual_server.real_server]]
+address = "10.0.1.1:80"
+[[virtual_server]]
+name = "https"
+address = "10.0.0.1:443"
+alpha = true
+check = { type = "tcp", port = 80 }
+[[virtual_server.real_server]]
+address = "10.0.1.1:443"
+[[virtual_server.real_server]]
+address = "10.0.1.2:443"
+check = { type = "tcp", port = 8443 }
+"#;
+        let c = crate::config::load_str(Path::new("t.toml"), text)
+            .unwrap()
+            .config;
+        let t = targets(&c);
+        assert_eq!(
+            t.len(),
+            2,
+            "10.0.1.1 port 80 is probed once for both services"
+        );
+        let shared = t.iter().find(|(k, _)| k.port == 80).unwrap().1;
+        let names: Vec<&str> = shared.iter().map(|(vs, _)| vs.as_str()).collect();
+        assert_eq!(names, vec!["http", "https"]);
+        // alpha: the https servers start down, the http one up.
+        let h = initial(&c);
+        assert_eq!(
+            h.get("https", &"10.0.1.1:443".parse().unwrap()),
+            Health::Down
+        );
+        assert_eq!(h.get("http", &"10.0.1.1:80".parse().unwrap()), Health::Up);
+    }
 }

@@ -8,8 +8,6 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
-
 use super::outcome::{Outcome, Reason};
 use crate::config::model::{Check, CheckKind, HttpCheck};
 
@@ -34,9 +32,10 @@ impl std::fmt::Display for Target {
 
 /// What probes share: HTTP clients and the user scripts run as.
 pub struct Context {
-    /// A client that verifies certificates against the system's trust store; a host without
-    /// one cannot have it, and its verifying checks fail with this error as their reason.
-    verified: Result<reqwest::Client, String>,
+    /// A client that verifies certificates against the system's trust store, built on first
+    /// use (loading the store costs megabytes most configurations never need). A host without
+    /// a trust store cannot have it, and its verifying checks fail with the error as reason.
+    verified: std::sync::OnceLock<Result<reqwest::Client, String>>,
     insecure: reqwest::Client,
     script_user: Option<(u32, u32)>,
 }
@@ -68,6 +67,13 @@ fn http_builder(verify: bool) -> reqwest::ClientBuilder {
         .tls_danger_accept_invalid_certs(!verify)
 }
 
+fn verified_client() -> Result<reqwest::Client, String> {
+    http_builder(true).build().map_err(|e| {
+        let cause = find::<io::Error>(&e).map_or_else(|| e.to_string(), |io| io.to_string());
+        format!("no certificate verifier: {cause}")
+    })
+}
+
 impl Context {
     /// `script_user` "root" keeps scripts as root; any other name must exist.
     pub fn new(script_user: &str) -> io::Result<Self> {
@@ -78,23 +84,23 @@ impl Context {
             Some(lookup_user(script_user)?)
         };
         Ok(Context {
-            verified: http_builder(true).build().map_err(|e| {
-                let cause =
-                    find::<io::Error>(&e).map_or_else(|| e.to_string(), |io| io.to_string());
-                format!("no certificate verifier: {cause}")
-            }),
+            verified: std::sync::OnceLock::new(),
             insecure: http_builder(false).build().map_err(io::Error::other)?,
             script_user,
         })
     }
 }
 
-/// Runs one probe, bounded by the check's timeout.
+/// Runs one probe, bounded by the check's timeout. The HTTP and script probes are boxed:
+/// their state machines are large, and a task's future is as large as its largest variant —
+/// ten thousand idle TCP checks should not each carry room for an HTTP request.
 pub async fn probe(target: &Target, ctx: &Arc<Context>) -> Outcome {
     let timeout = target.check.timeout;
     match &target.check.kind {
         CheckKind::Tcp => bounded(timeout, tcp(target)).await,
-        CheckKind::Http(h) => bounded(timeout, http(target, h, false, true, None, ctx)).await,
+        CheckKind::Http(h) => {
+            bounded(timeout, Box::pin(http(target, h, false, true, None, ctx))).await
+        }
         CheckKind::Https {
             http: h,
             tls_verify,
@@ -102,14 +108,14 @@ pub async fn probe(target: &Target, ctx: &Arc<Context>) -> Outcome {
         } => {
             bounded(
                 timeout,
-                http(target, h, true, *tls_verify, sni.as_deref(), ctx),
+                Box::pin(http(target, h, true, *tls_verify, sni.as_deref(), ctx)),
             )
             .await
         }
         CheckKind::Misc {
             command,
             dynamic_weight,
-        } => misc(target, command, *dynamic_weight, ctx).await,
+        } => Box::pin(misc(target, command, *dynamic_weight, ctx)).await,
     }
 }
 
@@ -127,8 +133,20 @@ fn connect_reason(e: &io::Error) -> Reason {
     }
 }
 
+/// A connect, then a close with RST (linger 0), as HAProxy closes its checks: the server sees
+/// the connection, and neither side pays for a FIN exchange or keeps a TIME_WAIT socket — at
+/// ten thousand checks a second that is most of the cost.
 async fn tcp(target: &Target) -> Outcome {
-    match TcpStream::connect(SocketAddr::new(target.addr, target.port)).await {
+    let addr = SocketAddr::new(target.addr, target.port);
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    };
+    let socket = match socket.and_then(|s| s.set_zero_linger().map(|()| s)) {
+        Ok(s) => s,
+        Err(e) => return Outcome::Down(Reason::Spawn(e.to_string())),
+    };
+    match socket.connect(addr).await {
         Ok(_) => Outcome::Up,
         Err(e) => Outcome::Down(connect_reason(&e)),
     }
@@ -202,7 +220,7 @@ async fn http(
             }
         }
         // Plain HTTP has no certificate to verify.
-        None if tls && verify => match &ctx.verified {
+        None if tls && verify => match ctx.verified.get_or_init(verified_client) {
             Ok(c) => (c.clone(), sa.to_string()),
             Err(e) => return Outcome::Down(Reason::Tls(e.clone())),
         },

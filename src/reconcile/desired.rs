@@ -1,7 +1,7 @@
 //! Desired state: what the kernel's IPVS table should hold, computed from the configuration,
 //! the health of the real servers and the VRRP roles. A pure function: no kernel, no clock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::model::{Config, RealServer, RsAddr, ServiceKey, VirtualServer};
 use crate::config::types::{Forwarding, Protocol, SchedulerFlag, TunnelChecksum, TunnelType};
@@ -18,17 +18,32 @@ pub enum Health {
     Down,
 }
 
-/// Health of real servers by (virtual server name, real server address). A server not in the
-/// map is up: a service without checks keeps its servers, as keepalived does.
+/// What is observed of the real servers: their health by (virtual server name, real server
+/// address) — a server not in the map is up, as keepalived treats a server without checks —
+/// and the services whose quorum is currently lost (hysteresis needs the previous verdict).
 #[derive(Debug, Clone, Default)]
-pub struct HealthMap(pub HashMap<(String, RsAddr), Health>);
+pub struct HealthMap {
+    pub servers: HashMap<(String, RsAddr), Health>,
+    pub quorum_lost: HashSet<String>,
+}
 
 impl HealthMap {
     pub fn get(&self, vs: &str, rs: &RsAddr) -> Health {
-        self.0
+        self.servers
             .get(&(vs.to_string(), *rs))
             .copied()
             .unwrap_or(Health::Up)
+    }
+
+    /// Takes the quorum verdicts of newly computed services as the state for the next time.
+    pub fn record_quorum<'a>(&mut self, services: impl IntoIterator<Item = &'a DesiredService>) {
+        for s in services {
+            if s.quorum_lost {
+                self.quorum_lost.insert(s.name.clone());
+            } else {
+                self.quorum_lost.remove(&s.name);
+            }
+        }
     }
 }
 
@@ -52,8 +67,12 @@ impl Roles {
 /// One service and the destinations it should have.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredService {
+    /// The virtual server's name in the configuration.
+    pub name: String,
     pub service: Service,
     pub dests: Vec<Dest>,
+    /// The live weight is under the quorum: the sorry server (if any) stands in.
+    pub quorum_lost: bool,
 }
 
 /// The whole desired IPVS state.
@@ -153,9 +172,10 @@ fn dest(rs: &RealServer, weight: u32) -> Dest {
 }
 
 /// The destinations of one service: live servers with their weight; failed ones removed, or
-/// kept at weight 0 with `inhibit_on_failure`; the sorry server alone while the live weight is
-/// under `quorum`.
-fn dests(vs: &VirtualServer, health: &HealthMap) -> Vec<Dest> {
+/// kept at weight 0 with `inhibit_on_failure`; the sorry server alone while the quorum is
+/// lost. As in keepalived, the quorum is lost when the live weight falls under
+/// `quorum - hysteresis` and regained when it reaches `quorum + hysteresis`.
+fn dests(vs: &VirtualServer, health: &HealthMap) -> (Vec<Dest>, bool) {
     let mut out = Vec::with_capacity(vs.real_servers.len());
     let mut live_weight: u64 = 0;
     for rs in &vs.real_servers {
@@ -172,9 +192,13 @@ fn dests(vs: &VirtualServer, health: &HealthMap) -> Vec<Dest> {
             Health::Down => {}
         }
     }
-    if live_weight < u64::from(vs.quorum)
-        && let Some(sorry) = vs.sorry_server
-    {
+    let (quorum, hysteresis) = (u64::from(vs.quorum), u64::from(vs.hysteresis));
+    let lost = if health.quorum_lost.contains(&vs.name) {
+        live_weight < quorum + hysteresis
+    } else {
+        live_weight < quorum.saturating_sub(hysteresis)
+    };
+    if lost && let Some(sorry) = vs.sorry_server {
         let rs = RealServer {
             address: sorry,
             weight: 1,
@@ -184,9 +208,27 @@ fn dests(vs: &VirtualServer, health: &HealthMap) -> Vec<Dest> {
             lower_threshold: 0,
             check: None,
         };
-        return vec![dest(&rs, 1)];
+        return (vec![dest(&rs, 1)], true);
     }
-    out
+    (out, lost)
+}
+
+/// Whether a virtual server is programmed at all under these roles.
+pub fn active(vs: &VirtualServer, roles: &Roles) -> bool {
+    vs.vrrp_instance
+        .as_deref()
+        .is_none_or(|i| roles.is_master(i))
+}
+
+/// One service as it should be, given the health of its real servers.
+pub fn desired_service(vs: &VirtualServer, health: &HealthMap) -> DesiredService {
+    let (dests, quorum_lost) = dests(vs, health);
+    DesiredService {
+        name: vs.name.clone(),
+        service: service(vs),
+        dests,
+        quorum_lost,
+    }
 }
 
 /// The desired IPVS state.
@@ -194,15 +236,8 @@ pub fn desired(config: &Config, health: &HealthMap, roles: &Roles) -> Desired {
     let services = config
         .virtual_servers
         .iter()
-        .filter(|vs| {
-            vs.vrrp_instance
-                .as_deref()
-                .is_none_or(|i| roles.is_master(i))
-        })
-        .map(|vs| DesiredService {
-            service: service(vs),
-            dests: dests(vs, health),
-        })
+        .filter(|vs| active(vs, roles))
+        .map(|vs| desired_service(vs, health))
         .collect();
     let timeouts = config.ipvs.timeouts.as_ref().map(|t| {
         let secs = |d: Option<std::time::Duration>| d.map_or(0, |d| d.as_secs() as u32);
@@ -295,7 +330,7 @@ weight = 2
         let c = config(TWO);
         let rs: RsAddr = "10.0.0.2:80".parse().unwrap();
         let mut h = HealthMap::default();
-        h.0.insert(("web".into(), rs), Health::Down);
+        h.servers.insert(("web".into(), rs), Health::Down);
         let d = desired(&c, &h, &Roles::All);
         // Live weight 2 < quorum 3: only the sorry server remains.
         let addrs: Vec<String> = d.services[0]
@@ -307,11 +342,52 @@ weight = 2
     }
 
     #[test]
+    fn hysteresis_holds_the_quorum_verdict() {
+        let text = r#"
+[[virtual_server]]
+name = "web"
+address = "10.0.0.1:80"
+quorum = 4
+hysteresis = 1
+sorry_server = "10.0.0.9:80"
+[[virtual_server.real_server]]
+address = "10.0.0.2:80"
+weight = 2
+[[virtual_server.real_server]]
+address = "10.0.0.3:80"
+weight = 2
+[[virtual_server.real_server]]
+address = "10.0.0.4:80"
+weight = 2
+"#;
+        let c = config(text);
+        let mut h = HealthMap::default();
+        let mut step = |h: &mut HealthMap, down: &[&str]| {
+            h.servers.clear();
+            for a in down {
+                h.servers
+                    .insert(("web".into(), a.parse().unwrap()), Health::Down);
+            }
+            let d = desired(&c, h, &Roles::All);
+            h.record_quorum(&d.services);
+            d.services[0].quorum_lost
+        };
+        assert!(!step(&mut h, &[]), "live 6");
+        assert!(!step(&mut h, &["10.0.0.2:80"]), "live 4 is not under 4 - 1");
+        assert!(
+            step(&mut h, &["10.0.0.2:80", "10.0.0.3:80"]),
+            "live 2 < 3: lost"
+        );
+        assert!(step(&mut h, &["10.0.0.2:80"]), "live 4 < 4 + 1: still lost");
+        assert!(!step(&mut h, &[]), "live 6 >= 5: regained");
+    }
+
+    #[test]
     fn inhibit_keeps_a_failed_server_at_weight_zero() {
         let c = config(&TWO.replace("quorum = 3", "inhibit_on_failure = true"));
         let rs: RsAddr = "10.0.0.3:80".parse().unwrap();
         let mut h = HealthMap::default();
-        h.0.insert(("web".into(), rs), Health::Down);
+        h.servers.insert(("web".into(), rs), Health::Down);
         let d = desired(&c, &h, &Roles::All);
         let weights: Vec<u32> = d.services[0].dests.iter().map(|d| d.weight).collect();
         assert_eq!(weights, vec![2, 0]);

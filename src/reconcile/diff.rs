@@ -351,7 +351,12 @@ mod tests {
         Desired {
             services: services
                 .into_iter()
-                .map(|(service, dests)| DesiredService { service, dests })
+                .map(|(service, dests)| DesiredService {
+                    name: String::new(),
+                    service,
+                    dests,
+                    quorum_lost: false,
+                })
                 .collect(),
             ..Desired::default()
         }

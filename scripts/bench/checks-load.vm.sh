@@ -1,0 +1,103 @@
+# Runs inside the kernel lab VM (see scripts/bench/checks-load).
+COUNT=10000
+WINDOW=30
+FIRST=20000
+SKIP=100          # every 100th listener is closed: those servers must end up down
+SERVICES=$((COUNT / 10))
+
+say "health-check benchmark: $COUNT TCP checks at 1 s, ${WINDOW} s measured"
+ulimit -n 65536
+sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
+sysctl -qw net.ipv4.tcp_tw_reuse=1
+/lab/check_listeners $FIRST $COUNT $SKIP /tmp/accepts &
+
+# The same servers and checks for both: SERVICES virtual servers x 10 real servers, NAT.
+{
+    echo '[global]'; echo 'state_dir = "/run/haldir"'; echo '[ipvs]'; echo 'on_stop = "remove"'
+    s=0
+    while [ $s -lt $SERVICES ]; do
+        echo "[[virtual_server]]"
+        echo "address = \"10.$((s / 250)).$((s % 250)).1:80\""
+        echo 'scheduler = "wlc"'; echo 'forwarding = "nat"'
+        echo 'check = { type = "tcp", interval = "1s", timeout = "1s", fall = 2, rise = 1, retry_delay = "1s" }'
+        r=0
+        while [ $r -lt 10 ]; do
+            echo "[[virtual_server.real_server]]"; echo "address = \"127.0.0.1:$((FIRST + s * 10 + r))\""
+            r=$((r + 1))
+        done
+        s=$((s + 1))
+    done
+} > /lab/haldir.toml
+{
+    echo 'global_defs { router_id bench }'
+    s=0
+    while [ $s -lt $SERVICES ]; do
+        echo "virtual_server 10.$((s / 250)).$((s % 250)).1 80 {"
+        echo '  delay_loop 1'; echo '  lb_algo wlc'; echo '  lb_kind NAT'; echo '  protocol TCP'
+        r=0
+        while [ $r -lt 10 ]; do
+            echo "  real_server 127.0.0.1 $((FIRST + s * 10 + r)) { weight 1"
+            echo '    TCP_CHECK { connect_timeout 1 retry 1 delay_before_retry 1 } }'
+            r=$((r + 1))
+        done
+        echo '}'
+        s=$((s + 1))
+    done
+} > /lab/keepalived.conf
+check_run "the haldir config is valid" haldir check -c /lab/haldir.toml
+
+ticks() { # CPU ticks (1/100 s) of all processes named $1: "user system"
+    local u=0 s=0 p
+    for p in $(pidof "$1"); do
+        set -- $(sed 's/.*) //' "/proc/$p/stat")
+        u=$((u + ${12})); s=$((s + ${13}))
+    done
+    echo "$u $s"
+}
+rss_kb() { # resident memory of all processes named $1
+    local m=0 p
+    for p in $(pidof "$1"); do m=$((m + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status"))); done
+    echo $m
+}
+accepts() { cat /tmp/accepts; }
+live_dests() { ipvsadm -Ln | grep -c -- '-> 127.0.0.1' ; }
+expected_up=$((COUNT - COUNT / SKIP))
+
+measure() { # NAME: after warm-up, CPU and checks over WINDOW seconds
+    sleep 8
+    local c0 a0 c1 a1
+    set -- "$1" $(ticks "$1"); local u0=$2 s0=$3; a0=$(accepts)
+    sleep "$WINDOW"
+    set -- "$1" $(ticks "$1"); local u1=$2 s1=$3; a1=$(accepts)
+    checks=$((a1 - a0)); cpu=$((u1 - u0 + s1 - s0)); rss=$(rss_kb "$1")
+    echo "$1: user $((u1 - u0)) ticks, system $((s1 - s0)) ticks" 
+    # Every listening server answered; the closed ones are probed as often but not counted.
+    total=$((checks * COUNT / expected_up))
+    echo "$1 checks=$total cpu_ticks=$cpu rss_kb=$rss live=$(live_dests)" | tee -a /tmp/results
+}
+
+say "haldir"
+haldir run -c /lab/haldir.toml 2>/tmp/haldir.log &
+hpid=$!
+measure haldir
+check_eq "haldir: every open server up, every closed one out" "$expected_up" "$(live_dests)"
+kill -TERM $hpid; wait $hpid
+ipvsadm -C
+
+say "keepalived"
+keepalived -C -n -l -D -f /lab/keepalived.conf >/tmp/keepalived.log 2>&1 &
+kpid=$!
+measure keepalived
+check_eq "keepalived: every open server up, every closed one out" "$expected_up" "$(live_dests)"
+kill -TERM $kpid; wait $kpid
+
+say "results ($COUNT real servers, TCP checks at 1 s, ${WINDOW} s)"
+awk -v w="$WINDOW" '
+    { split($2, c, "="); split($3, t, "="); split($4, r, "=");
+      name[NR] = $1; per[NR] = (t[2] / 100) / (c[2] / 1000); rate[NR] = c[2] / w; mem[NR] = r[2] / 1024 }
+    END {
+      printf "%-28s %12s %12s %8s\n", "", name[1], name[2], "ratio"
+      printf "%-28s %12.1f %12.1f\n", "checks per second", rate[1], rate[2]
+      printf "%-28s %12.4f %12.4f %8.2f\n", "CPU s per 1,000 checks", per[1], per[2], per[1] / per[2]
+      printf "%-28s %12.1f %12.1f %8.2f\n", "memory (RSS, MiB)", mem[1], mem[2], mem[1] / mem[2]
+    }' /tmp/results
