@@ -362,7 +362,7 @@ weight = 2
 "#;
         let c = config(text);
         let mut h = HealthMap::default();
-        let mut step = |h: &mut HealthMap, down: &[&str]| {
+        let step = |h: &mut HealthMap, down: &[&str]| {
             h.servers.clear();
             for a in down {
                 h.servers
