@@ -8,3 +8,4 @@ pub mod health;
 pub mod ipvs;
 pub mod logging;
 pub mod reconcile;
+pub mod vrrp;

@@ -1,0 +1,5 @@
+//! VRRP v2 and v3: the packet codec ([`packet`]) and the state machine ([`fsm`]) are pure; the
+//! network side moves the addresses and talks to the peers.
+
+pub mod fsm;
+pub mod packet;
