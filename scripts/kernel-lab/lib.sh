@@ -83,7 +83,7 @@ serve() {
     local dir="/tmp/www-$1-$2"
     mkdir -p "$dir"
     echo "$3" > "$dir/index.html"
-    /usr/sbin/ip netns exec "$1" httpd -f -p "$2" -h "$dir" &
+    /usr/sbin/ip netns exec "$1" busybox httpd -f -p "$2" -h "$dir" &
     echo $! > "/tmp/httpd-$1-$2.pid"
     sleep 0.1
 }
@@ -108,4 +108,13 @@ realserver_dr() {
     at "$1" ip addr add "$2/32" dev lo
     at "$1" sysctl -qw net.ipv4.conf.all.arp_ignore=1
     at "$1" sysctl -qw net.ipv4.conf.all.arp_announce=2
+}
+
+# spawn_at NS PIDFILE COMMAND...: a long-running command inside NS, in the background, its
+# real pid in PIDFILE (backgrounding a shell function would record a subshell's pid instead).
+spawn_at() {
+    local ns=$1 pidfile=$2
+    shift 2
+    /usr/sbin/ip netns exec "$ns" "$@" &
+    echo $! > "$pidfile"
 }

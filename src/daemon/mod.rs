@@ -19,6 +19,8 @@ use crate::health::{self, Consumers};
 use crate::reconcile::desired::{self, Desired, Health, HealthMap, Roles};
 use crate::reconcile::diff::{self, Actual, Owned};
 use crate::reconcile::{Reconciler, Report};
+use crate::vrrp::fsm::State as VrrpState;
+use crate::vrrp::instance::{self, Command as VrrpCommand};
 
 pub fn run(path: &Path) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -53,10 +55,18 @@ fn log_report(report: &Report) {
     }
 }
 
+/// Whether a configuration asks anything of IPVS: a VRRP-only director runs without it.
+fn needs_ipvs(c: &Config) -> bool {
+    !c.virtual_servers.is_empty() || c.ipvs.timeouts.is_some() || c.ipvs.sync_daemon.is_some()
+}
+
 struct Daemon {
     path: PathBuf,
     config: Config,
-    reconciler: Reconciler,
+    reconciler: Option<Reconciler>,
+    vrrp: Vec<(String, instance::Handle)>,
+    /// Each instance's state as last reported.
+    vrrp_states: std::collections::HashMap<String, VrrpState>,
     health: HealthMap,
     consumers: Consumers,
     checks: Checks,
@@ -65,15 +75,34 @@ struct Daemon {
 }
 
 impl Daemon {
+    /// Without VRRP every service is programmed; with it, those bound to an instance only
+    /// while that instance is master.
+    fn roles(&self) -> Roles {
+        if self.config.vrrp_instances.is_empty() {
+            Roles::All
+        } else {
+            Roles::Masters(
+                self.vrrp_states
+                    .iter()
+                    .filter(|(_, s)| **s == VrrpState::Master)
+                    .map(|(n, _)| n.clone())
+                    .collect(),
+            )
+        }
+    }
+
     fn desired(&self) -> Desired {
-        desired::desired(&self.config, &self.health, &Roles::All)
+        desired::desired(&self.config, &self.health, &self.roles())
     }
 
     /// Reads the kernel and brings it to the desired state.
     fn reconcile(&mut self, why: &str) {
         let want = self.desired();
         self.health.record_quorum(&want.services);
-        match self.reconciler.apply(&want) {
+        let Some(reconciler) = self.reconciler.as_mut() else {
+            return;
+        };
+        match reconciler.apply(&want) {
             Ok(report) => {
                 if !report.applied.is_empty() || !report.failed.is_empty() {
                     info!(
@@ -122,14 +151,17 @@ impl Daemon {
         self.health.record_quorum(&want.services);
         let ops = diff::diff(&want, &Actual::from_desired(&had), &Owned::default());
         if !ops.is_empty() {
-            let owned = match self.reconciler.owned() {
+            let Some(reconciler) = self.reconciler.as_mut() else {
+                return;
+            };
+            let owned = match reconciler.owned() {
                 Ok(o) => o,
                 Err(e) => {
                     error!(error = %e, "cannot read the ownership record");
                     return;
                 }
             };
-            match self.reconciler.apply_ops(&want, &owned, ops) {
+            match reconciler.apply_ops(&want, &owned, ops) {
                 Ok(report) => {
                     log_report(&report);
                     if !report.is_clean() {
@@ -231,9 +263,34 @@ impl Daemon {
         }
     }
 
-    fn stop(&mut self) {
+    /// A VRRP instance changed state: services bound to it follow.
+    fn on_vrrp(&mut self, name: String, state: VrrpState) {
+        let before = self.vrrp_states.insert(name, state);
+        let was_master = before == Some(VrrpState::Master);
+        if was_master != (state == VrrpState::Master) && self.reconciler.is_some() {
+            self.reconcile("vrrp role");
+        }
+    }
+
+    async fn stop(&mut self) {
+        // Resign first (priority 0, addresses removed), so the backup takes over at once.
+        for (_, h) in &self.vrrp {
+            let _ = h.commands.send(VrrpCommand::Shutdown);
+        }
+        for (name, h) in self.vrrp.drain(..) {
+            if tokio::time::timeout(std::time::Duration::from_secs(3), h.task)
+                .await
+                .is_err()
+            {
+                warn!(instance = %name, "VRRP instance did not stop in time");
+            }
+        }
+        let Some(reconciler) = self.reconciler.as_mut() else {
+            info!("stopped");
+            return;
+        };
         if self.config.ipvs.on_stop == OnStop::Remove {
-            match self.reconciler.remove_owned() {
+            match reconciler.remove_owned() {
                 Ok(report) => log_report(&report),
                 Err(e) => error!(error = %e, "could not remove haldir's services"),
             }
@@ -255,11 +312,26 @@ async fn main_loop(path: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let reconciler = match Reconciler::new(config.global.state_dir.clone()) {
-        Ok(r) => r,
-        Err(e) => {
-            error!("{e}");
-            return ExitCode::FAILURE;
+    let reconciler = if needs_ipvs(&config) {
+        match Reconciler::new(config.global.state_dir.clone()) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    let script_user = if config.global.script_user == "root" {
+        None
+    } else {
+        match health::probe::lookup_user(&config.global.script_user) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                error!("script_user \"{}\": {e}", config.global.script_user);
+                return ExitCode::FAILURE;
+            }
         }
     };
     let ctx = match health::probe::Context::new(&config.global.script_user) {
@@ -281,10 +353,23 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         }
     };
     let (tx, mut events) = mpsc::unbounded_channel();
+    let (vrrp_tx, mut vrrp_events) = mpsc::unbounded_channel();
+    let mut vrrp = Vec::new();
+    for inst in &config.vrrp_instances {
+        match instance::spawn(inst.clone(), script_user, vrrp_tx.clone()) {
+            Ok(h) => vrrp.push((inst.name.clone(), h)),
+            Err(e) => {
+                error!(instance = %inst.name, interface = %inst.interface, error = %e, "cannot start the VRRP instance");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let mut d = Daemon {
         path,
         config,
         reconciler,
+        vrrp,
+        vrrp_states: std::collections::HashMap::new(),
         health: HealthMap::default(),
         consumers: Consumers::new(),
         checks: Checks::new(ctx, tx),
@@ -298,6 +383,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
     tick.tick().await;
     loop {
         tokio::select! {
+            Some((name, state)) = vrrp_events.recv() => d.on_vrrp(name, state),
             Some(ev) = events.recv() => {
                 // Everything already queued is taken in one update.
                 let mut affected = HashSet::new();
@@ -319,6 +405,6 @@ async fn main_loop(path: PathBuf) -> ExitCode {
             _ = int.recv() => break,
         }
     }
-    d.stop();
+    d.stop().await;
     ExitCode::SUCCESS
 }

@@ -113,6 +113,18 @@ impl AttrWriter {
     }
 }
 
+/// Appends one netlink message with any payload (rtnetlink's fixed headers and attributes).
+pub fn push_message(out: &mut Vec<u8>, kind: u16, flags: u16, seq: u32, payload: &[u8]) {
+    let len = NLMSG_HDRLEN + payload.len();
+    out.extend_from_slice(&(len as u32).to_ne_bytes());
+    out.extend_from_slice(&kind.to_ne_bytes());
+    out.extend_from_slice(&flags.to_ne_bytes());
+    out.extend_from_slice(&seq.to_ne_bytes());
+    out.extend_from_slice(&0u32.to_ne_bytes());
+    out.extend_from_slice(payload);
+    out.resize(out.len() + (align4(len) - len), 0);
+}
+
 /// Appends one generic netlink message (header, genl header, attributes) to `out`.
 pub fn push_genl_message(
     out: &mut Vec<u8>,

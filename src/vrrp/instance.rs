@@ -1,0 +1,450 @@
+//! One VRRP instance at run time: the state machine fed by the socket, its timers and the
+//! daemon's commands; its decisions carried out (adverts sent, addresses moved and announced,
+//! notify commands run) and its status published.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use super::announce::{self, Announcer};
+use super::fsm::{Action, Event, Fsm, Params, State};
+use super::link::{self, Addresses};
+use super::packet::{self, Advert, Drop, V3Checksum};
+use super::socket::{self, VrrpSocket};
+use crate::config::model::VrrpInstance;
+
+/// What the daemon asks of an instance.
+#[derive(Debug)]
+pub enum Command {
+    /// Resign (priority 0), remove the addresses, and stop.
+    Shutdown,
+}
+
+/// What an instance shows of itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Status {
+    pub name: String,
+    pub state: State,
+    pub priority: u8,
+    /// The current master's address as last seen (ourselves when master).
+    pub master: Option<IpAddr>,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    pub dropped: BTreeMap<&'static str, u64>,
+}
+
+pub struct Handle {
+    pub commands: mpsc::UnboundedSender<Command>,
+    pub status: watch::Receiver<Status>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts an instance. Errors of setup (no such interface, no address) are returned; errors
+/// later are logged and the instance goes on.
+pub fn spawn(
+    cfg: VrrpInstance,
+    script_user: Option<(u32, u32)>,
+    transitions: mpsc::UnboundedSender<(String, State)>,
+) -> std::io::Result<Handle> {
+    let ifindex = link::index(&cfg.interface)?;
+    let v6 = cfg.family() == crate::config::types::Family::Ipv6;
+    if v6 {
+        return Err(std::io::Error::other(
+            "IPv6 VRRP instances are not supported yet",
+        ));
+    }
+    let vips: Vec<IpAddr> = cfg.virtual_ipaddress.iter().map(|n| n.addr()).collect();
+    let primary = match cfg.unicast_source {
+        Some(a) => a,
+        None => link::primary(&cfg.interface, v6, &vips)?,
+    };
+    let IpAddr::V4(primary4) = primary else {
+        return Err(std::io::Error::other("the primary address is not IPv4"));
+    };
+    let sock = VrrpSocket::open_v4(
+        &cfg.interface,
+        ifindex,
+        primary4,
+        cfg.unicast_peers.is_empty(),
+    )?;
+    let addresses = Addresses::open()?;
+    let announcer = Announcer::open(ifindex)?;
+    let mac = link::mac(&cfg.interface)?;
+    let status = Status {
+        name: cfg.name.clone(),
+        state: State::Init,
+        priority: cfg.priority,
+        master: None,
+        adverts_sent: 0,
+        adverts_received: 0,
+        dropped: BTreeMap::new(),
+    };
+    let (status_tx, status_rx) = watch::channel(status.clone());
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let rt = Runtime {
+        fsm: Fsm::new(Params {
+            version: cfg.version,
+            priority: cfg.priority,
+            advert_interval: cfg.advert_interval,
+            preempt: cfg.preempt,
+            preempt_delay: cfg.preempt_delay,
+            primary,
+        }),
+        checksum: match cfg.v3_ipv4_checksum {
+            Some(crate::config::types::V3Checksum::Rfc9568) => V3Checksum::MessageOnly,
+            _ => V3Checksum::PseudoHeader,
+        },
+        password: cfg
+            .authentication
+            .as_ref()
+            .map(|a| packet::password_bytes(&a.password)),
+        cfg,
+        ifindex,
+        primary,
+        vips,
+        mac,
+        sock,
+        addresses,
+        announcer,
+        status,
+        status_tx,
+        script_user,
+        origin: Instant::now(),
+        garp_at: None,
+        garp_second_burst: false,
+        transitions,
+        notify_chain: None,
+    };
+    let task = tokio::spawn(rt.run(cmd_rx));
+    Ok(Handle {
+        commands: cmd_tx,
+        status: status_rx,
+        task,
+    })
+}
+
+struct Runtime {
+    cfg: VrrpInstance,
+    fsm: Fsm,
+    checksum: V3Checksum,
+    password: Option<[u8; 8]>,
+    ifindex: u32,
+    primary: IpAddr,
+    vips: Vec<IpAddr>,
+    mac: [u8; 6],
+    sock: VrrpSocket,
+    addresses: Addresses,
+    announcer: Announcer,
+    status: Status,
+    status_tx: watch::Sender<Status>,
+    script_user: Option<(u32, u32)>,
+    origin: Instant,
+    /// The next gratuitous ARP burst while master (the delayed second one, then refreshes).
+    garp_at: Option<Instant>,
+    garp_second_burst: bool,
+    /// Where state changes are reported to the daemon.
+    transitions: mpsc::UnboundedSender<(String, State)>,
+    /// The notify commands still running: each new batch waits for the one before, so
+    /// scripts see the states in the order they happened.
+    notify_chain: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Runtime {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    fn drop(&mut self, why: Drop) {
+        *self.status.dropped.entry(why.as_str()).or_insert(0) += 1;
+        tracing::debug!(instance = %self.cfg.name, reason = %why, "advert dropped");
+    }
+
+    fn advert(&self, priority: u8) -> Advert {
+        let interval = match self.cfg.version {
+            2 => self.cfg.advert_interval.as_secs() as u16,
+            _ => (self.cfg.advert_interval.as_millis() / 10) as u16,
+        };
+        Advert {
+            version: self.cfg.version,
+            vrid: self.cfg.virtual_router_id,
+            priority,
+            interval,
+            password: self.password,
+            addrs: self.vips.clone(),
+        }
+    }
+
+    fn send_advert(&mut self, priority: u8) {
+        let adv = self.advert(priority);
+        let dsts: Vec<IpAddr> = if self.cfg.unicast_peers.is_empty() {
+            vec![IpAddr::V4(socket::GROUP_V4)]
+        } else {
+            self.cfg.unicast_peers.clone()
+        };
+        for dst in dsts {
+            // The checksum of v3 covers the destination: one message per peer.
+            let bytes = adv.encode(self.primary, dst, self.checksum);
+            match self.sock.send(&bytes, dst) {
+                Ok(()) => self.status.adverts_sent += 1,
+                Err(e) => warn!(instance = %self.cfg.name, %dst, error = %e, "advert not sent"),
+            }
+        }
+    }
+
+    /// Checks a received packet and turns it into an event for the state machine.
+    fn accept(&mut self, pkt: &[u8]) -> Option<Event> {
+        let r = socket::parse_ipv4(pkt)?;
+        if r.src == self.primary {
+            return None;
+        }
+        if r.ttl != 255 {
+            self.drop(Drop::Ttl);
+            return None;
+        }
+        if !self.cfg.unicast_peers.is_empty() && !self.cfg.unicast_peers.contains(&r.src) {
+            self.drop(Drop::NotPeer);
+            return None;
+        }
+        let adv = match Advert::decode(r.payload, r.src, r.dst, self.checksum) {
+            Ok(a) => a,
+            Err(why) => {
+                self.drop(why);
+                return None;
+            }
+        };
+        if adv.vrid != self.cfg.virtual_router_id {
+            self.drop(Drop::Vrid);
+            return None;
+        }
+        if adv.version != self.cfg.version {
+            self.drop(Drop::Version);
+            return None;
+        }
+        if self.cfg.version == 2 {
+            if adv.password != self.password {
+                self.drop(Drop::Auth);
+                return None;
+            }
+            // RFC 3768: an advert with another interval is dropped.
+            if u64::from(adv.interval) != self.cfg.advert_interval.as_secs() {
+                self.drop(Drop::Interval);
+                return None;
+            }
+        }
+        self.status.adverts_received += 1;
+        if self.fsm.state() != State::Master {
+            self.status.master = Some(r.src);
+        }
+        let interval = match adv.version {
+            2 => Duration::from_secs(u64::from(adv.interval)),
+            _ => Duration::from_millis(u64::from(adv.interval) * 10),
+        };
+        Some(Event::Advert {
+            src: r.src,
+            priority: adv.priority,
+            interval,
+        })
+    }
+
+    fn garp_burst(&mut self, count: u32) {
+        for vip in &self.vips {
+            if let IpAddr::V4(a) = vip {
+                let frame = announce::garp_frame(self.mac, *a);
+                for _ in 0..count {
+                    if let Err(e) = self.announcer.send(&frame) {
+                        warn!(instance = %self.cfg.name, error = %e, "gratuitous ARP not sent");
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_addresses(&mut self, present: bool) {
+        for net in self.cfg.virtual_ipaddress.clone() {
+            let r = if present {
+                self.addresses.add(self.ifindex, &net)
+            } else {
+                self.addresses.remove(self.ifindex, &net)
+            };
+            if let Err(e) = r {
+                warn!(instance = %self.cfg.name, address = %net, error = %e, "{}", if present { "cannot add" } else { "cannot remove" });
+            }
+        }
+    }
+
+    fn notify(&mut self, state: State) {
+        let n = &self.cfg.notify;
+        let specific = match state {
+            State::Master => n.master.clone(),
+            State::Backup => n.backup.clone(),
+            State::Fault => n.fault.clone(),
+            State::Init => n.stop.clone(),
+        };
+        // keepalived's generic notify: "INSTANCE" name state priority.
+        let generic = n.any.clone().map(|mut argv| {
+            argv.extend([
+                "INSTANCE".to_string(),
+                self.cfg.name.clone(),
+                if state == State::Init {
+                    "STOP".into()
+                } else {
+                    state.as_str().to_string()
+                },
+                self.fsm.priority().to_string(),
+            ]);
+            argv
+        });
+        let commands: Vec<Vec<String>> = specific.into_iter().chain(generic).collect();
+        if commands.is_empty() {
+            return;
+        }
+        let user = self.script_user;
+        let name = self.cfg.name.clone();
+        let previous = self.notify_chain.take();
+        // In order, one after the other, without holding up the protocol.
+        self.notify_chain = Some(tokio::spawn(async move {
+            if let Some(p) = previous {
+                let _ = p.await;
+            }
+            for argv in commands {
+                let Some((prog, args)) = argv.split_first() else {
+                    continue;
+                };
+                let mut cmd = tokio::process::Command::new(prog);
+                cmd.args(args)
+                    .stdin(std::process::Stdio::null())
+                    .process_group(0)
+                    .kill_on_drop(true);
+                if let Some((uid, gid)) = user {
+                    cmd.uid(uid).gid(gid);
+                }
+                match cmd.status().await {
+                    Ok(s) if s.success() => {}
+                    Ok(s) => {
+                        warn!(instance = %name, command = %prog, status = %s, "notify command failed")
+                    }
+                    Err(e) => {
+                        warn!(instance = %name, command = %prog, error = %e, "notify command not run")
+                    }
+                }
+            }
+        }));
+    }
+
+    fn act(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::Advertise(p) => self.send_advert(p),
+                Action::Transition { from, to } => {
+                    info!(instance = %self.cfg.name, from = from.as_str(), to = to.as_str(), priority = self.fsm.priority(), "VRRP state");
+                    if to == State::Master {
+                        self.set_addresses(true);
+                        self.garp_burst(self.cfg.garp.repeat);
+                        self.status.master = Some(self.primary);
+                        self.garp_second_burst = !self.cfg.garp.delay.is_zero();
+                        self.garp_at = if self.garp_second_burst {
+                            Some(Instant::now() + self.cfg.garp.delay)
+                        } else if !self.cfg.garp.refresh.is_zero() {
+                            Some(Instant::now() + self.cfg.garp.refresh)
+                        } else {
+                            None
+                        };
+                    } else if from == State::Master {
+                        self.set_addresses(false);
+                        self.garp_at = None;
+                        if to != State::Backup {
+                            self.status.master = None;
+                        }
+                    }
+                    self.notify(to);
+                    let _ = self.transitions.send((self.cfg.name.clone(), to));
+                }
+            }
+        }
+        self.status.state = self.fsm.state();
+        self.status.priority = self.fsm.priority();
+        self.status_tx.send_replace(self.status.clone());
+    }
+
+    fn garp_due(&mut self) {
+        let count = if self.garp_second_burst {
+            self.cfg.garp.repeat
+        } else {
+            self.cfg.garp.refresh_repeat
+        };
+        self.garp_burst(count);
+        self.garp_second_burst = false;
+        self.garp_at =
+            (!self.cfg.garp.refresh.is_zero()).then(|| Instant::now() + self.cfg.garp.refresh);
+    }
+
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let now = self.now();
+        let first = self.fsm.handle(now, Event::Startup);
+        self.act(first);
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let deadline = self.fsm.deadline().map(|d| self.origin + d);
+            let timer = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let garp_at = self.garp_at;
+            let garp = async {
+                match garp_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = timer => {
+                    let now = self.now();
+                    let acts = self.fsm.handle(now, Event::Tick);
+                    self.act(acts);
+                }
+                _ = garp => self.garp_due(),
+                cmd = commands.recv() => match cmd {
+                    Some(Command::Shutdown) | None => {
+                        let now = self.now();
+                        let acts = self.fsm.handle(now, Event::Shutdown);
+                        self.act(acts);
+                        // The stop notification runs before the daemon exits.
+                        if let Some(chain) = self.notify_chain.take() {
+                            let _ = tokio::time::timeout(Duration::from_secs(5), chain).await;
+                        }
+                        return;
+                    }
+                },
+                ready = readable(&self.sock, &mut buf) => match ready {
+                    Ok(packets) => {
+                        for pkt in packets {
+                            if let Some(ev) = self.accept(&pkt) {
+                                let now = self.now();
+                                let acts = self.fsm.handle(now, ev);
+                                self.act(acts);
+                            }
+                        }
+                        self.status_tx.send_replace(self.status.clone());
+                    }
+                    Err(e) => {
+                        warn!(instance = %self.cfg.name, error = %e, "receive failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// The packets queued on the socket, copied out (the state machine needs `&mut self`).
+async fn readable(sock: &VrrpSocket, buf: &mut [u8]) -> std::io::Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    sock.recv_each(buf, |p| out.push(p.to_vec())).await?;
+    Ok(out)
+}

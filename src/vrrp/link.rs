@@ -1,0 +1,208 @@
+//! The interface side of VRRP: its index, MAC and primary address, and the virtual addresses
+//! added and removed over rtnetlink (IPv6 ones without duplicate address detection, which would
+//! hold a moved address back for a second or more).
+
+use std::io;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use neli::consts::socket::{Msg, NlFamily};
+use neli::socket::NlSocket;
+use neli::utils::Groups;
+
+use crate::ipvs::wire::{self, AttrWriter};
+
+const RTM_NEWADDR: u16 = 20;
+const RTM_DELADDR: u16 = 21;
+const NLM_F_CREATE: u16 = 0x400;
+const NLM_F_EXCL: u16 = 0x200;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_FLAGS: u16 = 8;
+const IFA_F_NODAD: u32 = 0x02;
+
+/// The kernel's index of an interface.
+pub fn index(name: &str) -> io::Result<u32> {
+    let c = std::ffi::CString::new(name)
+        .map_err(|_| io::Error::other("interface name has a NUL byte"))?;
+    // SAFETY: c is a valid NUL-terminated string.
+    match unsafe { libc::if_nametoindex(c.as_ptr()) } {
+        0 => Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no interface {name}"),
+        )),
+        i => Ok(i),
+    }
+}
+
+pub fn mac(name: &str) -> io::Result<[u8; 6]> {
+    let text = std::fs::read_to_string(format!("/sys/class/net/{name}/address"))?;
+    let mut out = [0u8; 6];
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    if parts.len() != 6 {
+        return Err(io::Error::other(format!("{name} has no Ethernet address")));
+    }
+    for (o, p) in out.iter_mut().zip(parts) {
+        *o = u8::from_str_radix(p, 16).map_err(io::Error::other)?;
+    }
+    Ok(out)
+}
+
+/// Whether the interface is up and has a carrier.
+pub fn is_up(name: &str) -> bool {
+    std::fs::read_to_string(format!("/sys/class/net/{name}/operstate"))
+        .map(|s| {
+            let s = s.trim();
+            s == "up" || s == "unknown"
+        })
+        .unwrap_or(false)
+}
+
+/// The interface's first address of the family that is not one of `skip` (the VIPs): what
+/// adverts are sent from. IPv6 wants the link-local one.
+pub fn primary(name: &str, v6: bool, skip: &[IpAddr]) -> io::Result<IpAddr> {
+    let mut ifap: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills ifap with a list we free below.
+    if unsafe { libc::getifaddrs(&mut ifap) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut found = None;
+    let mut cur = ifap;
+    while !cur.is_null() {
+        // SAFETY: cur is a node of the list getifaddrs returned.
+        let ifa = unsafe { &*cur };
+        cur = ifa.ifa_next;
+        if ifa.ifa_addr.is_null() {
+            continue;
+        }
+        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
+        let ifname = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
+        if ifname.to_bytes() != name.as_bytes() {
+            continue;
+        }
+        // SAFETY: ifa_addr is non-null; the family says which sockaddr it is.
+        let addr = unsafe {
+            match i32::from((*ifa.ifa_addr).sa_family) {
+                libc::AF_INET if !v6 => {
+                    let sin = &*(ifa.ifa_addr as *const libc::sockaddr_in);
+                    Some(IpAddr::from(
+                        u32::from_be(sin.sin_addr.s_addr).to_be_bytes(),
+                    ))
+                }
+                libc::AF_INET6 if v6 => {
+                    let sin6 = &*(ifa.ifa_addr as *const libc::sockaddr_in6);
+                    Some(IpAddr::from(sin6.sin6_addr.s6_addr))
+                }
+                _ => None,
+            }
+        };
+        let Some(addr) = addr else { continue };
+        if skip.contains(&addr) {
+            continue;
+        }
+        let link_local = matches!(addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
+        if !v6 || link_local {
+            found = Some(addr);
+            break;
+        }
+    }
+    // SAFETY: ifap came from getifaddrs.
+    unsafe { libc::freeifaddrs(ifap) };
+    found.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "{name} has no {} address",
+                if v6 { "link-local IPv6" } else { "IPv4" }
+            ),
+        )
+    })
+}
+
+/// rtnetlink for addresses.
+pub struct Addresses {
+    sock: NlSocket,
+    seq: u32,
+}
+
+impl Addresses {
+    pub fn open() -> io::Result<Self> {
+        Ok(Addresses {
+            sock: NlSocket::connect(NlFamily::Route, None, Groups::empty())?,
+            seq: 0,
+        })
+    }
+
+    fn request(&mut self, kind: u16, flags: u16, ifindex: u32, net: &IpNet) -> io::Result<()> {
+        self.seq = self.seq.wrapping_add(1);
+        let v6 = net.addr().is_ipv6();
+        let mut payload = vec![
+            if v6 {
+                libc::AF_INET6 as u8
+            } else {
+                libc::AF_INET as u8
+            },
+            net.prefix_len(),
+            0,
+            0, // scope: global
+        ];
+        payload.extend_from_slice(&ifindex.to_ne_bytes());
+        let raw: Vec<u8> = match net.addr() {
+            IpAddr::V4(a) => a.octets().to_vec(),
+            IpAddr::V6(a) => a.octets().to_vec(),
+        };
+        let mut w = AttrWriter::new();
+        w.bytes(IFA_LOCAL, &raw).bytes(IFA_ADDRESS, &raw);
+        if v6 {
+            w.u32(IFA_FLAGS, IFA_F_NODAD);
+        }
+        payload.extend_from_slice(&w.finish());
+        let mut buf = Vec::new();
+        wire::push_message(
+            &mut buf,
+            kind,
+            wire::NLM_F_REQUEST | wire::NLM_F_ACK | flags,
+            self.seq,
+            &payload,
+        );
+        self.sock.send(&buf, Msg::empty())?;
+        let mut rbuf = vec![0u8; 8192];
+        loop {
+            let (n, _) = self.sock.recv(&mut rbuf[..], Msg::empty())?;
+            for msg in wire::messages(&rbuf[..n]) {
+                let msg = msg.map_err(io::Error::other)?;
+                if msg.kind == wire::NLMSG_ERROR {
+                    let (errno, seq) =
+                        wire::error_payload(msg.payload).map_err(io::Error::other)?;
+                    if seq == self.seq {
+                        return match errno {
+                            0 => Ok(()),
+                            e => Err(io::Error::from_raw_os_error(e)),
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the address; one already there is fine.
+    pub fn add(&mut self, ifindex: u32, net: &IpNet) -> io::Result<()> {
+        match self.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, net) {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Removes the address; one already gone is fine.
+    pub fn remove(&mut self, ifindex: u32, net: &IpNet) -> io::Result<()> {
+        match self.request(RTM_DELADDR, 0, ifindex, net) {
+            Err(e)
+                if e.raw_os_error() == Some(libc::EADDRNOTAVAIL)
+                    || e.raw_os_error() == Some(libc::ENOENT) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,98 @@
+# Two haldir directors and a client on a bridge, VRRPv3 with 100 ms adverts: the higher
+# priority wins; SIGKILL of the master → the backup owns the VIP within 3 × interval + skew and
+# the client's neighbour entry follows (gratuitous ARP); a clean stop → takeover within the
+# skew time; preempt and no-preempt on return.
+
+bridge br0
+for ns in lb1 lb2 client; do netns $ns; done
+attach lb1 br0 eth0 10.0.0.11/24
+attach lb2 br0 eth0 10.0.0.12/24
+attach client br0 eth0 10.0.0.10/24
+
+director() { # NAME PRIORITY PREEMPT
+    cat > "$LAB/$1.toml" <<TOML
+[global]
+router_id = "$1"
+state_dir = "$LAB/state-$1"
+script_user = "root"
+[[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 51
+priority = $2
+version = 3
+advert_interval = "100ms"
+preempt = $3
+virtual_ipaddress = ["10.0.0.100/32"]
+garp = { delay = "0s", repeat = 3 }
+notify = { any = ["/bin/sh", "-c", "echo \\"\$@\\" >> $LAB/$1.notify", "notify"] }
+TOML
+}
+
+start() { spawn_at "$1" "$LAB/$1.pid" haldir run -c "$LAB/$1.toml" 2>>"$LAB/$1.log"; }
+pid_of() { cat "$LAB/$1.pid"; }
+has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
+lacks_vip() { ! has_vip "$1"; }
+mac_of() { ip -n "$1" -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
+client_sees() { ip -n client neigh show 10.0.0.100 | grep -q "$(mac_of "$1")"; }
+
+now_ms() { date +%s%3N; }
+until_ms() { # LIMIT_MS COMMAND...
+    local limit=$1 start
+    shift
+    start=$(now_ms)
+    while ! "$@" >/dev/null 2>&1; do
+        [ $(($(now_ms) - start)) -gt "$limit" ] && { echo "timeout"; return 1; }
+        sleep 0.01
+    done
+    echo $(($(now_ms) - start))
+}
+show() { for ns in lb1 lb2; do echo "== $ns"; cat "$LAB/$ns.log"; done; }
+
+director lb1 150 true
+director lb2 100 true
+start lb1
+start lb2
+t=$(until_ms 3000 has_vip lb1) || { show; fail "lb1 (priority 150) becomes master"; }
+ok "lb1 (priority 150) became master in ${t} ms"
+sleep 0.5
+check_run "lb2 stays backup" lacks_vip lb2
+at client busybox ping -c1 -W1 10.0.0.100 >/dev/null
+check_run "the client reaches the VIP at lb1's MAC" client_sees lb1
+
+say "SIGKILL of the master"
+kill -9 "$(pid_of lb1)"
+# 3 × 100 ms + skew (156/256 × 100 ms ≈ 61 ms for priority 100) = 361 ms.
+t=$(until_ms 2000 has_vip lb2) || { show; fail "lb2 takes over"; }
+[ "$t" -le 500 ] && ok "lb2 owns the VIP ${t} ms after the kill (bound 361 ms + polling)" \
+    || fail "lb2 took ${t} ms, over 3 × interval + skew"
+# The killed haldir left its address behind, as a crashed daemon would; the host is gone.
+ip -n lb1 addr del 10.0.0.100/32 dev eth0
+t=$(until_ms 1000 client_sees lb2) || { ip -n client neigh; fail "the client's neighbour entry follows"; }
+ok "gratuitous ARP moved the client's neighbour entry to lb2 (${t} ms)"
+
+say "preempt: lb1 returns and takes the VIP back"
+start lb1
+t=$(until_ms 3000 has_vip lb1) || { show; fail "lb1 preempts"; }
+ok "lb1 took the VIP back after ${t} ms"
+t=$(until_ms 1000 lacks_vip lb2) || fail "lb2 releases the VIP"
+ok "lb2 released it"
+
+say "a clean stop: takeover within the skew time"
+kill -TERM "$(pid_of lb1)"
+t=$(until_ms 2000 has_vip lb2) || { show; fail "lb2 takes over after a clean stop"; }
+[ "$t" -le 200 ] && ok "lb2 owns the VIP ${t} ms after lb1's clean stop (skew 61 ms + polling)" \
+    || fail "lb2 took ${t} ms after a clean stop"
+check_run "lb1 removed its VIP on the way out" lacks_vip lb1
+grep -q "INSTANCE VI_1 STOP 150" "$LAB/lb1.notify" && ok "lb1 ran its notify with keepalived's arguments" \
+    || { cat "$LAB/lb1.notify"; fail "notify arguments"; }
+grep -q "INSTANCE VI_1 MASTER 100" "$LAB/lb2.notify" && ok "lb2 notified MASTER" || { cat "$LAB/lb2.notify"; fail "lb2 notify"; }
+
+say "no preempt: lb1 returns and stays backup"
+director lb1 150 false
+start lb1
+sleep 1.5
+check_run "lb2 keeps the VIP" has_vip lb2
+check_run "lb1 stays backup" lacks_vip lb1
+kill -TERM "$(pid_of lb1)" "$(pid_of lb2)"
+wait
