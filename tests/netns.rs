@@ -67,3 +67,10 @@ const BASE: &[&str] = &["ip", "unshare", "busybox", "curl", "timeout"];
 fn vrrp_failover_between_haldir_directors() {
     scenario("vrrp-failover", BASE);
 }
+
+#[test]
+fn vrrp_interop_with_keepalived() {
+    let mut tools = BASE.to_vec();
+    tools.push("keepalived");
+    scenario("vrrp-keepalived", &tools);
+}

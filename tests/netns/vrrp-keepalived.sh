@@ -1,0 +1,110 @@
+# haldir and keepalived as the two routers of one VRRP pair, IPv4: they elect, fail over and
+# fail back correctly with v2 (with and without a password), v3 multicast and v3 unicast. Each
+# setting is run both ways round: keepalived must follow haldir's adverts, haldir keepalived's.
+
+bridge br0
+for ns in h k; do netns $ns; done
+attach h br0 eth0 10.0.0.11/24
+attach k br0 eth0 10.0.0.12/24
+
+has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
+lacks_vip() { ! has_vip "$1"; }
+now_ms() { date +%s%3N; }
+until_ms() {
+    local limit=$1 start
+    shift
+    start=$(now_ms)
+    while ! "$@" >/dev/null 2>&1; do
+        [ $(($(now_ms) - start)) -gt "$limit" ] && { echo "timeout"; return 1; }
+        sleep 0.02
+    done
+    echo $(($(now_ms) - start))
+}
+
+haldir_conf() { # VERSION INTERVAL PRIORITY AUTH UNICAST
+    {
+        echo '[global]'; echo "state_dir = \"$LAB/state\""; echo 'script_user = "root"'
+        echo '[[vrrp_instance]]'; echo 'name = "VI_1"'; echo 'interface = "eth0"'
+        echo 'virtual_router_id = 51'; echo "priority = $3"; echo "version = $1"
+        echo "advert_interval = \"$2\""; echo 'virtual_ipaddress = ["10.0.0.100/32"]'
+        [ "$4" = pass ] && echo 'authentication = { type = "pass", password = "secret1" }'
+        [ "$5" = unicast ] && { echo 'unicast_source = "10.0.0.11"'; echo 'unicast_peers = ["10.0.0.12"]'; }
+    } > "$LAB/h.toml"
+}
+
+keepalived_conf() { # VERSION INTERVAL PRIORITY AUTH UNICAST
+    {
+        printf 'global_defs {\n  router_id k\n  vrrp_version %s\n  script_user root\n  enable_script_security\n}\n' "$1"
+        echo 'vrrp_instance VI_1 {'
+        echo '  state BACKUP'; echo '  interface eth0'; echo '  virtual_router_id 51'
+        echo "  priority $3"; echo "  advert_int $2"
+        [ "$4" = pass ] && printf '  authentication {\n    auth_type PASS\n    auth_pass secret1\n  }\n'
+        [ "$5" = unicast ] && { echo '  unicast_src_ip 10.0.0.12'; echo '  unicast_peer { 10.0.0.11 }'; }
+        echo '  virtual_ipaddress { 10.0.0.100/32 dev eth0 }'
+        echo '}'
+    } > "$LAB/k.conf"
+}
+
+start_h() { spawn_at h "$LAB/h.pid" haldir run -c "$LAB/h.toml" 2>>"$LAB/h.log"; }
+start_k() {
+    spawn_at k "$LAB/k.pid" keepalived -n -l -D -P -f "$LAB/k.conf" -p "$LAB/k.main.pid" -r "$LAB/k.vrrp.pid" >>"$LAB/k.log" 2>&1
+}
+crash() { # NS: SIGKILL the router and drop the address it leaves behind, as a dead host would
+    # keepalived's VRRP child first: killed after its parent it would resign cleanly.
+    [ "$1" = k ] && kill -9 "$(cat "$LAB/k.vrrp.pid")" 2>/dev/null
+    kill -9 "$(cat "$LAB/$1.pid")"
+    [ "$1" = k ] && rm -f "$LAB"/k.*.pid
+    sleep 0.1
+    ip -n "$1" addr del 10.0.0.100/32 dev eth0 2>/dev/null
+    true
+}
+stop_all() {
+    for f in "$LAB/h.pid" "$LAB/k.pid"; do kill -TERM "$(cat "$f")" 2>/dev/null; done
+    sleep 0.5
+    for f in "$LAB/h.pid" "$LAB/k.pid" "$LAB/k.vrrp.pid"; do kill -9 "$(cat "$f" 2>/dev/null)" 2>/dev/null; done
+    for ns in h k; do ip -n $ns addr del 10.0.0.100/32 dev eth0 2>/dev/null; done
+    # keepalived refuses to start while its pid files name a process.
+    rm -rf "$LAB/state" "$LAB"/k.*.pid
+    sleep 0.2
+    true
+}
+logs() { echo "== haldir"; tail -20 "$LAB/h.log"; echo "== keepalived"; tail -20 "$LAB/k.log"; }
+
+# pair LABEL VERSION H_INTERVAL K_INTERVAL AUTH UNICAST LIMIT_MS
+pair() {
+    local label=$1 v=$2 hi=$3 ki=$4 auth=$5 uni=$6 limit=$7 t
+    say "$label: haldir 150, keepalived 100"
+    haldir_conf "$v" "$hi" 150 "$auth" "$uni"; keepalived_conf "$v" "$ki" 100 "$auth" "$uni"
+    start_k; start_h
+    t=$(until_ms "$limit" has_vip h) || { logs; fail "$label: haldir is elected"; }
+    sleep 1
+    lacks_vip k && ok "$label: haldir elected, keepalived follows its adverts" || { logs; fail "$label: keepalived stays backup"; }
+    crash h
+    t=$(until_ms "$limit" has_vip k) || { logs; fail "$label: keepalived takes over"; }
+    ok "$label: haldir crashed, keepalived took over in ${t} ms"
+    start_h
+    t=$(until_ms "$limit" has_vip h) || { logs; fail "$label: haldir takes the VIP back"; }
+    t2=$(until_ms "$limit" lacks_vip k) || { logs; fail "$label: keepalived yields"; }
+    ok "$label: haldir returned and preempted (${t} ms), keepalived yielded"
+    stop_all
+
+    say "$label: keepalived 150, haldir 100"
+    haldir_conf "$v" "$hi" 100 "$auth" "$uni"; keepalived_conf "$v" "$ki" 150 "$auth" "$uni"
+    start_h; start_k
+    t=$(until_ms "$limit" has_vip k) || { logs; fail "$label: keepalived is elected"; }
+    sleep 1
+    lacks_vip h && ok "$label: keepalived elected, haldir follows its adverts" || { logs; fail "$label: haldir stays backup"; }
+    crash k
+    t=$(until_ms "$limit" has_vip h) || { logs; fail "$label: haldir takes over"; }
+    ok "$label: keepalived crashed, haldir took over in ${t} ms"
+    start_k
+    t=$(until_ms "$limit" lacks_vip h) || { logs; fail "$label: haldir yields to the returning keepalived"; }
+    ok "$label: keepalived returned and preempted, haldir yielded"
+    stop_all
+    : > "$LAB/h.log"; : > "$LAB/k.log"
+}
+
+pair "v2" 2 1s 1 none multicast 8000
+pair "v2 with password" 2 1s 1 pass multicast 8000
+pair "v3 multicast" 3 100ms 0.1 none multicast 4000
+pair "v3 unicast" 3 100ms 0.1 none unicast 4000
