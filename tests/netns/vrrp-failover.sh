@@ -96,3 +96,45 @@ check_run "lb2 keeps the VIP" has_vip lb2
 check_run "lb1 stays backup" lacks_vip lb1
 kill -TERM "$(pid_of lb1)" "$(pid_of lb2)"
 wait
+
+say "a client's HTTP requests keep being answered across failovers"
+rm -f "$LAB/lb1.pid" "$LAB/lb2.pid"
+for ns in lb1 lb2; do ip -n $ns addr del 10.0.0.100/32 dev eth0 2>/dev/null; done
+director lb1 150 true
+director lb2 100 true
+serve lb1 80 lb1
+serve lb2 80 lb2
+start lb1
+start lb2
+t=$(until_ms 3000 has_vip lb1) || fail "lb1 master again"
+# The client asks every 20 ms and records when each answer came and from whom.
+(
+    end=$(($(now_ms) + 6000))
+    while [ "$(now_ms)" -lt "$end" ]; do
+        a=$(at client curl -s --max-time 0.2 http://10.0.0.100/ 2>/dev/null)
+        echo "$(now_ms) ${a:-none}"
+        sleep 0.02
+    done
+) > "$LAB/answers" &
+client=$!
+sleep 1.5
+kill -9 "$(pid_of lb1)"                   # a crash: lb2 takes over after its down timer
+ip -n lb1 addr del 10.0.0.100/32 dev eth0
+sleep 1.5
+start lb1                                  # lb1 returns and preempts
+sleep 1.5
+wait $client
+# The longest time without an answer, in ms.
+gap=$(awk '$2 != "none" { if (last) { d = $1 - last; if (d > max) max = d }; last = $1 } END { print max + 0 }' "$LAB/answers")
+served=$(awk '$2 != "none"' "$LAB/answers" | awk '{print $2}' | uniq | tr '\n' ' ')
+echo "answered by, in order: $served; longest gap without an answer: ${gap} ms"
+case "$served" in
+    "lb1 lb2 lb1 ") ok "answers came from lb1, then lb2, then lb1 again" ;;
+    *) fail "answers came from lb1, then lb2, then lb1 again (got: $served)" ;;
+esac
+[ "$gap" -le 1000 ] && ok "the longest gap in answers was ${gap} ms (crash takeover bound 361 ms + client timeouts)" \
+    || fail "gap of ${gap} ms"
+kill -TERM "$(pid_of lb1)" "$(pid_of lb2)"
+unserve lb1 80
+unserve lb2 80
+wait
