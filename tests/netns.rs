@@ -74,3 +74,8 @@ fn vrrp_interop_with_keepalived() {
     tools.push("keepalived");
     scenario("vrrp-keepalived", &tools);
 }
+
+#[test]
+fn vrrp_tracking_and_split_heal() {
+    scenario("vrrp-tracking", BASE);
+}

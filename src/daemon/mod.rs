@@ -263,6 +263,27 @@ impl Daemon {
         }
     }
 
+    /// Hands a tracked object's change to the instances that track it.
+    fn track(&self, script: bool, name: &str, up: bool) {
+        for (inst, h) in &self.vrrp {
+            let Some(cfg) = self.config.vrrp_instances.iter().find(|i| &i.name == inst) else {
+                continue;
+            };
+            let tracks = if script {
+                cfg.track_script.iter().any(|t| t.name == name)
+            } else {
+                cfg.track_interface.iter().any(|t| t.name == name)
+            };
+            if tracks {
+                let _ = h.commands.send(VrrpCommand::Track {
+                    script,
+                    name: name.to_string(),
+                    up,
+                });
+            }
+        }
+    }
+
     /// A VRRP instance changed state: services bound to it follow.
     fn on_vrrp(&mut self, name: String, state: VrrpState) {
         let before = self.vrrp_states.insert(name, state);
@@ -364,6 +385,62 @@ async fn main_loop(path: PathBuf) -> ExitCode {
             }
         }
     }
+    // Tracked interfaces: one watcher of the kernel's link events for all instances.
+    let (link_tx, mut link_events) = mpsc::unbounded_channel::<(String, bool)>();
+    let tracked_links: HashSet<String> = config
+        .vrrp_instances
+        .iter()
+        .flat_map(|i| i.track_interface.iter().map(|t| t.name.clone()))
+        .collect();
+    if !tracked_links.is_empty() {
+        match crate::vrrp::link::LinkEvents::open() {
+            Ok(mut watcher) => {
+                tokio::spawn(async move {
+                    let mut names: std::collections::HashMap<u32, String> = tracked_links
+                        .iter()
+                        .filter_map(|n| crate::vrrp::link::index(n).ok().map(|i| (i, n.clone())))
+                        .collect();
+                    while let Ok(changes) = watcher.next().await {
+                        for (index, up) in changes {
+                            if !names.contains_key(&index) {
+                                // An interface made after the start: look its name up.
+                                if let Some(n) = tracked_links
+                                    .iter()
+                                    .find(|n| crate::vrrp::link::index(n).ok() == Some(index))
+                                {
+                                    names.insert(index, n.clone());
+                                }
+                            }
+                            if let Some(name) = names.get(&index)
+                                && link_tx.send((name.clone(), up)).is_err()
+                            {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+            Err(e) => {
+                error!(error = %e, "cannot watch interface state for track_interface");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    // Track scripts: run like misc checks, one task each, shared by the instances using them.
+    let (script_tx, mut script_events) = mpsc::unbounded_channel();
+    let mut scripts = match health::probe::Context::new(&config.global.script_user) {
+        Ok(c) => Checks::new(c, script_tx),
+        Err(e) => {
+            error!("script_user \"{}\": {e}", config.global.script_user);
+            return ExitCode::FAILURE;
+        }
+    };
+    let script_targets: std::collections::HashMap<health::Target, String> = config
+        .track_scripts
+        .iter()
+        .map(|t| (crate::vrrp::tracking_target(t), t.name.clone()))
+        .collect();
+    scripts.sync(script_targets.keys().cloned());
     let mut d = Daemon {
         path,
         config,
@@ -384,6 +461,17 @@ async fn main_loop(path: PathBuf) -> ExitCode {
     loop {
         tokio::select! {
             Some((name, state)) = vrrp_events.recv() => d.on_vrrp(name, state),
+            Some((name, up)) = link_events.recv() => d.track(false, &name, up),
+            Some(ev) = script_events.recv() => {
+                if let (Some(name), Some(h)) = (script_targets.get(&*ev.target), ev.state.health()) {
+                    if !matches!(h, Health::Down) {
+                        d.track(true, name, true);
+                    } else {
+                        warn!(script = %name, reason = %ev.outcome, "track script failed");
+                        d.track(true, name, false);
+                    }
+                }
+            }
             Some(ev) = events.recv() => {
                 // Everything already queued is taken in one update.
                 let mut affected = HashSet::new();

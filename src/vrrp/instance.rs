@@ -15,6 +15,7 @@ use super::fsm::{Action, Event, Fsm, Params, State};
 use super::link::{self, Addresses};
 use super::packet::{self, Advert, Drop, V3Checksum};
 use super::socket::{self, VrrpSocket};
+use super::tracking::{Tracked, Tracking};
 use crate::config::model::VrrpInstance;
 
 /// What the daemon asks of an instance.
@@ -22,6 +23,12 @@ use crate::config::model::VrrpInstance;
 pub enum Command {
     /// Resign (priority 0), remove the addresses, and stop.
     Shutdown,
+    /// A tracked interface (`script: false`) or script changed state.
+    Track {
+        script: bool,
+        name: String,
+        up: bool,
+    },
 }
 
 /// What an instance shows of itself.
@@ -83,6 +90,27 @@ pub fn spawn(
         adverts_received: 0,
         dropped: BTreeMap::new(),
     };
+    // Interfaces start as the kernel has them; scripts as up until they fail `fall` times.
+    let tracking = Tracking {
+        interfaces: cfg
+            .track_interface
+            .iter()
+            .map(|t| Tracked {
+                name: t.name.clone(),
+                weight: t.weight,
+                up: link::is_up(&t.name),
+            })
+            .collect(),
+        scripts: cfg
+            .track_script
+            .iter()
+            .map(|t| Tracked {
+                name: t.name.clone(),
+                weight: t.weight,
+                up: true,
+            })
+            .collect(),
+    };
     let (status_tx, status_rx) = watch::channel(status.clone());
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let rt = Runtime {
@@ -118,6 +146,7 @@ pub fn spawn(
         garp_second_burst: false,
         transitions,
         notify_chain: None,
+        tracking,
     };
     let task = tokio::spawn(rt.run(cmd_rx));
     Ok(Handle {
@@ -151,6 +180,7 @@ struct Runtime {
     /// The notify commands still running: each new batch waits for the one before, so
     /// scripts see the states in the order they happened.
     notify_chain: Option<tokio::task::JoinHandle<()>>,
+    tracking: Tracking,
 }
 
 impl Runtime {
@@ -382,7 +412,24 @@ impl Runtime {
             (!self.cfg.garp.refresh.is_zero()).then(|| Instant::now() + self.cfg.garp.refresh);
     }
 
+    /// Re-evaluates tracking and tells the state machine what changed.
+    fn retrack(&mut self) {
+        let (fault, priority) = self.tracking.evaluate(self.cfg.priority);
+        let now = self.now();
+        let mut acts = Vec::new();
+        if priority != self.fsm.priority() {
+            info!(instance = %self.cfg.name, priority, "priority changed by tracking");
+            acts.extend(self.fsm.handle(now, Event::Priority(priority)));
+        }
+        let faulted = self.fsm.state() == State::Fault;
+        if fault != faulted || self.fsm.state() == State::Init {
+            acts.extend(self.fsm.handle(now, Event::Fault(fault)));
+        }
+        self.act(acts);
+    }
+
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        self.retrack();
         let now = self.now();
         let first = self.fsm.handle(now, Event::Startup);
         self.act(first);
@@ -410,6 +457,13 @@ impl Runtime {
                 }
                 _ = garp => self.garp_due(),
                 cmd = commands.recv() => match cmd {
+                    Some(Command::Track { script, name, up }) => {
+                        let list = if script { &mut self.tracking.scripts } else { &mut self.tracking.interfaces };
+                        if Tracking::set(list, &name, up) {
+                            info!(instance = %self.cfg.name, tracked = %name, up, "tracked {} changed", if script { "script" } else { "interface" });
+                            self.retrack();
+                        }
+                    }
                     Some(Command::Shutdown) | None => {
                         let now = self.now();
                         let acts = self.fsm.handle(now, Event::Shutdown);

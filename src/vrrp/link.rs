@@ -206,3 +206,84 @@ impl Addresses {
         }
     }
 }
+
+const RTMGRP_LINK: u32 = 1;
+const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
+const IFF_UP: u32 = 0x1;
+const IFF_RUNNING: u32 = 0x40;
+
+/// An interface's index and whether it is up with a carrier, from an RTM_NEWLINK/DELLINK
+/// message (`struct ifinfomsg`: family, pad, type, index, flags, change).
+pub fn parse_link(kind: u16, payload: &[u8]) -> Option<(u32, bool)> {
+    if (kind != RTM_NEWLINK && kind != RTM_DELLINK) || payload.len() < 16 {
+        return None;
+    }
+    let index = u32::from_ne_bytes([payload[4], payload[5], payload[6], payload[7]]);
+    let flags = u32::from_ne_bytes([payload[8], payload[9], payload[10], payload[11]]);
+    let up = kind == RTM_NEWLINK && flags & IFF_UP != 0 && flags & IFF_RUNNING != 0;
+    Some((index, up))
+}
+
+/// Link state changes as the kernel announces them.
+pub struct LinkEvents {
+    fd: tokio::io::unix::AsyncFd<NlSocket>,
+    buf: Vec<u8>,
+}
+
+impl LinkEvents {
+    pub fn open() -> io::Result<Self> {
+        let sock = NlSocket::connect(NlFamily::Route, None, Groups::new_bitmask(RTMGRP_LINK))?;
+        sock.nonblock()?;
+        // SAFETY: the NlSocket owns its descriptor and the AsyncFd owns the NlSocket.
+        let fd =
+            unsafe { tokio::io::unix::AsyncFd::register(sock) }.map_err(|e| e.into_parts().1)?;
+        Ok(LinkEvents {
+            fd,
+            buf: vec![0u8; 64 * 1024],
+        })
+    }
+
+    /// The next batch of (interface index, up) changes.
+    pub async fn next(&mut self) -> io::Result<Vec<(u32, bool)>> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            match guard.get_inner().recv(&mut self.buf[..], Msg::empty()) {
+                Ok((n, _)) => {
+                    let out = wire::messages(&self.buf[..n])
+                        .filter_map(Result::ok)
+                        .filter_map(|m| parse_link(m.kind, m.payload))
+                        .collect::<Vec<_>>();
+                    if !out.is_empty() {
+                        return Ok(out);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_messages() {
+        let mut p = vec![0u8, 0, 1, 0];
+        p.extend_from_slice(&7u32.to_ne_bytes());
+        p.extend_from_slice(&(IFF_UP | IFF_RUNNING).to_ne_bytes());
+        p.extend_from_slice(&0u32.to_ne_bytes());
+        assert_eq!(parse_link(RTM_NEWLINK, &p), Some((7, true)));
+        p[8..12].copy_from_slice(&IFF_UP.to_ne_bytes());
+        assert_eq!(
+            parse_link(RTM_NEWLINK, &p),
+            Some((7, false)),
+            "up but no carrier"
+        );
+        assert_eq!(parse_link(RTM_DELLINK, &p), Some((7, false)));
+        assert_eq!(parse_link(RTM_NEWLINK, &p[..10]), None);
+        assert_eq!(parse_link(20, &p), None);
+    }
+}

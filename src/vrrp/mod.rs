@@ -7,3 +7,27 @@ pub mod instance;
 pub mod link;
 pub mod packet;
 pub mod socket;
+pub mod tracking;
+
+/// A track script as a check target: a misc check of nothing in particular, so that the
+/// health runner (rise, fall, timeout, process-group kill) runs it.
+pub fn tracking_target(t: &crate::config::model::TrackScript) -> crate::health::Target {
+    use crate::config::model::{Check, CheckKind};
+    crate::health::Target {
+        check: Check {
+            kind: CheckKind::Misc {
+                command: t.command.clone(),
+                dynamic_weight: false,
+            },
+            interval: t.interval,
+            timeout: t.timeout,
+            fall: t.fall,
+            rise: t.rise,
+            retry_delay: t.interval,
+            port: None,
+            address: None,
+        },
+        addr: std::net::IpAddr::from([0, 0, 0, 0]),
+        port: 0,
+    }
+}

@@ -1,0 +1,96 @@
+# track_interface and track_script move the VIP; after a split (the link between the
+# directors cut) heals, one master remains within one interval.
+
+bridge br0
+for ns in lb1 lb2; do netns $ns; done
+attach lb1 br0 eth0 10.0.0.11/24
+attach lb2 br0 eth0 10.0.0.12/24
+ip -n lb1 link add uplink type veth peer name uplink-peer
+ip -n lb1 link set uplink-peer up
+ip -n lb1 link set uplink up
+
+cat > "$LAB/lb1.toml" <<TOML
+[global]
+state_dir = "$LAB/state-lb1"
+script_user = "root"
+[[track_script]]
+name = "service_ok"
+command = ["/bin/sh", "-c", "test ! -e $LAB/service-down"]
+interval = "100ms"
+timeout = "1s"
+fall = 2
+rise = 2
+[[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 51
+priority = 150
+version = 3
+advert_interval = "100ms"
+virtual_ipaddress = ["10.0.0.100/32"]
+track_interface = [{ name = "uplink" }]
+track_script = [{ name = "service_ok", weight = -60 }]
+TOML
+cat > "$LAB/lb2.toml" <<TOML
+[global]
+state_dir = "$LAB/state-lb2"
+script_user = "root"
+[[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 51
+priority = 100
+version = 3
+advert_interval = "100ms"
+virtual_ipaddress = ["10.0.0.100/32"]
+TOML
+
+has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
+lacks_vip() { ! has_vip "$1"; }
+now_ms() { date +%s%3N; }
+until_ms() {
+    local limit=$1 start
+    shift
+    start=$(now_ms)
+    while ! "$@" >/dev/null 2>&1; do
+        [ $(($(now_ms) - start)) -gt "$limit" ] && { echo "timeout"; return 1; }
+        sleep 0.01
+    done
+    echo $(($(now_ms) - start))
+}
+logs() { for n in lb1 lb2; do echo "== $n"; tail -15 "$LAB/$n.log"; done; }
+only() { has_vip "$1" && lacks_vip "$2"; }
+
+spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
+spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>"$LAB/lb2.log"
+t=$(until_ms 3000 only lb1 lb2) || { logs; fail "lb1 is master"; }
+ok "lb1 (150) is master"
+
+say "track_script: the service fails, priority 150 - 60 = 90 < 100"
+touch "$LAB/service-down"
+t=$(until_ms 3000 only lb2 lb1) || { logs; fail "the VIP moves to lb2"; }
+ok "the VIP moved to lb2 ${t} ms after the service failed (2 failures at 100 ms, then preemption)"
+rm "$LAB/service-down"
+t=$(until_ms 3000 only lb1 lb2) || { logs; fail "the VIP comes back"; }
+ok "the service recovered and lb1 took the VIP back after ${t} ms"
+
+say "track_interface: the uplink goes down, lb1 goes to FAULT"
+ip -n lb1 link set uplink down
+t=$(until_ms 3000 only lb2 lb1) || { logs; fail "FAULT moves the VIP"; }
+ok "uplink down: lb1 resigned, lb2 took the VIP in ${t} ms"
+grep -q 'to="FAULT"' "$LAB/lb1.log" && ok "lb1 went to FAULT" || { logs; fail "lb1 went to FAULT"; }
+ip -n lb1 link set uplink up
+t=$(until_ms 3000 only lb1 lb2) || { logs; fail "lb1 returns after the uplink"; }
+ok "uplink up: lb1 left FAULT and took the VIP back after ${t} ms"
+
+say "a split between the directors heals to one master"
+ip link set vlb2eth0 down
+t=$(until_ms 3000 has_vip lb2) || { logs; fail "lb2 becomes master while cut off"; }
+ok "cut off, lb2 became master too (both hold the VIP)"
+ip link set vlb2eth0 up
+t=$(until_ms 2000 only lb1 lb2) || { logs; fail "one master after the split heals"; }
+[ "$t" -le 200 ] && ok "the split healed: only lb1 is master ${t} ms after the link came back (interval 100 ms + link up)" \
+    || fail "the split took ${t} ms to heal"
+
+kill -TERM "$(cat "$LAB/lb1.pid")" "$(cat "$LAB/lb2.pid")"
+wait
