@@ -392,39 +392,11 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         .iter()
         .flat_map(|i| i.track_interface.iter().map(|t| t.name.clone()))
         .collect();
-    if !tracked_links.is_empty() {
-        match crate::vrrp::link::LinkEvents::open() {
-            Ok(mut watcher) => {
-                tokio::spawn(async move {
-                    let mut names: std::collections::HashMap<u32, String> = tracked_links
-                        .iter()
-                        .filter_map(|n| crate::vrrp::link::index(n).ok().map(|i| (i, n.clone())))
-                        .collect();
-                    while let Ok(changes) = watcher.next().await {
-                        for (index, up) in changes {
-                            if !names.contains_key(&index) {
-                                // An interface made after the start: look its name up.
-                                if let Some(n) = tracked_links
-                                    .iter()
-                                    .find(|n| crate::vrrp::link::index(n).ok() == Some(index))
-                                {
-                                    names.insert(index, n.clone());
-                                }
-                            }
-                            if let Some(name) = names.get(&index)
-                                && link_tx.send((name.clone(), up)).is_err()
-                            {
-                                return;
-                            }
-                        }
-                    }
-                });
-            }
-            Err(e) => {
-                error!(error = %e, "cannot watch interface state for track_interface");
-                return ExitCode::FAILURE;
-            }
-        }
+    if !tracked_links.is_empty()
+        && let Err(e) = crate::vrrp::link::watch(tracked_links, link_tx)
+    {
+        error!(error = %e, "cannot watch interface state for track_interface");
+        return ExitCode::FAILURE;
     }
     // Track scripts: run like misc checks, one task each, shared by the instances using them.
     let (script_tx, mut script_events) = mpsc::unbounded_channel();

@@ -265,6 +265,36 @@ impl LinkEvents {
     }
 }
 
+/// Watches the named interfaces and sends (name, up) on every change of their state.
+pub fn watch(
+    names: std::collections::HashSet<String>,
+    tx: tokio::sync::mpsc::UnboundedSender<(String, bool)>,
+) -> io::Result<()> {
+    let mut events = LinkEvents::open()?;
+    tokio::spawn(async move {
+        let mut by_index: std::collections::HashMap<u32, String> = names
+            .iter()
+            .filter_map(|n| index(n).ok().map(|i| (i, n.clone())))
+            .collect();
+        while let Ok(changes) = events.next().await {
+            for (ifindex, up) in changes {
+                // An interface made after the start: look its name up.
+                if let std::collections::hash_map::Entry::Vacant(slot) = by_index.entry(ifindex)
+                    && let Some(n) = names.iter().find(|n| index(n).ok() == Some(ifindex))
+                {
+                    slot.insert(n.clone());
+                }
+                if let Some(name) = by_index.get(&ifindex)
+                    && tx.send((name.clone(), up)).is_err()
+                {
+                    return;
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
