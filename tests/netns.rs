@@ -79,3 +79,8 @@ fn vrrp_interop_with_keepalived() {
 fn vrrp_tracking_and_split_heal() {
     scenario("vrrp-tracking", BASE);
 }
+
+#[test]
+fn vrrp_sync_group_moves_together() {
+    scenario("vrrp-sync-group", BASE);
+}

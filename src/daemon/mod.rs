@@ -67,6 +67,8 @@ struct Daemon {
     vrrp: Vec<(String, instance::Handle)>,
     /// Each instance's state as last reported.
     vrrp_states: std::collections::HashMap<String, VrrpState>,
+    /// Each instance's own tracking fault, apart from its sync group's.
+    own_faults: std::collections::HashMap<String, bool>,
     health: HealthMap,
     consumers: Consumers,
     checks: Checks,
@@ -284,8 +286,53 @@ impl Daemon {
         }
     }
 
+    /// Keeps the members of a sync group together: one member's own fault takes the group to
+    /// FAULT; a member becoming master brings the others; a master member yielding takes the
+    /// others along.
+    fn sync_group(&mut self, t: &instance::Transition) {
+        let Some(group) = self
+            .config
+            .sync_groups
+            .iter()
+            .find(|g| g.instances.contains(&t.name))
+        else {
+            return;
+        };
+        self.own_faults.insert(t.name.clone(), t.own_fault);
+        // A member's group fault is the others' own faults, never its own echoed back.
+        let others_fault = |member: &str| {
+            group
+                .instances
+                .iter()
+                .any(|m| m != member && self.own_faults.get(m).copied().unwrap_or(false))
+        };
+        for (member, h) in self
+            .vrrp
+            .iter()
+            .filter(|(n, _)| group.instances.contains(n))
+        {
+            let _ = h
+                .commands
+                .send(VrrpCommand::GroupFault(others_fault(member)));
+            if *member == t.name {
+                continue;
+            }
+            let cmd = match (t.from, t.to) {
+                (_, VrrpState::Master) => Some(VrrpCommand::GroupMaster),
+                (VrrpState::Master, VrrpState::Backup) => Some(VrrpCommand::GroupBackup),
+                _ => None,
+            };
+            if let Some(cmd) = cmd {
+                tracing::debug!(group = %group.name, from = %t.name, to = %member, "sync group follows");
+                let _ = h.commands.send(cmd);
+            }
+        }
+    }
+
     /// A VRRP instance changed state: services bound to it follow.
-    fn on_vrrp(&mut self, name: String, state: VrrpState) {
+    fn on_vrrp(&mut self, t: instance::Transition) {
+        self.sync_group(&t);
+        let (name, state) = (t.name, t.to);
         let before = self.vrrp_states.insert(name, state);
         let was_master = before == Some(VrrpState::Master);
         if was_master != (state == VrrpState::Master) && self.reconciler.is_some() {
@@ -419,6 +466,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         reconciler,
         vrrp,
         vrrp_states: std::collections::HashMap::new(),
+        own_faults: std::collections::HashMap::new(),
         health: HealthMap::default(),
         consumers: Consumers::new(),
         checks: Checks::new(ctx, tx),
@@ -432,7 +480,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
     tick.tick().await;
     loop {
         tokio::select! {
-            Some((name, state)) = vrrp_events.recv() => d.on_vrrp(name, state),
+            Some(t) = vrrp_events.recv() => d.on_vrrp(t),
             Some((name, up)) = link_events.recv() => d.track(false, &name, up),
             Some(ev) = script_events.recv() => {
                 if let (Some(name), Some(h)) = (script_targets.get(&*ev.target), ev.state.health()) {

@@ -56,6 +56,10 @@ pub enum Event {
     Fault(bool),
     /// Tracking weights changed the effective priority.
     Priority(u8),
+    /// Another member of this instance's sync group became master: follow it now.
+    GroupMaster,
+    /// Another member of the sync group left master: leave it too (resigning).
+    GroupBackup,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,7 +279,15 @@ impl Fsm {
                     self.advert_at = Some(now + self.p.advert_interval);
                 }
             }
-            (State::Master | State::Backup, Event::Startup) => {}
+            (State::Backup, Event::GroupMaster) => self.become_master(now, &mut out),
+            (State::Master, Event::GroupBackup) => {
+                out.push(Action::Advertise(0));
+                self.become_backup(now, &mut out);
+            }
+            (
+                State::Master | State::Backup,
+                Event::Startup | Event::GroupMaster | Event::GroupBackup,
+            ) => {}
         }
         out
     }
@@ -495,6 +507,30 @@ mod tests {
         assert_eq!(
             g.handle(ms(1), Event::Startup),
             vec![t(State::Init, State::Fault)]
+        );
+    }
+
+    #[test]
+    fn sync_group_events() {
+        let mut f = Fsm::new(params(100, true));
+        f.handle(ms(0), Event::Startup);
+        assert_eq!(
+            f.handle(ms(10), Event::GroupMaster),
+            vec![Action::Advertise(100), t(State::Backup, State::Master)]
+        );
+        assert_eq!(
+            f.handle(ms(20), Event::GroupMaster),
+            vec![],
+            "already master"
+        );
+        assert_eq!(
+            f.handle(ms(30), Event::GroupBackup),
+            vec![Action::Advertise(0), t(State::Master, State::Backup)]
+        );
+        assert_eq!(
+            f.handle(ms(40), Event::GroupBackup),
+            vec![],
+            "already backup"
         );
     }
 

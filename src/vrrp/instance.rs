@@ -29,6 +29,21 @@ pub enum Command {
         name: String,
         up: bool,
     },
+    /// The sync group is in fault because of another member (or no longer is).
+    GroupFault(bool),
+    /// Another member of the sync group became master, or left master.
+    GroupMaster,
+    GroupBackup,
+}
+
+/// A state change, as reported to the daemon; `own_fault` is the instance's own tracking's
+/// verdict, apart from any fault of its sync group.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub name: String,
+    pub from: State,
+    pub to: State,
+    pub own_fault: bool,
 }
 
 /// What an instance shows of itself.
@@ -55,7 +70,7 @@ pub struct Handle {
 pub fn spawn(
     cfg: VrrpInstance,
     script_user: Option<(u32, u32)>,
-    transitions: mpsc::UnboundedSender<(String, State)>,
+    transitions: mpsc::UnboundedSender<Transition>,
 ) -> std::io::Result<Handle> {
     let ifindex = link::index(&cfg.interface)?;
     let v6 = cfg.family() == crate::config::types::Family::Ipv6;
@@ -147,6 +162,7 @@ pub fn spawn(
         transitions,
         notify_chain: None,
         tracking,
+        group_fault: false,
     };
     let task = tokio::spawn(rt.run(cmd_rx));
     Ok(Handle {
@@ -176,11 +192,12 @@ struct Runtime {
     garp_at: Option<Instant>,
     garp_second_burst: bool,
     /// Where state changes are reported to the daemon.
-    transitions: mpsc::UnboundedSender<(String, State)>,
+    transitions: mpsc::UnboundedSender<Transition>,
     /// The notify commands still running: each new batch waits for the one before, so
     /// scripts see the states in the order they happened.
     notify_chain: Option<tokio::task::JoinHandle<()>>,
     tracking: Tracking,
+    group_fault: bool,
 }
 
 impl Runtime {
@@ -391,7 +408,12 @@ impl Runtime {
                         }
                     }
                     self.notify(to);
-                    let _ = self.transitions.send((self.cfg.name.clone(), to));
+                    let _ = self.transitions.send(Transition {
+                        name: self.cfg.name.clone(),
+                        from,
+                        to,
+                        own_fault: self.tracking.evaluate(self.cfg.priority).0,
+                    });
                 }
             }
         }
@@ -414,7 +436,8 @@ impl Runtime {
 
     /// Re-evaluates tracking and tells the state machine what changed.
     fn retrack(&mut self) {
-        let (fault, priority) = self.tracking.evaluate(self.cfg.priority);
+        let (own_fault, priority) = self.tracking.evaluate(self.cfg.priority);
+        let fault = own_fault || self.group_fault;
         let now = self.now();
         let mut acts = Vec::new();
         if priority != self.fsm.priority() {
@@ -457,6 +480,22 @@ impl Runtime {
                 }
                 _ = garp => self.garp_due(),
                 cmd = commands.recv() => match cmd {
+                    Some(Command::GroupFault(f)) => {
+                        if self.group_fault != f {
+                            self.group_fault = f;
+                            self.retrack();
+                        }
+                    }
+                    Some(Command::GroupMaster) => {
+                        let now = self.now();
+                        let acts = self.fsm.handle(now, Event::GroupMaster);
+                        self.act(acts);
+                    }
+                    Some(Command::GroupBackup) => {
+                        let now = self.now();
+                        let acts = self.fsm.handle(now, Event::GroupBackup);
+                        self.act(acts);
+                    }
                     Some(Command::Track { script, name, up }) => {
                         let list = if script { &mut self.tracking.scripts } else { &mut self.tracking.interfaces };
                         if Tracking::set(list, &name, up) {

@@ -1,0 +1,80 @@
+# A sync group keeps the public VIP and the real servers' gateway address on one director:
+# when the gateway side of the master fails (tracked uplink down → FAULT), the whole group
+# fails over, and comes back together.
+
+bridge brA; bridge brB
+for ns in lb1 lb2; do netns $ns; done
+attach lb1 brA eth0 10.0.0.11/24
+attach lb2 brA eth0 10.0.0.12/24
+attach lb1 brB eth1 10.1.0.11/24
+attach lb2 brB eth1 10.1.0.12/24
+ip -n lb1 link add uplink type veth peer name uplink-peer
+ip -n lb1 link set uplink-peer up
+ip -n lb1 link set uplink up
+
+director() { # NAME PRIORITY TRACK
+    cat > "$LAB/$1.toml" <<TOML
+[global]
+state_dir = "$LAB/state-$1"
+script_user = "root"
+[[vrrp_instance]]
+name = "VI_PUBLIC"
+interface = "eth0"
+virtual_router_id = 51
+priority = $2
+version = 3
+advert_interval = "100ms"
+virtual_ipaddress = ["10.0.0.100/32"]
+[[vrrp_instance]]
+name = "VI_GATEWAY"
+interface = "eth1"
+virtual_router_id = 52
+priority = $2
+version = 3
+advert_interval = "100ms"
+virtual_ipaddress = ["10.1.0.1/32"]
+$3
+[[vrrp_sync_group]]
+name = "G_NAT"
+instances = ["VI_PUBLIC", "VI_GATEWAY"]
+TOML
+}
+director lb1 150 'track_interface = [{ name = "uplink" }]'
+director lb2 100 ''
+
+vip() { ip -n "$1" -o addr show | grep -q " $2/32 "; }
+holds_both() { vip "$1" 10.0.0.100 && vip "$1" 10.1.0.1; }
+holds_none() { ! vip "$1" 10.0.0.100 && ! vip "$1" 10.1.0.1; }
+group_on() { holds_both "$1" && holds_none "$2"; }
+now_ms() { date +%s%3N; }
+until_ms() {
+    local limit=$1 start
+    shift
+    start=$(now_ms)
+    while ! "$@" >/dev/null 2>&1; do
+        [ $(($(now_ms) - start)) -gt "$limit" ] && { echo "timeout"; return 1; }
+        sleep 0.01
+    done
+    echo $(($(now_ms) - start))
+}
+logs() { for n in lb1 lb2; do echo "== $n"; tail -20 "$LAB/$n.log"; done; }
+
+spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
+spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>"$LAB/lb2.log"
+t=$(until_ms 3000 group_on lb1 lb2) || { logs; fail "lb1 holds both addresses"; }
+ok "lb1 holds the public VIP and the gateway address"
+
+say "the gateway side of lb1 fails"
+ip -n lb1 link set uplink down
+t=$(until_ms 3000 group_on lb2 lb1) || { logs; fail "the group moves to lb2"; }
+ok "both addresses moved to lb2 together (${t} ms)"
+grep -q 'instance=VI_PUBLIC.*to="FAULT"' "$LAB/lb1.log" && ok "VI_PUBLIC followed VI_GATEWAY into FAULT" \
+    || { logs; fail "VI_PUBLIC followed into FAULT"; }
+
+say "it recovers"
+ip -n lb1 link set uplink up
+t=$(until_ms 3000 group_on lb1 lb2) || { logs; fail "the group returns to lb1"; }
+ok "both addresses returned to lb1 (${t} ms)"
+
+kill -TERM "$(cat "$LAB/lb1.pid")" "$(cat "$LAB/lb2.pid")"
+wait
