@@ -84,3 +84,10 @@ fn vrrp_tracking_and_split_heal() {
 fn vrrp_sync_group_moves_together() {
     scenario("vrrp-sync-group", BASE);
 }
+
+#[test]
+fn vrrp_ipv6_and_keepalived() {
+    let mut tools = BASE.to_vec();
+    tools.push("keepalived");
+    scenario("vrrp-ipv6", &tools);
+}

@@ -21,6 +21,48 @@ pub fn garp_frame(mac: [u8; 6], addr: Ipv4Addr) -> Vec<u8> {
     f
 }
 
+/// An unsolicited Neighbour Advertisement (ICMPv6 type 136) for `addr` with the override flag,
+/// so that neighbours replace their entry with `mac`. The kernel fills in the checksum.
+pub fn na_message(mac: [u8; 6], addr: std::net::Ipv6Addr) -> Vec<u8> {
+    let mut m = Vec::with_capacity(32);
+    m.extend_from_slice(&[136, 0, 0, 0]);
+    m.extend_from_slice(&0x2000_0000u32.to_be_bytes()); // Override
+    m.extend_from_slice(&addr.octets());
+    m.extend_from_slice(&[2, 1]); // target link-layer address option, 8 bytes
+    m.extend_from_slice(&mac);
+    m
+}
+
+/// Sends unsolicited NAs to all nodes (ff02::1) on one interface, with hop limit 255 as
+/// neighbour discovery requires.
+pub struct NaSender {
+    sock: socket2::Socket,
+    ifindex: u32,
+}
+
+impl NaSender {
+    pub fn open(ifname: &str, ifindex: u32) -> io::Result<Self> {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let sock = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))?;
+        sock.bind_device(Some(ifname.as_bytes()))?;
+        sock.set_multicast_hops_v6(255)?;
+        sock.set_multicast_if_v6(ifindex)?;
+        Ok(NaSender { sock, ifindex })
+    }
+
+    pub fn send(&self, message: &[u8]) -> io::Result<()> {
+        let all_nodes = std::net::SocketAddrV6::new(
+            std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
+            0,
+            0,
+            self.ifindex,
+        );
+        self.sock
+            .send_to(message, &std::net::SocketAddr::V6(all_nodes).into())
+            .map(|_| ())
+    }
+}
+
 /// A packet socket on one interface for announcements.
 pub struct Announcer {
     fd: std::os::fd::OwnedFd,
@@ -79,6 +121,21 @@ impl Announcer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn na_layout() {
+        let m = na_message([2, 0, 0, 0, 0, 1], "2001:db8::100".parse().unwrap());
+        assert_eq!(m.len(), 32);
+        assert_eq!((m[0], m[4]), (136, 0x20), "NA with the override flag");
+        assert_eq!(
+            &m[8..24],
+            &"2001:db8::100"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets()
+        );
+        assert_eq!(&m[24..32], &[2, 1, 2, 0, 0, 0, 0, 1]);
+    }
 
     #[test]
     fn garp_layout() {

@@ -74,27 +74,23 @@ pub fn spawn(
 ) -> std::io::Result<Handle> {
     let ifindex = link::index(&cfg.interface)?;
     let v6 = cfg.family() == crate::config::types::Family::Ipv6;
-    if v6 {
-        return Err(std::io::Error::other(
-            "IPv6 VRRP instances are not supported yet",
-        ));
-    }
     let vips: Vec<IpAddr> = cfg.virtual_ipaddress.iter().map(|n| n.addr()).collect();
     let primary = match cfg.unicast_source {
         Some(a) => a,
         None => link::primary(&cfg.interface, v6, &vips)?,
     };
-    let IpAddr::V4(primary4) = primary else {
-        return Err(std::io::Error::other("the primary address is not IPv4"));
+    let multicast = cfg.unicast_peers.is_empty();
+    let (sock, announcer) = match primary {
+        IpAddr::V4(p) => (
+            VrrpSocket::open_v4(&cfg.interface, ifindex, p, multicast)?,
+            Announce::Arp(Announcer::open(ifindex)?),
+        ),
+        IpAddr::V6(p) => (
+            VrrpSocket::open_v6(&cfg.interface, ifindex, p, multicast)?,
+            Announce::Na(announce::NaSender::open(&cfg.interface, ifindex)?),
+        ),
     };
-    let sock = VrrpSocket::open_v4(
-        &cfg.interface,
-        ifindex,
-        primary4,
-        cfg.unicast_peers.is_empty(),
-    )?;
     let addresses = Addresses::open()?;
-    let announcer = Announcer::open(ifindex)?;
     let mac = link::mac(&cfg.interface)?;
     let status = Status {
         name: cfg.name.clone(),
@@ -172,6 +168,12 @@ pub fn spawn(
     })
 }
 
+/// How addresses are announced: gratuitous ARP (IPv4) or unsolicited NA (IPv6).
+enum Announce {
+    Arp(Announcer),
+    Na(announce::NaSender),
+}
+
 struct Runtime {
     cfg: VrrpInstance,
     fsm: Fsm,
@@ -183,7 +185,7 @@ struct Runtime {
     mac: [u8; 6],
     sock: VrrpSocket,
     addresses: Addresses,
-    announcer: Announcer,
+    announcer: Announce,
     status: Status,
     status_tx: watch::Sender<Status>,
     script_user: Option<(u32, u32)>,
@@ -228,7 +230,10 @@ impl Runtime {
     fn send_advert(&mut self, priority: u8) {
         let adv = self.advert(priority);
         let dsts: Vec<IpAddr> = if self.cfg.unicast_peers.is_empty() {
-            vec![IpAddr::V4(socket::GROUP_V4)]
+            vec![match self.primary {
+                IpAddr::V4(_) => IpAddr::V4(socket::GROUP_V4),
+                IpAddr::V6(_) => IpAddr::V6(socket::GROUP_V6),
+            }]
         } else {
             self.cfg.unicast_peers.clone()
         };
@@ -243,8 +248,7 @@ impl Runtime {
     }
 
     /// Checks a received packet and turns it into an event for the state machine.
-    fn accept(&mut self, pkt: &[u8]) -> Option<Event> {
-        let r = socket::parse_ipv4(pkt)?;
+    fn accept(&mut self, r: &socket::Packet) -> Option<Event> {
         if r.src == self.primary {
             return None;
         }
@@ -256,7 +260,7 @@ impl Runtime {
             self.drop(Drop::NotPeer);
             return None;
         }
-        let adv = match Advert::decode(r.payload, r.src, r.dst, self.checksum) {
+        let adv = match Advert::decode(&r.payload, r.src, r.dst, self.checksum) {
             Ok(a) => a,
             Err(why) => {
                 self.drop(why);
@@ -299,13 +303,19 @@ impl Runtime {
 
     fn garp_burst(&mut self, count: u32) {
         for vip in &self.vips {
-            if let IpAddr::V4(a) = vip {
-                let frame = announce::garp_frame(self.mac, *a);
-                for _ in 0..count {
-                    if let Err(e) = self.announcer.send(&frame) {
-                        warn!(instance = %self.cfg.name, error = %e, "gratuitous ARP not sent");
-                    }
+            let sent = match (vip, &self.announcer) {
+                (IpAddr::V4(a), Announce::Arp(s)) => {
+                    let frame = announce::garp_frame(self.mac, *a);
+                    (0..count).try_for_each(|_| s.send(&frame))
                 }
+                (IpAddr::V6(a), Announce::Na(s)) => {
+                    let msg = announce::na_message(self.mac, *a);
+                    (0..count).try_for_each(|_| s.send(&msg))
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = sent {
+                warn!(instance = %self.cfg.name, address = %vip, error = %e, "announcement not sent");
             }
         }
     }
@@ -536,8 +546,6 @@ impl Runtime {
 }
 
 /// The packets queued on the socket, copied out (the state machine needs `&mut self`).
-async fn readable(sock: &VrrpSocket, buf: &mut [u8]) -> std::io::Result<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    sock.recv_each(buf, |p| out.push(p.to_vec())).await?;
-    Ok(out)
+async fn readable(sock: &VrrpSocket, buf: &mut [u8]) -> std::io::Result<Vec<socket::Packet>> {
+    sock.recv_all(buf).await
 }

@@ -4,7 +4,8 @@
 //! sends, so adverts leave from it.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::os::fd::AsRawFd;
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 use tokio::io::unix::AsyncFd;
@@ -12,6 +13,16 @@ use tokio::io::unix::AsyncFd;
 use super::packet::PROTO_VRRP;
 
 pub const GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+pub const GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+
+/// A received packet, owned: source, destination, TTL or hop limit, VRRP payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub ttl: u8,
+    pub payload: Vec<u8>,
+}
 
 /// A received IPv4 packet's addresses, TTL and VRRP payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +56,8 @@ pub fn parse_ipv4(pkt: &[u8]) -> Option<Received<'_>> {
 pub struct VrrpSocket {
     rx: AsyncFd<Socket>,
     tx: Socket,
+    /// IPv6: the interface, for link-local destinations.
+    scope: Option<u32>,
 }
 
 fn raw_v4() -> io::Result<Socket> {
@@ -81,13 +94,91 @@ impl VrrpSocket {
         // SAFETY: the socket owns its descriptor and the AsyncFd owns the socket, so the
         // descriptor stays open exactly as long as it is registered.
         let rx = unsafe { AsyncFd::register(rx) }.map_err(|e| e.into_parts().1)?;
-        Ok(VrrpSocket { rx, tx })
+        Ok(VrrpSocket {
+            rx,
+            tx,
+            scope: None,
+        })
+    }
+
+    /// IPv6: adverts from the interface's link-local address to ff02::12 (or the peers) with
+    /// hop limit 255; the hop limit and destination of received ones come as ancillary data.
+    pub fn open_v6(
+        ifname: &str,
+        ifindex: u32,
+        primary: Ipv6Addr,
+        multicast: bool,
+    ) -> io::Result<Self> {
+        let raw_v6 = || {
+            Socket::new(
+                Domain::IPV6,
+                Type::RAW,
+                Some(Protocol::from(i32::from(PROTO_VRRP))),
+            )
+        };
+        let rx = raw_v6()?;
+        rx.bind_device(Some(ifname.as_bytes()))?;
+        if multicast {
+            rx.join_multicast_v6(&GROUP_V6, ifindex)?;
+        }
+        for opt in [libc::IPV6_RECVHOPLIMIT, libc::IPV6_RECVPKTINFO] {
+            setsockopt_int(&rx, libc::IPPROTO_IPV6, opt, 1)?;
+        }
+        rx.set_nonblocking(true)?;
+        let tx = raw_v6()?;
+        tx.bind_device(Some(ifname.as_bytes()))?;
+        tx.bind(&SocketAddr::V6(SocketAddrV6::new(primary, 0, 0, ifindex)).into())?;
+        tx.set_unicast_hops_v6(255)?;
+        tx.set_multicast_hops_v6(255)?;
+        tx.set_multicast_loop_v6(false)?;
+        tx.set_multicast_if_v6(ifindex)?;
+        // SAFETY: as for IPv4: the socket owns its descriptor, the AsyncFd owns the socket.
+        let rx = unsafe { AsyncFd::register(rx) }.map_err(|e| e.into_parts().1)?;
+        Ok(VrrpSocket {
+            rx,
+            tx,
+            scope: Some(ifindex),
+        })
     }
 
     pub fn send(&self, payload: &[u8], dst: IpAddr) -> io::Result<()> {
-        self.tx
-            .send_to(payload, &SocketAddr::new(dst, 0).into())
-            .map(|_| ())
+        let to = match (dst, self.scope) {
+            (IpAddr::V6(a), Some(scope)) => SocketAddr::V6(SocketAddrV6::new(a, 0, 0, scope)),
+            _ => SocketAddr::new(dst, 0),
+        };
+        self.tx.send_to(payload, &to.into()).map(|_| ())
+    }
+
+    /// Waits for at least one packet and returns every packet queued.
+    pub async fn recv_all(&self, buf: &mut [u8]) -> io::Result<Vec<Packet>> {
+        if self.scope.is_none() {
+            let mut out = Vec::new();
+            self.recv_each(buf, |p| {
+                if let Some(r) = parse_ipv4(p) {
+                    out.push(Packet {
+                        src: r.src,
+                        dst: r.dst,
+                        ttl: r.ttl,
+                        payload: r.payload.to_vec(),
+                    });
+                }
+            })
+            .await?;
+            return Ok(out);
+        }
+        let mut guard = self.rx.readable().await?;
+        let mut out = Vec::new();
+        loop {
+            match recv_v6(guard.get_inner().as_raw_fd(), buf) {
+                Ok(Some(p)) => out.push(p),
+                Ok(None) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    guard.clear_ready();
+                    return Ok(out);
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Waits for at least one packet; calls `each` for every packet queued.
@@ -105,6 +196,75 @@ impl VrrpSocket {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+fn setsockopt_int(s: &Socket, level: i32, opt: i32, value: i32) -> io::Result<()> {
+    // SAFETY: a plain integer option on an open socket.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            level,
+            opt,
+            (&value as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// One IPv6 datagram with its source, and the hop limit and destination from ancillary data.
+/// `Ok(None)` for one without them (which a VRRP check could not judge).
+fn recv_v6(fd: i32, buf: &mut [u8]) -> io::Result<Option<Packet>> {
+    // SAFETY: every pointer handed to recvmsg points into a live local of the right size, and
+    // the control messages are read only within the length the kernel reports.
+    unsafe {
+        let mut name: libc::sockaddr_in6 = std::mem::zeroed();
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        let mut control = [0u64; 32];
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_name = (&mut name as *mut libc::sockaddr_in6).cast();
+        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as u32;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control);
+        let n = libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT);
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let (mut hops, mut dst) = (None, None);
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            let data = libc::CMSG_DATA(c);
+            match ((*c).cmsg_level, (*c).cmsg_type) {
+                (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                    hops = Some(std::ptr::read_unaligned(data.cast::<i32>()))
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                    let info = std::ptr::read_unaligned(data.cast::<libc::in6_pktinfo>());
+                    dst = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+                }
+                _ => {}
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+        let (Some(hops), Some(dst)) = (hops, dst) else {
+            return Ok(None);
+        };
+        Ok(Some(Packet {
+            src: IpAddr::V6(Ipv6Addr::from(name.sin6_addr.s6_addr)),
+            dst: IpAddr::V6(dst),
+            ttl: hops.clamp(0, 255) as u8,
+            payload: buf[..n as usize].to_vec(),
+        }))
     }
 }
 

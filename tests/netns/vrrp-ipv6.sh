@@ -1,0 +1,98 @@
+# VRRPv3 over IPv6: two haldir directors fail over and the client's neighbour entry follows
+# (unsolicited NA); haldir and keepalived interoperate both ways round.
+
+bridge br0
+for ns in lb1 lb2 client; do
+    netns $ns
+    # No duplicate address detection: a tentative link-local address cannot send adverts.
+    at $ns sysctl -qw net.ipv6.conf.all.accept_dad=0
+    at $ns sysctl -qw net.ipv6.conf.default.accept_dad=0
+done
+attach lb1 br0 eth0 2001:db8::11/64
+attach lb2 br0 eth0 2001:db8::12/64
+attach client br0 eth0 2001:db8::10/64
+sleep 0.2
+
+has_vip() { ip -n "$1" -6 -o addr show dev eth0 | grep -q ' 2001:db8::100/128 '; }
+lacks_vip() { ! has_vip "$1"; }
+only() { has_vip "$1" && lacks_vip "$2"; }
+mac_of() { ip -n "$1" -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
+client_sees() { ip -n client -6 neigh show 2001:db8::100 | grep -q "$(mac_of "$1")"; }
+now_ms() { date +%s%3N; }
+until_ms() {
+    local limit=$1 start
+    shift
+    start=$(now_ms)
+    while ! "$@" >/dev/null 2>&1; do
+        [ $(($(now_ms) - start)) -gt "$limit" ] && { echo "timeout"; return 1; }
+        sleep 0.01
+    done
+    echo $(($(now_ms) - start))
+}
+haldir_conf() { # NAME PRIORITY
+    cat > "$LAB/$1.toml" <<TOML
+[global]
+state_dir = "$LAB/state-$1"
+script_user = "root"
+[[vrrp_instance]]
+name = "VI_6"
+interface = "eth0"
+virtual_router_id = 61
+priority = $2
+version = 3
+advert_interval = "100ms"
+virtual_ipaddress = ["2001:db8::100/128"]
+TOML
+}
+keepalived_conf() { # NAME PRIORITY
+    printf 'global_defs {\n  router_id %s\n  script_user root\n  enable_script_security\n}\nvrrp_instance VI_6 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 61\n  priority %s\n  advert_int 0.1\n  virtual_ipaddress { 2001:db8::100/128 dev eth0 }\n}\n' "$1" "$2" > "$LAB/$1.conf"
+}
+start_h() { spawn_at "$1" "$LAB/$1.pid" haldir run -c "$LAB/$1.toml" 2>>"$LAB/$1.log"; }
+start_k() { spawn_at "$1" "$LAB/$1.pid" keepalived -n -l -D -P -f "$LAB/$1.conf" -p "$LAB/$1.main" -r "$LAB/$1.vrrp" >>"$LAB/$1.log" 2>&1; }
+crash() {
+    [ -e "$LAB/$1.vrrp" ] && kill -9 "$(cat "$LAB/$1.vrrp")" 2>/dev/null
+    kill -9 "$(cat "$LAB/$1.pid")"
+    sleep 0.05
+    ip -n "$1" addr del 2001:db8::100/128 dev eth0 2>/dev/null
+    rm -f "$LAB/$1.main" "$LAB/$1.vrrp"
+    true
+}
+stop_all() {
+    for n in lb1 lb2; do
+        [ -e "$LAB/$n.vrrp" ] && kill -9 "$(cat "$LAB/$n.vrrp")" 2>/dev/null
+        kill -9 "$(cat "$LAB/$n.pid" 2>/dev/null)" 2>/dev/null
+        ip -n $n addr del 2001:db8::100/128 dev eth0 2>/dev/null
+    done
+    rm -rf "$LAB"/state-* "$LAB"/*.main "$LAB"/*.vrrp
+    sleep 0.3
+}
+logs() { for n in lb1 lb2; do echo "== $n"; tail -15 "$LAB/$n.log"; done; }
+
+say "two haldir directors over IPv6"
+haldir_conf lb1 150; haldir_conf lb2 100
+start_h lb1; start_h lb2
+t=$(until_ms 3000 only lb1 lb2) || { logs; fail "lb1 is elected"; }
+ok "lb1 (150) elected over IPv6"
+at client busybox ping -6 -c1 -W1 2001:db8::100 >/dev/null 2>&1
+check_run "the client reaches the VIP at lb1's MAC" client_sees lb1
+crash lb1
+t=$(until_ms 2000 has_vip lb2) || { logs; fail "lb2 takes over"; }
+ok "lb1 crashed, lb2 took over in ${t} ms"
+t=$(until_ms 1000 client_sees lb2) || { ip -n client -6 neigh; fail "unsolicited NA moved the client's entry"; }
+ok "unsolicited NA moved the client's neighbour entry to lb2"
+stop_all
+
+for way in "haldir keepalived" "keepalived haldir"; do
+    set -- $way
+    say "IPv6 interop: $1 150, $2 100"
+    if [ "$1" = haldir ]; then haldir_conf lb1 150; keepalived_conf lb2 100; start_h lb1; start_k lb2
+    else keepalived_conf lb1 150; haldir_conf lb2 100; start_k lb1; start_h lb2; fi
+    t=$(until_ms 4000 has_vip lb1) || { logs; fail "$1 is elected"; }
+    sleep 1
+    lacks_vip lb2 && ok "$1 elected, $2 follows its adverts" || { logs; fail "$2 stays backup"; }
+    crash lb1
+    t=$(until_ms 3000 has_vip lb2) || { logs; fail "$2 takes over"; }
+    ok "$1 crashed, $2 took over in ${t} ms"
+    stop_all
+    : > "$LAB/lb1.log"; : > "$LAB/lb2.log"
+done
