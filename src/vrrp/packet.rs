@@ -326,6 +326,75 @@ mod tests {
         );
     }
 
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Adverts sent by keepalived 2.2.7 (Debian 12), captured on a raw socket in a peer
+    /// namespace; haldir must read them and write the very same bytes.
+    #[test]
+    fn keepalived_adverts_decode_and_reencode_byte_for_byte() {
+        let cases = [
+            // vrrp_version 2, priority 150, advert_int 1, auth_type PASS "secret1"
+            (
+                "10.0.0.12",
+                "224.0.0.18",
+                "213396010101cec40af000c97365637265743100",
+                Advert {
+                    version: 2,
+                    vrid: 51,
+                    priority: 150,
+                    interval: 1,
+                    password: Some(password_bytes("secret1")),
+                    addrs: vec![ip("10.240.0.201")],
+                },
+            ),
+            // vrrp_version 3, priority 200, advert_int 0.5, two addresses
+            (
+                "10.0.0.12",
+                "224.0.0.18",
+                "3134c802003204830af000ca0af000cb",
+                Advert {
+                    version: 3,
+                    vrid: 52,
+                    priority: 200,
+                    interval: 50,
+                    password: None,
+                    addrs: vec![ip("10.240.0.202"), ip("10.240.0.203")],
+                },
+            ),
+            // IPv6, priority 120, advert_int 1
+            (
+                "fe80::788d:27ff:fe44:aafb",
+                "ff02::12",
+                "313d78010064dfb820010db8000000000000000000000100",
+                Advert {
+                    version: 3,
+                    vrid: 61,
+                    priority: 120,
+                    interval: 100,
+                    password: None,
+                    addrs: vec![ip("2001:db8::100")],
+                },
+            ),
+        ];
+        for (src, dst, bytes, want) in cases {
+            let (src, dst, bytes) = (ip(src), ip(dst), hex(bytes));
+            assert_eq!(
+                Advert::decode(&bytes, src, dst, V3Checksum::PseudoHeader),
+                Ok(want.clone())
+            );
+            assert_eq!(
+                want.encode(src, dst, V3Checksum::PseudoHeader),
+                bytes,
+                "{want:?}"
+            );
+        }
+    }
+
     #[test]
     fn bad_packets_are_named() {
         let a = Advert {
