@@ -7,5 +7,6 @@ pub mod daemon;
 pub mod health;
 pub mod ipvs;
 pub mod logging;
+pub mod netfilter;
 pub mod reconcile;
 pub mod vrrp;

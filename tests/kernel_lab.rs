@@ -84,3 +84,8 @@ fn ipvs_traffic_nat_dr_tun() {
 fn health_checks_drive_ipvs() {
     scenario("health-ipvs");
 }
+
+#[test]
+fn netfilter_mark_rules_both_backends() {
+    scenario("netfilter-marks");
+}

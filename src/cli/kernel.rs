@@ -57,10 +57,42 @@ pub fn plan(path: &Path) -> ExitCode {
     }
 }
 
+/// Loads haldir's mark rules, or removes its table or chain when the configuration has none.
+fn apply_netfilter(c: &config::Config) -> bool {
+    let result = if crate::netfilter::wanted(c) {
+        let rules = crate::netfilter::desired(c, true);
+        crate::netfilter::apply(c, &rules).map(|()| {
+            println!(
+                "~ netfilter {} {}: {} mark rule{}",
+                c.netfilter.backend,
+                c.netfilter.table,
+                rules.len(),
+                if rules.len() == 1 { "" } else { "s" }
+            )
+        })
+    } else {
+        crate::netfilter::remove(c)
+    };
+    match result {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("haldir: {e}");
+            false
+        }
+    }
+}
+
 pub fn apply(path: &Path) -> ExitCode {
     let Some(c) = load(path) else {
         return ExitCode::FAILURE;
     };
+    if !crate::daemon::needs_ipvs(&c) {
+        return if apply_netfilter(&c) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     let result =
         Reconciler::new(c.global.state_dir.clone()).and_then(|mut r| r.apply(&desired_of(&c)));
     match result {
@@ -71,10 +103,14 @@ pub fn apply(path: &Path) -> ExitCode {
             for (op, e) in &report.failed {
                 eprintln!("failed: {op}: {e}");
             }
-            if report.applied.is_empty() && report.failed.is_empty() {
+            if report.applied.is_empty()
+                && report.failed.is_empty()
+                && !crate::netfilter::wanted(&c)
+            {
                 println!("nothing to do: the kernel matches {}", path.display());
             }
-            if report.is_clean() {
+            let netfilter_ok = apply_netfilter(&c);
+            if report.is_clean() && netfilter_ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

@@ -56,7 +56,7 @@ fn log_report(report: &Report) {
 }
 
 /// Whether a configuration asks anything of IPVS: a VRRP-only director runs without it.
-fn needs_ipvs(c: &Config) -> bool {
+pub fn needs_ipvs(c: &Config) -> bool {
     !c.virtual_servers.is_empty() || c.ipvs.timeouts.is_some() || c.ipvs.sync_daemon.is_some()
 }
 
@@ -74,6 +74,8 @@ struct Daemon {
     checks: Checks,
     /// The desired state last applied: health changes are diffed against it.
     last: Desired,
+    /// The mark rules last loaded (None: not yet, or removed).
+    marks: Option<Vec<crate::netfilter::rules::MarkRule>>,
 }
 
 impl Daemon {
@@ -259,9 +261,36 @@ impl Daemon {
                 );
                 self.start_checks(Some(previous));
                 self.reconcile("reload");
+                self.marks = None;
+                self.netfilter();
                 release_memory();
             }
             Err(e) => error!("reload refused, the running configuration stays:\n{e}"),
+        }
+    }
+
+    /// Loads the mark rules when they differ from those loaded (a peer's MAC learned or
+    /// changed, a reload), or removes haldir's table when the configuration has none.
+    fn netfilter(&mut self) {
+        if !crate::netfilter::wanted(&self.config) {
+            if self.marks.take().is_some() {
+                if let Err(e) = crate::netfilter::remove(&self.config) {
+                    error!(error = %e, "cannot remove the mark rules");
+                }
+            }
+            return;
+        }
+        let rules = crate::netfilter::desired(&self.config, false);
+        if self.marks.as_ref() == Some(&rules) {
+            return;
+        }
+        match crate::netfilter::apply(&self.config, &rules) {
+            Ok(()) => {
+                let excluded: usize = rules.iter().map(|r| r.exclude_macs.len()).sum();
+                info!(backend = %self.config.netfilter.backend, table = %self.config.netfilter.table, rules = rules.len(), excluded_macs = excluded, "mark rules loaded");
+                self.marks = Some(rules);
+            }
+            Err(e) => error!(error = %e, "cannot load the mark rules"),
         }
     }
 
@@ -352,6 +381,11 @@ impl Daemon {
             {
                 warn!(instance = %name, "VRRP instance did not stop in time");
             }
+        }
+        if self.marks.is_some()
+            && let Err(e) = crate::netfilter::remove(&self.config)
+        {
+            error!(error = %e, "cannot remove the mark rules");
         }
         let Some(reconciler) = self.reconciler.as_mut() else {
             info!("stopped");
@@ -471,15 +505,20 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         consumers: Consumers::new(),
         checks: Checks::new(ctx, tx),
         last: Desired::default(),
+        marks: None,
     };
     info!(router_id = %d.config.global.router_id, "haldir started");
     d.start_checks(None);
     d.reconcile("start");
+    d.netfilter();
     release_memory();
     let mut tick = tokio::time::interval(d.config.global.reconcile_interval);
     tick.tick().await;
+    // Peers' MACs are looked up again every 2 s: a new or changed one rewrites the rules.
+    let mut peers_tick = tokio::time::interval(std::time::Duration::from_secs(2));
     loop {
         tokio::select! {
+            _ = peers_tick.tick() => d.netfilter(),
             Some(t) = vrrp_events.recv() => d.on_vrrp(t),
             Some((name, up)) = link_events.recv() => d.track(false, &name, up),
             Some(ev) = script_events.recv() => {
