@@ -273,10 +273,10 @@ impl Daemon {
     /// changed, a reload), or removes haldir's table when the configuration has none.
     fn netfilter(&mut self) {
         if !crate::netfilter::wanted(&self.config) {
-            if self.marks.take().is_some() {
-                if let Err(e) = crate::netfilter::remove(&self.config) {
-                    error!(error = %e, "cannot remove the mark rules");
-                }
+            if self.marks.take().is_some()
+                && let Err(e) = crate::netfilter::remove(&self.config)
+            {
+                error!(error = %e, "cannot remove the mark rules");
             }
             return;
         }
