@@ -8,5 +8,6 @@ pub mod health;
 pub mod ipvs;
 pub mod logging;
 pub mod netfilter;
+pub mod realserver;
 pub mod reconcile;
 pub mod vrrp;

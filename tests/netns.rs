@@ -91,3 +91,8 @@ fn vrrp_ipv6_and_keepalived() {
     tools.push("keepalived");
     scenario("vrrp-ipv6", &tools);
 }
+
+#[test]
+fn realserver_role_dr() {
+    scenario("realserver-dr", BASE);
+}

@@ -82,12 +82,31 @@ fn apply_netfilter(c: &config::Config) -> bool {
     }
 }
 
+/// Sets up the real-server role, or undoes it when the configuration no longer has one.
+fn apply_realserver(c: &config::Config) -> bool {
+    let result = match &c.realserver {
+        Some(role) => crate::realserver::apply(role, &c.global.state_dir).map(|()| {
+            println!(
+                "~ real-server role {}: {} VIP{}",
+                role.mode,
+                role.vips.len(),
+                if role.vips.len() == 1 { "" } else { "s" }
+            )
+        }),
+        None => crate::realserver::remove(&c.global.state_dir),
+    };
+    result
+        .map_err(|e| eprintln!("haldir: real-server role: {e}"))
+        .is_ok()
+}
+
 pub fn apply(path: &Path) -> ExitCode {
     let Some(c) = load(path) else {
         return ExitCode::FAILURE;
     };
+    let role_ok = apply_realserver(&c);
     if !crate::daemon::needs_ipvs(&c) {
-        return if apply_netfilter(&c) {
+        return if apply_netfilter(&c) && role_ok {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE
@@ -110,7 +129,7 @@ pub fn apply(path: &Path) -> ExitCode {
                 println!("nothing to do: the kernel matches {}", path.display());
             }
             let netfilter_ok = apply_netfilter(&c);
-            if report.is_clean() && netfilter_ok {
+            if report.is_clean() && netfilter_ok && role_ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

@@ -253,6 +253,12 @@ impl Daemon {
     fn reload(&mut self) {
         match config::load(&self.path) {
             Ok(loaded) => {
+                if loaded.config.realserver != self.config.realserver {
+                    self.realserver(
+                        loaded.config.realserver.as_ref(),
+                        &loaded.config.global.state_dir,
+                    );
+                }
                 self.config = loaded.config;
                 info!(path = %self.path.display(), "configuration reloaded");
                 let previous = (
@@ -291,6 +297,22 @@ impl Daemon {
                 self.marks = Some(rules);
             }
             Err(e) => error!(error = %e, "cannot load the mark rules"),
+        }
+    }
+
+    /// Replaces the real-server role (undo the old, set up the new).
+    fn realserver(
+        &self,
+        role: Option<&crate::config::model::RealServerRole>,
+        state_dir: &std::path::Path,
+    ) {
+        if let Err(e) = crate::realserver::remove(&self.config.global.state_dir) {
+            error!(error = %e, "cannot undo the real-server role");
+        }
+        if let Some(role) = role
+            && let Err(e) = crate::realserver::apply(role, state_dir)
+        {
+            error!(error = %e, "cannot set up the real-server role");
         }
     }
 
@@ -387,6 +409,11 @@ impl Daemon {
         {
             error!(error = %e, "cannot remove the mark rules");
         }
+        if self.config.realserver.is_some()
+            && let Err(e) = crate::realserver::remove(&self.config.global.state_dir)
+        {
+            error!(error = %e, "cannot undo the real-server role");
+        }
         let Some(reconciler) = self.reconciler.as_mut() else {
             info!("stopped");
             return;
@@ -425,7 +452,27 @@ async fn main_loop(path: PathBuf) -> ExitCode {
     } else {
         None
     };
-    let script_user = if config.global.script_user == "root" {
+    // The script user must exist only if something is to run as it.
+    let runs_scripts = !config.track_scripts.is_empty()
+        || config.vrrp_instances.iter().any(|i| {
+            let n = &i.notify;
+            n.master.is_some()
+                || n.backup.is_some()
+                || n.fault.is_some()
+                || n.stop.is_some()
+                || n.any.is_some()
+        })
+        || config
+            .virtual_servers
+            .iter()
+            .flat_map(|v| &v.real_servers)
+            .any(|r| {
+                matches!(
+                    r.check.as_ref().map(|c| &c.kind),
+                    Some(crate::config::model::CheckKind::Misc { .. })
+                )
+            });
+    let script_user = if config.global.script_user == "root" || !runs_scripts {
         None
     } else {
         match health::probe::lookup_user(&config.global.script_user) {
@@ -436,7 +483,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
             }
         }
     };
-    let ctx = match health::probe::Context::new(&config.global.script_user) {
+    let ctx = match health::probe::Context::with_identity(script_user) {
         Ok(c) => c,
         Err(e) => {
             error!("script_user \"{}\": {e}", config.global.script_user);
@@ -481,7 +528,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
     }
     // Track scripts: run like misc checks, one task each, shared by the instances using them.
     let (script_tx, mut script_events) = mpsc::unbounded_channel();
-    let mut scripts = match health::probe::Context::new(&config.global.script_user) {
+    let mut scripts = match health::probe::Context::with_identity(script_user) {
         Ok(c) => Checks::new(c, script_tx),
         Err(e) => {
             error!("script_user \"{}\": {e}", config.global.script_user);
@@ -494,6 +541,12 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         .map(|t| (crate::vrrp::tracking_target(t), t.name.clone()))
         .collect();
     scripts.sync(script_targets.keys().cloned());
+    if let Some(role) = &config.realserver
+        && let Err(e) = crate::realserver::apply(role, &config.global.state_dir)
+    {
+        error!(error = %e, "cannot set up the real-server role");
+        return ExitCode::FAILURE;
+    }
     let mut d = Daemon {
         path,
         config,

@@ -77,12 +77,17 @@ fn verified_client() -> Result<reqwest::Client, String> {
 impl Context {
     /// `script_user` "root" keeps scripts as root; any other name must exist.
     pub fn new(script_user: &str) -> io::Result<Self> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let script_user = if script_user == "root" {
+        let identity = if script_user == "root" {
             None
         } else {
             Some(lookup_user(script_user)?)
         };
+        Self::with_identity(identity)
+    }
+
+    /// With the uid and gid scripts run as already resolved (`None`: as haldir itself).
+    pub fn with_identity(script_user: Option<(u32, u32)>) -> io::Result<Self> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Ok(Context {
             verified: std::sync::OnceLock::new(),
             insecure: http_builder(false).build().map_err(io::Error::other)?,
