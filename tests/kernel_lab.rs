@@ -33,6 +33,11 @@ fn missing_prerequisites() -> Vec<&'static str> {
 }
 
 fn scenario(name: &str) {
+    scenario_with(name, &[]);
+}
+
+/// A scenario with more files of tests/kernel/ copied into the VM's /lab.
+fn scenario_with(name: &str, files: &[&str]) {
     let _vm = VM.lock().unwrap_or_else(|e| e.into_inner());
     let missing = missing_prerequisites();
     if !missing.is_empty() {
@@ -49,6 +54,7 @@ fn scenario(name: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(root.join("scripts/kernel-lab/run"))
         .arg(root.join("tests/kernel").join(format!("{name}.sh")))
+        .args(files.iter().map(|f| root.join("tests/kernel").join(f)))
         .env("HALDIR_BIN", env!("CARGO_BIN_EXE_haldir"))
         .output()
         .expect("scripts/kernel-lab/run starts");
@@ -88,4 +94,14 @@ fn health_checks_drive_ipvs() {
 #[test]
 fn netfilter_mark_rules_both_backends() {
     scenario("netfilter-marks");
+}
+
+#[test]
+fn fwmark_cluster_of_two_directors_nftables() {
+    scenario("fwmark-cluster");
+}
+
+#[test]
+fn fwmark_cluster_of_two_directors_iptables() {
+    scenario_with("fwmark-cluster-iptables", &["fwmark-cluster.sh"]);
 }

@@ -1,0 +1,3 @@
+# The two-director fwmark cluster of fwmark-cluster.sh with the iptables backend.
+BACKEND=iptables
+. /lab/fwmark-cluster.sh

@@ -1,0 +1,105 @@
+# The seed topology: two directors that are also real servers for the same VIP, plus a third
+# real server. Each director runs haldir with VRRP, a fwmark service over all three servers,
+# mark rules excluding the peer director's MAC, and the DR real-server role. Client requests
+# are balanced over all three, each answered exactly once, with no loop between the directors;
+# when the master dies the other serves everything; its return restores the split.
+# BACKEND (nftables or iptables) is set by the caller's copy of this file.
+BACKEND=${BACKEND:-nftables}
+
+bridge br0
+for ns in client lb1 lb2 rs3; do netns $ns; done
+attach client br0 eth0 10.0.0.10/24
+attach lb1 br0 eth0 10.0.0.11/24
+attach lb2 br0 eth0 10.0.0.12/24
+attach rs3 br0 eth0 10.0.0.13/24
+for ns in lb1 lb2 rs3; do serve $ns 80 $ns; done
+realserver_dr rs3 10.0.0.100
+
+director() { # NAME PRIORITY PEER
+    cat > /lab/$1.toml <<TOML
+[global]
+router_id = "$1"
+state_dir = "/run/haldir-$1"
+script_user = "root"
+reconcile_interval = "2s"
+[netfilter]
+backend = "$BACKEND"
+[[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 51
+priority = $2
+version = 3
+advert_interval = "100ms"
+virtual_ipaddress = ["10.0.0.100/32"]
+[[fwmark]]
+mark = 3
+destination = "10.0.0.100"
+protocol = "tcp"
+ports = [80]
+interface = "eth0"
+exclude_peers = ["$3"]
+[[virtual_server]]
+fwmark = 3
+scheduler = "rr"
+forwarding = "dr"
+check = { type = "tcp", port = 80, interval = "500ms", timeout = "300ms", fall = 1, rise = 1 }
+[[virtual_server.real_server]]
+address = "10.0.0.11"
+[[virtual_server.real_server]]
+address = "10.0.0.12"
+[[virtual_server.real_server]]
+address = "10.0.0.13"
+[realserver]
+vips = ["10.0.0.100/32"]
+mode = "dr"
+TOML
+}
+director lb1 150 10.0.0.12
+director lb2 100 10.0.0.11
+start() { spawn_at "$1" "/tmp/$1.pid" haldir run -c "/lab/$1.toml" 2>>"/tmp/$1.log"; }
+master_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
+marks_ready() { # both directors' rules exclude the peer's learned MAC
+    case $BACKEND in
+        nftables) at "$1" nft list table inet haldir 2>/dev/null | grep -q 'ether saddr !=' ;;
+        iptables) at "$1" iptables-save -t mangle 2>/dev/null | grep -q -- '--mac-source' ;;
+    esac
+}
+wait_until() { local i=0; while ! "$@" >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); [ $i -gt 100 ] && return 1; done; return 0; }
+logs() { for n in lb1 lb2; do echo "== $n"; tail -20 /tmp/$n.log; done; }
+
+say "two directors that are also real servers ($BACKEND)"
+start lb1; start lb2
+wait_until master_vip lb1 || { logs; fail "lb1 is master"; }
+wait_until marks_ready lb1 && wait_until marks_ready lb2 || { logs; fail "the mark rules exclude the peer"; }
+ok "lb1 is master; both directors mark all but the peer's packets"
+sleep 1.5   # the first checks of the three servers
+
+check_eq "30 requests are balanced over the three servers, each answered once" "10 lb1
+10 lb2
+10 rs3" "$(tally client http://10.0.0.100/ 30)"
+sleep 2.5   # the kernel's counters are folded every 2 s
+check_eq "lb1's IPVS took every connection" 30 "$(at lb1 ipvsadm -Ln --stats | awk '/^FWM/ {print $3}')"
+check_eq "lb2's IPVS took none: the packets lb1 forwarded were not marked, no loop" 0 \
+    "$(at lb2 ipvsadm -Ln --stats | awk '/^FWM/ {print $3}')"
+
+say "the master dies"
+kill -9 "$(cat /tmp/lb1.pid)"
+ip -n lb1 link set eth0 down      # the whole host is gone
+wait_until master_vip lb2 || { logs; fail "lb2 takes over"; }
+sleep 1.5                         # lb2's check takes lb1 out
+check_eq "lb2 serves everything, over the servers that are left" "10 lb2
+10 rs3" "$(tally client http://10.0.0.100/ 20)"
+
+say "lb1 returns"
+ip -n lb1 link set eth0 up
+ip -n lb1 addr del 10.0.0.100/32 dev eth0 2>/dev/null
+start lb1
+wait_until master_vip lb1 || { logs; fail "lb1 takes the VIP back"; }
+wait_until marks_ready lb1 || { logs; fail "lb1's rules are back"; }
+sleep 1.5
+check_eq "the split is restored" "10 lb1
+10 lb2
+10 rs3" "$(tally client http://10.0.0.100/ 30)"
+kill -TERM "$(cat /tmp/lb1.pid)" "$(cat /tmp/lb2.pid)"
+sleep 1
