@@ -105,3 +105,8 @@ fn fwmark_cluster_of_two_directors_nftables() {
 fn fwmark_cluster_of_two_directors_iptables() {
     scenario_with("fwmark-cluster-iptables", &["fwmark-cluster.sh"]);
 }
+
+#[test]
+fn kubernetes_nodes_behind_a_director_pair() {
+    scenario("k8s-nodes");
+}

@@ -1,0 +1,82 @@
+# A director pair in front of three "Kubernetes nodes" that serve a Service's external IP in DR
+# mode, the nodes set up by haldir's real-server role. The service is bound to the VRRP
+# instance: only the master programs it. A failed node leaves; a director failover keeps the
+# service answering.
+
+bridge br0
+for ns in client lb1 lb2 node1 node2 node3; do netns $ns; done
+attach client br0 eth0 10.0.0.10/24
+attach lb1 br0 eth0 10.0.0.11/24
+attach lb2 br0 eth0 10.0.0.12/24
+for i in 1 2 3; do attach node$i br0 eth0 10.0.0.2$i/24; serve node$i 80 node$i; done
+
+cat > /lab/node.toml <<'TOML'
+[global]
+state_dir = "/run/haldir-node"
+[realserver]
+vips = ["10.0.0.100/32"]
+mode = "dr"
+TOML
+for i in 1 2 3; do spawn_at node$i /tmp/node$i.pid haldir run -c /lab/node.toml 2>>/tmp/node$i.log; done
+
+director() { # NAME PRIORITY
+    cat > /lab/$1.toml <<TOML
+[global]
+state_dir = "/run/haldir-$1"
+script_user = "root"
+[[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 80
+priority = $2
+version = 3
+advert_interval = "100ms"
+virtual_ipaddress = ["10.0.0.100/32"]
+[[virtual_server]]
+name = "ingress"
+address = "10.0.0.100:80"
+scheduler = "rr"
+forwarding = "dr"
+vrrp_instance = "VI_1"
+check = { type = "http", path = "/", interval = "500ms", timeout = "300ms", fall = 1, rise = 1 }
+[[virtual_server.real_server]]
+address = "10.0.0.21:80"
+[[virtual_server.real_server]]
+address = "10.0.0.22:80"
+[[virtual_server.real_server]]
+address = "10.0.0.23:80"
+TOML
+}
+director lb1 150; director lb2 100
+spawn_at lb1 /tmp/lb1.pid haldir run -c /lab/lb1.toml 2>>/tmp/lb1.log
+spawn_at lb2 /tmp/lb2.pid haldir run -c /lab/lb2.toml 2>>/tmp/lb2.log
+wait_until() { local i=0; while ! "$@" >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); [ $i -gt 100 ] && return 1; done; return 0; }
+programmed() { at "$1" ipvsadm -Ln | grep -q '^TCP  10.0.0.100:80'; }
+logs() { for n in lb1 lb2 node1; do echo "== $n"; tail -15 /tmp/$n.log; done; }
+
+say "the master programs the service, the backup does not"
+wait_until programmed lb1 || { logs; fail "lb1 programs the service"; }
+ok "lb1 (master) programs TCP 10.0.0.100:80"
+sleep 1
+programmed lb2 && fail "lb2 (backup) holds no service" || ok "lb2 (backup) holds no service"
+check_eq "the nodes carry the VIP on lo" "3" "$(for i in 1 2 3; do ip -n node$i -o addr show dev lo | grep -c ' 10.0.0.100/32 '; done | awk '{s += $1} END {print s}')"
+check_eq "requests reach all three nodes" "10 node1
+10 node2
+10 node3" "$(tally client http://10.0.0.100/ 30)"
+
+say "a node fails"
+unserve node3 80
+sleep 1.5
+check_eq "it left; the others share the load" "15 node1
+15 node2" "$(tally client http://10.0.0.100/ 30)"
+
+say "the master director dies"
+kill -9 "$(cat /tmp/lb1.pid)"
+ip -n lb1 link set eth0 down
+wait_until programmed lb2 || { logs; fail "lb2 programs the service as the new master"; }
+ok "lb2 became master and programmed the service"
+sleep 1.5
+check_eq "the service keeps answering from the live nodes" "15 node1
+15 node2" "$(tally client http://10.0.0.100/ 30)"
+kill -TERM "$(cat /tmp/lb2.pid)" "$(cat /tmp/node1.pid)" "$(cat /tmp/node2.pid)" "$(cat /tmp/node3.pid)"
+sleep 1
