@@ -110,3 +110,8 @@ fn fwmark_cluster_of_two_directors_iptables() {
 fn kubernetes_nodes_behind_a_director_pair() {
     scenario("k8s-nodes");
 }
+
+#[test]
+fn nat_director_pair_with_sync_group() {
+    scenario("nat-pair");
+}

@@ -368,6 +368,9 @@ impl Daemon {
             if *member == t.name {
                 continue;
             }
+            if t.by_group {
+                continue;
+            }
             let cmd = match (t.from, t.to) {
                 (_, VrrpState::Master) => Some(VrrpCommand::GroupMaster),
                 (VrrpState::Master, VrrpState::Backup) => Some(VrrpCommand::GroupBackup),

@@ -80,6 +80,8 @@ pub struct Fsm {
     advert_at: Option<Time>,
     started_at: Time,
     fault: bool,
+    /// When a master at least as preferred as this router was last heard (while backup).
+    heard_master_at: Option<Time>,
 }
 
 impl Fsm {
@@ -92,6 +94,7 @@ impl Fsm {
             advert_at: None,
             started_at: Duration::ZERO,
             fault: false,
+            heard_master_at: None,
             p,
         }
     }
@@ -230,6 +233,9 @@ impl Fsm {
                     priority, interval, ..
                 },
             ) => {
+                if priority >= self.priority {
+                    self.heard_master_at = Some(now);
+                }
                 if !self.preempts(now) || priority >= self.priority {
                     if self.p.version == 3 && !interval.is_zero() {
                         self.master_adver_interval = interval;
@@ -279,7 +285,16 @@ impl Fsm {
                     self.advert_at = Some(now + self.p.advert_interval);
                 }
             }
-            (State::Backup, Event::GroupMaster) => self.become_master(now, &mut out),
+            // A live master at least as preferred, heard within the down interval, keeps this
+            // member backup whatever its group says: forcing it would only make it yield again.
+            (State::Backup, Event::GroupMaster) => {
+                let master_alive = self
+                    .heard_master_at
+                    .is_some_and(|t| now < t + self.master_down_interval());
+                if !master_alive {
+                    self.become_master(now, &mut out);
+                }
+            }
             (State::Master, Event::GroupBackup) => {
                 out.push(Action::Advertise(0));
                 self.become_backup(now, &mut out);
@@ -508,6 +523,23 @@ mod tests {
             g.handle(ms(1), Event::Startup),
             vec![t(State::Init, State::Fault)]
         );
+    }
+
+    #[test]
+    fn the_group_does_not_force_a_member_past_a_live_master() {
+        let mut f = Fsm::new(params(100, true));
+        f.handle(ms(0), Event::Startup);
+        f.handle(ms(100), advert("10.0.0.12", 150));
+        assert_eq!(
+            f.handle(ms(200), Event::GroupMaster),
+            vec![],
+            "the master was heard 100 ms ago"
+        );
+        // Silent for longer than the down interval: the group's word counts.
+        let later = ms(100) + f.master_down_interval();
+        f.handle(later - ms(1), advert("10.0.0.12", 150));
+        let acts = f.handle(later + f.master_down_interval(), Event::GroupMaster);
+        assert!(acts.contains(&t(State::Backup, State::Master)), "{acts:?}");
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub struct Transition {
     pub from: State,
     pub to: State,
     pub own_fault: bool,
+    /// Caused by the sync group rather than by this instance's own protocol: not passed on
+    /// to the group again, so members cannot drive each other round in circles.
+    pub by_group: bool,
 }
 
 /// What an instance shows of itself.
@@ -159,6 +162,7 @@ pub fn spawn(
         notify_chain: None,
         tracking,
         group_fault: false,
+        by_group: false,
     };
     let task = tokio::spawn(rt.run(cmd_rx));
     Ok(Handle {
@@ -200,6 +204,8 @@ struct Runtime {
     notify_chain: Option<tokio::task::JoinHandle<()>>,
     tracking: Tracking,
     group_fault: bool,
+    /// Set while carrying out a sync-group command.
+    by_group: bool,
 }
 
 impl Runtime {
@@ -423,6 +429,7 @@ impl Runtime {
                         from,
                         to,
                         own_fault: self.tracking.evaluate(self.cfg.priority).0,
+                        by_group: self.by_group,
                     });
                 }
             }
@@ -499,12 +506,16 @@ impl Runtime {
                     Some(Command::GroupMaster) => {
                         let now = self.now();
                         let acts = self.fsm.handle(now, Event::GroupMaster);
+                        self.by_group = true;
                         self.act(acts);
+                        self.by_group = false;
                     }
                     Some(Command::GroupBackup) => {
                         let now = self.now();
                         let acts = self.fsm.handle(now, Event::GroupBackup);
+                        self.by_group = true;
                         self.act(acts);
+                        self.by_group = false;
                     }
                     Some(Command::Track { script, name, up }) => {
                         let list = if script { &mut self.tracking.scripts } else { &mut self.tracking.interfaces };
