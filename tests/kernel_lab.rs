@@ -115,3 +115,8 @@ fn kubernetes_nodes_behind_a_director_pair() {
 fn nat_director_pair_with_sync_group() {
     scenario("nat-pair");
 }
+
+#[test]
+fn tun_real_servers_set_up_by_the_role() {
+    scenario("tun-role");
+}
