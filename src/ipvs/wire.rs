@@ -156,8 +156,14 @@ pub struct Message<'a> {
     pub payload: &'a [u8],
 }
 
-/// Splits a buffer into netlink messages.
-pub fn messages(buf: &[u8]) -> impl Iterator<Item = Result<Message<'_>, WireError>> {
+/// Walks length-prefixed records aligned to 4 bytes (netlink messages and attributes alike):
+/// yields each record's bytes (header included, padding not), and stops at the first header
+/// that is cut short or whose length does not fit.
+fn records(
+    buf: &[u8],
+    header: usize,
+    length_of: fn(&[u8]) -> usize,
+) -> impl Iterator<Item = Result<&[u8], WireError>> {
     let mut at = 0;
     let mut failed = false;
     std::iter::from_fn(move || {
@@ -165,28 +171,37 @@ pub fn messages(buf: &[u8]) -> impl Iterator<Item = Result<Message<'_>, WireErro
             return None;
         }
         let rest = &buf[at..];
-        if rest.len() < NLMSG_HDRLEN {
+        if rest.len() < header {
             failed = true;
             return Some(Err(WireError::Truncated {
                 at,
-                need: NLMSG_HDRLEN,
+                need: header,
                 have: rest.len(),
             }));
         }
-        let len = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        if len < NLMSG_HDRLEN || len > rest.len() {
+        let len = length_of(rest);
+        if len < header || len > rest.len() {
             failed = true;
             return Some(Err(WireError::BadLength { at, len }));
         }
-        let msg = Message {
-            kind: u16::from_ne_bytes([rest[4], rest[5]]),
-            flags: u16::from_ne_bytes([rest[6], rest[7]]),
-            seq: u32::from_ne_bytes([rest[8], rest[9], rest[10], rest[11]]),
-            pid: u32::from_ne_bytes([rest[12], rest[13], rest[14], rest[15]]),
-            payload: &rest[NLMSG_HDRLEN..len],
-        };
         at += align4(len).min(rest.len());
-        Some(Ok(msg))
+        Some(Ok(&rest[..len]))
+    })
+}
+
+/// Splits a buffer into netlink messages.
+pub fn messages(buf: &[u8]) -> impl Iterator<Item = Result<Message<'_>, WireError>> {
+    records(buf, NLMSG_HDRLEN, |r| {
+        u32::from_ne_bytes([r[0], r[1], r[2], r[3]]) as usize
+    })
+    .map(|rec| {
+        rec.map(|r| Message {
+            kind: u16::from_ne_bytes([r[4], r[5]]),
+            flags: u16::from_ne_bytes([r[6], r[7]]),
+            seq: u32::from_ne_bytes([r[8], r[9], r[10], r[11]]),
+            pid: u32::from_ne_bytes([r[12], r[13], r[14], r[15]]),
+            payload: &r[NLMSG_HDRLEN..],
+        })
     })
 }
 
@@ -226,32 +241,14 @@ pub struct Attr<'a> {
 
 /// Splits attribute bytes into attributes.
 pub fn attrs(buf: &[u8]) -> impl Iterator<Item = Result<Attr<'_>, WireError>> {
-    let mut at = 0;
-    let mut failed = false;
-    std::iter::from_fn(move || {
-        if failed || at >= buf.len() {
-            return None;
-        }
-        let rest = &buf[at..];
-        if rest.len() < NLA_HDRLEN {
-            failed = true;
-            return Some(Err(WireError::Truncated {
-                at,
-                need: NLA_HDRLEN,
-                have: rest.len(),
-            }));
-        }
-        let len = u16::from_ne_bytes([rest[0], rest[1]]) as usize;
-        if len < NLA_HDRLEN || len > rest.len() {
-            failed = true;
-            return Some(Err(WireError::BadLength { at, len }));
-        }
-        let kind = u16::from_ne_bytes([rest[2], rest[3]]) & NLA_TYPE_MASK;
-        at += align4(len).min(rest.len());
-        Some(Ok(Attr {
-            kind,
-            payload: &rest[NLA_HDRLEN..len],
-        }))
+    records(buf, NLA_HDRLEN, |r| {
+        u16::from_ne_bytes([r[0], r[1]]) as usize
+    })
+    .map(|rec| {
+        rec.map(|r| Attr {
+            kind: u16::from_ne_bytes([r[2], r[3]]) & NLA_TYPE_MASK,
+            payload: &r[NLA_HDRLEN..],
+        })
     })
 }
 
