@@ -7,11 +7,9 @@ attach client br0 eth0 10.0.0.10/24
 serve lb1 80 lb1
 serve lb2 80 lb2
 
-now_ms() { date +%s%3N; }
 has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
 # A silent VIP costs each try its whole timeout: 20 ms bounds how late an answer is seen.
 answer() { at client curl -s --max-time 0.02 http://10.0.0.100/ 2>/dev/null; }
-wait_for() { local i=0; while ! "$@" >/dev/null 2>&1; do sleep 0.01; i=$((i + 1)); [ $i -gt 1500 ] && return 1; done; return 0; }
 
 haldir_conf() { # NAME PRIORITY INTERVAL
     cat > "$LAB/$1.toml" <<TOML
@@ -59,8 +57,8 @@ one() {
     haldir_conf lb1 150 "$2"; haldir_conf lb2 100 "$2"
     keepalived_conf lb1 150 "$3"; keepalived_conf lb2 100 "$3"
     start "$1" lb1; start "$1" lb2
-    wait_for has_vip lb1 || { echo "lb1 never became master" >&2; cat "$LAB/lb1.log" >&2; stop_all; return 1; }
-    wait_for sh -c "[ \"\$(ip netns exec client curl -s --max-time 0.2 http://10.0.0.100/)\" = lb1 ]" || { stop_all; return 1; }
+    wait_until has_vip lb1 || { echo "lb1 never became master" >&2; cat "$LAB/lb1.log" >&2; stop_all; return 1; }
+    wait_until sh -c "[ \"\$(ip netns exec client curl -s --max-time 0.2 http://10.0.0.100/)\" = lb1 ]" || { stop_all; return 1; }
     sleep 0.3
     t0=$(now_ms)
     crash "$1" lb1

@@ -118,3 +118,30 @@ spawn_at() {
     /usr/sbin/ip netns exec "$ns" "$@" &
     echo $! > "$pidfile"
 }
+
+# now_ms: milliseconds of the monotonic clock (10 ms steps).
+now_ms() { awk '{printf "%d\n", $1 * 1000}' /proc/uptime; }
+
+# until_ms LIMIT_MS COMMAND...: prints how many ms until the command succeeded, or "timeout"
+# (and fails) past the limit.
+until_ms() {
+    local limit=$1 start
+    shift
+    start=$(now_ms)
+    while ! "$@" >/dev/null 2>&1; do
+        [ $(($(now_ms) - start)) -gt "$limit" ] && { echo "timeout"; return 1; }
+        sleep 0.01
+    done
+    echo $(($(now_ms) - start))
+}
+
+# wait_until COMMAND...: polls every 100 ms for up to 10 s; fails if the command never succeeds.
+wait_until() {
+    local i=0
+    while ! "$@" >/dev/null 2>&1; do
+        sleep 0.1
+        i=$((i + 1))
+        [ $i -gt 100 ] && return 1
+    done
+    return 0
+}

@@ -65,7 +65,6 @@ marks_ready() { # both directors' rules exclude the peer's learned MAC
         iptables) at "$1" iptables-save -t mangle 2>/dev/null | grep -q -- '--mac-source' ;;
     esac
 }
-wait_until() { local i=0; while ! "$@" >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); [ $i -gt 100 ] && return 1; done; return 0; }
 logs() { for n in lb1 lb2; do echo "== $n"; tail -20 /tmp/$n.log; done; }
 
 say "two directors that are also real servers ($BACKEND)"

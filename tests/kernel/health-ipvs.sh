@@ -55,20 +55,7 @@ address = "10.0.0.11:80"
 address = "10.0.0.12:80"
 TOML
 
-# now_ms: milliseconds since boot.
-now_ms() { awk '{printf "%d\n", $1 * 1000}' /proc/uptime; }
 
-# until_ms LIMIT_MS COMMAND...: how long until the command succeeds (fails past the limit).
-until_ms() {
-    local limit=$1 start
-    shift
-    start=$(now_ms)
-    while ! "$@" >/dev/null 2>&1; do
-        [ $(($(now_ms) - start)) -gt "$limit" ] && { echo "timeout"; return 1; }
-        sleep 0.1
-    done
-    echo $(($(now_ms) - start))
-}
 
 table() { at dir ipvsadm -Ln; }
 in_web() { table | awk '/:80 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | grep -q "$1"; }

@@ -50,7 +50,6 @@ TOML
 director lb1 150; director lb2 100
 spawn_at lb1 /tmp/lb1.pid haldir run -c /lab/lb1.toml 2>>/tmp/lb1.log
 spawn_at lb2 /tmp/lb2.pid haldir run -c /lab/lb2.toml 2>>/tmp/lb2.log
-wait_until() { local i=0; while ! "$@" >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); [ $i -gt 100 ] && return 1; done; return 0; }
 programmed() { at "$1" ipvsadm -Ln | grep -q '^TCP  10.0.0.100:80'; }
 logs() { for n in lb1 lb2 node1; do echo "== $n"; tail -15 /tmp/$n.log; done; }
 

@@ -53,7 +53,6 @@ TOML
 director lb1 150; director lb2 100
 spawn_at lb1 /tmp/lb1.pid haldir run -c /lab/lb1.toml 2>>/tmp/lb1.log
 spawn_at lb2 /tmp/lb2.pid haldir run -c /lab/lb2.toml 2>>/tmp/lb2.log
-wait_until() { local i=0; while ! "$@" >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); [ $i -gt 100 ] && return 1; done; return 0; }
 holds_both() { ip -n "$1" -o addr | grep -q ' 10.0.0.100/32 ' && ip -n "$1" -o addr | grep -q ' 10.1.0.1/32 '; }
 daemon_role() { at "$1" ipvsadm -L --daemon | awk '{print $1}'; }
 daemon_is() { [ "$(daemon_role "$1")" = "$2" ]; }

@@ -40,7 +40,6 @@ address = "10.0.2.11:80"
 address = "10.0.2.12:80"
 TOML
 on_tunl0() { ip -n "$1" -o addr show dev tunl0 2>/dev/null | grep -q ' 10.0.0.100/32 '; }
-wait_until() { local i=0; while ! "$@" >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); [ $i -gt 100 ] && return 1; done; return 0; }
 wait_until on_tunl0 rs1 && wait_until on_tunl0 rs2 || { cat /tmp/rs1.log; fail "the role puts the VIP on tunl0"; }
 ok "the real-server role put the VIP on tunl0 on both servers"
 check_eq "rp_filter relaxed (all, tunl0)" "0 0" "$(at rs1 cat /proc/sys/net/ipv4/conf/all/rp_filter) $(at rs1 cat /proc/sys/net/ipv4/conf/tunl0/rp_filter)"

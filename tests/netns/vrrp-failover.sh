@@ -36,17 +36,6 @@ lacks_vip() { ! has_vip "$1"; }
 mac_of() { ip -n "$1" -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 client_sees() { ip -n client neigh show 10.0.0.100 | grep -q "$(mac_of "$1")"; }
 
-now_ms() { date +%s%3N; }
-until_ms() { # LIMIT_MS COMMAND...
-    local limit=$1 start
-    shift
-    start=$(now_ms)
-    while ! "$@" >/dev/null 2>&1; do
-        [ $(($(now_ms) - start)) -gt "$limit" ] && { echo "timeout"; return 1; }
-        sleep 0.01
-    done
-    echo $(($(now_ms) - start))
-}
 show() { for ns in lb1 lb2; do echo "== $ns"; cat "$LAB/$ns.log"; done; }
 
 director lb1 150 true

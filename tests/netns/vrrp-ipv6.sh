@@ -18,17 +18,6 @@ lacks_vip() { ! has_vip "$1"; }
 only() { has_vip "$1" && lacks_vip "$2"; }
 mac_of() { ip -n "$1" -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 client_sees() { ip -n client -6 neigh show 2001:db8::100 | grep -q "$(mac_of "$1")"; }
-now_ms() { date +%s%3N; }
-until_ms() {
-    local limit=$1 start
-    shift
-    start=$(now_ms)
-    while ! "$@" >/dev/null 2>&1; do
-        [ $(($(now_ms) - start)) -gt "$limit" ] && { echo "timeout"; return 1; }
-        sleep 0.01
-    done
-    echo $(($(now_ms) - start))
-}
 haldir_conf() { # NAME PRIORITY
     cat > "$LAB/$1.toml" <<TOML
 [global]

@@ -9,17 +9,6 @@ attach k br0 eth0 10.0.0.12/24
 
 has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
 lacks_vip() { ! has_vip "$1"; }
-now_ms() { date +%s%3N; }
-until_ms() {
-    local limit=$1 start
-    shift
-    start=$(now_ms)
-    while ! "$@" >/dev/null 2>&1; do
-        [ $(($(now_ms) - start)) -gt "$limit" ] && { echo "timeout"; return 1; }
-        sleep 0.02
-    done
-    echo $(($(now_ms) - start))
-}
 
 haldir_conf() { # VERSION INTERVAL PRIORITY AUTH UNICAST
     {

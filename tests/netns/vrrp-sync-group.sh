@@ -46,17 +46,6 @@ vip() { ip -n "$1" -o addr show | grep -q " $2/32 "; }
 holds_both() { vip "$1" 10.0.0.100 && vip "$1" 10.1.0.1; }
 holds_none() { ! vip "$1" 10.0.0.100 && ! vip "$1" 10.1.0.1; }
 group_on() { holds_both "$1" && holds_none "$2"; }
-now_ms() { date +%s%3N; }
-until_ms() {
-    local limit=$1 start
-    shift
-    start=$(now_ms)
-    while ! "$@" >/dev/null 2>&1; do
-        [ $(($(now_ms) - start)) -gt "$limit" ] && { echo "timeout"; return 1; }
-        sleep 0.01
-    done
-    echo $(($(now_ms) - start))
-}
 logs() { for n in lb1 lb2; do echo "== $n"; tail -20 "$LAB/$n.log"; done; }
 
 spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"

@@ -47,17 +47,6 @@ TOML
 
 has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
 lacks_vip() { ! has_vip "$1"; }
-now_ms() { date +%s%3N; }
-until_ms() {
-    local limit=$1 start
-    shift
-    start=$(now_ms)
-    while ! "$@" >/dev/null 2>&1; do
-        [ $(($(now_ms) - start)) -gt "$limit" ] && { echo "timeout"; return 1; }
-        sleep 0.01
-    done
-    echo $(($(now_ms) - start))
-}
 logs() { for n in lb1 lb2; do echo "== $n"; tail -15 "$LAB/$n.log"; done; }
 only() { has_vip "$1" && lacks_vip "$2"; }
 
