@@ -253,6 +253,14 @@ impl Daemon {
     fn reload(&mut self) {
         match config::load(&self.path) {
             Ok(loaded) => {
+                if loaded.config.vrrp_instances != self.config.vrrp_instances
+                    || loaded.config.sync_groups != self.config.sync_groups
+                    || loaded.config.track_scripts != self.config.track_scripts
+                {
+                    // Instances keep running as they are: restarting them here would flap the
+                    // VIPs, and applying a diff to them is not implemented yet.
+                    warn!("VRRP settings changed: they take effect when haldir restarts");
+                }
                 if loaded.config.realserver != self.config.realserver {
                     self.realserver(
                         loaded.config.realserver.as_ref(),
