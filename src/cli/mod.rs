@@ -1,6 +1,7 @@
 //! The `haldir` command line. Every command takes `-c, --config FILE`.
 
 mod check;
+mod control;
 mod ipvs;
 mod kernel;
 
@@ -51,6 +52,50 @@ pub enum Command {
         #[command(subcommand)]
         command: IpvsCommand,
     },
+    /// Ask the running daemon for its state: VRRP instances, virtual servers, real servers.
+    Status {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        socket: Socket,
+    },
+    /// Ask the running daemon to reload the configuration; prints what changed or why the
+    /// file was refused (exit 1; the running configuration stays).
+    Reload {
+        #[command(flatten)]
+        socket: Socket,
+    },
+    /// Take a real server out of rotation: weight 0, established connections finish.
+    Drain {
+        /// The virtual server: its name, its address (10.0.0.1:80) or fwmark-N.
+        virtual_server: String,
+        /// The real server's address; the port may be left out when it is unambiguous.
+        real_server: String,
+        #[command(flatten)]
+        socket: Socket,
+    },
+    /// Put a drained real server back in rotation.
+    Undrain {
+        virtual_server: String,
+        real_server: String,
+        #[command(flatten)]
+        socket: Socket,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Socket {
+    /// The daemon's control socket (default: the configuration's control_socket).
+    #[arg(long)]
+    pub socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +122,46 @@ pub fn main() -> ExitCode {
         Command::Ipvs {
             command: IpvsCommand::List { stats, json },
         } => ipvs::list(stats, json),
+        Command::Status { json, socket } => {
+            control::status(&control::socket_path(socket.socket, &cli.config), json)
+        }
+        Command::Reload { socket } => {
+            control::reload(&control::socket_path(socket.socket, &cli.config))
+        }
+        Command::Drain {
+            virtual_server,
+            real_server,
+            socket,
+        } => control::drain(
+            &control::socket_path(socket.socket, &cli.config),
+            &virtual_server,
+            &real_server,
+            true,
+        ),
+        Command::Undrain {
+            virtual_server,
+            real_server,
+            socket,
+        } => control::drain(
+            &control::socket_path(socket.socket, &cli.config),
+            &virtual_server,
+            &real_server,
+            false,
+        ),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "haldir", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = std::io::stdout();
+            if let Err(e) = clap_mangen::Man::new(cmd).render(&mut out) {
+                eprintln!("haldir: cannot write the manual page: {e}");
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
         Command::Schema => {
             match serde_json::to_string_pretty(&crate::config::json_schema()) {
                 Ok(s) => println!("{s}"),

@@ -58,6 +58,11 @@ impl SourceMap {
         self.files.is_empty()
     }
 
+    /// Every file read, the main one first.
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|f| f.0.as_path())
+    }
+
     pub fn text(&self, id: FileId) -> &str {
         self.files.get(id.0 as usize).map_or("", |f| f.1.as_str())
     }

@@ -20,6 +20,24 @@ pub enum Reason {
     Spawn(String),
 }
 
+impl Reason {
+    /// A short fixed name for the kind of failure (a metrics label).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reason::Timeout => "timeout",
+            Reason::Refused => "refused",
+            Reason::Connect(_) => "connect",
+            Reason::Status(_) => "status",
+            Reason::BodyMismatch => "body",
+            Reason::Protocol(_) => "protocol",
+            Reason::Tls(_) => "tls",
+            Reason::Exit(_) => "exit",
+            Reason::Signal(_) => "signal",
+            Reason::Spawn(_) => "spawn",
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

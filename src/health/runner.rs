@@ -4,8 +4,8 @@
 //! and reports every change of state.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use rand::RngExt;
 use tokio::sync::mpsc;
@@ -23,10 +23,27 @@ pub struct Event {
     pub outcome: Outcome,
 }
 
+/// The last probe of a target, as shown by `haldir status`.
+#[derive(Debug, Clone)]
+pub struct Probed {
+    pub outcome: Outcome,
+    pub at: SystemTime,
+    pub took: Duration,
+}
+
+/// Sees every probe (for metrics): the target, its result and how long it took.
+pub type Observer = Arc<dyn Fn(&Target, &Outcome, Duration) + Send + Sync>;
+
+struct Task {
+    handle: JoinHandle<()>,
+    last: Arc<Mutex<Option<Probed>>>,
+}
+
 pub struct Checks {
-    tasks: HashMap<Target, JoinHandle<()>>,
+    tasks: HashMap<Target, Task>,
     tx: mpsc::UnboundedSender<Event>,
     ctx: Arc<Context>,
+    observer: Option<Observer>,
 }
 
 impl Checks {
@@ -35,7 +52,20 @@ impl Checks {
             tasks: HashMap::new(),
             tx,
             ctx: Arc::new(ctx),
+            observer: None,
         }
+    }
+
+    /// Lets `observer` see every probe of the tasks started from now on.
+    pub fn observe(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The last probe of a target, if it has been probed.
+    pub fn last(&self, target: &Target) -> Option<Probed> {
+        let task = self.tasks.get(target)?;
+        task.last.lock().ok()?.clone()
     }
 
     /// Runs exactly these targets: new ones start, gone ones stop, unchanged ones go on with
@@ -45,15 +75,23 @@ impl Checks {
         self.tasks.retain(|t, task| {
             let keep = wanted.contains(t);
             if !keep {
-                task.abort();
+                task.handle.abort();
             }
             keep
         });
         for t in wanted {
             if !self.tasks.contains_key(&t) {
-                let task =
-                    tokio::spawn(run(Arc::new(t.clone()), self.ctx.clone(), self.tx.clone()));
-                self.tasks.insert(t, task);
+                let last = Arc::new(Mutex::new(None));
+                let handle = tokio::spawn(run(
+                    Arc::new(t.clone()),
+                    self.ctx.clone(),
+                    self.tx.clone(),
+                    Sink {
+                        last: last.clone(),
+                        observer: self.observer.clone(),
+                    },
+                ));
+                self.tasks.insert(t, Task { handle, last });
             }
         }
     }
@@ -70,12 +108,33 @@ impl Checks {
 impl Drop for Checks {
     fn drop(&mut self) {
         for task in self.tasks.values() {
-            task.abort();
+            task.handle.abort();
         }
     }
 }
 
-async fn run(target: Arc<Target>, ctx: Arc<Context>, tx: mpsc::UnboundedSender<Event>) {
+/// Where a task leaves each probe's result.
+struct Sink {
+    last: Arc<Mutex<Option<Probed>>>,
+    observer: Option<Observer>,
+}
+
+impl Sink {
+    fn record(&self, target: &Target, outcome: &Outcome, took: Duration) {
+        if let Some(o) = &self.observer {
+            o(target, outcome, took);
+        }
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(Probed {
+                outcome: outcome.clone(),
+                at: SystemTime::now(),
+                took,
+            });
+        }
+    }
+}
+
+async fn run(target: Arc<Target>, ctx: Arc<Context>, tx: mpsc::UnboundedSender<Event>, sink: Sink) {
     let check = &target.check;
     let mut tracker = Tracker::new(check.rise, check.fall);
     let warmup = rand::rng().random_range(0.0..1.0) * check.interval.as_secs_f64();
@@ -83,7 +142,9 @@ async fn run(target: Arc<Target>, ctx: Arc<Context>, tx: mpsc::UnboundedSender<E
     loop {
         let started = tokio::time::Instant::now();
         let outcome = probe::probe(&target, &ctx).await;
-        tracing::trace!(target = %target, result = %outcome, took_ms = started.elapsed().as_millis() as u64, "probe");
+        let took = started.elapsed();
+        tracing::trace!(target = %target, result = %outcome, took_ms = took.as_millis() as u64, "probe");
+        sink.record(&target, &outcome, took);
         if let Some(state) = tracker.observe(&outcome) {
             let event = Event {
                 target: target.clone(),

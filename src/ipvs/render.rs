@@ -11,7 +11,7 @@ fn addr_port(addr: IpAddr, port: u16) -> String {
     SocketAddr::new(addr, port).to_string()
 }
 
-fn service_name(id: &ServiceId) -> String {
+pub fn service_name(id: &ServiceId) -> String {
     match id {
         ServiceId::Addr {
             protocol,

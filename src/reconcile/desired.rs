@@ -20,11 +20,13 @@ pub enum Health {
 
 /// What is observed of the real servers: their health by (virtual server name, real server
 /// address) — a server not in the map is up, as keepalived treats a server without checks —
-/// and the services whose quorum is currently lost (hysteresis needs the previous verdict).
+/// and the services whose quorum is currently lost (hysteresis needs the previous verdict);
+/// with them, the servers an operator drained (`haldir drain`).
 #[derive(Debug, Clone, Default)]
 pub struct HealthMap {
     pub servers: HashMap<(String, RsAddr), Health>,
     pub quorum_lost: HashSet<String>,
+    pub drained: HashSet<(String, RsAddr)>,
 }
 
 impl HealthMap {
@@ -175,11 +177,17 @@ fn dest(rs: &RealServer, weight: u32) -> Dest {
 /// kept at weight 0 with `inhibit_on_failure`; the sorry server alone while the quorum is
 /// lost. As in keepalived, the quorum is lost when the live weight falls under
 /// `quorum - hysteresis` and regained when it reaches `quorum + hysteresis`.
-fn dests(vs: &VirtualServer, health: &HealthMap) -> (Vec<Dest>, bool) {
+fn dests(vs: &VirtualServer, map: &HealthMap) -> (Vec<Dest>, bool) {
     let mut out = Vec::with_capacity(vs.real_servers.len());
     let mut live_weight: u64 = 0;
     for rs in &vs.real_servers {
-        match health.get(&vs.name, &rs.address) {
+        let health = map.get(&vs.name, &rs.address);
+        if health != Health::Down && drained(vs, rs, map) {
+            // Weight 0: no new connections, the established ones finish; not live weight.
+            out.push(dest(rs, 0));
+            continue;
+        }
+        match health {
             Health::Up => {
                 live_weight += u64::from(rs.weight);
                 out.push(dest(rs, rs.weight));
@@ -193,7 +201,7 @@ fn dests(vs: &VirtualServer, health: &HealthMap) -> (Vec<Dest>, bool) {
         }
     }
     let (quorum, hysteresis) = (u64::from(vs.quorum), u64::from(vs.hysteresis));
-    let lost = if health.quorum_lost.contains(&vs.name) {
+    let lost = if map.quorum_lost.contains(&vs.name) {
         live_weight < quorum + hysteresis
     } else {
         live_weight < quorum.saturating_sub(hysteresis)
@@ -211,6 +219,10 @@ fn dests(vs: &VirtualServer, health: &HealthMap) -> (Vec<Dest>, bool) {
         return (vec![dest(&rs, 1)], true);
     }
     (out, lost)
+}
+
+fn drained(vs: &VirtualServer, rs: &RealServer, map: &HealthMap) -> bool {
+    !map.drained.is_empty() && map.drained.contains(&(vs.name.clone(), rs.address))
 }
 
 /// Whether a virtual server is programmed at all under these roles.
@@ -391,6 +403,35 @@ weight = 2
         let d = desired(&c, &h, &Roles::All);
         let weights: Vec<u32> = d.services[0].dests.iter().map(|d| d.weight).collect();
         assert_eq!(weights, vec![2, 0]);
+    }
+
+    #[test]
+    fn a_drained_server_stays_at_weight_zero_and_a_failed_one_still_leaves() {
+        let c = config(&TWO.replace("quorum = 3", "quorum = 1"));
+        let (a, b): (RsAddr, RsAddr) = (
+            "10.0.0.2:80".parse().unwrap(),
+            "10.0.0.3:80".parse().unwrap(),
+        );
+        let mut h = HealthMap::default();
+        h.drained.insert(("web".into(), a));
+        let d = desired(&c, &h, &Roles::All);
+        let weights: Vec<u32> = d.services[0].dests.iter().map(|d| d.weight).collect();
+        assert_eq!(weights, vec![0, 2]);
+        assert!(!d.services[0].quorum_lost);
+        // Drained weight is not live weight: the other one down loses the quorum.
+        h.servers.insert(("web".into(), b), Health::Down);
+        let d = desired(&c, &h, &Roles::All);
+        assert!(d.services[0].quorum_lost);
+        // A drained server that fails leaves like any other.
+        h.servers.insert(("web".into(), a), Health::Down);
+        h.servers.remove(&("web".into(), b));
+        let d = desired(&c, &h, &Roles::All);
+        let addrs: Vec<u16> = d.services[0]
+            .dests
+            .iter()
+            .map(|d| d.weight as u16)
+            .collect();
+        assert_eq!(addrs, vec![2]);
     }
 
     #[test]

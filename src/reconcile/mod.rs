@@ -66,6 +66,11 @@ impl Reconciler {
         })
     }
 
+    /// The kernel's services with their destinations and counters.
+    pub fn table(&mut self) -> Result<Vec<crate::ipvs::client::TableEntry>, ReconcileError> {
+        Ok(self.client.table()?)
+    }
+
     pub fn owned(&self) -> Result<Owned, ReconcileError> {
         Ok(state::load(&self.state_dir)?)
     }

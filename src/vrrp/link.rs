@@ -269,9 +269,9 @@ impl LinkEvents {
 pub fn watch(
     names: std::collections::HashSet<String>,
     tx: tokio::sync::mpsc::UnboundedSender<(String, bool)>,
-) -> io::Result<()> {
+) -> io::Result<tokio::task::JoinHandle<()>> {
     let mut events = LinkEvents::open()?;
-    tokio::spawn(async move {
+    Ok(tokio::spawn(async move {
         let mut by_index: std::collections::HashMap<u32, String> = names
             .iter()
             .filter_map(|n| index(n).ok().map(|i| (i, n.clone())))
@@ -291,8 +291,7 @@ pub fn watch(
                 }
             }
         }
-    });
-    Ok(())
+    }))
 }
 
 #[cfg(test)]

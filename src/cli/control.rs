@@ -1,0 +1,247 @@
+//! The commands that talk to the running daemon over its control socket: `status`, `reload`,
+//! `drain` and `undrain`.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::control::{self, Counters, Reply, Request, Status};
+
+/// The socket to use: the one given, else the configuration's, else the default. A file
+/// that does not validate (the very case `haldir reload` must report) is still read for its
+/// `[global]` paths.
+pub fn socket_path(given: Option<PathBuf>, config: &Path) -> PathBuf {
+    if let Some(p) = given {
+        return p;
+    }
+    if let Ok(l) = crate::config::load(config) {
+        return l.config.global.control_socket;
+    }
+    let global = std::fs::read_to_string(config)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("global").and_then(|g| g.as_table()).cloned());
+    let get = |k: &str| {
+        global
+            .as_ref()
+            .and_then(|g| g.get(k))
+            .and_then(|v| v.as_str())
+            .map(PathBuf::from)
+    };
+    get("control_socket")
+        .or_else(|| get("state_dir").map(|d| d.join("control.sock")))
+        .unwrap_or_else(|| PathBuf::from("/run/haldir/control.sock"))
+}
+
+fn call(socket: &Path, req: &Request) -> Result<Reply, ExitCode> {
+    match control::call(socket, req) {
+        Ok(Reply::Error { message }) => {
+            eprintln!("haldir: {message}");
+            Err(ExitCode::FAILURE)
+        }
+        Ok(r) => Ok(r),
+        Err(e) => {
+            eprintln!("haldir: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn unexpected(r: &Reply) -> ExitCode {
+    eprintln!("haldir: unexpected reply from the daemon: {r:?}");
+    ExitCode::FAILURE
+}
+
+pub fn status(socket: &Path, json: bool) -> ExitCode {
+    let reply = match call(socket, &Request::Status) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let Reply::Status(s) = reply else {
+        return unexpected(&reply);
+    };
+    if json {
+        match serde_json::to_string_pretty(&s) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("haldir: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", render(&s));
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn reload(socket: &Path) -> ExitCode {
+    let reply = match call(socket, &Request::Reload) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    match reply {
+        Reply::Reloaded { changes } if changes.is_empty() => {
+            println!("reloaded: no change");
+            ExitCode::SUCCESS
+        }
+        Reply::Reloaded { changes } => {
+            println!("reloaded: {} change(s)", changes.len());
+            for c in changes {
+                println!("  {c}");
+            }
+            ExitCode::SUCCESS
+        }
+        Reply::Refused { errors } => {
+            eprintln!("{errors}");
+            eprintln!("haldir: reload refused; the running configuration stays");
+            ExitCode::FAILURE
+        }
+        other => unexpected(&other),
+    }
+}
+
+pub fn drain(socket: &Path, vs: &str, rs: &str, on: bool) -> ExitCode {
+    let req = if on {
+        Request::Drain {
+            virtual_server: vs.into(),
+            real_server: rs.into(),
+        }
+    } else {
+        Request::Undrain {
+            virtual_server: vs.into(),
+            real_server: rs.into(),
+        }
+    };
+    match call(socket, &req) {
+        Ok(Reply::Done { message }) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Ok(other) => unexpected(&other),
+        Err(code) => code,
+    }
+}
+
+/// Bytes as people read them.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn traffic(c: &Counters) -> String {
+    format!(
+        "conns {}  in {}  out {}",
+        c.conns,
+        bytes(c.inbytes),
+        bytes(c.outbytes)
+    )
+}
+
+fn age(ms: u64) -> String {
+    if ms < 10_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        humantime::format_duration(std::time::Duration::from_secs(ms / 1000)).to_string()
+    }
+}
+
+/// The human form of `haldir status`.
+pub fn render(s: &Status) -> String {
+    let mut o = String::new();
+    let up = humantime::format_duration(std::time::Duration::from_secs(s.uptime_secs));
+    let _ = writeln!(
+        o,
+        "haldir {} (pid {}) up {up}; config {}; reloads {} applied, {} refused",
+        s.router_id,
+        s.pid,
+        s.config.display(),
+        s.reloads_applied,
+        s.reloads_refused
+    );
+    if !s.vrrp.is_empty() {
+        let _ = writeln!(o, "\nVRRP");
+        for v in &s.vrrp {
+            let master = v.master.map_or("-".to_string(), |m| m.to_string());
+            let dropped: u64 = v.dropped.values().sum();
+            let _ = writeln!(
+                o,
+                "  {:<12} {:<7} {:<8} priority {:<3}  master {:<15}  adverts sent {} received {} dropped {}",
+                v.name,
+                v.interface,
+                v.state,
+                v.priority,
+                master,
+                v.adverts_sent,
+                v.adverts_received,
+                dropped
+            );
+            for (reason, n) in &v.dropped {
+                let _ = writeln!(o, "      dropped {reason}: {n}");
+            }
+        }
+    }
+    if !s.virtual_servers.is_empty() {
+        let _ = writeln!(o, "\nVirtual servers");
+    }
+    for vs in &s.virtual_servers {
+        let state = match (vs.programmed, vs.quorum_lost) {
+            (false, _) => "not programmed here",
+            (true, true) => "QUORUM LOST",
+            (true, false) => "programmed",
+        };
+        let _ = writeln!(
+            o,
+            "  {}  {} {}  {state}  {}",
+            vs.name,
+            vs.service,
+            vs.scheduler,
+            traffic(&vs.counters)
+        );
+        for rs in &vs.real_servers {
+            let weight = rs
+                .weight
+                .map_or("not in IPVS".to_string(), |w| format!("weight {w}"));
+            let drained = if rs.drained { " DRAINED" } else { "" };
+            let check = rs.last_check.as_ref().map_or(String::new(), |c| {
+                format!(
+                    "  last check {} {} ago ({} ms)",
+                    c.result,
+                    age(c.age_ms),
+                    c.took_ms
+                )
+            });
+            let _ = writeln!(
+                o,
+                "    {:<22} {:<9}{drained} {weight}  active {} inactive {}  {}{check}",
+                rs.address,
+                rs.health,
+                rs.active_conns,
+                rs.inactive_conns,
+                traffic(&rs.counters)
+            );
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_counts_read_well() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(3 * 1024 * 1024), "3.0 MiB");
+    }
+}

@@ -1,0 +1,127 @@
+//! Reload and the operator's runtime commands. A new file is validated whole before anything
+//! changes; a refused one leaves the running configuration in force. An accepted one is
+//! applied as a diff: VRRP instances that did not change keep running (no flap), checks that
+//! did not change keep their servers' health, and IPVS and the mark rules get only the
+//! operations the new desired state needs.
+
+use tracing::{error, info, warn};
+
+use super::{Daemon, changes, drain, systemd};
+use crate::config;
+use crate::control::Reply;
+
+impl Daemon {
+    pub(super) async fn reload(&mut self, why: &str) -> Reply {
+        systemd::reloading();
+        let reply = self.reload_file(why).await;
+        self.metrics.reload(matches!(reply, Reply::Reloaded { .. }));
+        systemd::ready(&self.summary());
+        reply
+    }
+
+    async fn reload_file(&mut self, why: &str) -> Reply {
+        let loaded = match config::load(&self.path) {
+            Ok(l) => l,
+            Err(e) => {
+                error!(
+                    reason = why,
+                    "reload refused, the running configuration stays:\n{e}"
+                );
+                return Reply::Refused {
+                    errors: e.to_string(),
+                };
+            }
+        };
+        if !loaded.warnings.is_empty() {
+            warn!("{}", loaded.render_warnings());
+        }
+        self.watch_files(loaded.sources.paths().map(|p| p.to_path_buf()).collect());
+        let new = loaded.config;
+        let plan = changes::changes(&self.config, &new);
+        if plan.is_empty() {
+            info!(reason = why, "configuration unchanged");
+            return Reply::Reloaded {
+                changes: Vec::new(),
+            };
+        }
+        let mut lines = plan.lines.clone();
+        for name in &plan.vrrp_stop {
+            self.vrrp.stop(name).await;
+        }
+        if new.realserver != self.config.realserver {
+            self.realserver(new.realserver.as_ref(), &new.global.state_dir);
+        }
+        let metrics_moved = new.global.metrics_listen != self.config.global.metrics_listen;
+        self.config = new;
+        for name in &plan.vrrp_start {
+            let Some(inst) = self.config.vrrp_instances.iter().find(|i| &i.name == name) else {
+                continue;
+            };
+            if let Err(e) = self.vrrp.start(inst) {
+                error!(instance = %name, error = %e, "cannot start the VRRP instance");
+                lines.push(format!("vrrp_instance {name}: cannot start: {e}"));
+            }
+        }
+        if let Err(e) = self.vrrp.sync_tracking(&self.config) {
+            lines.push(format!("track_interface: cannot watch interfaces: {e}"));
+        }
+        let previous = (
+            std::mem::take(&mut self.consumers),
+            std::mem::take(&mut self.health),
+        );
+        self.start_checks(Some(previous));
+        drain::prune(&mut self.health.drained, &self.config);
+        self.save_drains();
+        lines.extend(self.reconcile("reload"));
+        self.marks = None;
+        self.netfilter();
+        if metrics_moved {
+            self.serve_metrics().await;
+        }
+        super::release_memory();
+        for l in &lines {
+            info!(change = %l, "reload");
+        }
+        info!(path = %self.path.display(), changes = lines.len(), "configuration reloaded");
+        Reply::Reloaded { changes: lines }
+    }
+
+    /// `haldir drain` / `undrain`.
+    pub(super) fn drain(&mut self, vs: &str, rs: &str, on: bool) -> Reply {
+        let key = match drain::resolve(&self.config, vs, rs) {
+            Ok(k) => k,
+            Err(e) => {
+                return Reply::Error {
+                    message: e.to_string(),
+                };
+            }
+        };
+        let changed = if on {
+            self.health.drained.insert(key.clone())
+        } else {
+            self.health.drained.remove(&key)
+        };
+        let (what, already) = if on {
+            ("drained", "already drained")
+        } else {
+            ("back in rotation", "not drained")
+        };
+        if !changed {
+            return Reply::Done {
+                message: format!("{} {}: {already}", key.0, key.1),
+            };
+        }
+        self.save_drains();
+        info!(virtual_server = %key.0, real_server = %key.1, "{what}");
+        self.update(&std::iter::once(key.0.clone()).collect());
+        Reply::Done {
+            message: format!("{} {}: {what}", key.0, key.1),
+        }
+    }
+
+    fn save_drains(&self) {
+        if let Err(e) = drain::save(&self.config.global.state_dir, &self.health.drained) {
+            warn!(error = %e, "cannot save the drains");
+        }
+    }
+}

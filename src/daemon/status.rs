@@ -1,0 +1,129 @@
+//! `haldir status`: the daemon's view (VRRP instances, health, drains, last checks) joined
+//! with the kernel's (weights, connections, counters), read at the moment of asking.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use super::Daemon;
+use crate::config::model::RsAddr;
+use crate::control::{Counters, LastCheck, RsStatus, Status, VrrpStatus, VsStatus};
+use crate::health::Target;
+use crate::ipvs::client::TableEntry;
+use crate::ipvs::types::Stats;
+use crate::reconcile::desired::{self, Health};
+
+fn counters(s: &Stats) -> Counters {
+    Counters {
+        conns: s.conns,
+        inpkts: s.inpkts,
+        outpkts: s.outpkts,
+        inbytes: s.inbytes,
+        outbytes: s.outbytes,
+    }
+}
+
+impl Daemon {
+    pub(super) fn status(&mut self) -> Status {
+        let table: Vec<TableEntry> = match self.reconciler.as_mut().map(|r| r.table()) {
+            Some(Ok(t)) => t,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "cannot read the IPVS table for status");
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        let mut checked: HashMap<(&str, RsAddr), &Target> = HashMap::new();
+        for (target, users) in &self.consumers {
+            for (vs, rs) in users {
+                checked.insert((vs.as_str(), *rs), target);
+            }
+        }
+        let vrrp = self
+            .vrrp
+            .statuses()
+            .into_iter()
+            .map(|s| VrrpStatus {
+                interface: self
+                    .config
+                    .vrrp_instances
+                    .iter()
+                    .find(|i| i.name == s.name)
+                    .map(|i| i.interface.clone())
+                    .unwrap_or_default(),
+                name: s.name,
+                state: s.state.as_str().to_string(),
+                priority: s.priority,
+                master: s.master,
+                adverts_sent: s.adverts_sent,
+                adverts_received: s.adverts_received,
+                dropped: s
+                    .dropped
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+            })
+            .collect();
+        let now = SystemTime::now();
+        let mut services = Vec::new();
+        for vs in &self.config.virtual_servers {
+            let id = desired::service_id(vs);
+            let entry = table.iter().find(|e| e.service.service.id == id);
+            let mut real_servers = Vec::new();
+            for rs in &vs.real_servers {
+                let dest = entry.and_then(|e| {
+                    e.dests.iter().find(|d| {
+                        d.dest.addr == rs.address.ip && d.dest.port == rs.address.port.unwrap_or(0)
+                    })
+                });
+                let target = checked.get(&(vs.name.as_str(), rs.address));
+                let last = target.and_then(|t| self.checks.last(t)).map(|p| LastCheck {
+                    ok: p.outcome.is_up(),
+                    result: p.outcome.to_string(),
+                    age_ms: now.duration_since(p.at).map_or(0, |d| d.as_millis() as u64),
+                    took_ms: p.took.as_millis() as u64,
+                });
+                let health = match (target, self.health.get(&vs.name, &rs.address)) {
+                    (None, _) => "unchecked",
+                    (Some(_), Health::Down) => "down",
+                    (Some(_), _) => "up",
+                };
+                real_servers.push(RsStatus {
+                    address: rs.address.to_string(),
+                    health: health.to_string(),
+                    drained: self.health.drained.contains(&(vs.name.clone(), rs.address)),
+                    configured_weight: rs.weight,
+                    weight: dest.map(|d| d.dest.weight),
+                    last_check: last,
+                    active_conns: dest.map_or(0, |d| d.active_conns),
+                    inactive_conns: dest.map_or(0, |d| d.inactive_conns),
+                    counters: dest.map(|d| counters(&d.stats)).unwrap_or_default(),
+                });
+            }
+            let service = crate::ipvs::render::service_name(&id)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            services.push(VsStatus {
+                name: vs.name.clone(),
+                service,
+                scheduler: vs.scheduler.as_str().to_string(),
+                programmed: entry.is_some(),
+                quorum_lost: self.health.quorum_lost.contains(&vs.name),
+                counters: entry
+                    .map(|e| counters(&e.service.stats))
+                    .unwrap_or_default(),
+                real_servers,
+            });
+        }
+        Status {
+            router_id: self.config.global.router_id.clone(),
+            config: self.path.clone(),
+            pid: std::process::id(),
+            uptime_secs: self.started.elapsed().as_secs(),
+            reloads_applied: self.metrics.reloads(true),
+            reloads_refused: self.metrics.reloads(false),
+            vrrp,
+            virtual_servers: services,
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Telling systemd where the daemon is (`Type=notify`): READY after the first full sync,
+//! RELOADING/READY around a reload, STOPPING on the way out, and WATCHDOG pings when the unit
+//! sets `WatchdogSec`. Outside systemd (no NOTIFY_SOCKET) every call does nothing.
+
+use std::time::Duration;
+
+use sd_notify::NotifyState;
+
+fn send(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::debug!(error = %e, "cannot notify systemd");
+    }
+}
+
+pub fn ready(status: &str) {
+    send(&[NotifyState::Ready, NotifyState::Status(status)]);
+}
+
+/// systemd wants the monotonic clock with RELOADING, to tell this reload from the next.
+pub fn reloading() {
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => send(&[NotifyState::Reloading, now]),
+        Err(_) => send(&[NotifyState::Reloading]),
+    }
+}
+
+pub fn stopping() {
+    send(&[NotifyState::Stopping]);
+}
+
+pub fn watchdog() {
+    send(&[NotifyState::Watchdog]);
+}
+
+/// How often to ping the watchdog: half the unit's `WatchdogSec`, as systemd advises; none
+/// when the unit does not ask.
+pub fn watchdog_interval() -> Option<Duration> {
+    sd_notify::watchdog_enabled().map(|d| d / 2)
+}

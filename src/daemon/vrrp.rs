@@ -1,0 +1,216 @@
+//! The VRRP side of the daemon: the running instances, what they track (interfaces through
+//! one watcher of the kernel's link events, scripts run like misc checks) and their sync
+//! groups. A reload starts and stops only the instances that changed; the others keep their
+//! state and their addresses.
+
+use std::collections::{HashMap, HashSet};
+
+use tokio::sync::mpsc;
+use tracing::{error, warn};
+
+use crate::config::Config;
+use crate::config::model::VrrpInstance;
+use crate::health::Target;
+use crate::health::runner::{Checks, Event};
+use crate::reconcile::desired::Health;
+use crate::vrrp::fsm::State;
+use crate::vrrp::instance::{self, Command, Transition};
+
+pub struct VrrpSet {
+    handles: Vec<(String, instance::Handle)>,
+    /// Each instance's state as last reported.
+    pub states: HashMap<String, State>,
+    /// Each instance's own tracking fault, apart from its sync group's.
+    own_faults: HashMap<String, bool>,
+    transitions: mpsc::UnboundedSender<Transition>,
+    script_user: Option<(u32, u32)>,
+    scripts: Checks,
+    script_names: HashMap<Target, String>,
+    link_tx: mpsc::UnboundedSender<(String, bool)>,
+    links: Option<(HashSet<String>, tokio::task::JoinHandle<()>)>,
+}
+
+impl VrrpSet {
+    pub fn new(
+        script_user: Option<(u32, u32)>,
+        transitions: mpsc::UnboundedSender<Transition>,
+        scripts: Checks,
+        link_tx: mpsc::UnboundedSender<(String, bool)>,
+    ) -> Self {
+        VrrpSet {
+            handles: Vec::new(),
+            states: HashMap::new(),
+            own_faults: HashMap::new(),
+            transitions,
+            script_user,
+            scripts,
+            script_names: HashMap::new(),
+            link_tx,
+            links: None,
+        }
+    }
+
+    pub fn start(&mut self, cfg: &VrrpInstance) -> std::io::Result<()> {
+        let h = instance::spawn(cfg.clone(), self.script_user, self.transitions.clone())?;
+        self.handles.push((cfg.name.clone(), h));
+        Ok(())
+    }
+
+    /// Resigns (priority 0, addresses removed) and waits for the instance to finish.
+    pub async fn stop(&mut self, name: &str) {
+        let Some(i) = self.handles.iter().position(|(n, _)| n == name) else {
+            return;
+        };
+        let (name, h) = self.handles.remove(i);
+        let _ = h.commands.send(Command::Shutdown);
+        if tokio::time::timeout(std::time::Duration::from_secs(3), h.task)
+            .await
+            .is_err()
+        {
+            warn!(instance = %name, "VRRP instance did not stop in time");
+        }
+        self.states.remove(&name);
+        self.own_faults.remove(&name);
+    }
+
+    /// Stops every instance, all resigning at once so that backups take over together.
+    pub async fn stop_all(&mut self) {
+        for (_, h) in &self.handles {
+            let _ = h.commands.send(Command::Shutdown);
+        }
+        let names: Vec<String> = self.handles.iter().map(|(n, _)| n.clone()).collect();
+        for name in names {
+            self.stop(&name).await;
+        }
+    }
+
+    pub fn statuses(&self) -> Vec<instance::Status> {
+        self.handles
+            .iter()
+            .map(|(_, h)| h.status.borrow().clone())
+            .collect()
+    }
+
+    /// Runs the track scripts and watches the tracked interfaces this configuration names.
+    pub fn sync_tracking(&mut self, config: &Config) -> std::io::Result<()> {
+        self.script_names = config
+            .track_scripts
+            .iter()
+            .map(|t| (crate::vrrp::tracking_target(t), t.name.clone()))
+            .collect();
+        self.scripts.sync(self.script_names.keys().cloned());
+        let links: HashSet<String> = config
+            .vrrp_instances
+            .iter()
+            .flat_map(|i| i.track_interface.iter().map(|t| t.name.clone()))
+            .collect();
+        if self.links.as_ref().map(|(l, _)| l) != Some(&links) {
+            if let Some((_, task)) = self.links.take() {
+                task.abort();
+            }
+            if !links.is_empty() {
+                let task = crate::vrrp::link::watch(links.clone(), self.link_tx.clone())?;
+                self.links = Some((links, task));
+            }
+        }
+        Ok(())
+    }
+
+    /// A track script's verdict changed.
+    pub fn on_script(&self, config: &Config, ev: &Event) {
+        let (Some(name), Some(h)) = (self.script_names.get(&*ev.target), ev.state.health()) else {
+            return;
+        };
+        let up = !matches!(h, Health::Down);
+        if !up {
+            warn!(script = %name, reason = %ev.outcome, "track script failed");
+        }
+        self.track(config, true, name, up);
+    }
+
+    /// Hands a tracked object's change to the instances that track it.
+    pub fn track(&self, config: &Config, script: bool, name: &str, up: bool) {
+        for (inst, h) in &self.handles {
+            let Some(cfg) = config.vrrp_instances.iter().find(|i| &i.name == inst) else {
+                continue;
+            };
+            let tracks = if script {
+                cfg.track_script.iter().any(|t| t.name == name)
+            } else {
+                cfg.track_interface.iter().any(|t| t.name == name)
+            };
+            if tracks {
+                let _ = h.commands.send(Command::Track {
+                    script,
+                    name: name.to_string(),
+                    up,
+                });
+            }
+        }
+    }
+
+    /// Records a transition and keeps its sync group together; returns whether the
+    /// instance became or stopped being master.
+    pub fn on_transition(&mut self, config: &Config, t: &Transition) -> bool {
+        self.sync_group(config, t);
+        let before = self.states.insert(t.name.clone(), t.to);
+        (before == Some(State::Master)) != (t.to == State::Master)
+    }
+
+    /// Keeps the members of a sync group together: one member's own fault takes the group to
+    /// FAULT; a member becoming master brings the others; a master member yielding takes the
+    /// others along.
+    fn sync_group(&mut self, config: &Config, t: &Transition) {
+        let Some(group) = config
+            .sync_groups
+            .iter()
+            .find(|g| g.instances.contains(&t.name))
+        else {
+            return;
+        };
+        self.own_faults.insert(t.name.clone(), t.own_fault);
+        // A member's group fault is the others' own faults, never its own echoed back.
+        let others_fault = |member: &str| {
+            group
+                .instances
+                .iter()
+                .any(|m| m != member && self.own_faults.get(m).copied().unwrap_or(false))
+        };
+        for (member, h) in self
+            .handles
+            .iter()
+            .filter(|(n, _)| group.instances.contains(n))
+        {
+            let _ = h.commands.send(Command::GroupFault(others_fault(member)));
+            if *member == t.name || t.by_group {
+                continue;
+            }
+            let cmd = match (t.from, t.to) {
+                (_, State::Master) => Some(Command::GroupMaster),
+                (State::Master, State::Backup) => Some(Command::GroupBackup),
+                _ => None,
+            };
+            if let Some(cmd) = cmd {
+                tracing::debug!(group = %group.name, from = %t.name, to = %member, "sync group follows");
+                let _ = h.commands.send(cmd);
+            }
+        }
+    }
+}
+
+/// Starts every instance of a configuration; the first that cannot start is an error.
+pub fn start_all(set: &mut VrrpSet, config: &Config) -> Result<(), String> {
+    for inst in &config.vrrp_instances {
+        if let Err(e) = set.start(inst) {
+            return Err(format!(
+                "cannot start VRRP instance {} on {}: {e}",
+                inst.name, inst.interface
+            ));
+        }
+    }
+    if let Err(e) = set.sync_tracking(config) {
+        error!(error = %e, "cannot watch interface state for track_interface");
+        return Err(format!("cannot watch interface state: {e}"));
+    }
+    Ok(())
+}
