@@ -92,6 +92,11 @@ fn health_checks_drive_ipvs() {
 }
 
 #[test]
+fn reloads_under_load_status_metrics_and_drain() {
+    scenario("reload-status");
+}
+
+#[test]
 fn netfilter_mark_rules_both_backends() {
     scenario("netfilter-marks");
 }

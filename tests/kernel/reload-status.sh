@@ -1,0 +1,177 @@
+# Running it for real: 100 reloads under a steady client load through IPVS, a refused reload,
+# `haldir status` and the metrics endpoint against ipvsadm, and drain/undrain with a
+# connection in flight. The director is VRRP master of the VIP (no peer) throughout.
+
+bridge br0
+for ns in client dir rs1 rs2 rs3; do netns $ns; done
+attach client br0 eth0 10.0.0.10/24
+attach dir br0 eth0 10.0.0.1/24
+for i in 1 2 3; do
+    attach rs$i br0 eth0 10.0.0.1$i/24
+    realserver_dr rs$i 10.0.0.100
+    serve rs$i 80 rs$i
+    # A slow answer that names its server: a connection that lasts, for the drain test.
+    mkdir -p /tmp/www-rs$i-80/cgi-bin
+    printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\nsleep 5\necho rs%s\n' $i > /tmp/www-rs$i-80/cgi-bin/slow
+    chmod +x /tmp/www-rs$i-80/cgi-bin/slow
+done
+
+# config RS3_PRESENT W1 W2: the file a reload applies.
+config() {
+    cat > /lab/haldir.toml.new <<TOML
+[global]
+state_dir = "/run/haldir-dir"
+metrics_listen = "127.0.0.1:9474"
+script_user = "root"
+reconcile_interval = "30s"
+
+[[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 51
+priority = 150
+version = 3
+advert_interval = "100ms"
+virtual_ipaddress = ["10.0.0.100/32"]
+
+[[virtual_server]]
+name = "web"
+address = "10.0.0.100:80"
+scheduler = "wrr"
+forwarding = "dr"
+[virtual_server.check]
+type = "http"
+path = "/"
+interval = "1s"
+timeout = "1s"
+[[virtual_server.real_server]]
+address = "10.0.0.11:80"
+weight = $2
+[[virtual_server.real_server]]
+address = "10.0.0.12:80"
+weight = $3
+TOML
+    if [ "$1" = yes ]; then
+        printf '[[virtual_server.real_server]]\naddress = "10.0.0.13:80"\n' >> /lab/haldir.toml.new
+    fi
+    # As editors do: a new file renamed over the old one.
+    mv /lab/haldir.toml.new /lab/haldir.toml
+}
+
+H="haldir -c /lab/haldir.toml"
+metric() { at dir curl -s 127.0.0.1:9474/metrics | awk -v m="$1" '$1 == m {print $2}'; }
+table() { at dir ipvsadm -Ln; }
+weight_of() { table | awk -v a="$1" '$2 == a {print $4}'; }
+
+config yes 1 1
+spawn_at dir /tmp/haldir.pid haldir run -c /lab/haldir.toml 2>/tmp/haldir.log
+master() { [ "$(metric 'haldir_vrrp_state{instance="VI_1",state="MASTER"}')" = 1 ]; }
+t=$(until_ms 10000 master) || { cat /tmp/haldir.log; fail "the director becomes master"; }
+ok "VRRP master after ${t} ms; the metrics endpoint answers"
+wait_until [ "$(weight_of 10.0.0.13:80)" = 1 ] || { table; fail "three real servers programmed"; }
+check_eq "status and ipvsadm agree on the VIP's holder" "MASTER" \
+    "$($H status | awk '$1 == "VI_1" {print $3}')"
+check_run "the VIP is on the director" sh -c "/usr/sbin/ip -n dir addr show eth0 | grep -q 10.0.0.100/32"
+transitions_before=$(metric 'haldir_vrrp_transitions_total{instance="VI_1",to="MASTER"}')
+
+say "100 reloads under load: rs3 added and removed, weights changed"
+: > /tmp/load.log
+load() {
+    while [ ! -e /tmp/load.stop ]; do
+        at client curl -s --max-time 2 http://10.0.0.100/ || echo FAIL
+    done >> /tmp/load.log
+}
+load &
+loader=$!
+sleep 1
+saved_before=$(ipvs_saved)
+i=0 failed_reloads=0
+while [ $i -lt 100 ]; do
+    case $((i % 4)) in
+        0) config no 2 1 ;;
+        1) config yes 1 2 ;;
+        2) config no 1 1 ;;
+        3) config yes 3 1 ;;
+    esac
+    $H reload > /tmp/reload.out 2>&1 || { cat /tmp/reload.out; failed_reloads=$((failed_reloads + 1)); }
+    i=$((i + 1))
+done
+sleep 1
+touch /tmp/load.stop
+wait $loader
+rm -f /tmp/load.stop
+requests=$(wc -l < /tmp/load.log)
+check_eq "every reload was applied" 0 "$failed_reloads"
+check_eq "no request failed during $requests requests" 0 "$(grep -c FAIL /tmp/load.log)"
+[ "$requests" -ge 50 ] || fail "the load was too light to mean anything ($requests requests)"
+ok "the load ran: $(sort /tmp/load.log | uniq -c | tr '\n' ' ')"
+check_eq "no VRRP transition during the reloads" "$transitions_before" \
+    "$(metric 'haldir_vrrp_transitions_total{instance="VI_1",to="MASTER"}')"
+check_eq "the last file is in force (rs3 in at weight 1, rs1 at 3)" "3 1 1" \
+    "$(weight_of 10.0.0.11:80) $(weight_of 10.0.0.12:80) $(weight_of 10.0.0.13:80)"
+applied=$(metric 'haldir_reloads_total{result="applied"}')
+[ "${applied:-0}" -ge 100 ] || fail "the daemon counted $applied applied reloads"
+ok "the daemon counted $applied applied reloads (the file watch also saw the writes)"
+
+say "a refused reload changes nothing"
+saved=$(ipvs_saved)
+cp /lab/haldir.toml /tmp/good.toml
+sed 's/weight = 3/weight = "three"/' /tmp/good.toml > /lab/haldir.toml
+check_status "haldir reload exits 1" 1 $H reload
+$H reload 2>&1 | grep -q 'haldir.toml:[0-9]*:[0-9]*' && ok "the refusal names file:line:column" \
+    || { $H reload; fail "the refusal names file:line:column"; }
+sleep 1 # the file watch also tried it
+check_eq "the IPVS table is untouched" "$saved" "$(ipvs_saved)"
+refused=$(metric 'haldir_reloads_total{result="refused"}')
+[ "${refused:-0}" -ge 2 ] || fail "the refusals are counted ($refused)"
+ok "the refusals are counted ($refused)"
+cp /tmp/good.toml /lab/haldir.toml
+check_status "the good file reloads again" 0 $H reload
+
+say "status and metrics agree with ipvsadm"
+sleep 3 # the kernel folds its per-CPU counters every 2 s
+stats=$(at dir ipvsadm -Ln --stats --exact | awk '/->/ && $2 ~ /:80$/ {print $2, $3, $6, $7}' | sort)
+from_status=$($H status --json | tr -d '",' | awk '
+    $1 == "address:" {a = $2}
+    $1 == "conns:" && a != "" {c = $2}
+    $1 == "inbytes:" && a != "" {ib = $2}
+    $1 == "outbytes:" && a != "" {print a, c, ib, $2; a = ""}' | sort)
+check_eq "status: connections and bytes per real server" "$stats" "$from_status"
+from_metrics=$(for rs in 10.0.0.11:80 10.0.0.12:80 10.0.0.13:80; do
+    l="{virtual_server=\"web\",real_server=\"$rs\"}"
+    echo "$rs $(metric "haldir_ipvs_real_server_connections_total$l") $(metric "haldir_ipvs_real_server_bytes_in_total$l") $(metric "haldir_ipvs_real_server_bytes_out_total$l")"
+done | sort)
+check_eq "metrics: connections and bytes per real server" "$stats" "$from_metrics"
+check_eq "status: health and weight per real server" "$(table | awk '/->/ && $2 ~ /:80$/ {print $2, "up", $4}' | sort)" \
+    "$($H status | awk '$1 ~ /^10\.0\.0\.1[0-9]:80$/ {print $1, $2, $4}' | sort)"
+
+say "drain: weight 0, the connection in flight finishes, no new ones"
+config yes 1 1
+$H reload > /dev/null
+for i in 1 2 3; do
+    spawn_at client /tmp/big$i.pid sh -c "curl -s --max-time 20 http://10.0.0.100/cgi-bin/slow > /tmp/big$i.out; echo \$? > /tmp/big$i.rc"
+done
+sleep 1
+check_status "haldir drain web 10.0.0.11" 0 $H drain web 10.0.0.11
+check_eq "ipvsadm shows rs1 at weight 0" 0 "$(weight_of 10.0.0.11:80)"
+[ "$(table | awk '$2 == "10.0.0.11:80" {print $5}')" = 1 ] || {
+    table; fail "its slow request is still active"; }
+ok "its slow request is still active"
+check_eq "status shows it drained" "DRAINED" "$($H status | awk '$1 == "10.0.0.11:80" {print $3}')"
+check_eq "tally while drained: rs1 gets nothing" "" "$(tally client http://10.0.0.100/ 12 | grep rs1)"
+for i in 1 2 3; do wait_until [ -e /tmp/big$i.rc ] || wait_until [ -e /tmp/big$i.rc ] || fail "download $i ends"; done
+check_eq "all three slow requests were answered, rs1's included" "0 rs1
+0 rs2
+0 rs3" "$(for i in 1 2 3; do echo "$(cat /tmp/big$i.rc) $(cat /tmp/big$i.out)"; done | sort -k2)"
+config yes 1 2
+$H reload > /dev/null
+check_eq "a reload that changes the service keeps the drain" "0 2" "$(weight_of 10.0.0.11:80) $(weight_of 10.0.0.12:80)"
+check_status "haldir undrain web 10.0.0.11:80" 0 $H undrain web 10.0.0.11:80
+check_eq "rs1 is back at weight 1" 1 "$(weight_of 10.0.0.11:80)"
+check_status "draining an unknown server is an error" 1 $H drain web 10.0.0.99
+
+say "SIGTERM: a clean stop"
+kill "$(cat /tmp/haldir.pid)"
+wait_until sh -c "! kill -0 $(cat /tmp/haldir.pid)" || fail "haldir stops"
+check_run "the VIP is gone from the director" sh -c "! /usr/sbin/ip -n dir addr show eth0 | grep -q 10.0.0.100/32"
+check_status "no daemon answers any more" 1 $H status
