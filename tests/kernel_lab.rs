@@ -38,6 +38,11 @@ fn scenario(name: &str) {
 
 /// A scenario with more files of tests/kernel/ copied into the VM's /lab.
 fn scenario_with(name: &str, files: &[&str]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kernel");
+    run_in_vm(name, &dir.join(format!("{name}.sh")), files);
+}
+
+fn run_in_vm(name: &str, script: &Path, files: &[&str]) {
     let _vm = VM.lock().unwrap_or_else(|e| e.into_inner());
     let missing = missing_prerequisites();
     if !missing.is_empty() {
@@ -53,7 +58,7 @@ fn scenario_with(name: &str, files: &[&str]) {
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(root.join("scripts/kernel-lab/run"))
-        .arg(root.join("tests/kernel").join(format!("{name}.sh")))
+        .arg(script)
         .args(files.iter().map(|f| root.join("tests/kernel").join(f)))
         .env("HALDIR_BIN", env!("CARGO_BIN_EXE_haldir"))
         .output()
@@ -89,6 +94,13 @@ fn ipvs_traffic_nat_dr_tun() {
 #[test]
 fn health_checks_drive_ipvs() {
     scenario("health-ipvs");
+}
+
+/// The README's first command (scripts/lab) runs this demo: it must keep working.
+#[test]
+fn the_lab_demo_directs_traffic_and_fails_over() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    run_in_vm("lab demo", &root.join("scripts/kernel-lab/demo.sh"), &[]);
 }
 
 #[test]
