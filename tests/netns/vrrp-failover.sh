@@ -15,6 +15,7 @@ director() { # NAME PRIORITY PREEMPT
 router_id = "$1"
 state_dir = "$LAB/state-$1"
 script_user = "root"
+metrics_listen = "127.0.0.1:9474"
 [[vrrp_instance]]
 name = "VI_1"
 interface = "eth0"
@@ -48,6 +49,30 @@ sleep 0.5
 check_run "lb2 stays backup" lacks_vip lb2
 at client busybox ping -c1 -W1 10.0.0.100 >/dev/null
 check_run "the client reaches the VIP at lb1's MAC" client_sees lb1
+
+say "status and metrics agree with what the wire shows"
+vrrp_status() { haldir -c "$LAB/$1.toml" status | awk '$1 == "VI_1" {print $3, $5, $7}'; }
+metric() { at "$1" curl -s 127.0.0.1:9474/metrics | awk -v m="$2" '$1 == m {print $2}'; }
+check_eq "lb1's status: MASTER, priority 150, master itself" "MASTER 150 10.0.0.11" "$(vrrp_status lb1)"
+check_eq "lb2's status: BACKUP, priority 100, master lb1" "BACKUP 100 10.0.0.11" "$(vrrp_status lb2)"
+check_eq "lb1's metrics: MASTER" 1 "$(metric lb1 'haldir_vrrp_state{instance="VI_1",state="MASTER"}')"
+check_eq "lb2's metrics: BACKUP" 1 "$(metric lb2 'haldir_vrrp_state{instance="VI_1",state="BACKUP"}')"
+sent=$(metric lb1 'haldir_vrrp_adverts_sent_total{instance="VI_1"}')
+heard=$(metric lb2 'haldir_vrrp_adverts_received_total{instance="VI_1"}')
+[ "${sent:-0}" -gt 5 ] && [ "${heard:-0}" -gt 5 ] || fail "adverts counted: lb1 sent $sent, lb2 heard $heard"
+ok "adverts counted: lb1 sent $sent, lb2 received $heard"
+
+say "a reload that leaves VI_1 alone does not touch it"
+flips() { metric "$1" 'haldir_vrrp_transitions_total{instance="VI_1",to="'"$2"'"}'; }
+before="$(flips lb1 MASTER) $(flips lb2 BACKUP)"
+sed -i 's/^router_id = "lb1"/router_id = "lb1"\nreconcile_interval = "20s"/' "$LAB/lb1.toml"
+haldir -c "$LAB/lb1.toml" reload > "$LAB/reload.out" 2>&1 || { cat "$LAB/reload.out"; fail "lb1 reloads"; }
+# The file watch may have applied it first: then the command finds nothing left to change.
+grep -q 'global.reconcile_interval changed\|no change' "$LAB/reload.out" && ok "haldir reload: $(tr '\n' ' ' < "$LAB/reload.out")" \
+    || { cat "$LAB/reload.out"; fail "haldir reload prints what changed"; }
+sleep 0.5
+check_eq "no VRRP transition on either side" "$before" "$(flips lb1 MASTER) $(flips lb2 BACKUP)"
+check_run "lb1 kept the VIP" has_vip lb1
 
 say "SIGKILL of the master"
 kill -9 "$(pid_of lb1)"
