@@ -125,3 +125,54 @@ fn json_logs_are_accepted() {
     let out = haldir(&["--log-format", "json", "check", "-c", &example("ipv6.toml")]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+#[test]
+fn daemon_commands_say_when_no_daemon_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("control.sock");
+    let sock = sock.to_str().unwrap();
+    for args in [
+        vec!["status", "--socket", sock],
+        vec!["reload", "--socket", sock],
+        vec!["drain", "web", "10.0.0.1", "--socket", sock],
+    ] {
+        let out = haldir(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("no haldir daemon answers on") && stderr.contains(sock),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_socket_comes_from_a_file_even_an_invalid_one() {
+    // `haldir reload` matters most when the new file is wrong: it must still find the daemon.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[global]\nstate_dir = \"/run/elsewhere\"\nbogus = 1\n").unwrap();
+    let out = haldir(&["status", "-c", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/run/elsewhere/control.sock"), "{stderr}");
+}
+
+#[test]
+fn man_page_and_completions_name_every_command() {
+    let man = haldir(&["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let man = String::from_utf8_lossy(&man.stdout);
+    assert!(man.starts_with(".ie") || man.contains(".TH haldir 1"), "{man}");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = haldir(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        for cmd in ["run", "check", "plan", "apply", "status", "reload", "drain", "undrain"] {
+            assert!(text.contains(cmd), "{shell} completion lacks {cmd}");
+        }
+    }
+    for cmd in ["status", "reload", "drain", "undrain"] {
+        assert!(man.contains(cmd), "the man page lacks {cmd}");
+    }
+}

@@ -67,21 +67,9 @@ pub enum Command {
         socket: Socket,
     },
     /// Take a real server out of rotation: weight 0, established connections finish.
-    Drain {
-        /// The virtual server: its name, its address (10.0.0.1:80) or fwmark-N.
-        virtual_server: String,
-        /// The real server's address; the port may be left out when it is unambiguous.
-        real_server: String,
-        #[command(flatten)]
-        socket: Socket,
-    },
+    Drain(ServerArgs),
     /// Put a drained real server back in rotation.
-    Undrain {
-        virtual_server: String,
-        real_server: String,
-        #[command(flatten)]
-        socket: Socket,
-    },
+    Undrain(ServerArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -89,6 +77,16 @@ pub enum Command {
     },
     /// Print the manual page (roff).
     Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// The virtual server: its name, its address (10.0.0.1:80) or fwmark-N.
+    pub virtual_server: String,
+    /// The real server's address; the port may be left out when it is unambiguous.
+    pub real_server: String,
+    #[command(flatten)]
+    pub socket: Socket,
 }
 
 #[derive(Debug, clap::Args)]
@@ -128,24 +126,16 @@ pub fn main() -> ExitCode {
         Command::Reload { socket } => {
             control::reload(&control::socket_path(socket.socket, &cli.config))
         }
-        Command::Drain {
-            virtual_server,
-            real_server,
-            socket,
-        } => control::drain(
-            &control::socket_path(socket.socket, &cli.config),
-            &virtual_server,
-            &real_server,
+        Command::Drain(a) => control::drain(
+            &control::socket_path(a.socket.socket, &cli.config),
+            &a.virtual_server,
+            &a.real_server,
             true,
         ),
-        Command::Undrain {
-            virtual_server,
-            real_server,
-            socket,
-        } => control::drain(
-            &control::socket_path(socket.socket, &cli.config),
-            &virtual_server,
-            &real_server,
+        Command::Undrain(a) => control::drain(
+            &control::socket_path(a.socket.socket, &cli.config),
+            &a.virtual_server,
+            &a.real_server,
             false,
         ),
         Command::Completions { shell } => {
