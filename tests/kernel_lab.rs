@@ -70,6 +70,8 @@ fn run_in_vm(name: &str, script: &Path, files: &[&str]) {
         "scenario {name} failed ({}):\n{console}\n--- stderr\n{stderr}",
         out.status
     );
+    // Shown with --nocapture: the scenario's transcript.
+    println!("{console}");
     let checks = console.lines().filter(|l| l.starts_with("ok - ")).count();
     assert!(checks > 0, "scenario {name} made no check:\n{console}");
     assert!(!console.contains("not ok - "), "{console}");

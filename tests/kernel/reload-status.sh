@@ -129,6 +129,7 @@ cp /tmp/good.toml /lab/haldir.toml
 check_status "the good file reloads again" 0 $H reload
 
 say "status and metrics agree with ipvsadm"
+$H status
 sleep 3 # the kernel folds its per-CPU counters every 2 s
 stats=$(at dir ipvsadm -Ln --stats --exact | awk '/->/ && $2 ~ /:80$/ {print $2, $3, $6, $7}' | sort)
 from_status=$($H status --json | tr -d '",' | awk '
@@ -164,7 +165,7 @@ check_eq "all three slow requests were answered, rs1's included" "0 rs1
 0 rs2
 0 rs3" "$(for i in 1 2 3; do echo "$(cat /tmp/big$i.rc) $(cat /tmp/big$i.out)"; done | sort -k2)"
 config yes 1 2
-$H reload > /dev/null
+$H reload
 check_eq "a reload that changes the service keeps the drain" "0 2" "$(weight_of 10.0.0.11:80) $(weight_of 10.0.0.12:80)"
 check_status "haldir undrain web 10.0.0.11:80" 0 $H undrain web 10.0.0.11:80
 check_eq "rs1 is back at weight 1" 1 "$(weight_of 10.0.0.11:80)"
