@@ -151,7 +151,11 @@ fn the_socket_comes_from_a_file_even_an_invalid_one() {
     // `haldir reload` matters most when the new file is wrong: it must still find the daemon.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
-    std::fs::write(&path, "[global]\nstate_dir = \"/run/elsewhere\"\nbogus = 1\n").unwrap();
+    std::fs::write(
+        &path,
+        "[global]\nstate_dir = \"/run/elsewhere\"\nbogus = 1\n",
+    )
+    .unwrap();
     let out = haldir(&["status", "-c", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -163,12 +167,17 @@ fn man_page_and_completions_name_every_command() {
     let man = haldir(&["man"]);
     assert_eq!(man.status.code(), Some(0));
     let man = String::from_utf8_lossy(&man.stdout);
-    assert!(man.starts_with(".ie") || man.contains(".TH haldir 1"), "{man}");
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH haldir 1"),
+        "{man}"
+    );
     for shell in ["bash", "zsh", "fish"] {
         let out = haldir(&["completions", shell]);
         assert_eq!(out.status.code(), Some(0), "{shell}");
         let text = String::from_utf8_lossy(&out.stdout);
-        for cmd in ["run", "check", "plan", "apply", "status", "reload", "drain", "undrain"] {
+        for cmd in [
+            "run", "check", "plan", "apply", "status", "reload", "drain", "undrain",
+        ] {
             assert!(text.contains(cmd), "{shell} completion lacks {cmd}");
         }
     }
