@@ -10,14 +10,17 @@ attach lb1 br0 eth0 10.0.0.11/24
 attach lb2 br0 eth0 10.0.0.12/24
 for i in 1 2 3; do attach node$i br0 eth0 10.0.0.2$i/24; serve node$i 80 node$i; done
 
-cat > /lab/node.toml <<'TOML'
+# One host each: its own state directory (and so its own control socket).
+for i in 1 2 3; do
+    cat > /lab/node$i.toml <<TOML
 [global]
-state_dir = "/run/haldir-node"
+state_dir = "/run/haldir-node$i"
 [realserver]
 vips = ["10.0.0.100/32"]
 mode = "dr"
 TOML
-for i in 1 2 3; do spawn_at node$i /tmp/node$i.pid haldir run -c /lab/node.toml 2>>/tmp/node$i.log; done
+    spawn_at node$i /tmp/node$i.pid haldir run -c /lab/node$i.toml 2>>/tmp/node$i.log
+done
 
 director() { # NAME PRIORITY
     cat > /lab/$1.toml <<TOML

@@ -171,6 +171,20 @@ check_status "haldir undrain web 10.0.0.11:80" 0 $H undrain web 10.0.0.11:80
 check_eq "rs1 is back at weight 1" 1 "$(weight_of 10.0.0.11:80)"
 check_status "draining an unknown server is an error" 1 $H drain web 10.0.0.99
 
+say "a reload keeps the health of servers whose check did not change"
+unserve rs2 80
+gone() { [ -z "$(weight_of 10.0.0.12:80)" ]; }
+t=$(until_ms 10000 gone) || { table; fail "rs2 fails its check and leaves"; }
+ok "rs2 failed its check and left IPVS (${t} ms)"
+config yes 2 1
+$H reload > /dev/null
+check_eq "after a reload that reweights rs1, rs2 is still out (not reset to up)" "2 -" \
+    "$(weight_of 10.0.0.11:80) $(weight_of 10.0.0.12:80 | grep . || echo -)"
+serve rs2 80 rs2
+back() { ! gone; }
+t=$(until_ms 10000 back) || { table; fail "rs2 returns"; }
+ok "rs2 returned when its server did (${t} ms)"
+
 say "SIGTERM: a clean stop"
 kill "$(cat /tmp/haldir.pid)"
 wait_until sh -c "! kill -0 $(cat /tmp/haldir.pid)" || fail "haldir stops"

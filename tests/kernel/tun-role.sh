@@ -12,19 +12,20 @@ at dir ip route add 10.0.2.0/24 via 10.0.0.254
 attach router brA eth0 10.0.0.254/24
 attach router brB eth1 10.0.2.254/24
 at router sysctl -qw net.ipv4.ip_forward=1
-cat > /lab/node.toml <<'TOML'
+for i in 1 2; do
+    # One host each: its own state directory (and so its own control socket).
+    cat > /lab/node$i.toml <<TOML
 [global]
-state_dir = "/run/haldir-node"
+state_dir = "/run/haldir-node$i"
 [realserver]
 vips = ["10.0.0.100/32"]
 mode = "tun"
 TOML
-for i in 1 2; do
     attach rs$i brB eth0 10.0.2.1$i/24
     at rs$i ip route add default via 10.0.2.254
     serve rs$i 80 rs$i
     at rs$i sysctl -qw net.ipv4.conf.all.rp_filter=1   # strict, so the role's change is visible
-    spawn_at rs$i /tmp/rs$i.pid haldir run -c /lab/node.toml 2>>/tmp/rs$i.log
+    spawn_at rs$i /tmp/rs$i.pid haldir run -c /lab/node$i.toml 2>>/tmp/rs$i.log
 done
 cat > /lab/dir.toml <<'TOML'
 [global]
