@@ -68,7 +68,8 @@ check_eq "requests reach all three nodes" "10 node1
 
 say "a node fails"
 unserve node3 80
-sleep 1.5
+node3_gone() { ! at lb1 ipvsadm -Ln | grep -q '10.0.0.23:80'; }
+wait_until node3_gone || { logs; fail "node3 leaves lb1's table"; }
 check_eq "it left; the others share the load" "15 node1
 15 node2" "$(tally client http://10.0.0.100/ 30)"
 
