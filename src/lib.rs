@@ -6,6 +6,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod health;
+pub mod import;
 pub mod ipvs;
 pub mod logging;
 pub mod netfilter;

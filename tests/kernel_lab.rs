@@ -139,3 +139,11 @@ fn nat_director_pair_with_sync_group() {
 fn tun_real_servers_set_up_by_the_role() {
     scenario("tun-role");
 }
+
+#[test]
+fn keepalived_and_its_converted_config_agree() {
+    scenario_with(
+        "import-equivalence",
+        &["keepalived-dr.conf", "keepalived-nat.conf"],
+    );
+}

@@ -2,6 +2,7 @@
 
 mod check;
 mod control;
+mod import;
 mod ipvs;
 mod kernel;
 
@@ -70,6 +71,11 @@ pub enum Command {
     Drain(ServerArgs),
     /// Put a drained real server back in rotation.
     Undrain(ServerArgs),
+    /// Convert another tool's configuration to haldir's.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -77,6 +83,20 @@ pub enum Command {
     },
     /// Print the manual page (roff).
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// keepalived.conf → haldir TOML on stdout; what cannot be converted is listed on stderr
+    /// with file and line (exit 1).
+    Keepalived {
+        /// The keepalived configuration (its includes are followed).
+        file: PathBuf,
+        /// The config id that `@id` lines are matched against (keepalived's -i; default: the
+        /// host name up to its first dot).
+        #[arg(long, value_name = "ID")]
+        conditional: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -138,6 +158,9 @@ pub fn main() -> ExitCode {
             &a.real_server,
             false,
         ),
+        Command::Import {
+            command: ImportCommand::Keepalived { file, conditional },
+        } => import::keepalived(&file, conditional),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "haldir", &mut std::io::stdout());

@@ -1,0 +1,149 @@
+//! Writing the converted configuration as TOML text, with comments that say where each part
+//! came from. Values are quoted by the toml crate, so any string survives the trip.
+
+use std::fmt::Write;
+
+/// A table's keys and values, in the order they are written.
+pub type Keys = Vec<(String, V)>;
+
+/// A TOML value as the converter writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum V {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    Arr(Vec<V>),
+    /// An inline table, keys in the order given.
+    Table(Vec<(String, V)>),
+}
+
+impl V {
+    pub fn str(s: impl Into<String>) -> V {
+        V::Str(s.into())
+    }
+
+    pub fn strs<S: AsRef<str>>(items: &[S]) -> V {
+        V::Arr(items.iter().map(|s| V::str(s.as_ref())).collect())
+    }
+
+    fn render(&self, out: &mut String) {
+        match self {
+            V::Str(s) => out.push_str(&toml::Value::String(s.clone()).to_string()),
+            V::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            V::Bool(b) => {
+                let _ = write!(out, "{b}");
+            }
+            V::Arr(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    v.render(out);
+                }
+                out.push(']');
+            }
+            V::Table(kv) => {
+                out.push_str("{ ");
+                for (i, (k, v)) in kv.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    let _ = write!(out, "{k} = ");
+                    v.render(out);
+                }
+                out.push_str(" }");
+            }
+        }
+    }
+}
+
+/// The document being written.
+#[derive(Debug, Default)]
+pub struct Doc {
+    text: String,
+}
+
+impl Doc {
+    pub fn comment(&mut self, text: &str) {
+        for line in text.lines() {
+            let _ = writeln!(self.text, "# {line}");
+        }
+    }
+
+    /// A table header (`[global]`, `[[vrrp_instance]]`), after a blank line.
+    pub fn header(&mut self, header: &str) {
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        let _ = writeln!(self.text, "{header}");
+    }
+
+    pub fn set(&mut self, key: &str, value: &V) {
+        let _ = write!(self.text, "{key} = ");
+        value.render(&mut self.text);
+        self.text.push('\n');
+    }
+
+    /// `key = value   # note`
+    pub fn set_noted(&mut self, key: &str, value: &V, note: &str) {
+        let _ = write!(self.text, "{key} = ");
+        value.render(&mut self.text);
+        let _ = writeln!(self.text, "   # {note}");
+    }
+
+    pub fn finish(self) -> String {
+        self.text
+    }
+}
+
+/// A keepalived timer (seconds, fractions allowed) as a haldir duration: whole seconds as
+/// "Ns", anything else in milliseconds.
+pub fn duration(secs: &str) -> Option<String> {
+    let v: f64 = secs.trim().parse().ok()?;
+    if !(0.0..=1e9).contains(&v) {
+        return None;
+    }
+    let ms = (v * 1000.0).round() as u64;
+    Some(if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_render_as_toml() {
+        let mut d = Doc::default();
+        d.header("[[x]]");
+        d.set("s", &V::str("a \"quoted\" \\ word"));
+        d.set(
+            "t",
+            &V::Table(vec![
+                ("name".into(), V::str("n")),
+                ("weight".into(), V::Int(-30)),
+            ]),
+        );
+        d.set("a", &V::strs(&["/bin/sh", "-c", "x"]));
+        let text = d.finish();
+        let parsed: toml::Table = text.parse().unwrap();
+        let x = &parsed["x"][0];
+        assert_eq!(x["s"].as_str(), Some("a \"quoted\" \\ word"));
+        assert_eq!(x["t"]["weight"].as_integer(), Some(-30));
+        assert_eq!(x["a"][2].as_str(), Some("x"));
+    }
+
+    #[test]
+    fn timers_become_durations() {
+        assert_eq!(duration("3").as_deref(), Some("3s"));
+        assert_eq!(duration("0.5").as_deref(), Some("500ms"));
+        assert_eq!(duration("2.71828").as_deref(), Some("2718ms"));
+        assert_eq!(duration("x"), None);
+    }
+}

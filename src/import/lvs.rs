@@ -1,0 +1,537 @@
+//! `virtual_server` (address, fwmark, or a `virtual_server_group` expanded into one service
+//! per entry), its `real_server`s and their checkers → `[[virtual_server]]`.
+
+use std::net::IpAddr;
+
+use super::emit::{Keys, V, duration};
+use super::map::Mapper;
+use super::preprocess::split_command;
+use super::tree::Node;
+
+/// Timing a checker inherits from its real server, and that from its virtual server.
+#[derive(Debug, Clone, Default)]
+struct Timing {
+    delay_loop: Option<String>,
+    connect_timeout: Option<String>,
+    retry: Option<i64>,
+    delay_before_retry: Option<String>,
+    virtualhost: Option<String>,
+}
+
+/// One service the keepalived block stands for.
+enum Key {
+    Addr(String, Option<u16>),
+    Fwmark(i64),
+}
+
+impl Mapper {
+    pub(super) fn virtual_server(&mut self, n: &Node) {
+        let keys: Vec<(Option<String>, Key)> = match (n.arg(0), n.arg(1)) {
+            (Some("fwmark"), Some(m)) => match m.parse() {
+                Ok(m) => vec![(None, Key::Fwmark(m))],
+                Err(_) => return self.lost(n, "fwmark is not a number"),
+            },
+            (Some("group"), Some(g)) => match self.groups.get(g).cloned() {
+                Some(entries) => self.group_keys(g, &entries),
+                None => return self.lost(n, "no virtual_server_group of that name"),
+            },
+            (Some(addr), port) => match port.map(str::parse::<u16>) {
+                None => vec![(None, Key::Addr(addr.to_string(), None))],
+                Some(Ok(p)) => vec![(None, Key::Addr(addr.to_string(), Some(p)))],
+                Some(Err(_)) => return self.lost(n, "the port is not a number"),
+            },
+            _ => return self.lost(n, "neither an address nor fwmark"),
+        };
+        for (name, key) in keys {
+            self.one_service(n, name, &key);
+        }
+    }
+
+    /// A group's entries: `ADDR[-END] [PORT]`, `ADDR/LEN [PORT]`, `fwmark N [inet|inet6]`.
+    fn group_keys(&mut self, group: &str, entries: &[Node]) -> Vec<(Option<String>, Key)> {
+        let mut out = Vec::new();
+        for e in entries {
+            if e.key == "fwmark" {
+                match e.arg(0).and_then(|m| m.parse().ok()) {
+                    Some(m) => out.push((Some(format!("{group}-fwmark-{m}")), Key::Fwmark(m))),
+                    None => self.lost(e, "fwmark is not a number"),
+                }
+                continue;
+            }
+            let port = e.arg(0).and_then(|p| p.parse::<u16>().ok());
+            match expand_range(&e.key) {
+                Some(addrs) => {
+                    for a in addrs {
+                        let name = match port {
+                            Some(p) => format!("{group}-{}", std::net::SocketAddr::new(a, p)),
+                            None => format!("{group}-{a}"),
+                        };
+                        out.push((Some(name), Key::Addr(a.to_string(), port)));
+                    }
+                }
+                None => self.lost(e, "not an address or address range"),
+            }
+        }
+        out
+    }
+
+    fn one_service(&mut self, n: &Node, name: Option<String>, key: &Key) {
+        let mut keys: Vec<(String, V)> = Vec::new();
+        let mut notes: Vec<String> = Vec::new();
+        if let Some(name) = name {
+            keys.push(("name".into(), V::Str(name)));
+        }
+        let vs_port = match key {
+            Key::Addr(a, p) => {
+                let text = match (a.parse::<IpAddr>(), p) {
+                    (Ok(IpAddr::V6(v6)), Some(p)) => format!("[{v6}]:{p}"),
+                    (_, Some(p)) => format!("{a}:{p}"),
+                    // A persistent service may leave out the port: IPVS's port 0.
+                    (_, None) => format!("{a}:0"),
+                };
+                keys.push(("address".into(), V::Str(text)));
+                *p
+            }
+            Key::Fwmark(m) => {
+                keys.push(("fwmark".into(), V::Int(*m)));
+                None
+            }
+        };
+        let mut timing = Timing::default();
+        let mut forwarding = "nat".to_string();
+        let mut scheduler = None;
+        let mut flags: Vec<String> = Vec::new();
+        let mut reals: Vec<&Node> = Vec::new();
+        for c in n.children() {
+            match c.key.as_str() {
+                "delay_loop" => timing.delay_loop = self.timer(c),
+                "connect_timeout" => timing.connect_timeout = self.timer(c),
+                "retry" | "nb_get_retry" => timing.retry = self.int(c),
+                "delay_before_retry" => timing.delay_before_retry = self.timer(c),
+                "virtualhost" => timing.virtualhost = c.arg(0).map(str::to_string),
+                "lb_algo" | "lvs_sched" => scheduler = c.arg(0).map(str::to_string),
+                "lb_kind" | "lvs_method" => {
+                    if let Some((f, tunnel)) = self.method(c) {
+                        forwarding = f;
+                        if let Some(t) = tunnel {
+                            keys.push(("tunnel".into(), t));
+                        }
+                    }
+                }
+                "protocol" => {
+                    if let Some(p) = self.one(c) {
+                        keys.push(("protocol".into(), V::Str(p.to_ascii_lowercase())));
+                    }
+                }
+                "persistence_timeout" => {
+                    // With no value keepalived takes 6 minutes.
+                    let d = c.arg(0).map_or(Some("360s".to_string()), duration);
+                    match d {
+                        Some(d) => keys.push(("persistence_timeout".into(), V::Str(d))),
+                        None => self.lost(c, "not a time in seconds"),
+                    }
+                }
+                "persistence_granularity" => {
+                    if let Some(m) = self.one(c) {
+                        keys.push(("persistence_netmask".into(), V::str(m)));
+                    }
+                }
+                "sorry_server" => match (c.arg(0), c.arg(1)) {
+                    (Some(a), p) => {
+                        let port = p
+                            .and_then(|p| p.parse::<u16>().ok())
+                            .or(vs_port)
+                            .unwrap_or(0);
+                        let text = match a.parse::<IpAddr>() {
+                            Ok(IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
+                            _ => format!("{a}:{port}"),
+                        };
+                        keys.push(("sorry_server".into(), V::Str(text)));
+                    }
+                    _ => self.lost(c, "no address"),
+                },
+                "quorum" | "hysteresis" => {
+                    if let Some(v) = self.int(c) {
+                        keys.push((c.key.clone(), V::Int(v)));
+                    }
+                }
+                "alpha" => keys.push(("alpha".into(), V::Bool(true))),
+                "inhibit_on_failure" => keys.push(("inhibit_on_failure".into(), V::Bool(true))),
+                "ops" => keys.push(("one_packet".into(), V::Bool(true))),
+                "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback" => flags.push(c.key.clone()),
+                "ip_family" => {
+                    if let (Key::Fwmark(_), Some(f)) = (key, c.arg(0)) {
+                        keys.push((
+                            "family".into(),
+                            V::str(if f == "inet6" { "ipv6" } else { "ipv4" }),
+                        ));
+                    }
+                }
+                "real_server" => reals.push(c),
+                _ => self.lost(c, "no haldir equivalent"),
+            }
+        }
+        if let Some(s) = scheduler {
+            keys.push(("scheduler".into(), V::Str(s)));
+        }
+        if !flags.is_empty() {
+            keys.push(("scheduler_flags".into(), V::strs(&flags)));
+        }
+        keys.push(("forwarding".into(), V::str(&forwarding)));
+        let mut servers: Vec<Vec<(String, V)>> = Vec::new();
+        let mut checks: Vec<Option<Vec<(String, V)>>> = Vec::new();
+        for r in reals {
+            let (server, check) =
+                self.real_server(r, key, vs_port, &forwarding, &timing, &mut notes);
+            servers.push(server);
+            checks.push(check);
+        }
+        self.doc.header("[[virtual_server]]");
+        for note in &notes {
+            self.doc.comment(note);
+        }
+        for (k, v) in &keys {
+            self.doc.set(k, v);
+        }
+        // One check shared by every real server is written once, as the service's.
+        let shared = match checks.first() {
+            Some(Some(first)) if checks.iter().all(|c| c.as_ref() == Some(first)) => {
+                Some(first.clone())
+            }
+            _ => None,
+        };
+        if let Some(check) = &shared {
+            self.doc.header("[virtual_server.check]");
+            for (k, v) in check {
+                self.doc.set(k, v);
+            }
+        }
+        for (server, check) in servers.into_iter().zip(checks) {
+            self.doc.header("[[virtual_server.real_server]]");
+            for (k, v) in &server {
+                self.doc.set(k, v);
+            }
+            if shared.is_none()
+                && let Some(check) = check
+            {
+                self.doc.set("check", &V::Table(check));
+            }
+        }
+    }
+
+    /// `lvs_method NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`.
+    fn method(&mut self, n: &Node) -> Option<(String, Option<V>)> {
+        let f = match n.arg(0).map(str::to_ascii_uppercase).as_deref() {
+            Some("NAT") => "nat",
+            Some("DR") => "dr",
+            Some("TUN") => "tun",
+            _ => {
+                self.lost(n, "not NAT, DR or TUN");
+                return None;
+            }
+        };
+        let mut tunnel: Vec<(String, V)> = Vec::new();
+        let mut args = n.args.iter().skip(1);
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "type" => {
+                    if let Some(t) = args.next() {
+                        tunnel.push(("type".into(), V::str(t)));
+                    }
+                }
+                "port" => {
+                    if let Some(p) = args.next().and_then(|p| p.parse().ok()) {
+                        tunnel.push(("port".into(), V::Int(p)));
+                    }
+                }
+                "nocsum" => tunnel.push(("checksum".into(), V::str("none"))),
+                "csum" => tunnel.push(("checksum".into(), V::str("csum"))),
+                "remcsum" => tunnel.push(("checksum".into(), V::str("remcsum"))),
+                other => self.lost(n, &format!("\"{other}\" not understood")),
+            }
+        }
+        Some((
+            f.to_string(),
+            (!tunnel.is_empty()).then_some(V::Table(tunnel)),
+        ))
+    }
+
+    /// One real server and its check (the first checker; haldir runs one per server).
+    fn real_server(
+        &mut self,
+        n: &Node,
+        key: &Key,
+        vs_port: Option<u16>,
+        vs_forwarding: &str,
+        vs_timing: &Timing,
+        notes: &mut Vec<String>,
+    ) -> (Keys, Option<Keys>) {
+        let addr = n.arg(0).unwrap_or("");
+        let port = n.arg(1).and_then(|p| p.parse::<u16>().ok());
+        let mut timing = vs_timing.clone();
+        let mut forwarding = vs_forwarding.to_string();
+        let mut out: Vec<(String, V)> = Vec::new();
+        let mut check: Option<Vec<(String, V)>> = None;
+        for c in n.children() {
+            match c.key.as_str() {
+                "weight" => {
+                    if let Some(w) = self.int(c) {
+                        out.push(("weight".into(), V::Int(w)));
+                    }
+                }
+                "lb_kind" | "lvs_method" => {
+                    if let Some((f, tunnel)) = self.method(c) {
+                        forwarding = f.clone();
+                        if f != vs_forwarding {
+                            out.push(("forwarding".into(), V::Str(f)));
+                        }
+                        if let Some(t) = tunnel {
+                            out.push(("tunnel".into(), t));
+                        }
+                    }
+                }
+                "uthreshold" | "lthreshold" => {
+                    if let Some(v) = self.int(c) {
+                        let k = if c.key == "uthreshold" {
+                            "upper_threshold"
+                        } else {
+                            "lower_threshold"
+                        };
+                        out.push((k.into(), V::Int(v)));
+                    }
+                }
+                "delay_loop" => timing.delay_loop = self.timer(c),
+                "connect_timeout" => timing.connect_timeout = self.timer(c),
+                "retry" | "nb_get_retry" => timing.retry = self.int(c),
+                "delay_before_retry" => timing.delay_before_retry = self.timer(c),
+                "virtualhost" => timing.virtualhost = c.arg(0).map(str::to_string),
+                "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" => {
+                    if check.is_some() {
+                        self.lost(
+                            c,
+                            "haldir runs one check per real server: the first is kept",
+                        );
+                    } else {
+                        check = self.checker(c, &timing);
+                    }
+                }
+                _ => self.lost(c, "no haldir equivalent"),
+            }
+        }
+        // haldir's address rules: no port on a fwmark service's servers, and DR/TUN servers on
+        // the service's port. The port keepalived checked is kept as the check's.
+        let fwmark = matches!(key, Key::Fwmark(_));
+        let moved = port.filter(|p| fwmark || (forwarding != "nat" && Some(*p) != vs_port));
+        let rs_port = if moved.is_some() {
+            vs_port.filter(|_| !fwmark)
+        } else {
+            port
+        };
+        if let (Some(p), Some(check)) = (moved, check.as_mut())
+            && !check.iter().any(|(k, _)| k == "port")
+        {
+            check.push(("port".into(), V::Int(i64::from(p))));
+        }
+        if let Some(p) = moved
+            && !fwmark
+        {
+            notes.push(format!(
+                "{addr} port {p}: with {forwarding} the real server takes the service's port; {p} is kept for its check"
+            ));
+        }
+        let text = match (addr.parse::<IpAddr>(), rs_port) {
+            (Ok(IpAddr::V6(v6)), Some(p)) => format!("[{v6}]:{p}"),
+            (_, Some(p)) => format!("{addr}:{p}"),
+            (_, None) => addr.to_string(),
+        };
+        out.insert(0, ("address".into(), V::Str(text)));
+        (out, check)
+    }
+
+    /// A checker block as a haldir check, keepalived's defaults written out.
+    fn checker(&mut self, n: &Node, inherited: &Timing) -> Option<Vec<(String, V)>> {
+        let kind = match n.key.as_str() {
+            "TCP_CHECK" => "tcp",
+            "HTTP_GET" => "http",
+            "SSL_GET" => "https",
+            _ => "misc",
+        };
+        let mut t = inherited.clone();
+        let mut extra: Vec<(String, V)> = Vec::new();
+        let mut misc_timeout = None;
+        let mut url_seen = false;
+        let mut sni_enabled = false;
+        for c in n.children() {
+            match c.key.as_str() {
+                "delay_loop" => t.delay_loop = self.timer(c),
+                "connect_timeout" => t.connect_timeout = self.timer(c),
+                "retry" | "nb_get_retry" => t.retry = self.int(c),
+                "delay_before_retry" => t.delay_before_retry = self.timer(c),
+                "virtualhost" => t.virtualhost = c.arg(0).map(str::to_string),
+                "connect_port" => {
+                    if let Some(p) = self.int(c) {
+                        extra.push(("port".into(), V::Int(p)));
+                    }
+                }
+                "connect_ip" => {
+                    if let Some(a) = self.one(c) {
+                        extra.push(("address".into(), V::str(a)));
+                    }
+                }
+                "url" if kind != "misc" && kind != "tcp" => {
+                    if url_seen {
+                        self.lost(c, "haldir checks one URL per server: the first is kept");
+                        continue;
+                    }
+                    url_seen = true;
+                    self.url(c, &mut extra);
+                }
+                "misc_path" if kind == "misc" => {
+                    if let Some(p) = self.one(c) {
+                        extra.push(("command".into(), V::strs(&split_command(p))));
+                    }
+                    if c.args.len() > 1 {
+                        self.lost(c, "haldir runs every script as global.script_user");
+                    }
+                }
+                "misc_timeout" if kind == "misc" => misc_timeout = self.timer(c),
+                "misc_dynamic" if kind == "misc" => {
+                    extra.push(("dynamic_weight".into(), V::Bool(true)))
+                }
+                "sni_name" if kind == "https" => {
+                    if let Some(s) = self.one(c) {
+                        extra.push(("sni".into(), V::str(s)));
+                    }
+                }
+                "enable_sni" if kind == "https" => sni_enabled = true,
+                "http_protocol" if c.arg(0) == Some("1.1") => {}
+                _ => self.lost(c, "no haldir equivalent"),
+            }
+        }
+        let interval = t.delay_loop.clone().unwrap_or_else(|| "60s".into());
+        // keepalived: misc_timeout defaults to the delay loop; connect_timeout to 5 s.
+        let timeout = if kind == "misc" {
+            misc_timeout.unwrap_or_else(|| interval.clone())
+        } else {
+            t.connect_timeout.clone().unwrap_or_else(|| "5s".into())
+        };
+        // A server fails after its check and `retry` more fail; retry is 1 by default, 0 for
+        // MISC_CHECK.
+        let retry = t.retry.unwrap_or(if kind == "misc" { 0 } else { 1 });
+        let retry_delay = t.delay_before_retry.clone().unwrap_or_else(|| {
+            if kind == "http" || kind == "https" {
+                "3s"
+            } else {
+                "1s"
+            }
+            .into()
+        });
+        let mut out = vec![
+            ("type".to_string(), V::str(kind)),
+            ("interval".into(), V::Str(interval)),
+            ("timeout".into(), V::Str(timeout)),
+            ("fall".into(), V::Int(retry + 1)),
+            ("rise".into(), V::Int(1)),
+            ("retry_delay".into(), V::Str(retry_delay)),
+        ];
+        if (kind == "http" || kind == "https")
+            && !extra.iter().any(|(k, _)| k == "host")
+            && let Some(h) = &t.virtualhost
+        {
+            out.push(("host".into(), V::str(h)));
+        }
+        if kind == "https" {
+            // SSL_GET never verifies the certificate.
+            out.push(("tls_verify".into(), V::Bool(false)));
+            if sni_enabled
+                && !extra.iter().any(|(k, _)| k == "sni")
+                && let Some(h) = &t.virtualhost
+            {
+                out.push(("sni".into(), V::str(h)));
+            }
+        }
+        out.extend(extra);
+        if kind == "misc" && !out.iter().any(|(k, _)| k == "command") {
+            self.lost(n, "MISC_CHECK without misc_path");
+            return None;
+        }
+        Some(out)
+    }
+
+    /// `url { path P  status_code 200 300-399  digest D  regex R  virtualhost H }`
+    fn url(&mut self, n: &Node, out: &mut Vec<(String, V)>) {
+        for c in n.children() {
+            match c.key.as_str() {
+                "path" => {
+                    if let Some(p) = self.one(c) {
+                        out.push(("path".into(), V::str(p)));
+                    }
+                }
+                "status_code" => out.push(("status".into(), V::Str(c.args.join(", ")))),
+                "regex" => {
+                    if let Some(r) = self.one(c) {
+                        out.push(("body_regex".into(), V::str(r)));
+                    }
+                }
+                "virtualhost" => {
+                    if let Some(h) = self.one(c) {
+                        out.push(("host".into(), V::str(h)));
+                    }
+                }
+                "digest" => self.lost(
+                    c,
+                    "haldir does not compare body digests (body_regex can match content)",
+                ),
+                _ => self.lost(c, "no haldir equivalent"),
+            }
+        }
+        // keepalived accepts 200-299 by default, as haldir does.
+        if !out.iter().any(|(k, _)| k == "path") {
+            self.lost(n, "a url without path: keepalived ignores it");
+        }
+    }
+}
+
+/// `10.0.0.1`, `10.0.0.1-10` (last octet or group), `10.0.0.250-10.0.1.10`, `10.0.0.8/29`.
+fn expand_range(text: &str) -> Option<Vec<IpAddr>> {
+    if let Ok(a) = text.parse::<IpAddr>() {
+        return Some(vec![a]);
+    }
+    if let Ok(net) = text.parse::<ipnet::IpNet>() {
+        return Some(net.hosts().take(65536).collect());
+    }
+    let (start, end) = text.split_once('-')?;
+    let start: IpAddr = start.parse().ok()?;
+    let end: IpAddr = match end.parse() {
+        Ok(e) => e,
+        Err(_) => match start {
+            IpAddr::V4(s) => {
+                let last: u8 = end.parse().ok()?;
+                let o = s.octets();
+                IpAddr::from([o[0], o[1], o[2], last])
+            }
+            IpAddr::V6(s) => {
+                let last = u16::from_str_radix(end, 16).ok()?;
+                let mut seg = s.segments();
+                seg[7] = last;
+                IpAddr::from(seg)
+            }
+        },
+    };
+    let (a, b) = match (start, end) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b))),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b)),
+        _ => return None,
+    };
+    if b < a || b - a > 65535 {
+        return None;
+    }
+    Some(
+        (a..=b)
+            .map(|v| match start {
+                IpAddr::V4(_) => IpAddr::from(std::net::Ipv4Addr::from(v as u32)),
+                IpAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::from(v)),
+            })
+            .collect(),
+    )
+}

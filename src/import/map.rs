@@ -1,0 +1,307 @@
+//! The mapping from keepalived's statements to haldir's keys. Every statement is either
+//! mapped or recorded as a loss with its file and line: nothing is dropped silently.
+
+use std::collections::HashMap;
+
+use super::emit::{Doc, V, duration};
+use super::tree::Node;
+
+/// A statement with no haldir equivalent (or not fully expressible).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loss {
+    pub file: usize,
+    pub line: usize,
+    pub what: String,
+}
+
+/// Defaults from `global_defs` that instances and checks inherit.
+#[derive(Debug, Default)]
+pub struct Globals {
+    pub vrrp_version: Option<i64>,
+    pub garp: Vec<(String, V)>,
+}
+
+pub struct Mapper {
+    pub doc: Doc,
+    pub losses: Vec<Loss>,
+    pub globals: Globals,
+    /// vrrp_script weights: applied where an instance tracks the script without its own.
+    pub script_weights: HashMap<String, i64>,
+    /// virtual_server_group entries by group name.
+    pub groups: HashMap<String, Vec<Node>>,
+    /// VRRP instances' router ids, for the sync daemon's default id.
+    pub vrids: HashMap<String, i64>,
+}
+
+impl Mapper {
+    pub fn new() -> Self {
+        Mapper {
+            doc: Doc::default(),
+            losses: Vec::new(),
+            globals: Globals::default(),
+            script_weights: HashMap::new(),
+            groups: HashMap::new(),
+            vrids: HashMap::new(),
+        }
+    }
+
+    pub fn lost(&mut self, n: &Node, why: &str) {
+        let mut what = n.key.clone();
+        if !n.args.is_empty() {
+            what.push(' ');
+            what.push_str(&n.args.join(" "));
+        }
+        if n.block.is_some() {
+            what.push_str(" { … }");
+        }
+        self.losses.push(Loss {
+            file: n.file,
+            line: n.line,
+            what: format!("{what}: {why}"),
+        });
+    }
+
+    /// The statement's single argument, or a loss when it has none.
+    pub fn one<'n>(&mut self, n: &'n Node) -> Option<&'n str> {
+        match n.arg(0) {
+            Some(a) => Some(a),
+            None => {
+                self.lost(n, "no value");
+                None
+            }
+        }
+    }
+
+    pub fn int(&mut self, n: &Node) -> Option<i64> {
+        let a = self.one(n)?;
+        match a.parse() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.lost(n, "not a whole number");
+                None
+            }
+        }
+    }
+
+    pub fn timer(&mut self, n: &Node) -> Option<String> {
+        let a = self.one(n)?;
+        match duration(a) {
+            Some(d) => Some(d),
+            None => {
+                self.lost(n, "not a time in seconds");
+                None
+            }
+        }
+    }
+
+    /// The whole document: the top-level statements in order of kind (globals first, so that
+    /// their defaults reach what follows).
+    pub fn map(&mut self, nodes: &[Node]) {
+        // Pass 1: what later sections refer to.
+        for n in nodes {
+            match n.key.as_str() {
+                "vrrp_script" => {
+                    if let (Some(name), Some(w)) =
+                        (n.arg(0), n.children().iter().find(|c| c.key == "weight"))
+                        && let Some(v) = w.arg(0).and_then(|v| v.parse().ok())
+                    {
+                        self.script_weights.insert(name.to_string(), v);
+                    }
+                }
+                "virtual_server_group" => {
+                    if let Some(name) = n.arg(0) {
+                        self.groups.insert(name.to_string(), n.children().to_vec());
+                    }
+                }
+                "vrrp_instance" => {
+                    if let (Some(name), Some(id)) = (
+                        n.arg(0),
+                        n.children()
+                            .iter()
+                            .find(|c| c.key == "virtual_router_id")
+                            .and_then(|c| c.arg(0))
+                            .and_then(|v| v.parse().ok()),
+                    ) {
+                        self.vrids.insert(name.to_string(), id);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let of = |k: &'static str| nodes.iter().filter(move |n| n.key == k);
+        let globals: Vec<&Node> = of("global_defs").collect();
+        self.global_defs(&globals);
+        for n in of("vrrp_script") {
+            self.vrrp_script(n);
+        }
+        for n in of("vrrp_instance") {
+            self.vrrp_instance(n);
+        }
+        for n in of("vrrp_sync_group") {
+            self.sync_group(n);
+        }
+        for n in of("virtual_server") {
+            self.virtual_server(n);
+        }
+        const MAPPED: &[&str] = &[
+            "global_defs",
+            "vrrp_script",
+            "vrrp_instance",
+            "vrrp_sync_group",
+            "virtual_server",
+            "virtual_server_group",
+        ];
+        for n in nodes.iter().filter(|n| !MAPPED.contains(&n.key.as_str())) {
+            self.lost(n, "no haldir equivalent");
+        }
+    }
+
+    fn global_defs(&mut self, blocks: &[&Node]) {
+        let mut global: Vec<(String, V)> = Vec::new();
+        let mut ipvs: Vec<(String, V)> = Vec::new();
+        for n in blocks.iter().flat_map(|b| b.children()) {
+            match n.key.as_str() {
+                "router_id" | "lvs_id" => {
+                    if let Some(v) = self.one(n) {
+                        global.push(("router_id".into(), V::str(v)));
+                    }
+                }
+                "script_user" => {
+                    if let Some(v) = self.one(n) {
+                        global.push(("script_user".into(), V::str(v)));
+                    }
+                    if n.args.len() > 1 {
+                        self.lost(n, "haldir runs scripts with the user's own group");
+                    }
+                }
+                // haldir never runs scripts as root unless script_user = "root": what
+                // enable_script_security asks for, always.
+                "enable_script_security" => {}
+                "vrrp_version" => self.globals.vrrp_version = self.int(n),
+                "vrrp_garp_master_delay" => {
+                    if let Some(d) = self.timer(n) {
+                        self.globals.garp.push(("delay".into(), V::Str(d)));
+                    }
+                }
+                "vrrp_garp_master_repeat" => {
+                    if let Some(v) = self.int(n) {
+                        self.globals.garp.push(("repeat".into(), V::Int(v)));
+                    }
+                }
+                "vrrp_garp_master_refresh" => {
+                    if let Some(d) = self.timer(n) {
+                        self.globals.garp.push(("refresh".into(), V::Str(d)));
+                    }
+                }
+                "vrrp_garp_master_refresh_repeat" => {
+                    if let Some(v) = self.int(n) {
+                        self.globals.garp.push(("refresh_repeat".into(), V::Int(v)));
+                    }
+                }
+                "lvs_sync_daemon" => {
+                    if let Some(t) = self.sync_daemon(n) {
+                        ipvs.push(("sync_daemon".into(), t));
+                    }
+                }
+                "lvs_timeouts" => {
+                    if let Some(t) = self.lvs_timeouts(n) {
+                        ipvs.push(("timeouts".into(), t));
+                    }
+                }
+                _ => self.lost(n, "no haldir equivalent"),
+            }
+        }
+        if !global.is_empty() {
+            self.doc.header("[global]");
+            for (k, v) in &global {
+                self.doc.set(k, v);
+            }
+        }
+        if !ipvs.is_empty() {
+            self.doc.header("[ipvs]");
+            for (k, v) in &ipvs {
+                self.doc.set(k, v);
+            }
+        }
+    }
+
+    /// `lvs_sync_daemon IFACE [inst] VI [id N] [maxlen L] [port P] [ttl T] [group G]`
+    fn sync_daemon(&mut self, n: &Node) -> Option<V> {
+        let mut args = n.args.iter().map(String::as_str);
+        let Some(iface) = args.next() else {
+            self.lost(n, "no interface");
+            return None;
+        };
+        let mut t = vec![("interface".to_string(), V::str(iface))];
+        let mut instance = None;
+        let mut id = None;
+        while let Some(a) = args.next() {
+            let key = match a {
+                "inst" => {
+                    instance = args.next();
+                    continue;
+                }
+                "id" => "sync_id",
+                "maxlen" => "max_len",
+                "port" => "mcast_port",
+                "ttl" => "mcast_ttl",
+                "group" => {
+                    if let Some(g) = args.next() {
+                        t.push(("mcast_group".into(), V::str(g)));
+                    }
+                    continue;
+                }
+                other if instance.is_none() => {
+                    instance = Some(other);
+                    continue;
+                }
+                _ => {
+                    self.lost(n, &format!("\"{a}\" not understood"));
+                    continue;
+                }
+            };
+            match args.next().and_then(|v| v.parse::<i64>().ok()) {
+                Some(v) if key == "sync_id" => id = Some(v),
+                Some(v) => t.push((key.to_string(), V::Int(v))),
+                None => self.lost(n, &format!("{a} needs a number")),
+            }
+        }
+        // keepalived's default id is the instance's virtual router id.
+        let id = id.or_else(|| instance.and_then(|i| self.vrids.get(i).copied()));
+        if let Some(id) = id {
+            t.insert(1, ("sync_id".into(), V::Int(id)));
+        }
+        if let Some(i) = instance {
+            t.push(("vrrp_instance".into(), V::str(i)));
+        }
+        Some(V::Table(t))
+    }
+
+    /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`
+    fn lvs_timeouts(&mut self, n: &Node) -> Option<V> {
+        let mut t = Vec::new();
+        let mut args = n.args.iter();
+        while let Some(k) = args.next() {
+            let key = match k.as_str() {
+                "tcp" => "tcp",
+                "tcpfin" | "tcp_fin" => "tcp_fin",
+                "udp" => "udp",
+                other => {
+                    self.lost(n, &format!("\"{other}\" not understood"));
+                    continue;
+                }
+            };
+            match args.next().and_then(|v| duration(v)) {
+                Some(d) => t.push((key.to_string(), V::Str(d))),
+                None => self.lost(n, &format!("{k} needs seconds")),
+            }
+        }
+        (!t.is_empty()).then_some(V::Table(t))
+    }
+}
+
+impl Default for Mapper {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,99 @@
+//! `haldir import keepalived`: a keepalived.conf (with its includes, conditionals, parameters
+//! and repetitions) converted to haldir TOML. Every statement haldir cannot express is
+//! reported with its file and line; nothing is dropped silently.
+//!
+//! [`preprocess`] reads the language into lines, [`tree`] builds the blocks, and the mapping
+//! ([`map`], [`vrrp`], [`lvs`]) writes the TOML ([`emit`]).
+
+pub mod emit;
+mod lvs;
+pub mod map;
+pub mod preprocess;
+pub mod tree;
+mod vrrp;
+
+use std::path::{Path, PathBuf};
+
+use preprocess::{Disk, Files, ReadError, Reader};
+
+/// A construct that was not carried over, where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loss {
+    pub path: PathBuf,
+    pub line: usize,
+    pub what: String,
+}
+
+impl std::fmt::Display for Loss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}: not converted: {}",
+            self.path.display(),
+            self.line,
+            self.what
+        )
+    }
+}
+
+#[derive(Debug)]
+pub struct Imported {
+    pub toml: String,
+    pub losses: Vec<Loss>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("{}:{line}: {message}", path.display())]
+    Blocks {
+        path: PathBuf,
+        line: usize,
+        message: &'static str,
+    },
+}
+
+/// keepalived's default config id: the host name up to its first dot.
+pub fn default_config_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().split('.').next().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+pub fn import(path: &Path, config_id: &str) -> Result<Imported, ImportError> {
+    import_with(&Disk, path, config_id)
+}
+
+pub fn import_with<F: Files>(
+    files: &F,
+    path: &Path,
+    config_id: &str,
+) -> Result<Imported, ImportError> {
+    let mut reader = Reader::new(files, config_id);
+    reader.read_file(path)?;
+    let nodes = tree::build(&reader.lines).map_err(|u| ImportError::Blocks {
+        path: reader.files.get(u.file).cloned().unwrap_or_default(),
+        line: u.line,
+        message: u.message,
+    })?;
+    let mut m = map::Mapper::new();
+    m.doc.comment(&format!(
+        "Converted from {} by `haldir import keepalived`.\nCheck it with `haldir check -c FILE`.",
+        path.display()
+    ));
+    m.map(&nodes);
+    let losses = m
+        .losses
+        .iter()
+        .map(|l| Loss {
+            path: reader.files.get(l.file).cloned().unwrap_or_default(),
+            line: l.line,
+            what: l.what.clone(),
+        })
+        .collect();
+    Ok(Imported {
+        toml: m.doc.finish(),
+        losses,
+    })
+}

@@ -1,0 +1,738 @@
+//! keepalived's configuration language before its keywords: comments, `include`, conditional
+//! lines (`@id`, `@^id`), parameters (`$NAME=value`, multiline definitions, `$NAME` and
+//! `${NAME}`), and the `~SEQ`/`~SEQx`/`~LST` repetitions — in the order keepalived applies
+//! them to each line (its parser's `read_line`). The result is a list of logical lines, each
+//! with the file and line it came from, split into words with every brace a word of its own.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// One logical line: its words (double-quoted strings are one word, quotes removed; `{` and
+/// `}` are words), and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub file: usize,
+    pub line: usize,
+    pub words: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}: {message}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+/// Where a file's text comes from (the disk, or a map in tests).
+pub trait Files {
+    fn read(&self, path: &Path) -> std::io::Result<String>;
+    /// The files a glob pattern matches, in order.
+    fn glob(&self, pattern: &str) -> Vec<PathBuf>;
+}
+
+pub struct Disk;
+
+impl Files for Disk {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+
+    fn glob(&self, pattern: &str) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = glob::glob(pattern)
+            .map(|paths| {
+                paths
+                    .filter_map(Result::ok)
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Def {
+    One(String),
+    Lines(Vec<String>),
+}
+
+/// Reads a configuration and its includes into logical lines.
+pub struct Reader<'a, F: Files> {
+    files_io: &'a F,
+    config_id: String,
+    defs: HashMap<String, Def>,
+    pub files: Vec<PathBuf>,
+    pub lines: Vec<Line>,
+    /// A multiline definition being collected: its name and lines so far.
+    collecting: Option<(String, Vec<String>)>,
+    depth: usize,
+}
+
+const MAX_DEPTH: usize = 32;
+
+impl<'a, F: Files> Reader<'a, F> {
+    pub fn new(files_io: &'a F, config_id: &str) -> Self {
+        Reader {
+            files_io,
+            config_id: config_id.to_string(),
+            defs: HashMap::new(),
+            files: Vec::new(),
+            lines: Vec::new(),
+            collecting: None,
+            depth: 0,
+        }
+    }
+
+    pub fn read_file(&mut self, path: &Path) -> Result<(), ReadError> {
+        let text = self.files_io.read(path).map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.files.push(path.to_path_buf());
+        let file = self.files.len() - 1;
+        for (i, raw) in text.lines().enumerate() {
+            self.physical(file, i + 1, raw)?;
+        }
+        if let Some((name, body)) = self.collecting.take() {
+            self.defs.insert(name, Def::Lines(body));
+        }
+        Ok(())
+    }
+
+    fn syntax(&self, file: usize, line: usize, message: impl Into<String>) -> ReadError {
+        ReadError::Syntax {
+            path: self.files[file].clone(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    fn physical(&mut self, file: usize, line: usize, raw: &str) -> Result<(), ReadError> {
+        let (text, continued) = decomment(raw);
+        if let Some((_, body)) = self.collecting.as_mut() {
+            if !text.is_empty() {
+                body.push(text);
+            }
+            if (!continued || raw.trim().is_empty())
+                && let Some((name, body)) = self.collecting.take()
+            {
+                self.defs.insert(name, Def::Lines(body));
+            }
+            return Ok(());
+        }
+        if text.is_empty() {
+            return Ok(());
+        }
+        // Include lines are recognised before conditionals and parameters, as keepalived does.
+        if let Some(pattern) = include_target(&text) {
+            return self.include(file, line, pattern);
+        }
+        self.logical(file, line, text, continued)
+    }
+
+    /// Conditionals, definitions, repetitions and substitution, then the words.
+    fn logical(
+        &mut self,
+        file: usize,
+        line: usize,
+        text: String,
+        continued: bool,
+    ) -> Result<(), ReadError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            self.depth -= 1;
+            return Err(self.syntax(file, line, "parameters or ~SEQ nest too deep (a loop?)"));
+        }
+        let r = self.logical_inner(file, line, text, continued);
+        self.depth -= 1;
+        r
+    }
+
+    fn logical_inner(
+        &mut self,
+        file: usize,
+        line: usize,
+        text: String,
+        continued: bool,
+    ) -> Result<(), ReadError> {
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            return Ok(());
+        }
+        let Some(text) = self.conditional(&text) else {
+            return Ok(());
+        };
+        if let Some((name, value)) = definition(&text) {
+            if continued {
+                let first = value.trim_end_matches('\\').trim();
+                let body = if first.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![first.to_string()]
+                };
+                self.collecting = Some((name, body));
+            } else {
+                self.defs.insert(name, Def::One(value));
+            }
+            return Ok(());
+        }
+        if text.starts_with("~SEQ") || text.starts_with("~LST") {
+            return self.repeat(file, line, &text);
+        }
+        // A line that is just a multiline definition's name: its lines, each read anew.
+        if let Some(name) = whole_reference(&text)
+            && let Some(Def::Lines(body)) = self.defs.get(name).cloned()
+        {
+            for l in body {
+                self.logical(file, line, l, false)?;
+            }
+            return Ok(());
+        }
+        let substituted = self.substitute(&text);
+        if substituted != text {
+            // The value may bring a conditional, a definition or another reference.
+            return self.logical(file, line, substituted, false);
+        }
+        let words = split_words(&text).map_err(|m| self.syntax(file, line, m))?;
+        if !words.is_empty() {
+            self.lines.push(Line { file, line, words });
+        }
+        Ok(())
+    }
+
+    /// `@id rest` keeps `rest` when id is the config id; `@^id rest` when it is not.
+    fn conditional(&self, text: &str) -> Option<String> {
+        let Some(rest) = text.strip_prefix('@') else {
+            return Some(text.to_string());
+        };
+        let (negate, rest) = match rest.strip_prefix('^') {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        let (id, body) = rest.split_once(char::is_whitespace)?;
+        ((id == self.config_id) != negate).then(|| body.trim_start().to_string())
+    }
+
+    fn include(&mut self, file: usize, line: usize, pattern: &str) -> Result<(), ReadError> {
+        let base = self.files[file].parent().unwrap_or(Path::new("."));
+        let full = if Path::new(pattern).is_absolute() {
+            PathBuf::from(pattern)
+        } else {
+            base.join(pattern)
+        };
+        let matches = self.files_io.glob(&full.to_string_lossy());
+        if self.depth > MAX_DEPTH || self.files.len() > 1000 {
+            return Err(self.syntax(file, line, "includes nest too deep (a cycle?)"));
+        }
+        for path in matches {
+            self.depth += 1;
+            let r = self.read_file(&path);
+            self.depth -= 1;
+            r?;
+        }
+        Ok(())
+    }
+
+    /// `~SEQ(var, [start,] [step,] end) rest`, `~SEQx(...)` and `~LST(var, v1, v2, ...)` or
+    /// `~LST({a, b}, {1, 2}, ...)`: `rest` read once per value, with the variables defined.
+    fn repeat(&mut self, file: usize, line: usize, text: &str) -> Result<(), ReadError> {
+        let (head, args, rest) = split_call(text)
+            .ok_or_else(|| self.syntax(file, line, format!("malformed repetition: {text}")))?;
+        let args = self.substitute(args);
+        let rounds: Vec<Vec<(String, String)>> = match head {
+            "~SEQ" | "~SEQx" => {
+                let values = seq(&args).map_err(|m| self.syntax(file, line, m))?;
+                let (var, nums) = values;
+                nums.into_iter()
+                    .map(|n| {
+                        let v = if head == "~SEQx" {
+                            format!("{n:x}")
+                        } else {
+                            n.to_string()
+                        };
+                        vec![(var.clone(), v)]
+                    })
+                    .collect()
+            }
+            "~LST" => lst(&args).map_err(|m| self.syntax(file, line, m))?,
+            other => return Err(self.syntax(file, line, format!("unknown repetition {other}"))),
+        };
+        for round in rounds {
+            for (var, value) in round {
+                self.defs.insert(var, Def::One(value));
+            }
+            self.logical(file, line, rest.to_string(), false)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces `${NAME}` anywhere and `$NAME` before whitespace, `,`, `)` or the end, for
+    /// names defined with one value; others stay as written.
+    fn substitute(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let (name, len) = if let Some(inner) = after.strip_prefix('{') {
+                match inner.find('}') {
+                    Some(end) => (&inner[..end], end + 2),
+                    None => ("", 0),
+                }
+            } else {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                let next = after[end..].chars().next();
+                if matches!(next, None | Some(' ' | '\t' | ',' | ')')) {
+                    (&after[..end], end)
+                } else {
+                    ("", 0)
+                }
+            };
+            match self.defs.get(name) {
+                Some(Def::One(v)) if !name.is_empty() => {
+                    out.push_str(v);
+                    rest = &after[len..];
+                }
+                _ => {
+                    out.push('$');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// Removes a comment (`#` or `!` outside double quotes; `\#` and `\!` stand for the
+/// characters) and the surrounding blanks; says whether the line ends with a continuation `\`.
+fn decomment(raw: &str) -> (String, bool) {
+    let mut out = String::with_capacity(raw.len());
+    let mut quoted = false;
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '\\' if !quoted && matches!(chars.peek(), Some('#' | '!')) => {
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '#' | '!' if !quoted => break,
+            _ => out.push(c),
+        }
+    }
+    let trimmed = out.trim();
+    match trimmed.strip_suffix('\\') {
+        Some(body) => (body.trim_end().to_string(), true),
+        None => (trimmed.to_string(), false),
+    }
+}
+
+fn include_target(text: &str) -> Option<&str> {
+    let (word, rest) = text.split_once(char::is_whitespace)?;
+    matches!(
+        word,
+        "include" | "includer" | "includem" | "includew" | "includeb" | "includea"
+    )
+    .then(|| rest.trim())
+}
+
+/// `$NAME=value` (no blank before `=`; the name of letters, digits and `_`, not a digit first).
+fn definition(text: &str) -> Option<(String, String)> {
+    let body = text.strip_prefix('$')?;
+    let (name, value) = body.split_once('=')?;
+    let valid = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    valid.then(|| (name.to_string(), value.trim().to_string()))
+}
+
+/// `$NAME` or `${NAME}` alone on the line.
+fn whole_reference(text: &str) -> Option<&str> {
+    let name = text.strip_prefix('$')?;
+    let name = name
+        .strip_prefix('{')
+        .and_then(|n| n.strip_suffix('}'))
+        .unwrap_or(name);
+    name.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        .then_some(name)
+}
+
+/// `~HEAD(args) rest` → (HEAD, args, rest); parentheses may nest (`~LST({a,b},{1,2})`).
+fn split_call(text: &str) -> Option<(&str, &str, &str)> {
+    let open = text.find('(')?;
+    let mut depth = 0;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    let close = open + i;
+                    return Some((
+                        text[..open].trim(),
+                        &text[open + 1..close],
+                        text[close + 1..].trim(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A number as C's strtol with base 0 reads it: 0x… hex, 0… octal, else decimal.
+fn number(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let v = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16)
+    } else if body.len() > 1 && body.starts_with('0') {
+        i64::from_str_radix(&body[1..], 8)
+    } else {
+        body.parse()
+    }
+    .map_err(|_| format!("\"{s}\" is not a number"))?;
+    Ok(if neg { -v } else { v })
+}
+
+/// The values of `~SEQ(var, [start,] [step,] end)`; the end is included.
+fn seq(args: &str) -> Result<(String, Vec<i64>), String> {
+    let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+    let (var, nums) = parts
+        .split_first()
+        .ok_or_else(|| "~SEQ needs a variable".to_string())?;
+    let nums: Vec<i64> = nums.iter().map(|n| number(n)).collect::<Result<_, _>>()?;
+    let (start, step, end) = match nums.as_slice() {
+        [end] => {
+            let start = if *end < 0 { -1 } else { 1 };
+            (start, if *end < start { -1 } else { 1 }, *end)
+        }
+        [start, end] => (*start, if start <= end { 1 } else { -1 }, *end),
+        [start, step, end] => (*start, *step, *end),
+        _ => {
+            return Err(format!(
+                "~SEQ({args}): expected (var, [start,] [step,] end)"
+            ));
+        }
+    };
+    if step == 0 || (step > 0 && start > end) || (step < 0 && start < end) {
+        return Err(format!(
+            "~SEQ({args}): the step does not lead from start to end"
+        ));
+    }
+    let mut out = Vec::new();
+    let mut v = start;
+    while (step > 0 && v <= end) || (step < 0 && v >= end) {
+        out.push(v);
+        if out.len() > 100_000 {
+            return Err(format!("~SEQ({args}) makes too many lines"));
+        }
+        v += step;
+    }
+    Ok((var.to_string(), out))
+}
+
+/// The rounds of `~LST(var, v1, v2, …)` or `~LST({a, b}, {1, 2}, {3, 4})`.
+fn lst(args: &str) -> Result<Vec<Vec<(String, String)>>, String> {
+    let args = args.trim();
+    if let Some(rest) = args.strip_prefix('{') {
+        let groups: Vec<Vec<String>> = format!("{{{rest}")
+            .split('}')
+            .map(|g| g.trim().trim_start_matches(',').trim())
+            .filter(|g| !g.is_empty())
+            .map(|g| {
+                g.trim_start_matches('{')
+                    .split(',')
+                    .map(|v| v.trim().to_string())
+                    .collect()
+            })
+            .collect();
+        let (vars, values) = groups
+            .split_first()
+            .ok_or_else(|| "~LST needs variables".to_string())?;
+        if values.is_empty() {
+            return Err(format!("~LST({args}) has no values"));
+        }
+        values
+            .iter()
+            .map(|vals| {
+                if vals.len() > vars.len() {
+                    return Err(format!("~LST({args}): more values than variables"));
+                }
+                Ok(vars
+                    .iter()
+                    .enumerate()
+                    .map(|(i, var)| (var.clone(), vals.get(i).cloned().unwrap_or_default()))
+                    .collect())
+            })
+            .collect()
+    } else {
+        let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+        match parts.split_first() {
+            Some((var, values)) if !values.is_empty() => Ok(values
+                .iter()
+                .map(|v| vec![(var.to_string(), v.to_string())])
+                .collect()),
+            _ => Err(format!("~LST({args}) needs a variable and a value")),
+        }
+    }
+}
+
+/// Words as keepalived's keyword tokenizer makes them: blank-separated, a word starting with
+/// `"` runs to the closing quote (quotes removed), and `{` and `}` outside quotes are words.
+pub fn split_words(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut chars = text.chars().peekable();
+    let mut cur = String::new();
+    let flush = |cur: &mut String, words: &mut Vec<String>| {
+        if !cur.is_empty() {
+            words.push(std::mem::take(cur));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if cur.is_empty() => {
+                let mut s = String::new();
+                let mut closed = false;
+                for q in chars.by_ref() {
+                    if q == '"' {
+                        closed = true;
+                        break;
+                    }
+                    s.push(q);
+                }
+                if !closed {
+                    return Err("unterminated quote".into());
+                }
+                words.push(s);
+            }
+            '{' | '}' => {
+                flush(&mut cur, &mut words);
+                words.push(c.to_string());
+            }
+            c if c.is_whitespace() => flush(&mut cur, &mut words),
+            _ => cur.push(c),
+        }
+    }
+    flush(&mut cur, &mut words);
+    Ok(words)
+}
+
+/// A script string split into its arguments: blanks separate them, single quotes keep blanks
+/// inside one, and backslash escapes the next character (keepalived's script tokenizer).
+pub fn split_command(text: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quoted = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                    in_word = true;
+                }
+            }
+            c if c.is_whitespace() && !quoted => {
+                if in_word {
+                    args.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            _ => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        args.push(cur);
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Files from a map, globbing by a prefix before `*`.
+    struct Mem(BTreeMap<&'static str, &'static str>);
+
+    impl Files for Mem {
+        fn read(&self, path: &Path) -> std::io::Result<String> {
+            self.0
+                .get(path.to_str().unwrap_or(""))
+                .map(|s| s.to_string())
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        }
+
+        fn glob(&self, pattern: &str) -> Vec<PathBuf> {
+            let (pre, post) = pattern.split_once('*').unwrap_or((pattern, ""));
+            self.0
+                .keys()
+                .filter(|k| {
+                    k.starts_with(pre) && k.ends_with(post) && (k.len() >= pre.len() + post.len())
+                })
+                .filter(|k| pattern.contains('*') || **k == pattern)
+                .map(PathBuf::from)
+                .collect()
+        }
+    }
+
+    fn read(files: &[(&'static str, &'static str)], id: &str) -> Vec<String> {
+        let mem = Mem(files.iter().copied().collect());
+        let mut r = Reader::new(&mem, id);
+        r.read_file(Path::new(files[0].0)).unwrap();
+        r.lines.iter().map(|l| l.words.join(" ")).collect()
+    }
+
+    #[test]
+    fn comments_quotes_and_braces() {
+        let got = read(
+            &[(
+                "/k/a.conf",
+                "global_defs { # a comment\n  router_id \"lb 1\" ! another\n}\nnotify_master \"/bin/x #1\"\nvirtual_ipaddress {\n10.0.0.1/24 }\n",
+            )],
+            "x",
+        );
+        assert_eq!(
+            got,
+            vec![
+                "global_defs {",
+                "router_id lb 1",
+                "}",
+                "notify_master /bin/x #1",
+                "virtual_ipaddress {",
+                "10.0.0.1/24 }"
+            ]
+        );
+    }
+
+    #[test]
+    fn includes_relative_to_the_including_file() {
+        let got = read(
+            &[
+                ("/k/main.conf", "a 1\ninclude conf.d/*.conf\nb 2\n"),
+                ("/k/conf.d/x.conf", "x 1\n"),
+                ("/k/conf.d/y.conf", "y 1\n"),
+            ],
+            "x",
+        );
+        assert_eq!(got, vec!["a 1", "x 1", "y 1", "b 2"]);
+    }
+
+    #[test]
+    fn conditional_lines_by_config_id() {
+        let text = "@main router_id main_router\n@backup router_id backup_router\n@^main peer 1.2.3.4\n@^backup peer 1.2.3.5\n";
+        assert_eq!(
+            read(&[("/k/a.conf", text)], "main"),
+            vec!["router_id main_router", "peer 1.2.3.5"]
+        );
+        assert_eq!(
+            read(&[("/k/a.conf", text)], "backup"),
+            vec!["router_id backup_router", "peer 1.2.3.4"]
+        );
+    }
+
+    #[test]
+    fn parameters_substitute_at_use_and_recursively() {
+        // keepalived's manual example: the value is taken when used, not when defined.
+        let text = "$ADDRESS_BASE=10.2.${ADDRESS_BASE_SUB}\n$ADDRESS_BASE_SUB=0\n${ADDRESS_BASE}.100/32\n$ADDRESS_BASE_SUB=10\n${ADDRESS_BASE}.100/32\n@main $PRIORITY=240\n@backup $PRIORITY=200\npriority $PRIORITY\nscript \"${UNDEFINED}x\"\n";
+        assert_eq!(
+            read(&[("/k/a.conf", text)], "main"),
+            // An undefined parameter stays as written.
+            vec![
+                "10.2.0.100/32",
+                "10.2.10.100/32",
+                "priority 240",
+                "script ${UNDEFINED}x"
+            ]
+        );
+    }
+
+    #[test]
+    fn multiline_definitions_expand_in_place() {
+        let text =
+            "$RS= \\\nreal_server 10.0.0.${N} 80 { \\\n  weight ${N} \\\n}\n$N=1\n$RS\n$N=2\n$RS\n";
+        assert_eq!(
+            read(&[("/k/a.conf", text)], "x"),
+            vec![
+                "real_server 10.0.0.1 80 {",
+                "weight 1",
+                "}",
+                "real_server 10.0.0.2 80 {",
+                "weight 2",
+                "}"
+            ]
+        );
+    }
+
+    #[test]
+    fn seq_and_lst_repeat_lines() {
+        let text = "~SEQ(SUBNET, 0, 3) ip_address 10.0.${SUBNET}.1\n~SEQx(S, 0x90, 0x10, 0xc0) a fe80::20:${S}:1\n~SEQ(D, 3, -2, 0) d $D\n~LST({IP, IP1}, {10,1},{20,4}) 192.168.${IP}.${IP1}\n~LST(A, 1, 2) ~LST(B, 5,6) x ${A}.${B}\n";
+        assert_eq!(
+            read(&[("/k/a.conf", text)], "x"),
+            vec![
+                "ip_address 10.0.0.1",
+                "ip_address 10.0.1.1",
+                "ip_address 10.0.2.1",
+                "ip_address 10.0.3.1",
+                "a fe80::20:90:1",
+                "a fe80::20:a0:1",
+                "a fe80::20:b0:1",
+                "a fe80::20:c0:1",
+                "d 3",
+                "d 1",
+                "192.168.10.1",
+                "192.168.20.4",
+                "x 1.5",
+                "x 1.6",
+                "x 2.5",
+                "x 2.6",
+            ]
+        );
+    }
+
+    #[test]
+    fn script_strings_split_like_keepalived() {
+        assert_eq!(
+            split_command("/etc/k/notify.sh 'two words' a\\ b plain"),
+            vec!["/etc/k/notify.sh", "two words", "a b", "plain"]
+        );
+    }
+
+    #[test]
+    fn numbers_read_as_strtol_does() {
+        assert_eq!(number("0x10"), Ok(16));
+        assert_eq!(number("010"), Ok(8));
+        assert_eq!(number("-3"), Ok(-3));
+        assert!(seq("V, 1, 0, 3").is_err());
+    }
+}

@@ -1,0 +1,332 @@
+//! `haldir import keepalived`: keepalived configurations covering each construct, converted,
+//! the result loaded by haldir's own loader (it must validate) and checked key by key, and the
+//! constructs without an equivalent listed with file and line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use haldir::config::Config;
+use haldir::config::model::{CheckKind, ServiceKey};
+use haldir::import::{Imported, import};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/keepalived")
+        .join(name)
+}
+
+fn convert(name: &str, id: &str) -> (Imported, Config) {
+    let imported = import(&fixture(name), id).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let config = haldir::config::load_str(Path::new("converted.toml"), &imported.toml)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{name}: the converted file does not validate:\n{e}\n{}",
+                imported.toml
+            )
+        })
+        .config;
+    (imported, config)
+}
+
+fn lost(imported: &Imported) -> Vec<String> {
+    imported
+        .losses
+        .iter()
+        .map(|l| {
+            format!(
+                "{}:{}: {}",
+                l.path.file_name().unwrap().to_string_lossy(),
+                l.line,
+                l.what
+            )
+        })
+        .collect()
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+#[test]
+fn vrrp_instances_scripts_and_sync_groups() {
+    let (imp, c) = convert("vrrp.conf", "lb1");
+    assert_eq!(c.global.router_id, "lb1");
+    assert_eq!(c.global.script_user, "haldir-script");
+
+    let ts = &c.track_scripts[0];
+    assert_eq!(ts.name, "chk_nginx");
+    assert_eq!(ts.command, vec!["/usr/bin/pgrep", "-x", "nginx"]);
+    assert_eq!(
+        (ts.interval, ts.timeout, ts.rise, ts.fall),
+        (secs(2), secs(1), 2, 3)
+    );
+
+    let vi = &c.vrrp_instances[0];
+    assert_eq!(vi.name, "VI_1");
+    assert_eq!(vi.interface, "eth1");
+    assert_eq!(
+        (vi.virtual_router_id, vi.priority, vi.version),
+        (51, 150, 2)
+    );
+    assert_eq!(vi.advert_interval, secs(1));
+    assert!(!vi.preempt, "nopreempt");
+    let auth = vi.authentication.as_ref().expect("authentication");
+    assert_eq!(
+        auth.password, "secret12",
+        "keepalived keeps the first 8 characters"
+    );
+    assert_eq!(vi.unicast_source, Some("10.240.0.11".parse().unwrap()));
+    assert_eq!(
+        vi.unicast_peers,
+        vec!["10.240.0.12".parse::<std::net::IpAddr>().unwrap()]
+    );
+    let vips: Vec<String> = vi.virtual_ipaddress.iter().map(|n| n.to_string()).collect();
+    assert_eq!(vips, vec!["10.240.0.201/32", "10.240.0.202/32"]);
+    let ti: Vec<(String, Option<i16>)> = vi
+        .track_interface
+        .iter()
+        .map(|t| (t.name.clone(), t.weight))
+        .collect();
+    assert_eq!(ti, vec![("eth0".into(), Some(-50)), ("eth2".into(), None)]);
+    assert_eq!(vi.track_script[0].name, "chk_nginx");
+    assert_eq!(
+        vi.track_script[0].weight,
+        Some(-30),
+        "the script's weight where the reference has none"
+    );
+    assert_eq!(
+        vi.notify.master.as_deref(),
+        Some(
+            &[
+                "/etc/keepalived/notify.sh".to_string(),
+                "master".into(),
+                "two words".into()
+            ][..]
+        )
+    );
+    assert_eq!(
+        vi.notify.any.as_deref(),
+        Some(&["/etc/keepalived/any.sh".to_string()][..])
+    );
+    assert_eq!(vi.garp.delay, secs(3), "global vrrp_garp_master_delay");
+    assert_eq!(vi.garp.repeat, 4);
+    assert_eq!(
+        vi.garp.refresh,
+        secs(60),
+        "the instance's own garp_master_refresh"
+    );
+
+    let gw = &c.vrrp_instances[1];
+    assert_eq!((gw.version, gw.priority), (3, 100));
+    assert_eq!(gw.advert_interval, Duration::from_millis(500));
+    assert_eq!(gw.preempt_delay, secs(10));
+    assert!(gw.preempt);
+    assert_eq!(c.sync_groups[0].name, "G1");
+    assert_eq!(c.sync_groups[0].instances, vec!["VI_1", "VI_GW"]);
+
+    let losses = lost(&imp);
+    for want in [
+        "vrrp.conf:8: notification_email { … }: no haldir equivalent",
+        "vrrp.conf:39: 10.240.0.202/32 dev eth1 label eth1:1: address option \"label\" is not kept",
+        "vrrp.conf:51: smtp_alert: no haldir equivalent",
+        "vrrp.conf:71: notify_master /etc/keepalived/group.sh: haldir's sync groups have no options: notify is per instance",
+    ] {
+        assert!(
+            losses.iter().any(|l| l == want),
+            "missing loss {want:?} in {losses:#?}"
+        );
+    }
+    assert_eq!(losses.len(), 4, "{losses:#?}");
+    assert!(
+        imp.toml
+            .contains("# keepalived's `state MASTER` is not needed")
+    );
+}
+
+#[test]
+fn virtual_servers_checks_and_legacy_names() {
+    let (imp, c) = convert("lvs.conf", "lb1");
+    assert_eq!(c.global.router_id, "lb1", "lvs_id");
+    let sd = c.ipvs.sync_daemon.as_ref().expect("lvs_sync_daemon");
+    assert_eq!((sd.interface.as_str(), sd.sync_id), ("eth1", 7));
+    assert_eq!(sd.vrrp_instance.as_deref(), Some("VI_1"));
+    assert_eq!(sd.max_len, Some(1400));
+    let t = c.ipvs.timeouts.as_ref().expect("lvs_timeouts");
+    assert_eq!(
+        (t.tcp, t.tcp_fin, t.udp),
+        (Some(secs(900)), Some(secs(120)), Some(secs(300)))
+    );
+
+    let web = &c.virtual_servers[0];
+    assert_eq!(
+        web.key,
+        ServiceKey::Address("10.240.0.201:80".parse().unwrap())
+    );
+    assert_eq!(web.scheduler.as_str(), "wrr", "lb_algo");
+    assert_eq!(web.forwarding.to_string(), "dr", "lb_kind");
+    assert_eq!(web.persistence_timeout, secs(300));
+    assert_eq!(web.persistence_netmask, Some(24));
+    assert_eq!(web.sorry_server, Some("10.240.0.250:80".parse().unwrap()));
+    assert_eq!(
+        (web.quorum, web.hysteresis, web.inhibit_on_failure),
+        (2, 1, true)
+    );
+    let rs1 = &web.real_servers[0];
+    assert_eq!(
+        (rs1.address.to_string().as_str(), rs1.weight),
+        ("10.240.0.101:80", 3)
+    );
+    let check = rs1.check.as_ref().expect("HTTP_GET");
+    let CheckKind::Http(http) = &check.kind else {
+        panic!("http check: {check:?}")
+    };
+    assert_eq!(http.path, "/healthz");
+    assert!(http.status.contains(200) && http.status.contains(302) && !http.status.contains(204));
+    assert_eq!(check.interval, secs(6), "delay_loop of the service");
+    assert_eq!(check.timeout, secs(3));
+    assert_eq!(check.fall, 3, "nb_get_retry 2: the check and 2 retries");
+    assert_eq!(check.retry_delay, secs(2));
+    // DR: the real server takes the service's port; keepalived's 8080 stays the check's.
+    let rs2 = &web.real_servers[1];
+    assert_eq!(rs2.address.to_string(), "10.240.0.102:80");
+    let tcp = rs2.check.as_ref().expect("TCP_CHECK");
+    assert_eq!(
+        (tcp.kind.clone(), tcp.port, tcp.timeout, tcp.fall),
+        (CheckKind::Tcp, Some(8080), secs(2), 2)
+    );
+    assert_eq!(tcp.retry_delay, secs(1));
+
+    let tls = &c.virtual_servers[1];
+    assert_eq!(tls.scheduler.as_str(), "sh");
+    assert_eq!(tls.scheduler_flags.len(), 1);
+    assert_eq!(tls.forwarding.to_string(), "nat");
+    let check = tls.real_servers[0].check.as_ref().expect("SSL_GET");
+    match &check.kind {
+        CheckKind::Https {
+            http,
+            tls_verify,
+            sni,
+        } => {
+            assert_eq!(http.host.as_deref(), Some("www.example.com"), "virtualhost");
+            assert!(!tls_verify, "SSL_GET does not verify");
+            assert_eq!(sni.as_deref(), Some("www.example.com"), "enable_sni");
+        }
+        other => panic!("https check: {other:?}"),
+    }
+    assert_eq!(
+        (check.interval, check.timeout, check.fall),
+        (secs(10), secs(5), 2)
+    );
+
+    let fw = &c.virtual_servers[2];
+    assert!(matches!(fw.key, ServiceKey::Fwmark { mark: 3, .. }));
+    let rs = &fw.real_servers[0];
+    assert_eq!(
+        rs.address.to_string(),
+        "10.240.0.101",
+        "no port on a fwmark service's server"
+    );
+    let misc = rs.check.as_ref().expect("MISC_CHECK");
+    assert_eq!(
+        misc.kind,
+        CheckKind::Misc {
+            command: vec!["/etc/keepalived/check.sh".into(), "10.240.0.101".into()],
+            dynamic_weight: true
+        }
+    );
+    assert_eq!((misc.timeout, misc.fall, misc.port), (secs(4), 1, Some(80)));
+
+    // The group: one service per address of the range, and its fwmark.
+    let group: Vec<String> = c.virtual_servers[3..]
+        .iter()
+        .map(|v| v.name.clone())
+        .collect();
+    assert_eq!(
+        group,
+        vec!["WEB-10.240.0.210:80", "WEB-10.240.0.211:80", "WEB-fwmark-9"]
+    );
+    for vs in &c.virtual_servers[3..] {
+        assert_eq!(vs.scheduler.as_str(), "lc");
+        assert_eq!(vs.real_servers[0].weight, 2);
+    }
+
+    let losses = lost(&imp);
+    assert_eq!(
+        losses,
+        vec![
+            "lvs.conf:35: digest 9b3a0c85a887a256d6939da88aabd8cd: haldir does not compare body digests (body_regex can match content)"
+        ],
+    );
+}
+
+#[test]
+fn parameters_conditionals_repetitions_and_includes() {
+    for (id, prio) in [("lb1", 150), ("lb2", 100)] {
+        let (imp, c) = convert("preprocessed.conf", id);
+        assert!(imp.losses.is_empty(), "{:?}", lost(&imp));
+        assert_eq!(c.global.router_id, id);
+        let vi = &c.vrrp_instances[0];
+        assert_eq!(vi.interface, "eth1");
+        assert_eq!(vi.priority, prio);
+        let vips: Vec<String> = vi.virtual_ipaddress.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            vips,
+            vec!["10.240.0.201/32", "10.240.0.202/32", "10.240.0.203/32"]
+        );
+        let rs: Vec<(String, u32)> = c.virtual_servers[0]
+            .real_servers
+            .iter()
+            .map(|r| (r.address.to_string(), r.weight))
+            .collect();
+        assert_eq!(
+            rs,
+            vec![
+                ("10.240.0.101:80".into(), 1),
+                ("10.240.0.102:80".into(), 2),
+                ("10.240.0.109:80".into(), 9)
+            ]
+        );
+    }
+}
+
+#[test]
+fn the_command_prints_toml_and_lists_losses_with_exit_1() {
+    let run = |name: &str| {
+        Command::new(env!("CARGO_BIN_EXE_haldir"))
+            .args([
+                "import",
+                "keepalived",
+                fixture(name).to_str().unwrap(),
+                "--conditional",
+                "lb1",
+            ])
+            .output()
+            .unwrap()
+    };
+    let lossy = run("lvs.conf");
+    assert_eq!(lossy.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&lossy.stderr);
+    assert!(
+        stderr.contains("lvs.conf:35: not converted: digest"),
+        "{stderr}"
+    );
+    let toml = String::from_utf8_lossy(&lossy.stdout);
+    assert!(toml.contains("[[virtual_server]]"));
+    let clean = run("preprocessed.conf");
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    // The output passes `haldir check`.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("haldir.toml");
+    std::fs::write(&out, &clean.stdout).unwrap();
+    let check = Command::new(env!("CARGO_BIN_EXE_haldir"))
+        .args(["check", "-c", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
+}

@@ -1,0 +1,94 @@
+# `haldir import keepalived` in practice: keepalived run on its configuration and haldir run
+# on the converted one produce the same IPVS table (ipvsadm-save -n, sorted) with every real
+# server healthy; and keepalived and haldir, each on its node's reading of one shared
+# configuration (@lb1/@lb2 lines), behave as one VRRP pair, either way round.
+
+bridge br0
+for ns in lb1 lb2 rs1 rs2 rs3; do netns $ns; done
+attach lb1 br0 eth0 10.0.0.1/24
+attach lb2 br0 eth0 10.0.0.2/24
+for i in 1 2 3; do
+    attach rs$i br0 eth0 10.0.0.1$i/24
+    realserver_dr rs$i 10.0.0.100
+    serve rs$i 80 rs$i
+done
+
+start_k() { # NS CONF ID
+    rm -f /tmp/$1.k*.pid
+    spawn_at "$1" "/tmp/$1.pid" keepalived -n -l -D -f "$2" -i "$3" -p "/tmp/$1.kmain.pid" \
+        -r "/tmp/$1.kvrrp.pid" -c "/tmp/$1.kchk.pid" >>"/tmp/$1.log" 2>&1
+}
+start_h() { # NS TOML
+    spawn_at "$1" "/tmp/$1.pid" haldir run -c "$2" 2>>"/tmp/$1.log"
+}
+stop() { # NS
+    kill -TERM "$(cat "/tmp/$1.pid")" 2>/dev/null
+    wait_until sh -c "! kill -0 $(cat "/tmp/$1.pid") 2>/dev/null" || kill -9 "$(cat "/tmp/$1.pid")"
+    rm -f /tmp/$1.k*.pid
+    at "$1" ipvsadm -C
+    ip -n "$1" addr del 10.0.0.100/32 dev eth0 2>/dev/null
+    true
+}
+dests() { at lb1 ipvsadm-save -n | grep -c '^-a'; }
+has_dests() { [ "$(dests)" = "$1" ]; }
+table() { at lb1 ipvsadm-save -n | sort; }
+logs() { for ns in lb1 lb2; do echo "== $ns"; tail -25 /tmp/$ns.log; done; }
+
+# same_table CONF DESTS: keepalived's table, then haldir's from the converted file.
+same_table() {
+    local conf=$1 want=$2 name
+    name=$(basename "$conf" .conf)
+    say "$name: keepalived and the converted haldir program the same table"
+    start_k lb1 "/lab/$conf" lb1
+    wait_until has_dests "$want" || { table; logs; fail "keepalived programs $want real servers"; }
+    sleep 3 # two check rounds: every server confirmed healthy, the table settled
+    has_dests "$want" || { table; fail "keepalived keeps $want real servers"; }
+    keepalived_table=$(table)
+    stop lb1
+    haldir import keepalived "/lab/$conf" --conditional lb1 > "/lab/$name.toml" 2>/tmp/import.err \
+        || { cat /tmp/import.err; fail "$name converts with nothing lost"; }
+    ok "$name converts with nothing lost"
+    haldir check -c "/lab/$name.toml" > /dev/null || fail "the converted $name passes haldir check"
+    start_h lb1 "/lab/$name.toml"
+    wait_until has_dests "$want" || { table; logs; fail "haldir programs $want real servers"; }
+    sleep 3
+    check_eq "$name: the same ipvsadm-save -n, $want real servers healthy" "$keepalived_table" "$(table)"
+    stop lb1
+}
+
+same_table keepalived-dr.conf 4
+same_table keepalived-nat.conf 5
+
+say "VRRP: keepalived (original, lb1) and haldir (converted, lb2) as one pair"
+has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
+haldir import keepalived /lab/keepalived-dr.conf --conditional lb2 > /lab/lb2.toml 2>/dev/null || fail "lb2's reading converts"
+haldir import keepalived /lab/keepalived-dr.conf --conditional lb1 > /lab/lb1.toml 2>/dev/null || fail "lb1's reading converts"
+grep -q '^priority = 100' /lab/lb2.toml && grep -q '^priority = 150' /lab/lb1.toml \
+    && ok "@lb1/@lb2 lines give each node its priority" || fail "each node's priority"
+start_k lb1 /lab/keepalived-dr.conf lb1
+start_h lb2 /lab/lb2.toml
+t=$(until_ms 8000 has_vip lb1) || { logs; fail "keepalived (150) becomes master"; }
+ok "keepalived (priority 150) master after $t ms"
+sleep 1.5
+has_vip lb2 && { logs; fail "haldir stays backup"; }
+ok "haldir (priority 100) stays backup"
+kill -9 "$(cat /tmp/lb1.kvrrp.pid)" 2>/dev/null
+kill -9 "$(cat /tmp/lb1.pid)"
+ip -n lb1 addr del 10.0.0.100/32 dev eth0 2>/dev/null
+t=$(until_ms 6000 has_vip lb2) || { logs; fail "haldir takes over from the crashed keepalived"; }
+ok "keepalived crashed: haldir took the VIP after $t ms (3 × 1 s + skew)"
+stop lb1
+stop lb2
+
+say "VRRP: haldir (converted, lb1) and keepalived (original, lb2), the other way round"
+start_h lb1 /lab/lb1.toml
+start_k lb2 /lab/keepalived-dr.conf lb2
+t=$(until_ms 8000 has_vip lb1) || { logs; fail "haldir (150) becomes master"; }
+ok "haldir (priority 150) master after $t ms"
+sleep 1.5
+has_vip lb2 && { logs; fail "keepalived stays backup"; }
+ok "keepalived (priority 100) stays backup"
+kill -TERM "$(cat /tmp/lb1.pid)"
+t=$(until_ms 3000 has_vip lb2) || { logs; fail "keepalived takes over after haldir's clean stop"; }
+ok "haldir stopped cleanly (priority 0): keepalived took the VIP after $t ms"
+stop lb2
