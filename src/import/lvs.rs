@@ -18,6 +18,16 @@ struct Timing {
     virtualhost: Option<String>,
 }
 
+/// The keywords of [`Timing`], valid at the service, server and checker level.
+const TIMING: &[&str] = &[
+    "delay_loop",
+    "connect_timeout",
+    "retry",
+    "nb_get_retry",
+    "delay_before_retry",
+    "virtualhost",
+];
+
 /// One service the keepalived block stands for.
 enum Key {
     Addr(String, Option<u16>),
@@ -104,11 +114,7 @@ impl Mapper {
         let mut reals: Vec<&Node> = Vec::new();
         for c in n.children() {
             match c.key.as_str() {
-                "delay_loop" => timing.delay_loop = self.timer(c),
-                "connect_timeout" => timing.connect_timeout = self.timer(c),
-                "retry" | "nb_get_retry" => timing.retry = self.int(c),
-                "delay_before_retry" => timing.delay_before_retry = self.timer(c),
-                "virtualhost" => timing.virtualhost = c.arg(0).map(str::to_string),
+                k if TIMING.contains(&k) => self.timing(c, &mut timing),
                 "lb_algo" | "lvs_sched" => scheduler = c.arg(0).map(str::to_string),
                 "lb_kind" | "lvs_method" => {
                     if let Some((f, tunnel)) = self.method(c) {
@@ -219,6 +225,16 @@ impl Mapper {
         }
     }
 
+    fn timing(&mut self, c: &Node, t: &mut Timing) {
+        match c.key.as_str() {
+            "delay_loop" => t.delay_loop = self.timer(c),
+            "connect_timeout" => t.connect_timeout = self.timer(c),
+            "retry" | "nb_get_retry" => t.retry = self.int(c),
+            "delay_before_retry" => t.delay_before_retry = self.timer(c),
+            _ => t.virtualhost = c.arg(0).map(str::to_string),
+        }
+    }
+
     /// `lvs_method NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`.
     fn method(&mut self, n: &Node) -> Option<(String, Option<V>)> {
         let f = match n.arg(0).map(str::to_ascii_uppercase).as_deref() {
@@ -300,11 +316,7 @@ impl Mapper {
                         out.push((k.into(), V::Int(v)));
                     }
                 }
-                "delay_loop" => timing.delay_loop = self.timer(c),
-                "connect_timeout" => timing.connect_timeout = self.timer(c),
-                "retry" | "nb_get_retry" => timing.retry = self.int(c),
-                "delay_before_retry" => timing.delay_before_retry = self.timer(c),
-                "virtualhost" => timing.virtualhost = c.arg(0).map(str::to_string),
+                k if TIMING.contains(&k) => self.timing(c, &mut timing),
                 "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" => {
                     if check.is_some() {
                         self.lost(
@@ -363,11 +375,7 @@ impl Mapper {
         let mut sni_enabled = false;
         for c in n.children() {
             match c.key.as_str() {
-                "delay_loop" => t.delay_loop = self.timer(c),
-                "connect_timeout" => t.connect_timeout = self.timer(c),
-                "retry" | "nb_get_retry" => t.retry = self.int(c),
-                "delay_before_retry" => t.delay_before_retry = self.timer(c),
-                "virtualhost" => t.virtualhost = c.arg(0).map(str::to_string),
+                k if TIMING.contains(&k) => self.timing(c, &mut t),
                 "connect_port" => {
                     if let Some(p) = self.int(c) {
                         extra.push(("port".into(), V::Int(p)));

@@ -178,25 +178,13 @@ impl Mapper {
                 // enable_script_security asks for, always.
                 "enable_script_security" => {}
                 "vrrp_version" => self.globals.vrrp_version = self.int(n),
-                "vrrp_garp_master_delay" => {
-                    if let Some(d) = self.timer(n) {
-                        self.globals.garp.push(("delay".into(), V::Str(d)));
-                    }
-                }
-                "vrrp_garp_master_repeat" => {
-                    if let Some(v) = self.int(n) {
-                        self.globals.garp.push(("repeat".into(), V::Int(v)));
-                    }
-                }
-                "vrrp_garp_master_refresh" => {
-                    if let Some(d) = self.timer(n) {
-                        self.globals.garp.push(("refresh".into(), V::Str(d)));
-                    }
-                }
-                "vrrp_garp_master_refresh_repeat" => {
-                    if let Some(v) = self.int(n) {
-                        self.globals.garp.push(("refresh_repeat".into(), V::Int(v)));
-                    }
+                k if k
+                    .strip_prefix("vrrp_")
+                    .is_some_and(|g| garp_key(g).is_some()) =>
+                {
+                    let mut garp = std::mem::take(&mut self.globals.garp);
+                    self.garp(n, &k["vrrp_".len()..], &mut garp);
+                    self.globals.garp = garp;
                 }
                 "lvs_sync_daemon" => {
                     if let Some(t) = self.sync_daemon(n) {
@@ -221,6 +209,24 @@ impl Mapper {
             self.doc.header("[ipvs]");
             for (k, v) in &ipvs {
                 self.doc.set(k, v);
+            }
+        }
+    }
+
+    /// A `garp_master_*` setting into haldir's `garp` table (a later one replaces an earlier).
+    pub fn garp(&mut self, n: &Node, keyword: &str, garp: &mut Vec<(String, V)>) {
+        let Some((key, timer)) = garp_key(keyword) else {
+            return;
+        };
+        let value = if timer {
+            self.timer(n).map(V::Str)
+        } else {
+            self.int(n).map(V::Int)
+        };
+        if let Some(v) = value {
+            match garp.iter_mut().find(|(k, _)| k == key) {
+                Some(slot) => slot.1 = v,
+                None => garp.push((key.to_string(), v)),
             }
         }
     }
@@ -297,6 +303,17 @@ impl Mapper {
             }
         }
         (!t.is_empty()).then_some(V::Table(t))
+    }
+}
+
+/// keepalived's GARP keywords: haldir's key, and whether the value is a time.
+pub fn garp_key(keyword: &str) -> Option<(&'static str, bool)> {
+    match keyword {
+        "garp_master_delay" => Some(("delay", true)),
+        "garp_master_repeat" => Some(("repeat", false)),
+        "garp_master_refresh" => Some(("refresh", true)),
+        "garp_master_refresh_repeat" => Some(("refresh_repeat", false)),
+        _ => None,
     }
 }
 

@@ -149,26 +149,7 @@ impl Mapper {
                         notify.push((slot.to_string(), cmd));
                     }
                 }
-                "garp_master_delay" => {
-                    if let Some(d) = self.timer(c) {
-                        set(&mut garp, "delay", V::Str(d));
-                    }
-                }
-                "garp_master_repeat" => {
-                    if let Some(v) = self.int(c) {
-                        set(&mut garp, "repeat", V::Int(v));
-                    }
-                }
-                "garp_master_refresh" => {
-                    if let Some(d) = self.timer(c) {
-                        set(&mut garp, "refresh", V::Str(d));
-                    }
-                }
-                "garp_master_refresh_repeat" => {
-                    if let Some(v) = self.int(c) {
-                        set(&mut garp, "refresh_repeat", V::Int(v));
-                    }
-                }
+                k if super::map::garp_key(k).is_some() => self.garp(c, k, &mut garp),
                 // haldir adds the VIPs as addresses of the host: it always accepts their traffic.
                 "accept" => {}
                 _ => self.lost(c, "no haldir equivalent"),
@@ -282,12 +263,5 @@ impl Mapper {
         self.doc.header("[[vrrp_sync_group]]");
         self.doc.set("name", &V::str(name));
         self.doc.set("instances", &V::strs(&members));
-    }
-}
-
-fn set(list: &mut Vec<(String, V)>, key: &str, v: V) {
-    match list.iter_mut().find(|(k, _)| k == key) {
-        Some(slot) => slot.1 = v,
-        None => list.push((key.to_string(), v)),
     }
 }
