@@ -248,6 +248,13 @@ fn virtual_servers_checks_and_legacy_names() {
     );
     for vs in &c.virtual_servers[3..] {
         assert_eq!(vs.scheduler.as_str(), "lc");
+        if matches!(vs.key, ServiceKey::Address(_)) {
+            assert_eq!(
+                vs.protocol.to_string(),
+                "udp",
+                "keepalived: no protocol set - defaulting to UDP"
+            );
+        }
         assert_eq!(vs.real_servers[0].weight, 2);
     }
 

@@ -144,6 +144,10 @@ fn tun_real_servers_set_up_by_the_role() {
 fn keepalived_and_its_converted_config_agree() {
     scenario_with(
         "import-equivalence",
-        &["keepalived-dr.conf", "keepalived-nat.conf"],
+        &[
+            "keepalived-dr.conf",
+            "keepalived-nat.conf",
+            "keepalived-tun.conf",
+        ],
     );
 }

@@ -177,6 +177,25 @@ impl Mapper {
                 _ => self.lost(c, "no haldir equivalent"),
             }
         }
+        // keepalived: an address service without `protocol` is UDP ("no protocol set -
+        // defaulting to UDP", as the kernel would take protocol 0); one-packet scheduling only
+        // with UDP or a fwmark.
+        let protocol = keys
+            .iter()
+            .find(|(k, _)| k == "protocol")
+            .map(|(_, v)| v.clone());
+        if matches!(key, Key::Addr(..)) {
+            if protocol.is_none() {
+                notes.push("no `protocol` in keepalived's block: keepalived takes UDP".into());
+                keys.push(("protocol".into(), V::str("udp")));
+            }
+            if protocol.is_some_and(|p| p != V::str("udp"))
+                && let Some(i) = keys.iter().position(|(k, _)| k == "one_packet")
+            {
+                keys.remove(i);
+                notes.push("`ops` dropped: keepalived ignores it for TCP and SCTP".into());
+            }
+        }
         if let Some(s) = scheduler {
             keys.push(("scheduler".into(), V::Str(s)));
         }

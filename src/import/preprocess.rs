@@ -75,9 +75,15 @@ pub struct Reader<'a, F: Files> {
     /// A multiline definition being collected: its name and lines so far.
     collecting: Option<(String, Vec<String>)>,
     depth: usize,
+    /// Logical lines processed, repetitions included: bounded like the output.
+    steps: usize,
 }
 
 const MAX_DEPTH: usize = 32;
+/// Bounds on what parameters and repetitions may make: keepalived itself would take forever
+/// or run out of memory past them, and the importer must not.
+const MAX_LINES: usize = 1_000_000;
+const MAX_LINE_LEN: usize = 64 * 1024;
 
 impl<'a, F: Files> Reader<'a, F> {
     pub fn new(files_io: &'a F, config_id: &str) -> Self {
@@ -89,6 +95,7 @@ impl<'a, F: Files> Reader<'a, F> {
             lines: Vec::new(),
             collecting: None,
             depth: 0,
+            steps: 0,
         }
     }
 
@@ -147,6 +154,10 @@ impl<'a, F: Files> Reader<'a, F> {
         text: String,
         continued: bool,
     ) -> Result<(), ReadError> {
+        self.steps += 1;
+        if self.steps > 10 * MAX_LINES {
+            return Err(self.syntax(file, line, "parameters and repetitions expand too far"));
+        }
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             self.depth -= 1;
@@ -197,13 +208,22 @@ impl<'a, F: Files> Reader<'a, F> {
             }
             return Ok(());
         }
-        let substituted = self.substitute(&text);
+        let substituted = self
+            .substitute(&text)
+            .map_err(|m| self.syntax(file, line, m))?;
         if substituted != text {
             // The value may bring a conditional, a definition or another reference.
             return self.logical(file, line, substituted, false);
         }
         let words = split_words(&text).map_err(|m| self.syntax(file, line, m))?;
         if !words.is_empty() {
+            if self.lines.len() >= MAX_LINES {
+                return Err(self.syntax(
+                    file,
+                    line,
+                    format!("the configuration expands to over {MAX_LINES} lines"),
+                ));
+            }
             self.lines.push(Line { file, line, words });
         }
         Ok(())
@@ -247,7 +267,9 @@ impl<'a, F: Files> Reader<'a, F> {
     fn repeat(&mut self, file: usize, line: usize, text: &str) -> Result<(), ReadError> {
         let (head, args, rest) = split_call(text)
             .ok_or_else(|| self.syntax(file, line, format!("malformed repetition: {text}")))?;
-        let args = self.substitute(args);
+        let args = self
+            .substitute(args)
+            .map_err(|m| self.syntax(file, line, m))?;
         let rounds: Vec<Vec<(String, String)>> = match head {
             "~SEQ" | "~SEQx" => {
                 let values = seq(&args).map_err(|m| self.syntax(file, line, m))?;
@@ -277,7 +299,7 @@ impl<'a, F: Files> Reader<'a, F> {
 
     /// Replaces `${NAME}` anywhere and `$NAME` before whitespace, `,`, `)` or the end, for
     /// names defined with one value; others stay as written.
-    fn substitute(&self, text: &str) -> String {
+    fn substitute(&self, text: &str) -> Result<String, String> {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(i) = rest.find('$') {
@@ -302,6 +324,11 @@ impl<'a, F: Files> Reader<'a, F> {
             match self.defs.get(name) {
                 Some(Def::One(v)) if !name.is_empty() => {
                     out.push_str(v);
+                    if out.len() > MAX_LINE_LEN {
+                        return Err(format!(
+                            "a line grows past {MAX_LINE_LEN} bytes by substitution"
+                        ));
+                    }
                     rest = &after[len..];
                 }
                 _ => {
@@ -311,7 +338,7 @@ impl<'a, F: Files> Reader<'a, F> {
             }
         }
         out.push_str(rest);
-        out
+        Ok(out)
     }
 }
 

@@ -34,14 +34,15 @@ has_dests() { [ "$(dests)" = "$1" ]; }
 table() { at lb1 ipvsadm-save -n | sort; }
 logs() { for ns in lb1 lb2; do echo "== $ns"; tail -25 /tmp/$ns.log; done; }
 
-# same_table CONF DESTS: keepalived's table, then haldir's from the converted file.
+# same_table CONF DESTS [SETTLE]: keepalived's table, then haldir's from the converted file,
+# each taken SETTLE seconds (default 3: two check rounds) after its real servers appeared.
 same_table() {
-    local conf=$1 want=$2 name
+    local conf=$1 want=$2 settle=${3:-3} name
     name=$(basename "$conf" .conf)
     say "$name: keepalived and the converted haldir program the same table"
     start_k lb1 "/lab/$conf" lb1
     wait_until has_dests "$want" || { table; logs; fail "keepalived programs $want real servers"; }
-    sleep 3 # two check rounds: every server confirmed healthy, the table settled
+    sleep "$settle" # every server checked, the table settled
     has_dests "$want" || { table; fail "keepalived keeps $want real servers"; }
     keepalived_table=$(table)
     stop lb1
@@ -51,13 +52,17 @@ same_table() {
     haldir check -c "/lab/$name.toml" > /dev/null || fail "the converted $name passes haldir check"
     start_h lb1 "/lab/$name.toml"
     wait_until has_dests "$want" || { table; logs; fail "haldir programs $want real servers"; }
-    sleep 3
+    sleep "$settle"
     check_eq "$name: the same ipvsadm-save -n, $want real servers healthy" "$keepalived_table" "$(table)"
     stop lb1
 }
 
 same_table keepalived-dr.conf 4
 same_table keepalived-nat.conf 5
+# rs3 has nothing on port 81: both keep it at weight 0 once its check has failed.
+same_table keepalived-tun.conf 3 6
+failed_at_zero() { echo "$keepalived_table" | grep -q -- '-r 10.0.0.13:443 -i -w 0'; }
+check_run "the failed server is at weight 0 in both (the tables are equal)" failed_at_zero
 
 say "VRRP: keepalived (original, lb1) and haldir (converted, lb2) as one pair"
 has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
