@@ -96,3 +96,10 @@ fn vrrp_ipv6_and_keepalived() {
 fn realserver_role_dr() {
     scenario("realserver-dr", BASE);
 }
+
+#[test]
+fn hostile_adverts_are_dropped_and_counted() {
+    let mut tools = BASE.to_vec();
+    tools.push("python3");
+    scenario("hostile-adverts", &tools);
+}

@@ -47,7 +47,7 @@ impl V {
             }
             V::Table(kv) => {
                 out.push_str("{ ");
-                for (i, (k, v)) in kv.iter().enumerate() {
+                for (i, (k, v)) in last_of_each(kv).into_iter().enumerate() {
                     if i > 0 {
                         out.push_str(", ");
                     }
@@ -81,6 +81,14 @@ impl Doc {
         let _ = writeln!(self.text, "{header}");
     }
 
+    /// Every key of a table; a key keepalived saw twice is written once, with the later value
+    /// (keepalived keeps the last).
+    pub fn set_all(&mut self, keys: &[(String, V)]) {
+        for (k, v) in last_of_each(keys) {
+            self.set(k, v);
+        }
+    }
+
     pub fn set(&mut self, key: &str, value: &V) {
         let _ = write!(self.text, "{key} = ");
         value.render(&mut self.text);
@@ -97,6 +105,18 @@ impl Doc {
     pub fn finish(self) -> String {
         self.text
     }
+}
+
+/// Each key once, at its first place, with its last value.
+fn last_of_each(keys: &[(String, V)]) -> Vec<(&str, &V)> {
+    let mut out: Vec<(&str, &V)> = Vec::with_capacity(keys.len());
+    for (k, v) in keys {
+        match out.iter_mut().find(|(o, _)| o == k) {
+            Some(slot) => slot.1 = v,
+            None => out.push((k, v)),
+        }
+    }
+    out
 }
 
 /// A keepalived timer (seconds, fractions allowed) as a haldir duration: whole seconds as
@@ -137,6 +157,24 @@ mod tests {
         assert_eq!(x["s"].as_str(), Some("a \"quoted\" \\ word"));
         assert_eq!(x["t"]["weight"].as_integer(), Some(-30));
         assert_eq!(x["a"][2].as_str(), Some("x"));
+    }
+
+    #[test]
+    fn a_key_given_twice_is_written_once_with_the_last_value() {
+        // Found by fuzzing: keepalived keeps the last of a repeated statement; TOML refuses
+        // duplicate keys.
+        let mut d = Doc::default();
+        d.header("[[x]]");
+        let keys = vec![
+            ("a".to_string(), V::Bool(true)),
+            ("b".to_string(), V::Int(1)),
+            ("a".to_string(), V::Bool(false)),
+        ];
+        d.set_all(&keys);
+        d.set("t", &V::Table(keys));
+        let parsed: toml::Table = d.finish().parse().unwrap();
+        assert_eq!(parsed["x"][0]["a"].as_bool(), Some(false));
+        assert_eq!(parsed["x"][0]["t"]["a"].as_bool(), Some(false));
     }
 
     #[test]

@@ -215,9 +215,7 @@ impl Mapper {
         for note in &notes {
             self.doc.comment(note);
         }
-        for (k, v) in &keys {
-            self.doc.set(k, v);
-        }
+        self.doc.set_all(&keys);
         // One check shared by every real server is written once, as the service's.
         let shared = match checks.first() {
             Some(Some(first)) if checks.iter().all(|c| c.as_ref() == Some(first)) => {
@@ -227,15 +225,11 @@ impl Mapper {
         };
         if let Some(check) = &shared {
             self.doc.header("[virtual_server.check]");
-            for (k, v) in check {
-                self.doc.set(k, v);
-            }
+            self.doc.set_all(&check);
         }
         for (server, check) in servers.into_iter().zip(checks) {
             self.doc.header("[[virtual_server.real_server]]");
-            for (k, v) in &server {
-                self.doc.set(k, v);
-            }
+            self.doc.set_all(&server);
             if shared.is_none()
                 && let Some(check) = check
             {

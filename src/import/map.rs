@@ -201,15 +201,11 @@ impl Mapper {
         }
         if !global.is_empty() {
             self.doc.header("[global]");
-            for (k, v) in &global {
-                self.doc.set(k, v);
-            }
+            self.doc.set_all(&global);
         }
         if !ipvs.is_empty() {
             self.doc.header("[ipvs]");
-            for (k, v) in &ipvs {
-                self.doc.set(k, v);
-            }
+            self.doc.set_all(&ipvs);
         }
     }
 

@@ -51,9 +51,7 @@ impl Mapper {
             }
         }
         self.doc.header("[[track_script]]");
-        for (k, v) in &keys {
-            self.doc.set(k, v);
-        }
+        self.doc.set_all(&keys);
         self.doc.set("interval", &V::str(&interval));
         self.doc
             .set("timeout", &V::Str(timeout.unwrap_or(interval)));
@@ -171,9 +169,7 @@ impl Mapper {
         for note in &notes {
             self.doc.comment(note);
         }
-        for (k, v) in &keys {
-            self.doc.set(k, v);
-        }
+        self.doc.set_all(&keys);
     }
 
     /// One `virtual_ipaddress` entry: `ADDR[/LEN] [dev IF] [label L] …`.

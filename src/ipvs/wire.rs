@@ -217,7 +217,8 @@ pub fn error_payload(payload: &[u8]) -> Result<(i32, u32), WireError> {
     }
     let err = i32::from_ne_bytes([payload[0], payload[1], payload[2], payload[3]]);
     let seq = u32::from_ne_bytes([payload[12], payload[13], payload[14], payload[15]]);
-    Ok((-err, seq))
+    // The kernel sends -errno; a value it never sends (i32::MIN) must not overflow.
+    Ok((err.checked_neg().unwrap_or(i32::MAX), seq))
 }
 
 /// The genl command and the attribute bytes of a generic netlink payload.
@@ -300,6 +301,14 @@ impl<'a> Attr<'a> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_error_code_the_kernel_never_sends_does_not_overflow() {
+        // Found by fuzzing: -i32::MIN overflows.
+        let mut payload = vec![0u8; 4 + NLMSG_HDRLEN];
+        payload[..4].copy_from_slice(&i32::MIN.to_ne_bytes());
+        assert_eq!(error_payload(&payload), Ok((i32::MAX, 0)));
+    }
+
     use super::*;
 
     #[test]

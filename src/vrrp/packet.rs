@@ -45,6 +45,8 @@ pub enum Drop {
     Interval,
     Family,
     NotPeer,
+    /// Longer than its header says: a well-formed advert is exactly its declared length.
+    Length,
 }
 
 impl Drop {
@@ -60,6 +62,7 @@ impl Drop {
             Drop::Interval => "interval",
             Drop::Family => "family",
             Drop::NotPeer => "not_peer",
+            Drop::Length => "length",
         }
     }
 }
@@ -179,7 +182,9 @@ impl Advert {
         if m.len() < need {
             return Err(Drop::Truncated);
         }
-        let m = &m[..need];
+        if m.len() > need {
+            return Err(Drop::Length);
+        }
         let mut zeroed = m.to_vec();
         zeroed[6] = 0;
         zeroed[7] = 0;
@@ -414,6 +419,13 @@ mod tests {
                 "cut {cut}"
             );
         }
+        let mut long = good.clone();
+        long.extend_from_slice(&[0u8; 64]);
+        assert_eq!(
+            Advert::decode(&long, src, dst, V3Checksum::PseudoHeader),
+            Err(Drop::Length),
+            "trailing bytes"
+        );
         let mut bad = good.clone();
         bad[0] = 0x41;
         assert_eq!(

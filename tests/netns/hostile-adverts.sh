@@ -1,0 +1,142 @@
+# Hostile VRRP input: from a third namespace on the segment, and from off-link behind a router,
+# adverts that would take the VIP if accepted (priority 254) but are each wrong in one way:
+# TTL < 255, bad checksum, wrong version, wrong VRID, wrong password, truncated, oversized, and
+# a well-formed one routed in from another subnet. Each is dropped and counted by its reason,
+# and the master stays master. A last, valid forged advert shows the others could have taken it.
+
+bridge br0
+bridge br1
+for ns in lb1 evil router far; do netns $ns; done
+attach lb1 br0 eth0 10.0.0.11/24
+attach evil br0 eth0 10.0.0.66/24
+attach router br0 eth0 10.0.0.1/24
+attach router br1 eth1 10.1.0.1/24
+attach far br1 eth0 10.1.0.66/24
+at router sysctl -qw net.ipv4.ip_forward=1
+at far ip route add default via 10.1.0.1
+at lb1 ip route add 10.1.0.0/24 via 10.0.0.1
+
+cat > "$LAB/lb1.toml" <<TOML
+[global]
+state_dir = "$LAB/state"
+script_user = "root"
+metrics_listen = "127.0.0.1:9474"
+[[vrrp_instance]]
+name = "V3"
+interface = "eth0"
+virtual_router_id = 51
+priority = 150
+version = 3
+advert_interval = "100ms"
+virtual_ipaddress = ["10.0.0.100/32"]
+[[vrrp_instance]]
+name = "V2"
+interface = "eth0"
+virtual_router_id = 52
+priority = 150
+version = 2
+advert_interval = "1s"
+authentication = { type = "pass", password = "secret1" }
+virtual_ipaddress = ["10.0.0.101/32"]
+TOML
+
+# The forger: one advert per call, built byte by byte (checksums computed unless told not to).
+cat > "$LAB/forge.py" <<'PY'
+import socket, struct, sys
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+def advert(version, vrid, prio, vip, src, dst, password=None, bad_sum=False):
+    addrs = socket.inet_aton(vip)
+    if version == 3:
+        hdr = struct.pack("!BBBBHH", 0x31, vrid, prio, 1, 10, 0)  # 100 ms
+        msg = hdr + addrs
+        pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 112, len(msg))
+        s = csum(pseudo + msg)
+    else:
+        auth = (password or "").encode().ljust(8, b"\0")[:8]
+        hdr = struct.pack("!BBBBBBH", 0x21, vrid, prio, 1, 1 if password else 0, 1, 0)
+        msg = hdr + addrs + auth
+        s = csum(msg)
+    if bad_sum:
+        s ^= 0x5A5A
+    return msg[:6] + struct.pack("!H", s) + msg[8:]
+
+kind, src, dst = sys.argv[1], sys.argv[2], sys.argv[3]
+ttl = 255
+if kind == "ttl":
+    msg, ttl = advert(3, 51, 254, "10.0.0.100", src, dst), 64
+elif kind == "checksum":
+    msg = advert(3, 51, 254, "10.0.0.100", src, dst, bad_sum=True)
+elif kind == "version":
+    msg = advert(2, 51, 254, "10.0.0.100", src, dst)
+elif kind == "vrid":
+    msg = advert(3, 99, 254, "10.0.0.100", src, dst)
+elif kind == "auth":
+    msg = advert(2, 52, 254, "10.0.0.101", src, dst, password="wrong")
+elif kind == "truncated":
+    msg = advert(3, 51, 254, "10.0.0.100", src, dst)[:5]
+elif kind == "length":
+    msg = advert(3, 51, 254, "10.0.0.100", src, dst) + b"\xff" * 1200
+elif kind == "valid":
+    msg = advert(3, 51, 254, "10.0.0.100", src, dst)
+else:
+    sys.exit("unknown kind " + kind)
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
+for _ in range(3):
+    s.sendto(msg, (dst, 0))
+PY
+forge() { at "$1" python3 "$LAB/forge.py" "$2" "$3" "$4"; }
+
+spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>>"$LAB/lb1.log"
+has_vip() { ip -n lb1 -o addr show dev eth0 | grep -q " $1/32 "; }
+metric() { at lb1 curl -s 127.0.0.1:9474/metrics | awk -v m="$1" '$1 == m {print $2}'; }
+dropped() { metric "haldir_vrrp_adverts_dropped_total{instance=\"$1\",reason=\"$2\"}"; }
+state() { metric "haldir_vrrp_state{instance=\"$1\",state=\"MASTER\"}"; }
+t=$(until_ms 5000 has_vip 10.0.0.100) || { cat "$LAB/lb1.log"; fail "V3 becomes master"; }
+wait_until has_vip 10.0.0.101 || { cat "$LAB/lb1.log"; fail "V2 becomes master"; }
+ok "lb1 is master of both instances"
+flips() { echo "$(metric 'haldir_vrrp_transitions_total{instance="V3",to="BACKUP"}') $(metric 'haldir_vrrp_transitions_total{instance="V2",to="BACKUP"}')"; }
+before=$(flips)
+
+# hostile KIND INSTANCE REASON [FROM SRC DST]: sent, dropped with REASON, no state change.
+hostile() {
+    local kind=$1 inst=$2 reason=$3 from=${4:-evil} src=${5:-10.0.0.66} dst=${6:-224.0.0.18} was now
+    was=$(dropped "$inst" "$reason")
+    forge "$from" "$kind" "$src" "$dst" || fail "the $kind advert is sent"
+    counted() { now=$(dropped "$inst" "$reason"); [ "${now:-0}" -gt "${was:-0}" ]; }
+    wait_until counted || { at lb1 curl -s 127.0.0.1:9474/metrics | grep dropped; fail "$kind: dropped as $reason"; }
+    sleep 0.5 # longer than the master-down interval a forged priority 254 would have started
+    has_vip 10.0.0.100 && has_vip 10.0.0.101 || fail "$kind: lb1 keeps both VIPs"
+    ok "$kind: dropped as \"$reason\" by $inst (${was:-0} → $now), still master"
+}
+
+say "malformed and forged adverts from the segment"
+hostile ttl V3 ttl
+hostile checksum V3 checksum
+hostile version V3 version
+hostile vrid V3 vrid
+hostile auth V2 auth
+hostile truncated V3 truncated
+hostile length V3 length
+say "a well-formed advert from off-link, routed in"
+hostile valid V3 ttl far 10.1.0.66 10.0.0.11
+check_eq "no transition in all of it" "$before" "$(flips)"
+check_eq "both still MASTER by the metrics" "1 1" "$(state V3) $(state V2)"
+
+say "control: the same forged advert, valid and on-link, does take the VIP"
+forge evil valid 10.0.0.66 224.0.0.18
+t=$(until_ms 2000 sh -c "! /usr/sbin/ip -n lb1 -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '") \
+    || fail "a valid priority-254 advert makes lb1 yield"
+ok "a valid priority-254 advert made V3 yield after $t ms: the drops above were what kept it"
+kill -TERM "$(cat "$LAB/lb1.pid")"
+wait
