@@ -69,7 +69,7 @@ pub struct Doc {
 impl Doc {
     pub fn comment(&mut self, text: &str) {
         for line in text.lines() {
-            let _ = writeln!(self.text, "# {line}");
+            let _ = writeln!(self.text, "# {}", printable(line));
         }
     }
 
@@ -99,12 +99,26 @@ impl Doc {
     pub fn set_noted(&mut self, key: &str, value: &V, note: &str) {
         let _ = write!(self.text, "{key} = ");
         value.render(&mut self.text);
-        let _ = writeln!(self.text, "   # {note}");
+        let _ = writeln!(self.text, "   # {}", printable(note));
     }
 
     pub fn finish(self) -> String {
         self.text
     }
+}
+
+/// Text a TOML comment may hold: control characters (found by fuzzing, from the input's
+/// addresses and names) become U+FFFD.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Each key once, at its first place, with its last value.
@@ -175,6 +189,15 @@ mod tests {
         let parsed: toml::Table = d.finish().parse().unwrap();
         assert_eq!(parsed["x"][0]["a"].as_bool(), Some(false));
         assert_eq!(parsed["x"][0]["t"]["a"].as_bool(), Some(false));
+    }
+
+    #[test]
+    fn comments_stay_comments_whatever_the_input() {
+        let mut d = Doc::default();
+        d.comment("10.0.0.1\u{b} port\u{7f} 80\r");
+        d.set_noted("k", &V::Int(1), "a\u{0}b");
+        let text = d.finish();
+        assert!(text.parse::<toml::Table>().is_ok(), "{text:?}");
     }
 
     #[test]

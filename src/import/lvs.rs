@@ -225,7 +225,7 @@ impl Mapper {
         };
         if let Some(check) = &shared {
             self.doc.header("[virtual_server.check]");
-            self.doc.set_all(&check);
+            self.doc.set_all(check);
         }
         for (server, check) in servers.into_iter().zip(checks) {
             self.doc.header("[[virtual_server.real_server]]");
