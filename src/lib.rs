@@ -12,4 +12,5 @@ pub mod logging;
 pub mod netfilter;
 pub mod realserver;
 pub mod reconcile;
+pub mod security;
 pub mod vrrp;

@@ -238,6 +238,9 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         error!("{msg}");
         ExitCode::FAILURE
     };
+    if let Err(e) = crate::security::check_config(&config, &files) {
+        return fail(e.to_string());
+    }
     let reconciler = if needs_ipvs(&config) {
         match Reconciler::new(config.global.state_dir.clone()) {
             Ok(r) => Some(r),

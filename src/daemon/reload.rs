@@ -35,7 +35,17 @@ impl Daemon {
         if !loaded.warnings.is_empty() {
             warn!("{}", loaded.render_warnings());
         }
-        self.watch_files(loaded.sources.paths().map(|p| p.to_path_buf()).collect());
+        let files: Vec<_> = loaded.sources.paths().map(|p| p.to_path_buf()).collect();
+        if let Err(e) = crate::security::check_config(&loaded.config, &files) {
+            error!(
+                reason = why,
+                "reload refused, the running configuration stays: {e}"
+            );
+            return Reply::Refused {
+                errors: e.to_string(),
+            };
+        }
+        self.watch_files(files);
         let new = loaded.config;
         let plan = changes::changes(&self.config, &new);
         if plan.is_empty() {

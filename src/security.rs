@@ -1,0 +1,160 @@
+//! What a root daemon must not trust: a configuration or a script that someone other than root
+//! could change. As keepalived's `enable_script_security`, but always on: the file and every
+//! directory above it must be owned by root and writable by root only (a group-writable one
+//! only by group root; a world-writable directory only with the sticky bit, as /tmp).
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{} is {why}: refusing to trust it as root (make it root's and not writable by others)", path.display())]
+pub struct Untrusted {
+    pub path: PathBuf,
+    pub why: String,
+}
+
+/// Whether the daemon runs as root (only then is there something to protect).
+pub fn is_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// Checks a path and each directory above it.
+pub fn check_path(path: &Path) -> Result<(), Untrusted> {
+    let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut at = Some(full.as_path());
+    let mut first = true;
+    while let Some(p) = at {
+        if let Ok(m) = std::fs::metadata(p) {
+            let why = verdict(m.uid(), m.gid(), m.mode(), m.is_dir() && !first);
+            if let Some(why) = why {
+                return Err(Untrusted {
+                    path: p.to_path_buf(),
+                    why,
+                });
+            }
+        }
+        first = false;
+        at = p.parent();
+    }
+    Ok(())
+}
+
+/// The rule, pure: why these owner and mode are unsafe, if they are.
+fn verdict(uid: u32, gid: u32, mode: u32, is_parent_dir: bool) -> Option<String> {
+    const STICKY: u32 = 0o1000;
+    if uid != 0 {
+        return Some(format!("owned by uid {uid}"));
+    }
+    if mode & 0o002 != 0 && !(is_parent_dir && mode & STICKY != 0) {
+        return Some("writable by everyone".into());
+    }
+    if mode & 0o020 != 0 && gid != 0 {
+        return Some(format!("writable by group {gid}"));
+    }
+    None
+}
+
+/// A command's program as it would be found (absolute, or on PATH).
+fn program(argv0: &str) -> Option<PathBuf> {
+    let p = Path::new(argv0);
+    if p.is_absolute() {
+        return Some(p.to_path_buf());
+    }
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(argv0))
+        .find(|c| c.is_file())
+}
+
+/// Every file haldir would trust as root: the configuration's files, and, when scripts run as
+/// root, each script's program.
+pub fn check_config(config: &Config, files: &[PathBuf]) -> Result<(), Untrusted> {
+    if !is_root() {
+        return Ok(());
+    }
+    for f in files {
+        check_path(f)?;
+    }
+    if config.global.script_user != "root" {
+        return Ok(());
+    }
+    let mut commands: Vec<&[String]> = Vec::new();
+    commands.extend(config.track_scripts.iter().map(|t| t.command.as_slice()));
+    for i in &config.vrrp_instances {
+        let n = &i.notify;
+        for c in [&n.master, &n.backup, &n.fault, &n.stop, &n.any]
+            .into_iter()
+            .flatten()
+        {
+            commands.push(c);
+        }
+    }
+    for vs in &config.virtual_servers {
+        let checks = vs
+            .check
+            .iter()
+            .chain(vs.real_servers.iter().filter_map(|r| r.check.as_ref()));
+        for c in checks {
+            if let crate::config::model::CheckKind::Misc { command, .. } = &c.kind {
+                commands.push(command);
+            }
+        }
+    }
+    for argv in commands {
+        if let Some(prog) = argv.first().and_then(|a| program(a)) {
+            check_path(&prog)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_root_may_write() {
+        assert_eq!(verdict(0, 0, 0o100755, false), None);
+        assert_eq!(verdict(0, 0, 0o100775, false), None, "group root");
+        assert_eq!(
+            verdict(1000, 1000, 0o100755, false),
+            Some("owned by uid 1000".into())
+        );
+        assert_eq!(
+            verdict(0, 0, 0o100757, false),
+            Some("writable by everyone".into())
+        );
+        assert_eq!(
+            verdict(0, 50, 0o100775, false),
+            Some("writable by group 50".into())
+        );
+        assert_eq!(
+            verdict(0, 0, 0o41777, true),
+            None,
+            "a sticky directory such as /tmp"
+        );
+        assert_eq!(
+            verdict(0, 0, 0o40777, true),
+            Some("writable by everyone".into()),
+            "a world-writable directory without the sticky bit"
+        );
+    }
+
+    #[test]
+    fn a_file_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("haldir.toml");
+        std::fs::write(&f, "").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        if is_root() {
+            assert_eq!(check_path(&f), Ok(()));
+        }
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let err = check_path(&f).unwrap_err();
+        assert!(err.why.contains("writable by everyone") || err.why.contains("owned by"));
+    }
+}
