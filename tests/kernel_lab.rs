@@ -151,3 +151,8 @@ fn keepalived_and_its_converted_config_agree() {
         ],
     );
 }
+
+#[test]
+fn crash_and_restart_of_the_master() {
+    scenario("crash-restart");
+}

@@ -43,6 +43,11 @@ pub struct Params {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Startup,
+    /// Startup after a crash of this router while it was master (its addresses are still on
+    /// the interface): resume as master at once, so that a restart quicker than the
+    /// master-down interval goes unnoticed. A higher-priority master heard then takes over
+    /// as usual.
+    Resume,
     Shutdown,
     /// A valid advertisement of this virtual router from another router.
     Advert {
@@ -186,6 +191,15 @@ impl Fsm {
                 self.started_at = now;
                 self.start(now, &mut out);
             }
+            (State::Init, Event::Resume) => {
+                self.started_at = now;
+                self.master_adver_interval = self.p.advert_interval;
+                if self.fault {
+                    self.go(State::Fault, &mut out);
+                } else {
+                    self.become_master(now, &mut out);
+                }
+            }
             (State::Init, Event::Fault(f)) => self.fault = f,
             (State::Init, Event::Priority(p)) => self.priority = p,
             (State::Init, _) => {}
@@ -301,7 +315,7 @@ impl Fsm {
             }
             (
                 State::Master | State::Backup,
-                Event::Startup | Event::GroupMaster | Event::GroupBackup,
+                Event::Startup | Event::Resume | Event::GroupMaster | Event::GroupBackup,
             ) => {}
         }
         out
@@ -389,6 +403,19 @@ mod tests {
         }
         let acts = replay(&mut f, evs);
         assert_eq!(acts, vec![(0, t(State::Init, State::Backup))]);
+    }
+
+    #[test]
+    fn a_restarted_master_resumes_at_once_and_yields_to_a_higher_one() {
+        let mut f = Fsm::new(params(100, true));
+        let acts = f.handle(ms(0), Event::Resume);
+        assert_eq!(
+            acts,
+            vec![Action::Advertise(100), t(State::Init, State::Master)]
+        );
+        // The backup took over meanwhile with a higher priority: resuming does not fight it.
+        let acts = f.handle(ms(100), advert("10.0.0.12", 150));
+        assert_eq!(acts, vec![t(State::Master, State::Backup)]);
     }
 
     #[test]

@@ -416,7 +416,8 @@ impl Runtime {
                         } else {
                             None
                         };
-                    } else if from == State::Master {
+                    } else if from == State::Master || from == State::Init {
+                        // From Init too: a backup must not keep addresses a crash left.
                         self.set_addresses(false);
                         self.garp_at = None;
                         if to != State::Backup {
@@ -471,7 +472,23 @@ impl Runtime {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         self.retrack();
         let now = self.now();
-        let first = self.fsm.handle(now, Event::Startup);
+        // Every VIP still on the interface: this router was master when its daemon died
+        // (a clean stop removes them). Resume at once rather than fall silent for a
+        // master-down interval, which would hand the VIPs to the backup and back.
+        let v6 = self.primary.is_ipv6();
+        let resume = link::addresses(&self.cfg.interface, v6)
+            .is_ok_and(|have| self.vips.iter().all(|v| have.contains(v)));
+        if resume {
+            info!(instance = %self.cfg.name, "virtual addresses found on the interface: resuming as master");
+        }
+        let first = self.fsm.handle(
+            now,
+            if resume {
+                Event::Resume
+            } else {
+                Event::Startup
+            },
+        );
         self.act(first);
         let mut buf = vec![0u8; 2048];
         loop {

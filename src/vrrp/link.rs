@@ -58,15 +58,14 @@ pub fn is_up(name: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// The interface's first address of the family that is not one of `skip` (the VIPs): what
-/// adverts are sent from. IPv6 wants the link-local one.
-pub fn primary(name: &str, v6: bool, skip: &[IpAddr]) -> io::Result<IpAddr> {
+/// The interface's addresses of one family, in the kernel's order.
+pub fn addresses(name: &str, v6: bool) -> io::Result<Vec<IpAddr>> {
     let mut ifap: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills ifap with a list we free below.
     if unsafe { libc::getifaddrs(&mut ifap) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    let mut found = None;
+    let mut found = Vec::new();
     let mut cur = ifap;
     while !cur.is_null() {
         // SAFETY: cur is a node of the list getifaddrs returned.
@@ -96,27 +95,29 @@ pub fn primary(name: &str, v6: bool, skip: &[IpAddr]) -> io::Result<IpAddr> {
                 _ => None,
             }
         };
-        let Some(addr) = addr else { continue };
-        if skip.contains(&addr) {
-            continue;
-        }
-        let link_local = matches!(addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
-        if !v6 || link_local {
-            found = Some(addr);
-            break;
-        }
+        found.extend(addr);
     }
     // SAFETY: ifap came from getifaddrs.
     unsafe { libc::freeifaddrs(ifap) };
-    found.ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::NotFound,
-            format!(
-                "{name} has no {} address",
-                if v6 { "link-local IPv6" } else { "IPv4" }
-            ),
-        )
-    })
+    Ok(found)
+}
+
+/// The interface's first address of the family that is not one of `skip` (the VIPs): what
+/// adverts are sent from. IPv6 wants the link-local one.
+pub fn primary(name: &str, v6: bool, skip: &[IpAddr]) -> io::Result<IpAddr> {
+    addresses(name, v6)?
+        .into_iter()
+        .filter(|a| !skip.contains(a))
+        .find(|a| !v6 || matches!(a, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "{name} has no {} address",
+                    if v6 { "link-local IPv6" } else { "IPv4" }
+                ),
+            )
+        })
 }
 
 /// rtnetlink for addresses.
