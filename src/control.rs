@@ -59,6 +59,9 @@ pub struct Status {
     pub uptime_secs: u64,
     pub reloads_applied: u64,
     pub reloads_refused: u64,
+    /// Tasks alive in the daemon's runtime (checks, instances, servers): flat when healthy.
+    #[serde(default)]
+    pub tasks: u64,
     pub vrrp: Vec<VrrpStatus>,
     pub virtual_servers: Vec<VsStatus>,
 }

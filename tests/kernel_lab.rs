@@ -61,6 +61,11 @@ fn run_in_vm(name: &str, script: &Path, files: &[&str]) {
         .arg(script)
         .args(files.iter().map(|f| root.join("tests/kernel").join(f)))
         .env("HALDIR_BIN", env!("CARGO_BIN_EXE_haldir"))
+        // The longest scenario (1,000 reloads under qemu's emulation) takes about 6 minutes.
+        .env(
+            "HALDIR_LAB_TIMEOUT",
+            std::env::var("HALDIR_LAB_TIMEOUT").unwrap_or_else(|_| "900".into()),
+        )
         .output()
         .expect("scripts/kernel-lab/run starts");
     let console = String::from_utf8_lossy(&out.stdout);
@@ -155,4 +160,9 @@ fn keepalived_and_its_converted_config_agree() {
 #[test]
 fn crash_and_restart_of_the_master() {
     scenario("crash-restart");
+}
+
+#[test]
+fn resources_stay_flat_over_reloads() {
+    scenario("resources");
 }

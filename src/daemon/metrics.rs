@@ -165,6 +165,9 @@ fn states(r: &mut Registry, s: &Status) {
         ],
         1,
     );
+    let tasks = Gauge::<i64>::default();
+    tasks.set(s.tasks as i64);
+    r.register("haldir_runtime_tasks", "Tasks alive in the daemon", tasks);
     let state = gauge(
         r,
         "haldir_vrrp_state",
@@ -287,6 +290,7 @@ mod tests {
             uptime_secs: 5,
             reloads_applied: 1,
             reloads_refused: 2,
+            tasks: 9,
             vrrp: vec![VrrpStatus {
                 name: "VI_1".into(),
                 interface: "eth1".into(),
@@ -332,6 +336,7 @@ mod tests {
             r#"haldir_vrrp_adverts_sent_total{instance="VI_1"} 7"#,
             r#"haldir_vrrp_adverts_dropped_total{instance="VI_1",reason="ttl"} 2"#,
             r#"haldir_reloads_total{result="refused"} 2"#,
+            "haldir_runtime_tasks 9",
             r#"haldir_real_server_drained{virtual_server="web",real_server="10.0.1.1:80"} 1"#,
             r#"haldir_real_server_weight{virtual_server="web",real_server="10.0.1.1:80"} 0"#,
             r#"haldir_ipvs_active_connections{virtual_server="web",real_server="10.0.1.1:80"} 3"#,

@@ -122,6 +122,9 @@ impl Daemon {
             uptime_secs: self.started.elapsed().as_secs(),
             reloads_applied: self.metrics.reloads(true),
             reloads_refused: self.metrics.reloads(false),
+            tasks: tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks() as u64,
             vrrp,
             virtual_servers: services,
         }
