@@ -74,6 +74,18 @@ sleep 0.5
 check_eq "no VRRP transition on either side" "$before" "$(flips lb1 MASTER) $(flips lb2 BACKUP)"
 check_run "lb1 kept the VIP" has_vip lb1
 
+say "a reload that changes an instance restarts that instance with its new settings"
+director lb2 200 true
+haldir -c "$LAB/lb2.toml" reload > "$LAB/reload.out" 2>&1 || { cat "$LAB/reload.out"; fail "lb2 reloads"; }
+t=$(until_ms 3000 has_vip lb2) || { show; fail "lb2, now priority 200, takes over"; }
+ok "lb2's VI_1 restarted with priority 200 and preempted after ${t} ms"
+check_eq "lb2's status says so" "MASTER 200 10.0.0.12" "$(vrrp_status lb2)"
+director lb2 100 true
+haldir -c "$LAB/lb2.toml" reload > /dev/null 2>&1 || fail "lb2 reloads back"
+t=$(until_ms 3000 has_vip lb1) || { show; fail "lb1 preempts again"; }
+ok "back at priority 100: lb1 preempted after ${t} ms"
+wait_until lacks_vip lb2 || fail "lb2 released the VIP"
+
 say "SIGKILL of the master"
 kill -9 "$(pid_of lb1)"
 # 3 × 100 ms + skew (156/256 × 100 ms ≈ 61 ms for priority 100) = 361 ms.
