@@ -15,9 +15,14 @@ pub struct Untrusted {
     pub why: String,
 }
 
+/// The process's own user, as the kernel shows it on /proc/self (none if unreadable).
+pub fn own_uid() -> Option<u32> {
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+}
+
 /// Whether the daemon runs as root (only then is there something to protect).
 pub fn is_root() -> bool {
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+    own_uid() == Some(0)
 }
 
 /// Checks a path and each directory above it.

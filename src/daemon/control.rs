@@ -46,7 +46,7 @@ pub fn serve(
     }
     let listener = UnixListener::bind(path).map_err(io)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
-    let owner = own_uid();
+    let owner = crate::security::own_uid().unwrap_or(0);
     Ok(tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
@@ -61,12 +61,6 @@ pub fn serve(
             });
         }
     }))
-}
-
-/// The daemon's own user, as the kernel shows it on /proc/self.
-fn own_uid() -> u32 {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map_or(0, |m| m.uid())
 }
 
 async fn session(
