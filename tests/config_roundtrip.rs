@@ -100,6 +100,14 @@ fn the_contract_file_keeps_every_value() {
     assert_eq!(fw.real_servers[1].tunnel, None);
     assert_eq!(c.fwmarks[0].ports.len(), 3);
     assert_eq!(c.ipvs.sync_daemon.as_ref().map(|s| s.sync_id), Some(51));
+    let mail = c.email.as_ref().expect("[email]");
+    assert_eq!(mail.smtp_server, "192.0.2.25:25", "port 25 by default");
+    assert_eq!(mail.to.len(), 2);
+    assert!(vi.smtp_alert, "instances follow [email] vrrp");
+    assert!(
+        web.real_servers[0].smtp_alert && !web.smtp_alert,
+        "real servers mail by default (keepalived's default), quorum changes do not"
+    );
 }
 
 #[test]

@@ -643,3 +643,53 @@ mod includes {
         );
     }
 }
+
+#[test]
+fn email_needs_recipients_a_server_and_real_addresses() {
+    let with = |email: &str| format!("{BASE}\n[email]\n{email}");
+    // [email] is line 14, after BASE's 12 lines and a blank one.
+    expect(
+        &with("smtp_server = \"192.0.2.25\"\n"),
+        14,
+        1,
+        "[email] needs `to`, the recipients",
+    );
+    expect(
+        &with("to = [\"ops@example.com\"]\n"),
+        14,
+        1,
+        "[email] needs `smtp_server`, \"host\" or \"host:port\"",
+    );
+    expect(
+        &with("to = [\"ops\"]\nsmtp_server = \"192.0.2.25\"\n"),
+        15,
+        7,
+        "`to`: \"ops\" is not a mail address (user@domain)",
+    );
+    expect(
+        &with("to = [\"ops@example.com\"]\nsmtp_server = \"192.0.2.25:0\"\n"),
+        16,
+        15,
+        "`smtp_server`: \"192.0.2.25:0\" is not \"host\" or \"host:port\"",
+    );
+}
+
+#[test]
+fn smtp_alert_needs_somewhere_to_mail() {
+    let text = BASE.replace(
+        "virtual_ipaddress = [\"10.0.0.100/32\"]",
+        "virtual_ipaddress = [\"10.0.0.100/32\"]\nsmtp_alert = true",
+    );
+    expect(
+        &text,
+        7,
+        14,
+        "`smtp_alert = true` needs an [email] section: it says where the mail goes",
+    );
+    // Off is always fine.
+    let off = BASE.replace(
+        "virtual_ipaddress = [\"10.0.0.100/32\"]",
+        "virtual_ipaddress = [\"10.0.0.100/32\"]\nsmtp_alert = false",
+    );
+    assert_eq!(errors_of(&off), Vec::new());
+}

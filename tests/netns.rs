@@ -16,8 +16,14 @@ fn missing(tools: &[&'static str]) -> Vec<&'static str> {
         .iter()
         .copied()
         .filter(|tool| {
+            // A tool with a blank is a command that must succeed (a Python module, say).
+            let probe = if tool.contains(' ') {
+                tool.to_string()
+            } else {
+                format!("command -v {tool}")
+            };
             !Command::new("sh")
-                .args(["-c", &format!("command -v {tool}")])
+                .args(["-c", &probe])
                 .output()
                 .is_ok_and(|o| o.status.success())
         })
@@ -102,4 +108,11 @@ fn hostile_adverts_are_dropped_and_counted() {
     let mut tools = BASE.to_vec();
     tools.push("python3");
     scenario("hostile-adverts", &tools);
+}
+
+#[test]
+fn email_alerts_reach_a_real_smtp_server() {
+    let mut tools = BASE.to_vec();
+    tools.push("/usr/bin/python3 -c 'import aiosmtpd'");
+    scenario("email-alerts", &tools);
 }

@@ -20,6 +20,9 @@ pub fn keepalived(file: &Path, conditional: Option<String>) -> ExitCode {
     for loss in &imported.losses {
         eprintln!("{loss}");
     }
+    for warning in &imported.warnings {
+        eprintln!("{warning}");
+    }
     // The output must pass `haldir check`: includes would resolve next to the input.
     let as_if = file.with_extension("toml");
     if let Err(e) = crate::config::load_str(&as_if, &imported.toml) {

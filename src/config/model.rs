@@ -29,6 +29,23 @@ pub struct Config {
     pub ipvs: Ipvs,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub realserver: Option<RealServerRole>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+}
+
+/// Where alerts are mailed, and which kinds are on by default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Email {
+    pub to: Vec<String>,
+    pub from: String,
+    /// "host:port".
+    pub smtp_server: String,
+    pub smtp_helo_name: String,
+    #[serde(serialize_with = "serialize_duration")]
+    pub smtp_connect_timeout: Duration,
+    pub vrrp: bool,
+    pub checker: bool,
+    pub quorum: bool,
 }
 
 impl Config {
@@ -73,6 +90,8 @@ pub struct VrrpInstance {
     /// Present for VRRPv3 over IPv4 only, the one case where it matters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub v3_ipv4_checksum: Option<V3Checksum>,
+    /// Mail on every transition.
+    pub smtp_alert: bool,
     pub garp: Garp,
     pub track_interface: Vec<TrackRef>,
     pub track_script: Vec<TrackRef>,
@@ -141,6 +160,7 @@ pub struct Notify {
 pub struct SyncGroup {
     pub name: String,
     pub instances: Vec<String>,
+    pub smtp_alert: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -195,6 +215,8 @@ pub struct VirtualServer {
     pub sorry_server: Option<RsAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vrrp_instance: Option<String>,
+    /// Mail when the quorum is lost or regained.
+    pub smtp_alert: bool,
     /// The service-wide check, as written (each real server carries its effective one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<Check>,
@@ -275,6 +297,8 @@ pub struct RealServer {
     pub tunnel: Option<Tunnel>,
     pub upper_threshold: u32,
     pub lower_threshold: u32,
+    /// Mail when this server goes down or comes back.
+    pub smtp_alert: bool,
     /// The effective check; `None` means always up, as keepalived treats an unchecked server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<Check>,

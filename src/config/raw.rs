@@ -30,6 +30,31 @@ pub struct Document {
     pub netfilter: Option<Sp<Netfilter>>,
     pub ipvs: Option<Sp<Ipvs>>,
     pub realserver: Option<Sp<RealServerRole>>,
+    pub email: Option<Sp<Email>>,
+}
+
+/// Alerts by mail on VRRP transitions, real servers going up or down and quorum changes
+/// (keepalived's notification_email, smtp_server and smtp_alert).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[email]")]
+#[schemars(rename = "Email")]
+pub struct Email {
+    /// Recipients, at least one.
+    pub to: Option<Sp<Vec<Str>>>,
+    /// Default "haldir@<host name>".
+    pub from: Option<Str>,
+    /// "host" or "host:port" (default port 25); no TLS, as keepalived.
+    pub smtp_server: Option<Str>,
+    /// Name given in HELO/EHLO (default: the host name).
+    pub smtp_helo_name: Option<Str>,
+    /// Connecting and each reply must not take longer (default "30s").
+    pub smtp_connect_timeout: Option<Leaf<Dur>>,
+    /// Default of every VRRP instance's and sync group's `smtp_alert` (default false).
+    pub vrrp: Option<Leaf<bool>>,
+    /// Default of every real server's `smtp_alert` (default true, as keepalived).
+    pub checker: Option<Leaf<bool>>,
+    /// Default of every virtual server's `smtp_alert`: mail on quorum lost/regained (default false).
+    pub quorum: Option<Leaf<bool>>,
 }
 
 /// Settings of the whole daemon.
@@ -81,6 +106,8 @@ pub struct VrrpInstance {
     pub track_interface: Option<Vec<Sp<TrackRef>>>,
     pub track_script: Option<Vec<Sp<TrackRef>>>,
     pub notify: Option<Sp<Notify>>,
+    /// Mail on every transition (default `[email] vrrp`).
+    pub smtp_alert: Option<Leaf<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -137,6 +164,8 @@ pub struct Notify {
 pub struct SyncGroup {
     pub name: Option<Str>,
     pub instances: Option<Sp<Vec<Str>>>,
+    /// Mail when the group changes state (default `[email] vrrp`).
+    pub smtp_alert: Option<Leaf<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -195,6 +224,8 @@ pub struct VirtualServer {
     /// The check of every real server, unless a real server overrides it.
     pub check: Option<Sp<Check>>,
     pub real_server: Option<Vec<Sp<RealServer>>>,
+    /// Mail when the quorum is lost or regained (default `[email] quorum`).
+    pub smtp_alert: Option<Leaf<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -264,6 +295,8 @@ pub struct RealServer {
     pub lower_threshold: Option<Int>,
     /// Merged over the service's check.
     pub check: Option<Sp<Check>>,
+    /// Mail when this server goes down or comes back (default `[email] checker`).
+    pub smtp_alert: Option<Leaf<bool>>,
 }
 
 /// A netfilter rule that marks packets for a fwmark virtual server.

@@ -51,6 +51,10 @@ pub fn changes(old: &Config, new: &Config) -> Changes {
         &mut out.lines,
     );
     for (name, kind) in vrrp {
+        // Mail settings are read at each transition: changing them needs no restart.
+        if kind == Kind::Changed && only_mail_changed(&a, &b, &name) {
+            continue;
+        }
         if kind != Kind::Added {
             out.vrrp_stop.push(name.clone());
         }
@@ -69,7 +73,7 @@ pub fn changes(old: &Config, new: &Config) -> Changes {
     if section(&a, "fwmark") != section(&b, "fwmark") {
         out.lines.push("fwmark rules changed".into());
     }
-    for s in ["netfilter", "ipvs", "realserver"] {
+    for s in ["netfilter", "ipvs", "realserver", "email"] {
         let (x, y) = (section(&a, s), section(&b, s));
         if x == y {
             continue;
@@ -89,6 +93,20 @@ pub fn changes(old: &Config, new: &Config) -> Changes {
         out.lines.push("configuration changed".into());
     }
     out
+}
+
+/// Whether an instance differs only in `smtp_alert`.
+fn only_mail_changed(a: &Value, b: &Value, name: &str) -> bool {
+    let find = |v: &Value| {
+        v.get("vrrp_instance")
+            .and_then(Value::as_array)
+            .and_then(|l| l.iter().find(|i| i.get("name") == Some(&Value::from(name))))
+            .cloned()
+    };
+    match (find(a), find(b)) {
+        (Some(x), Some(y)) => fields_changed(&x, &y) == ["smtp_alert"],
+        _ => false,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

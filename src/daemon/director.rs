@@ -112,6 +112,8 @@ impl Daemon {
             let new = desired::desired_service(vs, &self.health);
             if new.quorum_lost != self.health.quorum_lost.contains(&new.name) {
                 warn!(virtual_server = %new.name, lost = new.quorum_lost, "quorum {}", if new.quorum_lost { "lost" } else { "regained" });
+                let live = desired::live_weight(vs, &self.health);
+                self.mail_quorum(&new.name, new.quorum_lost, live);
             }
             if let Some(old) = self
                 .last
@@ -185,6 +187,7 @@ impl Daemon {
             }
             self.health.servers.insert((vs.clone(), *rs), health);
             affected.insert(vs.clone());
+            self.mail_health(vs, *rs, health, &ev);
             match health {
                 Health::Down => {
                     warn!(virtual_server = %vs, real_server = %rs, check = %ev.target, reason = %ev.outcome, "real server down")

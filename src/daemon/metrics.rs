@@ -30,6 +30,7 @@ pub struct Metrics {
     reloads: Family<Labels, Counter>,
     netlink_ops: Counter,
     netlink_errors: Counter,
+    emails: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -41,6 +42,7 @@ impl Default for Metrics {
             reloads: Family::default(),
             netlink_ops: Counter::default(),
             netlink_errors: Counter::default(),
+            emails: Family::default(),
         }
     }
 }
@@ -72,6 +74,17 @@ impl Metrics {
     pub fn netlink(&self, ops: usize, errors: usize) {
         self.netlink_ops.inc_by(ops as u64);
         self.netlink_errors.inc_by(errors as u64);
+    }
+
+    /// Counts mailed alerts by result: "sent" or "failed".
+    pub fn email_outcome(&self) -> crate::email::Outcome {
+        let emails = self.emails.clone();
+        std::sync::Arc::new(move |sent| {
+            let result = if sent { "sent" } else { "failed" };
+            emails
+                .get_or_create(&vec![("result", result.to_string())])
+                .inc();
+        })
     }
 
     /// Records every probe's duration, and its failure reason when it fails.
@@ -112,6 +125,11 @@ impl Metrics {
             "haldir_reloads",
             "Configuration reloads, applied or refused",
             self.reloads.clone(),
+        );
+        r.register(
+            "haldir_email_alerts",
+            "Alerts mailed, by result (sent, failed)",
+            self.emails.clone(),
         );
         r.register(
             "haldir_netlink_operations",

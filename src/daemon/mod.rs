@@ -4,6 +4,7 @@
 //! endpoint, and the signals that stop it. SIGTERM resigns VRRP, removes the mark rules and
 //! the real-server role, and leaves or removes the services as `ipvs.on_stop` says.
 
+mod alerts;
 mod changes;
 mod control;
 mod director;
@@ -88,6 +89,8 @@ struct Daemon {
     /// The mark rules last loaded (None: not yet, or removed).
     marks: Option<Vec<crate::netfilter::rules::MarkRule>>,
     metrics: Metrics,
+    /// Where alerts are mailed ([email]); None without one.
+    mailer: Option<crate::email::Mailer>,
     queries: mpsc::UnboundedSender<Query>,
     metrics_task: Option<tokio::task::JoinHandle<()>>,
     file_events: mpsc::UnboundedSender<()>,
@@ -164,6 +167,7 @@ impl Daemon {
     /// A VRRP instance changed state: services bound to it follow.
     fn on_vrrp(&mut self, t: crate::vrrp::instance::Transition) {
         self.metrics.transition(&t.name, t.to.as_str());
+        self.mail_transition(&t);
         if self.vrrp.on_transition(&self.config, &t) && self.reconciler.is_some() {
             self.reconcile("vrrp role");
         }
@@ -310,6 +314,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         return fail(format!("cannot set up the real-server role: {e}"));
     }
     let metrics = Metrics::default();
+    let mailer = alerts::mailer(&config, &metrics);
     let mut d = Daemon {
         path,
         started: Instant::now(),
@@ -321,6 +326,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         last: Desired::default(),
         marks: None,
         metrics,
+        mailer,
         queries: queries_tx,
         metrics_task: None,
         file_events: file_tx,

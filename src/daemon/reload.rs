@@ -63,6 +63,7 @@ impl Daemon {
         }
         let metrics_moved = new.global.metrics_listen != self.config.global.metrics_listen;
         self.config = new;
+        self.mailer = super::alerts::mailer(&self.config, &self.metrics);
         for name in &plan.vrrp_start {
             let Some(inst) = self.config.vrrp_instances.iter().find(|i| &i.name == name) else {
                 continue;

@@ -409,7 +409,9 @@ impl Mapper {
                 }
                 "misc_path" if kind == "misc" => {
                     if let Some(p) = self.one(c) {
-                        extra.push(("command".into(), V::strs(&split_command(p))));
+                        let argv = split_command(p);
+                        super::vrrp::warn_shell(self, c, &argv);
+                        extra.push(("command".into(), V::strs(&argv)));
                     }
                     if c.args.len() > 1 {
                         self.lost(c, "haldir runs every script as global.script_user");

@@ -24,6 +24,8 @@ pub struct Globals {
 pub struct Mapper {
     pub doc: Doc,
     pub losses: Vec<Loss>,
+    /// Carried over as keepalived behaves, but worth the operator's attention.
+    pub warnings: Vec<Loss>,
     pub globals: Globals,
     /// vrrp_script weights: applied where an instance tracks the script without its own.
     pub script_weights: HashMap<String, i64>,
@@ -38,6 +40,7 @@ impl Mapper {
         Mapper {
             doc: Doc::default(),
             losses: Vec::new(),
+            warnings: Vec::new(),
             globals: Globals::default(),
             script_weights: HashMap::new(),
             groups: HashMap::new(),
@@ -45,20 +48,24 @@ impl Mapper {
         }
     }
 
+    /// A statement not carried over. An empty block carries nothing, so it is no loss; a
+    /// statement mapped once per member of a `virtual_server_group` is reported once.
     pub fn lost(&mut self, n: &Node, why: &str) {
-        let mut what = n.key.clone();
-        if !n.args.is_empty() {
-            what.push(' ');
-            what.push_str(&n.args.join(" "));
+        if n.block.as_ref().is_some_and(Vec::is_empty) {
+            return;
         }
-        if n.block.is_some() {
-            what.push_str(" { … }");
+        let loss = located(n, why);
+        if !self.losses.contains(&loss) {
+            self.losses.push(loss);
         }
-        self.losses.push(Loss {
-            file: n.file,
-            line: n.line,
-            what: format!("{what}: {why}"),
-        });
+    }
+
+    /// A statement carried over as keepalived behaves, with a word for the operator.
+    pub fn warn(&mut self, n: &Node, why: &str) {
+        let warning = located(n, why);
+        if !self.warnings.contains(&warning) {
+            self.warnings.push(warning);
+        }
     }
 
     /// The statement's single argument, or a loss when it has none.
@@ -299,6 +306,38 @@ impl Mapper {
             }
         }
         (!t.is_empty()).then_some(V::Table(t))
+    }
+}
+
+/// The first shell construct in a command's words, unless the command is a shell given `-c`:
+/// keepalived 2 and haldir run scripts without a shell, so such a word reaches the program
+/// as an argument.
+pub fn shell_syntax(argv: &[String]) -> Option<&'static str> {
+    const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "ash"];
+    let program = argv.first().and_then(|p| p.rsplit('/').next());
+    if program.is_some_and(|p| SHELLS.contains(&p)) && argv.iter().any(|a| a == "-c") {
+        return None;
+    }
+    const CONSTRUCTS: &[&str] = &["&&", "||", "|", ";", ">", "<", "$(", "`"];
+    argv.iter()
+        .skip(1)
+        .find_map(|w| CONSTRUCTS.iter().find(|c| w.contains(**c)).copied())
+}
+
+/// The statement as written (block contents elided), with why it is reported.
+fn located(n: &Node, why: &str) -> Loss {
+    let mut what = n.key.clone();
+    if !n.args.is_empty() {
+        what.push(' ');
+        what.push_str(&n.args.join(" "));
+    }
+    if n.block.is_some() {
+        what.push_str(" { … }");
+    }
+    Loss {
+        file: n.file,
+        line: n.line,
+        what: format!("{what}: {why}"),
     }
 }
 

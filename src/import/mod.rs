@@ -36,10 +36,28 @@ impl std::fmt::Display for Loss {
     }
 }
 
+/// Something carried over exactly as keepalived behaves, but that the operator should know:
+/// a keyword keepalived itself ignores or corrects, a script that runs without a shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning(pub Loss);
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}: warning: {}",
+            self.0.path.display(),
+            self.0.line,
+            self.0.what
+        )
+    }
+}
+
 #[derive(Debug)]
 pub struct Imported {
     pub toml: String,
     pub losses: Vec<Loss>,
+    pub warnings: Vec<Warning>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,18 +100,24 @@ pub fn import_with<F: Files>(
         "Converted from {} by `haldir import keepalived`.\nCheck it with `haldir check -c FILE`.",
         path.display()
     ));
+    for (file, line, pattern) in &reader.unmatched {
+        m.losses.push(map::Loss {
+            file: *file,
+            line: *line,
+            what: format!(
+                "include {pattern}: matches no file; keepalived skips it, and nothing it was meant to bring is converted"
+            ),
+        });
+    }
     m.map(&nodes);
-    let losses = m
-        .losses
-        .iter()
-        .map(|l| Loss {
-            path: reader.files.get(l.file).cloned().unwrap_or_default(),
-            line: l.line,
-            what: l.what.clone(),
-        })
-        .collect();
+    let located = |l: &map::Loss| Loss {
+        path: reader.files.get(l.file).cloned().unwrap_or_default(),
+        line: l.line,
+        what: l.what.clone(),
+    };
     Ok(Imported {
         toml: m.doc.finish(),
-        losses,
+        losses: m.losses.iter().map(located).collect(),
+        warnings: m.warnings.iter().map(|w| Warning(located(w))).collect(),
     })
 }

@@ -72,6 +72,9 @@ pub struct Reader<'a, F: Files> {
     defs: HashMap<String, Def>,
     pub files: Vec<PathBuf>,
     pub lines: Vec<Line>,
+    /// `include` statements that matched no file (file, line, pattern): keepalived skips them,
+    /// so whatever they were meant to bring is missing and must be reported.
+    pub unmatched: Vec<(usize, usize, String)>,
     /// A multiline definition being collected: its name and lines so far.
     collecting: Option<(String, Vec<String>)>,
     depth: usize,
@@ -93,6 +96,7 @@ impl<'a, F: Files> Reader<'a, F> {
             defs: HashMap::new(),
             files: Vec::new(),
             lines: Vec::new(),
+            unmatched: Vec::new(),
             collecting: None,
             depth: 0,
             steps: 0,
@@ -252,6 +256,9 @@ impl<'a, F: Files> Reader<'a, F> {
         let matches = self.files_io.glob(&full.to_string_lossy());
         if self.depth > MAX_DEPTH || self.files.len() > 1000 {
             return Err(self.syntax(file, line, "includes nest too deep (a cycle?)"));
+        }
+        if matches.is_empty() {
+            self.unmatched.push((file, line, pattern.to_string()));
         }
         for path in matches {
             self.depth += 1;

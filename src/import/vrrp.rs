@@ -18,7 +18,20 @@ fn command(m: &mut Mapper, n: &Node) -> Option<V> {
     if n.args.len() > 1 {
         m.lost(n, "haldir runs every script as global.script_user");
     }
+    warn_shell(m, n, &argv);
     Some(V::strs(&argv))
+}
+
+/// A warning for a script written as if a shell ran it.
+pub(super) fn warn_shell(m: &mut Mapper, n: &Node, argv: &[String]) {
+    if let Some(c) = super::map::shell_syntax(argv) {
+        m.warn(
+            n,
+            &format!(
+                "runs without a shell, as in keepalived 2: \"{c}\" reaches the program as an argument (write [\"/bin/sh\", \"-c\", \"…\"] if a shell is meant)"
+            ),
+        );
+    }
 }
 
 impl Mapper {

@@ -177,6 +177,19 @@ fn dest(rs: &RealServer, weight: u32) -> Dest {
 /// kept at weight 0 with `inhibit_on_failure`; the sorry server alone while the quorum is
 /// lost. As in keepalived, the quorum is lost when the live weight falls under
 /// `quorum - hysteresis` and regained when it reaches `quorum + hysteresis`.
+/// The weight of a virtual server's live real servers, what its quorum is compared with.
+pub fn live_weight(vs: &VirtualServer, map: &HealthMap) -> u64 {
+    vs.real_servers
+        .iter()
+        .filter(|rs| !drained(vs, rs, map))
+        .map(|rs| match map.get(&vs.name, &rs.address) {
+            Health::Up => u64::from(rs.weight),
+            Health::UpWithWeight(w) => u64::from(w),
+            Health::Down => 0,
+        })
+        .sum()
+}
+
 fn dests(vs: &VirtualServer, map: &HealthMap) -> (Vec<Dest>, bool) {
     let mut out = Vec::with_capacity(vs.real_servers.len());
     let mut live_weight: u64 = 0;
@@ -214,6 +227,7 @@ fn dests(vs: &VirtualServer, map: &HealthMap) -> (Vec<Dest>, bool) {
             tunnel: vs.tunnel,
             upper_threshold: 0,
             lower_threshold: 0,
+            smtp_alert: false,
             check: None,
         };
         return (vec![dest(&rs, 1)], true);

@@ -3,6 +3,7 @@
 //! `haldir check` lists everything that is wrong.
 
 mod check;
+mod email;
 mod sections;
 mod service;
 mod vrrp;
@@ -20,15 +21,19 @@ use super::types::Dur;
 /// default `router_id`, as in keepalived.
 pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<Config> {
     let global = sections::global(doc.global.as_ref(), host_name, d);
+    let email = email::email(doc.email.as_ref(), host_name, d);
+    let alerts = Alerts::of(email.as_ref(), doc.email.is_some());
     let track_scripts = vrrp::track_scripts(doc.track_script.as_deref().unwrap_or(&[]), d);
     let vrrp_instances = vrrp::instances(
         doc.vrrp_instance.as_deref().unwrap_or(&[]),
         &track_scripts,
+        &alerts,
         d,
     );
     let sync_groups = vrrp::sync_groups(
         doc.vrrp_sync_group.as_deref().unwrap_or(&[]),
         &vrrp_instances,
+        &alerts,
         d,
     );
     vrrp::unused_track_scripts(
@@ -39,6 +44,7 @@ pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<C
     let virtual_servers = service::virtual_servers(
         doc.virtual_server.as_deref().unwrap_or(&[]),
         &vrrp_instances,
+        &alerts,
         d,
     );
     let fwmarks = sections::fwmarks(doc.fwmark.as_deref().unwrap_or(&[]), &virtual_servers, d);
@@ -61,7 +67,35 @@ pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<C
         netfilter,
         ipvs,
         realserver,
+        email,
     })
+}
+
+/// The defaults of the `smtp_alert` switches; `None` where there is no [email] to mail to.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Alerts {
+    vrrp: Option<bool>,
+    checker: Option<bool>,
+    quorum: Option<bool>,
+}
+
+impl Alerts {
+    /// An [email] that failed validation still counts as present: its own errors are enough.
+    fn of(email: Option<&super::model::Email>, present: bool) -> Alerts {
+        match email {
+            Some(e) => Alerts {
+                vrrp: Some(e.vrrp),
+                checker: Some(e.checker),
+                quorum: Some(e.quorum),
+            },
+            None if present => Alerts {
+                vrrp: Some(false),
+                checker: Some(false),
+                quorum: Some(false),
+            },
+            None => Alerts::default(),
+        }
+    }
 }
 
 /// A required key: its value, or an error at the table that lacks it.

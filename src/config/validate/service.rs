@@ -14,13 +14,14 @@ const WHAT: &str = "[[virtual_server]]";
 pub(super) fn virtual_servers(
     raw: &[Sp<raw::VirtualServer>],
     instances: &[(Loc, VrrpInstance)],
+    alerts: &super::Alerts,
     d: &mut Diags,
 ) -> Vec<VirtualServer> {
     let mut names = Unique::new("virtual_server name");
     let mut keys = Unique::new("virtual server");
     let mut out = Vec::new();
     for sp in raw {
-        let Some(vs) = virtual_server(sp, instances, d) else {
+        let Some(vs) = virtual_server(sp, instances, alerts, d) else {
             continue;
         };
         let name_at = sp.value.name.as_ref().map_or(sp.loc, Leaf::loc);
@@ -46,6 +47,7 @@ pub(super) fn virtual_servers(
 fn virtual_server(
     sp: &Sp<raw::VirtualServer>,
     instances: &[(Loc, VrrpInstance)],
+    alerts: &super::Alerts,
     d: &mut Diags,
 ) -> Option<VirtualServer> {
     let r = &sp.value;
@@ -154,7 +156,7 @@ fn virtual_server(
     let mut seen = Unique::new("real server");
     let mut real_servers = Vec::new();
     for rs in r.real_server.as_deref().unwrap_or(&[]) {
-        if let Some(server) = real_server(rs, &key, forwarding, tunnel, service_check, d) {
+        if let Some(server) = real_server(rs, &key, forwarding, tunnel, service_check, alerts, d) {
             let at = rs.value.address.as_ref().map_or(rs.loc, Leaf::loc);
             if seen.insert(server.address, at, d) {
                 real_servers.push(server);
@@ -196,6 +198,7 @@ fn virtual_server(
         inhibit_on_failure,
         sorry_server,
         vrrp_instance,
+        smtp_alert: super::email::alert(&r.smtp_alert, alerts.quorum, d),
         check,
         real_servers,
     })
@@ -314,6 +317,7 @@ fn real_server(
     service_fwd: Forwarding,
     service_tunnel: Option<Tunnel>,
     service_check: Option<&Sp<raw::Check>>,
+    alerts: &super::Alerts,
     d: &mut Diags,
 ) -> Option<RealServer> {
     let r = &sp.value;
@@ -394,6 +398,7 @@ fn real_server(
         tunnel,
         upper_threshold,
         lower_threshold,
+        smtp_alert: super::email::alert(&r.smtp_alert, alerts.checker, d),
         check,
     })
 }

@@ -79,6 +79,7 @@ pub(super) fn unused_track_scripts(
 pub(super) fn instances(
     raw: &[Sp<raw::VrrpInstance>],
     scripts: &[(Loc, TrackScript)],
+    alerts: &super::Alerts,
     d: &mut Diags,
 ) -> Vec<(Loc, VrrpInstance)> {
     let mut names = Unique::new("vrrp_instance name");
@@ -86,7 +87,7 @@ pub(super) fn instances(
     let mut vips = Unique::new("virtual_ipaddress");
     let mut out = Vec::new();
     for sp in raw {
-        if let Some(inst) = instance(sp, scripts, d) {
+        if let Some(inst) = instance(sp, scripts, alerts, d) {
             let name_at = sp.value.name.as_ref().map_or(sp.loc, |n| n.loc());
             let vrid_at = sp
                 .value
@@ -117,6 +118,7 @@ pub(super) fn instances(
 fn instance(
     sp: &Sp<raw::VrrpInstance>,
     scripts: &[(Loc, TrackScript)],
+    alerts: &super::Alerts,
     d: &mut Diags,
 ) -> Option<VrrpInstance> {
     let r = &sp.value;
@@ -270,6 +272,7 @@ fn instance(
         }
     });
     let notify = r.notify.as_ref().map(|n| notify(n, d)).unwrap_or_default();
+    let smtp_alert = super::email::alert(&r.smtp_alert, alerts.vrrp, d);
 
     Some(VrrpInstance {
         name: name?,
@@ -285,6 +288,7 @@ fn instance(
         unicast_peers,
         authentication,
         v3_ipv4_checksum,
+        smtp_alert,
         garp,
         track_interface,
         track_script,
@@ -429,6 +433,7 @@ fn notify(sp: &Sp<raw::Notify>, d: &mut Diags) -> Notify {
 pub(super) fn sync_groups(
     raw: &[Sp<raw::SyncGroup>],
     instances: &[(Loc, VrrpInstance)],
+    alerts: &super::Alerts,
     d: &mut Diags,
 ) -> Vec<SyncGroup> {
     let mut names = Unique::new("vrrp_sync_group name");
@@ -481,6 +486,7 @@ pub(super) fn sync_groups(
                 out.push(SyncGroup {
                     name,
                     instances: members,
+                    smtp_alert: super::email::alert(&g.smtp_alert, alerts.vrrp, d),
                 });
             }
         }
