@@ -115,12 +115,6 @@ fn out_of_range_numbers() {
         32,
         "`port` = 70000 is out of range: expected 1 to 65535",
     );
-    expect(
-        &BASE.replace("10.0.0.100:80\"", "10.0.0.100:0\""),
-        9,
-        11,
-        "the virtual server's port is 1 to 65535",
-    );
 }
 
 #[test]
@@ -263,7 +257,34 @@ fn fwmark_real_servers_take_no_port() {
         &BASE.replace("address = \"10.0.0.100:80\"", "fwmark = 3"),
         12,
         11,
-        "a fwmark service's real servers take no port: write \"10.0.0.1\"",
+        "a fwmark service's dr real servers take no port: write \"10.0.0.1\"",
+    );
+    // NAT rewrites the destination, so a port is meaningful there (keepalived keeps it:
+    // check/check_data.c, ipvswrapper.c zero the port only for non-NAT destinations).
+    let nat = BASE
+        .replace("address = \"10.0.0.100:80\"", "fwmark = 3")
+        .replace("forwarding = \"dr\"", "forwarding = \"nat\"");
+    assert_eq!(errors_of(&nat), vec![]);
+}
+
+#[test]
+fn port_zero_needs_persistence() {
+    // Port 0 is every port, as in ipvsadm: its DR servers take no port of their own.
+    expect(
+        &BASE
+            .replace("10.0.0.100:80", "10.0.0.100:0")
+            .replace("10.0.0.1:80", "10.0.0.1"),
+        9,
+        11,
+        "port 0 (every port) needs `persistence_timeout`",
+    );
+    let persistent = BASE.replace(
+        "address = \"10.0.0.100:80\"",
+        "address = \"10.0.0.100:0\"\npersistence_timeout = \"360s\"",
+    );
+    assert_eq!(
+        errors_of(&persistent.replace("10.0.0.1:80", "10.0.0.1")),
+        vec![]
     );
 }
 

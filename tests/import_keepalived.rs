@@ -44,6 +44,21 @@ fn lost(imported: &Imported) -> Vec<String> {
         .collect()
 }
 
+fn warned(imported: &Imported) -> Vec<String> {
+    imported
+        .warnings
+        .iter()
+        .map(|w| {
+            format!(
+                "{}:{}: {}",
+                w.0.path.file_name().unwrap().to_string_lossy(),
+                w.0.line,
+                w.0.what
+            )
+        })
+        .collect()
+}
+
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
@@ -70,7 +85,9 @@ fn vrrp_instances_scripts_and_sync_groups() {
         (51, 150, 2)
     );
     assert_eq!(vi.advert_interval, secs(1));
-    assert!(!vi.preempt, "nopreempt");
+    // keepalived/vrrp/vrrp.c (vrrp_complete_instance): "nopreempt will not work with initial
+    // state MASTER - clearing".
+    assert!(vi.preempt, "state MASTER clears nopreempt");
     let auth = vi.authentication.as_ref().expect("authentication");
     assert_eq!(
         auth.password, "secret12",
@@ -125,23 +142,23 @@ fn vrrp_instances_scripts_and_sync_groups() {
     assert_eq!(c.sync_groups[0].name, "G1");
     assert_eq!(c.sync_groups[0].instances, vec!["VI_1", "VI_GW"]);
 
-    let losses = lost(&imp);
-    for want in [
-        "vrrp.conf:8: notification_email { … }: no haldir equivalent",
-        "vrrp.conf:39: 10.240.0.202/32 dev eth1 label eth1:1: address option \"label\" is not kept",
-        "vrrp.conf:51: smtp_alert: no haldir equivalent",
-        "vrrp.conf:71: notify_master /etc/keepalived/group.sh: haldir's sync groups have no options: notify is per instance",
-    ] {
-        assert!(
-            losses.iter().any(|l| l == want),
-            "missing loss {want:?} in {losses:#?}"
-        );
-    }
-    assert_eq!(losses.len(), 4, "{losses:#?}");
-    assert!(
-        imp.toml
-            .contains("# keepalived's `state MASTER` is not needed")
+    assert_eq!(
+        lost(&imp),
+        vec![
+            "vrrp.conf:39: 10.240.0.202/32 dev eth1 label eth1:1: address option \"label\" is not kept",
+            "vrrp.conf:71: notify_master /etc/keepalived/group.sh: no haldir equivalent",
+        ]
     );
+    assert_eq!(
+        warned(&imp),
+        vec![
+            "vrrp.conf:8: notification_email { … }: keepalived mails nothing without smtp_server: no [email] is written",
+            "vrrp.conf:28: nopreempt: keepalived clears nopreempt with state MASTER (\"nopreempt will not work with initial state MASTER\"): the instance preempts",
+            "vrrp.conf:23: state MASTER: haldir starts every instance as BACKUP: with no master answering, keepalived's state MASTER takes over after one advert interval, haldir after the master-down interval (3 adverts and the skew)",
+            "vrrp.conf:51: smtp_alert: keepalived mails nothing without notification_email and smtp_server in global_defs",
+        ]
+    );
+    assert_eq!(c.email, None);
 }
 
 #[test]

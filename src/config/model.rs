@@ -86,6 +86,8 @@ pub struct VrrpInstance {
     pub unicast_source: Option<IpAddr>,
     pub unicast_peers: Vec<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub mcast_source: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub authentication: Option<Authentication>,
     /// Present for VRRPv3 over IPv4 only, the one case where it matters.
     #[serde(skip_serializing_if = "Option::is_none")]

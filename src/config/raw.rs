@@ -98,6 +98,9 @@ pub struct VrrpInstance {
     pub virtual_ipaddress: Option<Sp<Vec<Leaf<Prefix>>>>,
     pub unicast_source: Option<Leaf<std::net::IpAddr>>,
     pub unicast_peers: Option<Sp<Vec<Leaf<std::net::IpAddr>>>>,
+    /// Source address of multicast adverts (default: the interface's primary address);
+    /// keepalived's mcast_src_ip.
+    pub mcast_source: Option<Leaf<std::net::IpAddr>>,
     /// v2 only.
     pub authentication: Option<Sp<Authentication>>,
     /// "pseudo-header" (keepalived's default) or "rfc9568"; VRRPv3 over IPv4 only.

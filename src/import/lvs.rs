@@ -8,9 +8,11 @@ use super::map::Mapper;
 use super::preprocess::split_command;
 use super::tree::Node;
 
-/// Timing a checker inherits from its real server, and that from its virtual server.
+/// Timing a checker inherits from its real server, and that from its virtual server (and the
+/// virtual server's default weight for its real servers).
 #[derive(Debug, Clone, Default)]
 struct Timing {
+    weight: Option<i64>,
     delay_loop: Option<String>,
     connect_timeout: Option<String>,
     retry: Option<i64>,
@@ -26,6 +28,11 @@ const TIMING: &[&str] = &[
     "nb_get_retry",
     "delay_before_retry",
     "virtualhost",
+];
+
+/// keepalived's schedulers (check/check_parser.c), spelled exactly.
+const SCHEDULERS: &[&str] = &[
+    "rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos",
 ];
 
 /// One service the keepalived block stands for.
@@ -45,8 +52,9 @@ impl Mapper {
                 Some(entries) => self.group_keys(g, &entries),
                 None => return self.lost(n, "no virtual_server_group of that name"),
             },
+            // An all-zero port is no port (check/check_data.c, alloc_vs).
             (Some(addr), port) => match port.map(str::parse::<u16>) {
-                None => vec![(None, Key::Addr(addr.to_string(), None))],
+                None | Some(Ok(0)) => vec![(None, Key::Addr(addr.to_string(), None))],
                 Some(Ok(p)) => vec![(None, Key::Addr(addr.to_string(), Some(p)))],
                 Some(Err(_)) => return self.lost(n, "the port is not a number"),
             },
@@ -68,7 +76,10 @@ impl Mapper {
                 }
                 continue;
             }
-            let port = e.arg(0).and_then(|p| p.parse::<u16>().ok());
+            let port = e
+                .arg(0)
+                .and_then(|p| p.parse::<u16>().ok())
+                .filter(|p| *p > 0);
             match expand_range(&e.key) {
                 Some(addrs) => {
                     for a in addrs {
@@ -114,21 +125,25 @@ impl Mapper {
         let mut reals: Vec<&Node> = Vec::new();
         for c in n.children() {
             match c.key.as_str() {
-                k if TIMING.contains(&k) => self.timing(c, &mut timing),
-                "lb_algo" | "lvs_sched" => scheduler = c.arg(0).map(str::to_string),
+                k if TIMING.contains(&k) => self.timing(c, &mut timing, "service"),
+                "lb_algo" | "lvs_sched" => match c.arg(0) {
+                    Some(a) if SCHEDULERS.contains(&a) => scheduler = Some(a.to_string()),
+                    other => self.warn(c, &format!("keepalived rejects the scheduler \"{}\" (\"Invalid lvs_scheduler\"; case matters) and keeps {}", other.unwrap_or(""), scheduler.as_deref().unwrap_or("its default, wlc"))),
+                },
                 "lb_kind" | "lvs_method" => {
-                    if let Some((f, tunnel)) = self.method(c) {
+                    if let Some((f, tunnel)) = self.method(c, &forwarding) {
                         forwarding = f;
                         if let Some(t) = tunnel {
                             keys.push(("tunnel".into(), t));
                         }
                     }
                 }
-                "protocol" => {
-                    if let Some(p) = self.one(c) {
-                        keys.push(("protocol".into(), V::Str(p.to_ascii_lowercase())));
+                "protocol" => match c.arg(0).map(str::to_ascii_lowercase).as_deref() {
+                    Some(p @ ("tcp" | "udp" | "sctp")) => {
+                        keys.push(("protocol".into(), V::str(p)))
                     }
-                }
+                    other => self.warn(c, &format!("keepalived ignores the protocol \"{}\" (\"Unknown protocol\")", other.unwrap_or(""))),
+                },
                 "persistence_timeout" => {
                     // With no value keepalived takes 6 minutes.
                     let d = c.arg(0).map_or(Some("360s".to_string()), duration);
@@ -174,6 +189,12 @@ impl Mapper {
                     }
                 }
                 "real_server" => reals.push(c),
+                "weight" => timing.weight = self.int(c).or(timing.weight),
+                "smtp_alert" => {
+                    if let Some(on) = self.boolean(c) {
+                        self.smtp_alert(c, on, &mut keys);
+                    }
+                }
                 _ => self.lost(c, "no haldir equivalent"),
             }
         }
@@ -203,9 +224,22 @@ impl Mapper {
             keys.push(("scheduler_flags".into(), V::strs(&flags)));
         }
         keys.push(("forwarding".into(), V::str(&forwarding)));
+        if matches!(key, Key::Addr(_, None))
+            && !keys.iter().any(|(k, _)| k == "persistence_timeout")
+        {
+            self.warn(n, "a service on every port (no port, or 0): keepalived makes it persistent for 360 s (\"zero port only valid for persistent services\"), and so does this conversion");
+            keys.push(("persistence_timeout".into(), V::str("360s")));
+        }
         let mut servers: Vec<Vec<(String, V)>> = Vec::new();
         let mut checks: Vec<Option<Vec<(String, V)>>> = Vec::new();
+        let mut seen: Vec<&[String]> = Vec::new();
         for r in reals {
+            // check/check_data.c: "real server … is duplicated - removing second rs".
+            if seen.contains(&&r.args[..]) {
+                self.warn(r, "keepalived removes a real server given twice (\"is duplicated - removing second rs\")");
+                continue;
+            }
+            seen.push(&r.args[..]);
             let (server, check) =
                 self.real_server(r, key, vs_port, &forwarding, &timing, &mut notes);
             servers.push(server);
@@ -238,24 +272,42 @@ impl Mapper {
         }
     }
 
-    fn timing(&mut self, c: &Node, t: &mut Timing) {
+    /// A timing keyword at `level`: "service", "server", or the checker's keyword
+    /// ("TCP_CHECK", …). keepalived installs `nb_get_retry` in HTTP_GET and SSL_GET only
+    /// (check/check_http.c); anywhere else it is an unknown keyword and `retry` stays as it
+    /// was. Above the checker, `retry` is at least 1 (check/check_parser.c).
+    fn timing(&mut self, c: &Node, t: &mut Timing, level: &str) {
         match c.key.as_str() {
-            "delay_loop" => t.delay_loop = self.timer(c),
-            "connect_timeout" => t.connect_timeout = self.timer(c),
-            "retry" | "nb_get_retry" => t.retry = self.int(c),
-            "delay_before_retry" => t.delay_before_retry = self.timer(c),
+            "delay_loop" => t.delay_loop = self.timer(c).or(t.delay_loop.take()),
+            "connect_timeout" => t.connect_timeout = self.timer(c).or(t.connect_timeout.take()),
+            "nb_get_retry" if level != "HTTP_GET" && level != "SSL_GET" => {
+                let inherited = t.retry.map_or("its default".to_string(), |r| r.to_string());
+                self.warn(c, &format!("keepalived knows nb_get_retry only in HTTP_GET and SSL_GET (\"Unknown keyword\" here) and keeps retry at {inherited}"));
+            }
+            "retry" | "nb_get_retry" => match self.int(c) {
+                Some(0) if !level.ends_with("_CHECK") && !level.ends_with("_GET") => {
+                    self.warn(c, "keepalived rejects retry 0 outside a checker (the least is 1) and leaves it unset");
+                }
+                Some(r) => t.retry = Some(r),
+                None => {}
+            },
+            "delay_before_retry" => {
+                t.delay_before_retry = self.timer(c).or(t.delay_before_retry.take())
+            }
             _ => t.virtualhost = c.arg(0).map(str::to_string),
         }
     }
 
     /// `lvs_method NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`.
-    fn method(&mut self, n: &Node) -> Option<(String, Option<V>)> {
-        let f = match n.arg(0).map(str::to_ascii_uppercase).as_deref() {
+    fn method(&mut self, n: &Node, current: &str) -> Option<(String, Option<V>)> {
+        // check/check_parser.c compares with strcmp: "dr" is unknown, and the method stays
+        // what it was (NAT when never set).
+        let f = match n.arg(0) {
             Some("NAT") => "nat",
             Some("DR") => "dr",
             Some("TUN") => "tun",
-            _ => {
-                self.lost(n, "not NAT, DR or TUN");
+            other => {
+                self.warn(n, &format!("keepalived knows only NAT, DR and TUN (case matters): it ignores \"{}\" (\"unknown routing method\") and keeps {}", other.unwrap_or(""), current.to_ascii_uppercase()));
                 return None;
             }
         };
@@ -301,15 +353,18 @@ impl Mapper {
         let mut forwarding = vs_forwarding.to_string();
         let mut out: Vec<(String, V)> = Vec::new();
         let mut check: Option<Vec<(String, V)>> = None;
+        let mut weight = vs_timing.weight;
         for c in n.children() {
             match c.key.as_str() {
-                "weight" => {
-                    if let Some(w) = self.int(c) {
-                        out.push(("weight".into(), V::Int(w)));
+                "weight" => weight = self.int(c).or(weight),
+                "smtp_alert" => {
+                    if let Some(on) = self.boolean(c) {
+                        self.smtp_alert(c, on, &mut out);
                     }
                 }
-                "lb_kind" | "lvs_method" => {
-                    if let Some((f, tunnel)) = self.method(c) {
+                // keepalived has no lb_kind at the real server: only lvs_method.
+                "lvs_method" => {
+                    if let Some((f, tunnel)) = self.method(c, &forwarding) {
                         forwarding = f.clone();
                         if f != vs_forwarding {
                             out.push(("forwarding".into(), V::Str(f)));
@@ -329,7 +384,7 @@ impl Mapper {
                         out.push((k.into(), V::Int(v)));
                     }
                 }
-                k if TIMING.contains(&k) => self.timing(c, &mut timing),
+                k if TIMING.contains(&k) => self.timing(c, &mut timing, "server"),
                 "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" => {
                     if check.is_some() {
                         self.lost(
@@ -345,8 +400,13 @@ impl Mapper {
         }
         // haldir's address rules: no port on a fwmark service's servers, and DR/TUN servers on
         // the service's port. The port keepalived checked is kept as the check's.
+        if let Some(w) = weight {
+            out.insert(0, ("weight".into(), V::Int(w)));
+        }
+        // keepalived keeps a NAT server's port, fwmark or not (the kernel rewrites the
+        // destination to it); DR and TUN servers get the service's port, none for fwmark.
         let fwmark = matches!(key, Key::Fwmark(_));
-        let moved = port.filter(|p| fwmark || (forwarding != "nat" && Some(*p) != vs_port));
+        let moved = port.filter(|p| forwarding != "nat" && (fwmark || Some(*p) != vs_port));
         let rs_port = if moved.is_some() {
             vs_port.filter(|_| !fwmark)
         } else {
@@ -388,7 +448,7 @@ impl Mapper {
         let mut sni_enabled = false;
         for c in n.children() {
             match c.key.as_str() {
-                k if TIMING.contains(&k) => self.timing(c, &mut t),
+                k if TIMING.contains(&k) => self.timing(c, &mut t, &n.key),
                 "connect_port" => {
                     if let Some(p) = self.int(c) {
                         extra.push(("port".into(), V::Int(p)));

@@ -19,6 +19,8 @@ pub struct Loss {
 pub struct Globals {
     pub vrrp_version: Option<i64>,
     pub garp: Vec<(String, V)>,
+    /// global_defs has both notification_email and smtp_server: keepalived can mail.
+    pub email: bool,
 }
 
 pub struct Mapper {
@@ -65,6 +67,32 @@ impl Mapper {
         let warning = located(n, why);
         if !self.warnings.contains(&warning) {
             self.warnings.push(warning);
+        }
+    }
+
+    /// keepalived's boolean: no value is true; yes/no, true/false, on/off.
+    pub fn boolean(&mut self, n: &Node) -> Option<bool> {
+        // lib/parser.c check_true_false: lower case only.
+        match n.arg(0) {
+            None | Some("yes" | "true" | "on") => Some(true),
+            Some("no" | "false" | "off") => Some(false),
+            Some(_) => {
+                self.warn(n, "keepalived takes only yes/no, true/false, on/off (lower case) and rejects this: left unset");
+                None
+            }
+        }
+    }
+
+    /// A `smtp_alert` switch: kept where global_defs says where to mail, else dropped as
+    /// keepalived mails nothing then.
+    pub fn smtp_alert(&mut self, n: &Node, on: bool, keys: &mut Vec<(String, V)>) {
+        if self.globals.email {
+            keys.push(("smtp_alert".into(), V::Bool(on)));
+        } else if on {
+            self.warn(
+                n,
+                "keepalived mails nothing without notification_email and smtp_server in global_defs",
+            );
         }
     }
 
@@ -166,7 +194,11 @@ impl Mapper {
     fn global_defs(&mut self, blocks: &[&Node]) {
         let mut global: Vec<(String, V)> = Vec::new();
         let mut ipvs: Vec<(String, V)> = Vec::new();
+        let mut mail = super::email::Mail::default();
         for n in blocks.iter().flat_map(|b| b.children()) {
+            if self.mail_keyword(n, &mut mail) {
+                continue;
+            }
             match n.key.as_str() {
                 "router_id" | "lvs_id" => {
                     if let Some(v) = self.one(n) {
@@ -213,6 +245,11 @@ impl Mapper {
         if !ipvs.is_empty() {
             self.doc.header("[ipvs]");
             self.doc.set_all(&ipvs);
+        }
+        if let Some(email) = self.mail_table(mail) {
+            self.globals.email = true;
+            self.doc.header("[email]");
+            self.doc.set_all(&email);
         }
     }
 

@@ -5,6 +5,7 @@
 //! [`preprocess`] reads the language into lines, [`tree`] builds the blocks, and the mapping
 //! ([`map`], [`vrrp`], [`lvs`]) writes the TOML ([`emit`]).
 
+mod email;
 pub mod emit;
 mod lvs;
 pub mod map;

@@ -34,6 +34,29 @@ pub(super) fn warn_shell(m: &mut Mapper, n: &Node, argv: &[String]) {
     }
 }
 
+/// What a `vrrp_instance` block said, gathered before it is written: some keywords depend on
+/// others given later (the priority on the state, the VIPs' `dev` on the interface).
+#[derive(Default)]
+struct Instance<'n> {
+    keys: Vec<(String, V)>,
+    interface: Option<String>,
+    priority: Option<i64>,
+    version: Option<i64>,
+    master: Option<&'n Node>,
+    nopreempt: Option<&'n Node>,
+    preempt_delay: Option<(&'n Node, String)>,
+    vips: Vec<&'n Node>,
+    source: Option<String>,
+    peers: Vec<String>,
+    auth: Option<&'n Node>,
+    tracked_names: (Vec<String>, Vec<String>),
+    track_interface: Vec<V>,
+    track_script: Vec<V>,
+    garp: Vec<(String, V)>,
+    notify: Vec<(String, V)>,
+    smtp_alert: Option<(&'n Node, bool)>,
+}
+
 impl Mapper {
     pub(super) fn vrrp_script(&mut self, n: &Node) {
         let Some(name) = self.one(n) else { return };
@@ -72,117 +95,206 @@ impl Mapper {
         self.doc.set("fall", &V::Int(fall));
     }
 
+    /// A `vrrp_instance`, each keyword as keepalived's parser takes it when given twice
+    /// (vrrp/vrrp_parser.c): notify scripts keep the first, peers, tracked objects and
+    /// addresses add up, everything else keeps the last.
     pub(super) fn vrrp_instance(&mut self, n: &Node) {
         let Some(name) = self.one(n) else { return };
-        let mut keys: Vec<(String, V)> = vec![("name".into(), V::str(name))];
-        let mut notes: Vec<String> = Vec::new();
-        let mut notify: Vec<(String, V)> = Vec::new();
-        let mut garp = self.globals.garp.clone();
-        let mut vips: Vec<String> = Vec::new();
-        let mut version = self.globals.vrrp_version;
-        let mut interface = None;
-        let mut priority = 100;
+        let mut i = Instance {
+            keys: vec![("name".into(), V::str(name))],
+            garp: self.globals.garp.clone(),
+            version: self.globals.vrrp_version,
+            ..Instance::default()
+        };
         for c in n.children() {
-            let key = c.key.as_str();
-            match key {
-                "interface" => {
-                    if let Some(v) = self.one(c) {
-                        interface = Some(v.to_string());
-                        keys.push(("interface".into(), V::str(v)));
+            self.instance_keyword(c, &mut i);
+        }
+        self.finish_instance(i);
+    }
+
+    fn instance_keyword<'n>(&mut self, c: &'n Node, i: &mut Instance<'n>) {
+        let key = c.key.as_str();
+        match key {
+            "interface" => {
+                if let Some(v) = self.one(c) {
+                    i.interface = Some(v.to_string());
+                    i.keys.push(("interface".into(), V::str(v)));
+                }
+            }
+            "virtual_router_id" => {
+                if let Some(v) = self.int(c) {
+                    i.keys.push(("virtual_router_id".into(), V::Int(v)));
+                }
+            }
+            "priority" => i.priority = self.int(c).or(i.priority),
+            "advert_int" => {
+                if let Some(d) = self.timer(c) {
+                    i.keys.push(("advert_interval".into(), V::Str(d)));
+                }
+            }
+            "version" => i.version = self.int(c),
+            "nopreempt" => i.nopreempt = Some(c),
+            "preempt" => {}
+            "preempt_delay" => {
+                if let Some(d) = self.timer(c) {
+                    i.preempt_delay = Some((c, d));
+                }
+            }
+            "state" => self.state(c, i),
+            "virtual_ipaddress" => i.vips.extend(c.children()),
+            "unicast_src_ip" | "mcast_src_ip" => {
+                // One field in keepalived (saddr): the adverts' source, unicast or multicast.
+                if let Some(v) = self.one(c) {
+                    i.source = Some(v.to_string());
+                }
+            }
+            "unicast_peer" => {
+                for p in c.children() {
+                    if !p.args.is_empty() {
+                        self.lost(p, "peer options (min_ttl, max_ttl) are not kept");
+                    }
+                    if i.peers.contains(&p.key) {
+                        self.warn(p, "keepalived ignores a duplicate unicast_peer");
+                    } else {
+                        i.peers.push(p.key.clone());
                     }
                 }
-                "virtual_router_id" => {
-                    if let Some(v) = self.int(c) {
-                        keys.push(("virtual_router_id".into(), V::Int(v)));
-                    }
+            }
+            "authentication" => i.auth = Some(c),
+            "track_interface" => {
+                let list = self.tracked(c, false, &mut i.tracked_names.0);
+                i.track_interface.extend(list);
+            }
+            "track_script" => {
+                let list = self.tracked(c, true, &mut i.tracked_names.1);
+                i.track_script.extend(list);
+            }
+            "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+                let slot = key.strip_prefix("notify_").unwrap_or("any");
+                if i.notify.iter().any(|(k, _)| k == slot) {
+                    self.warn(
+                        c,
+                        &format!("keepalived keeps the first {key} script and ignores this one"),
+                    );
+                } else if let Some(cmd) = command(self, c) {
+                    i.notify.push((slot.to_string(), cmd));
                 }
-                "priority" => priority = self.int(c).unwrap_or(priority),
-                "advert_int" => {
-                    if let Some(d) = self.timer(c) {
-                        keys.push(("advert_interval".into(), V::Str(d)));
-                    }
-                }
-                "version" => version = self.int(c),
-                "nopreempt" => keys.push(("preempt".into(), V::Bool(false))),
-                "preempt" => {}
-                "preempt_delay" => {
-                    if let Some(d) = self.timer(c) {
-                        keys.push(("preempt_delay".into(), V::Str(d)));
-                    }
-                }
-                "state" => {
-                    notes.push(format!(
-                        "keepalived's `state {}` is not needed: every instance starts as BACKUP and the priority decides (RFC 9568)",
-                        c.arg(0).unwrap_or("")
-                    ));
-                }
-                "virtual_ipaddress" => {
-                    for e in c.children() {
-                        if let Some(v) = self.vip(e, interface.as_deref()) {
-                            vips.push(v);
-                        }
-                    }
-                }
-                "unicast_src_ip" | "mcast_src_ip" => {
-                    if let Some(v) = self.one(c) {
-                        keys.push(("unicast_source".into(), V::str(v)));
-                    }
-                }
-                "unicast_peer" => {
-                    let peers: Vec<String> = c
-                        .children()
-                        .iter()
-                        .map(|p| {
-                            if !p.args.is_empty() {
-                                self.lost(p, "peer options (min_ttl, max_ttl) are not kept");
-                            }
-                            p.key.clone()
-                        })
-                        .collect();
-                    keys.push(("unicast_peers".into(), V::strs(&peers)));
-                }
-                "authentication" => {
-                    if let Some(a) = self.authentication(c) {
-                        keys.push(("authentication".into(), a));
-                    }
-                }
-                "track_interface" => {
-                    let list = self.tracked(c, false);
-                    keys.push(("track_interface".into(), V::Arr(list)));
-                }
-                "track_script" => {
-                    let list = self.tracked(c, true);
-                    keys.push(("track_script".into(), V::Arr(list)));
-                }
-                "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-                    let slot = key.strip_prefix("notify_").unwrap_or("any");
-                    if let Some(cmd) = command(self, c) {
-                        notify.push((slot.to_string(), cmd));
-                    }
-                }
-                k if super::map::garp_key(k).is_some() => self.garp(c, k, &mut garp),
-                // haldir adds the VIPs as addresses of the host: it always accepts their traffic.
-                "accept" => {}
-                _ => self.lost(c, "no haldir equivalent"),
+            }
+            "smtp_alert" => i.smtp_alert = self.boolean(c).map(|on| (c, on)),
+            k if super::map::garp_key(k).is_some() => self.garp(c, k, &mut i.garp),
+            // haldir adds the VIPs as addresses of the host: it always accepts their traffic.
+            "accept" => {}
+            _ => self.lost(c, "no haldir equivalent"),
+        }
+    }
+
+    /// `state MASTER|BACKUP`: case matters, and MASTER once given stays (vrrp_parser.c).
+    fn state<'n>(&mut self, c: &'n Node, i: &mut Instance<'n>) {
+        match c.arg(0) {
+            Some("MASTER") => i.master = Some(c),
+            Some("BACKUP") if i.master.is_some() => {
+                self.warn(c, "keepalived keeps the MASTER state given before and ignores this")
+            }
+            Some("BACKUP") => {}
+            other => self.warn(
+                c,
+                &format!(
+                    "keepalived knows only MASTER and BACKUP (case matters) and takes \"{}\" as BACKUP",
+                    other.unwrap_or("")
+                ),
+            ),
+        }
+    }
+
+    fn finish_instance(&mut self, mut i: Instance) {
+        // keepalived (vrrp.c, vrrp_complete_instance): no priority means 255 with state MASTER,
+        // else 100; MASTER and priority 255 clear nopreempt, MASTER and nopreempt clear
+        // preempt_delay.
+        let priority = i
+            .priority
+            .unwrap_or(if i.master.is_some() { 255 } else { 100 });
+        let mut preempt = true;
+        if let Some(np) = i.nopreempt {
+            if i.master.is_some() {
+                self.warn(np, "keepalived clears nopreempt with state MASTER (\"nopreempt will not work with initial state MASTER\"): the instance preempts");
+            } else if priority == 255 {
+                self.warn(np, "keepalived clears nopreempt at priority 255 (the address owner always preempts)");
+            } else {
+                preempt = false;
             }
         }
-        keys.push(("priority".into(), V::Int(priority)));
+        if let Some((pd, delay)) = i.preempt_delay.take() {
+            if i.master.is_some() {
+                self.warn(pd, "keepalived clears preempt_delay with state MASTER (\"preempt delay will not work with initial state MASTER\")");
+            } else if !preempt {
+                self.warn(pd, "keepalived clears preempt_delay with nopreempt");
+            } else {
+                i.keys.push(("preempt_delay".into(), V::Str(delay)));
+            }
+        }
+        if let Some(m) = i.master
+            && priority < 255
+        {
+            self.warn(m, "haldir starts every instance as BACKUP: with no master answering, keepalived's state MASTER takes over after one advert interval, haldir after the master-down interval (3 adverts and the skew)");
+        }
+        if !preempt {
+            i.keys.push(("preempt".into(), V::Bool(false)));
+        }
+        i.keys.push(("priority".into(), V::Int(priority)));
+        let interface = i.interface.clone();
+        let mut vips: Vec<String> = Vec::new();
+        for e in std::mem::take(&mut i.vips) {
+            if let Some(v) = self.vip(e, interface.as_deref()) {
+                if vips.contains(&v) {
+                    self.warn(e, "keepalived ignores a VIP given twice");
+                } else {
+                    vips.push(v);
+                }
+            }
+        }
         // keepalived: the global vrrp_version, else 2; IPv6 is always 3.
         let v6 = vips.iter().any(|v| v.contains(':'));
-        let version = if v6 { 3 } else { version.unwrap_or(2) };
-        keys.push(("version".into(), V::Int(version)));
-        keys.push(("virtual_ipaddress".into(), V::strs(&vips)));
-        if !garp.is_empty() {
-            keys.push(("garp".into(), V::Table(garp)));
+        let version = if v6 { 3 } else { i.version.unwrap_or(2) };
+        i.keys.push(("version".into(), V::Int(version)));
+        i.keys.push(("virtual_ipaddress".into(), V::strs(&vips)));
+        match (&i.source, i.peers.is_empty()) {
+            (Some(src), false) => i.keys.push(("unicast_source".into(), V::str(src))),
+            (Some(src), true) => i.keys.push(("mcast_source".into(), V::str(src))),
+            (None, _) => {}
         }
-        if !notify.is_empty() {
-            keys.push(("notify".into(), V::Table(notify)));
+        if !i.peers.is_empty() {
+            i.keys.push(("unicast_peers".into(), V::strs(&i.peers)));
+        }
+        if let Some(a) = i.auth
+            && let Some(auth) = self.authentication(a, version)
+        {
+            i.keys.push(("authentication".into(), auth));
+        }
+        if !i.track_interface.is_empty() {
+            i.keys.push((
+                "track_interface".into(),
+                V::Arr(std::mem::take(&mut i.track_interface)),
+            ));
+        }
+        if !i.track_script.is_empty() {
+            i.keys.push((
+                "track_script".into(),
+                V::Arr(std::mem::take(&mut i.track_script)),
+            ));
+        }
+        if !i.garp.is_empty() {
+            i.keys
+                .push(("garp".into(), V::Table(std::mem::take(&mut i.garp))));
+        }
+        if !i.notify.is_empty() {
+            i.keys
+                .push(("notify".into(), V::Table(std::mem::take(&mut i.notify))));
+        }
+        if let Some((c, on)) = i.smtp_alert {
+            self.smtp_alert(c, on, &mut i.keys);
         }
         self.doc.header("[[vrrp_instance]]");
-        for note in &notes {
-            self.doc.comment(note);
-        }
-        self.doc.set_all(&keys);
+        self.doc.set_all(&i.keys);
     }
 
     /// One `virtual_ipaddress` entry: `ADDR[/LEN] [dev IF] [label L] …`.
@@ -205,17 +317,23 @@ impl Mapper {
         Some(e.key.clone())
     }
 
-    fn authentication(&mut self, n: &Node) -> Option<V> {
+    /// `authentication { auth_type PASS|AH  auth_pass P }`, as keepalived takes it: the type
+    /// is case-sensitive, an unknown one means none, and VRRPv3 ignores it (vrrp.c).
+    fn authentication(&mut self, n: &Node, version: i64) -> Option<V> {
         let mut kind = None;
         let mut pass = None;
         for c in n.children() {
             match c.key.as_str() {
-                "auth_type" => kind = c.arg(0).map(str::to_ascii_uppercase),
+                "auth_type" => kind = c.arg(0).map(str::to_string),
                 "auth_pass" => pass = c.arg(0).map(str::to_string),
                 _ => self.lost(c, "no haldir equivalent"),
             }
         }
         match (kind.as_deref(), pass) {
+            _ if version == 3 => {
+                self.warn(n, "keepalived ignores authentication with VRRPv3 (\"VRRP version 3 does not support authentication. Ignoring.\")");
+                None
+            }
             (Some("PASS"), Some(p)) => {
                 // keepalived uses only the first 8 characters.
                 let p: String = p.chars().take(8).collect();
@@ -224,17 +342,34 @@ impl Mapper {
                     ("password".into(), V::Str(p)),
                 ]))
             }
-            _ => {
-                self.lost(n, "only auth_type PASS with auth_pass is supported");
+            (Some("AH"), _) => {
+                self.lost(n, "haldir has no AH authentication (RFC 3768 removed it)");
+                None
+            }
+            (Some("PASS"), None) => {
+                self.warn(
+                    n,
+                    "keepalived ignores a PASS authentication without auth_pass",
+                );
+                None
+            }
+            (other, _) => {
+                self.warn(n, &format!("keepalived knows auth_type PASS and AH only (case matters): with {} it authenticates nothing", other.map_or("none".to_string(), |t| format!("\"{t}\""))));
                 None
             }
         }
     }
 
-    /// `track_interface { eth0 [weight N] }` / `track_script { name [weight N] }`.
-    fn tracked(&mut self, n: &Node, scripts: bool) -> Vec<V> {
+    /// `track_interface { eth0 [weight N] }` / `track_script { name [weight N] }`; a name
+    /// already tracked (in this block or an earlier one) is ignored, as keepalived does.
+    fn tracked(&mut self, n: &Node, scripts: bool, seen: &mut Vec<String>) -> Vec<V> {
         let mut out = Vec::new();
         for t in n.children() {
+            if seen.contains(&t.key) {
+                self.warn(t, &format!("keepalived ignores a duplicate {}", n.key));
+                continue;
+            }
+            seen.push(t.key.clone());
             let mut entry = vec![("name".to_string(), V::str(&t.key))];
             let mut weight = None;
             let mut args = t.args.iter();
@@ -259,18 +394,27 @@ impl Mapper {
 
     pub(super) fn sync_group(&mut self, n: &Node) {
         let Some(name) = self.one(n) else { return };
-        let mut members = Vec::new();
+        let mut members: Option<Vec<String>> = None;
+        let mut keys: Vec<(String, V)> = Vec::new();
         for c in n.children() {
             match c.key.as_str() {
-                "group" => members.extend(c.children().iter().map(|m| m.key.clone())),
-                _ => self.lost(
-                    c,
-                    "haldir's sync groups have no options: notify is per instance",
-                ),
+                // vrrp_parser.c: "Group list already specified for sync group".
+                "group" if members.is_some() => {
+                    self.warn(c, "keepalived ignores a second group list")
+                }
+                "group" => members = Some(c.children().iter().map(|m| m.key.clone()).collect()),
+                "smtp_alert" => {
+                    if let Some(on) = self.boolean(c) {
+                        self.smtp_alert(c, on, &mut keys);
+                    }
+                }
+                _ => self.lost(c, "no haldir equivalent"),
             }
         }
         self.doc.header("[[vrrp_sync_group]]");
         self.doc.set("name", &V::str(name));
-        self.doc.set("instances", &V::strs(&members));
+        self.doc
+            .set("instances", &V::strs(&members.unwrap_or_default()));
+        self.doc.set_all(&keys);
     }
 }

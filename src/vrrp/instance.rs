@@ -78,7 +78,7 @@ pub fn spawn(
     let ifindex = link::index(&cfg.interface)?;
     let v6 = cfg.family() == crate::config::types::Family::Ipv6;
     let vips: Vec<IpAddr> = cfg.virtual_ipaddress.iter().map(|n| n.addr()).collect();
-    let primary = match cfg.unicast_source {
+    let primary = match cfg.unicast_source.or(cfg.mcast_source) {
         Some(a) => a,
         None => link::primary(&cfg.interface, v6, &vips)?,
     };

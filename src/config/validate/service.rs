@@ -101,6 +101,15 @@ fn virtual_server(
         .as_ref()
         .and_then(|l| whole_seconds(l, "persistence_timeout", d))
         .unwrap_or(Duration::ZERO);
+    if let (ServiceKey::Address(a), true, Some(l)) =
+        (key, persistence_timeout.is_zero(), &r.address)
+        && a.port() == 0
+    {
+        d.push(
+            Diag::error(l.loc(), "port 0 (every port) needs `persistence_timeout`")
+                .with_help("ipvsadm refuses a non-persistent service on port 0, and keepalived makes it persistent for 360 s"),
+        );
+    }
     let persistence_netmask = r.persistence_netmask.as_ref().and_then(|l| {
         let bits = l.get("persistence_netmask", d)?;
         if persistence_timeout.is_zero() {
@@ -124,7 +133,7 @@ fn virtual_server(
     let sorry_server = r
         .sorry_server
         .as_ref()
-        .and_then(|l| rs_address(l, "sorry_server", &key, d));
+        .and_then(|l| rs_address(l, "sorry_server", &key, forwarding, d));
 
     let vrrp_instance = r.vrrp_instance.as_ref().and_then(|l| {
         let name = l.get("vrrp_instance", d)?;
@@ -232,10 +241,7 @@ fn service_key(sp: &Sp<raw::VirtualServer>, d: &mut Diags) -> Option<ServiceKey>
                     "`family` is for fwmark services; this one takes it from its address",
                 );
             }
-            if addr.port() == 0 {
-                d.error(a.loc(), "the virtual server's port is 1 to 65535");
-                return None;
-            }
+            // Port 0 is every port: valid with persistence (checked with the rest).
             Some(ServiceKey::Address(addr))
         }
         (None, Some(f)) => {
@@ -268,6 +274,7 @@ fn rs_address(
     leaf: &Leaf<String>,
     key: &str,
     service: &ServiceKey,
+    forwarding: Forwarding,
     d: &mut Diags,
 ) -> Option<RsAddr> {
     let text = leaf.get(key, d)?;
@@ -288,16 +295,19 @@ fn rs_address(
         return None;
     }
     match (service, addr.port) {
+        // NAT rewrites the destination: the marked packets go to that port (as keepalived
+        // keeps a NAT real server's port on a fwmark service).
+        (ServiceKey::Fwmark { .. }, Some(p)) if forwarding == Forwarding::Nat && p > 0 => {}
         (ServiceKey::Fwmark { .. }, Some(_)) => {
             d.push(
                 Diag::error(
                     leaf.loc(),
                     format!(
-                        "a fwmark service's real servers take no port: write \"{}\"",
+                        "a fwmark service's {forwarding} real servers take no port: write \"{}\"",
                         addr.ip
                     ),
                 )
-                .with_help("the mark selects the packets; their destination port is kept"),
+                .with_help("the mark selects the packets; their destination port is kept (with nat a port maps them to it)"),
             );
             return None;
         }
@@ -325,9 +335,9 @@ fn real_server(
         d.error(sp.loc, "[[virtual_server.real_server]] needs `address`");
         return None;
     };
-    let address = rs_address(addr_leaf, "address", service, d);
-    let weight = int_or(&r.weight, "weight", 0, 65535, 1u32, d);
     let forwarding = opt(&r.forwarding, "forwarding", d).unwrap_or(service_fwd);
+    let address = rs_address(addr_leaf, "address", service, forwarding, d);
+    let weight = int_or(&r.weight, "weight", 0, 65535, 1u32, d);
     if let (
         ServiceKey::Address(vip),
         Some(RsAddr { port: Some(p), .. }),

@@ -229,6 +229,20 @@ fn instance(
             "`unicast_source` without `unicast_peers`: list the peers, or drop it to use multicast",
         );
     }
+    let mcast_source = super::super::leaf::opt(&r.mcast_source, "mcast_source", d);
+    if let (Some(src), Some(l)) = (mcast_source, &r.mcast_source) {
+        if Family::of(&src) != family {
+            d.error(
+                l.loc(),
+                format!("`mcast_source` {src} is not {family} like the virtual addresses"),
+            );
+        } else if !unicast_peers.is_empty() {
+            d.error(
+                l.loc(),
+                "`mcast_source` with `unicast_peers`: the adverts go unicast, from `unicast_source`",
+            );
+        }
+    }
 
     let authentication = r
         .authentication
@@ -286,6 +300,7 @@ fn instance(
         virtual_ipaddress,
         unicast_source,
         unicast_peers,
+        mcast_source,
         authentication,
         v3_ipv4_checksum,
         smtp_alert,

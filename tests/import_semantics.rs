@@ -1,0 +1,542 @@
+//! `haldir import keepalived` does what keepalived does with the constructs real files use,
+//! including the ones keepalived ignores, corrects or rejects; each case cites the keepalived
+//! source (acassen/keepalived at 9cbce3e2) that decides it. What keepalived ignores or
+//! corrects is carried over as keepalived runs it and reported as a warning; what haldir
+//! cannot express is reported as a loss.
+
+use std::path::Path;
+
+use haldir::config::Config;
+use haldir::config::model::RsAddr;
+use haldir::import::{Imported, import};
+
+/// Converts `text` (written to a file of its own, with `extra` files beside it) and loads the
+/// result with haldir's own loader: it must validate.
+fn convert_with(text: &str, extra: &[(&str, &str)]) -> (Imported, Config) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keepalived.conf");
+    std::fs::write(&path, text).unwrap();
+    for (name, body) in extra {
+        std::fs::write(dir.path().join(name), body).unwrap();
+    }
+    let imported = import(&path, "lb1").unwrap();
+    let config = haldir::config::load_str(Path::new("converted.toml"), &imported.toml)
+        .unwrap_or_else(|e| panic!("does not validate:\n{e}\n{}", imported.toml))
+        .config;
+    (imported, config)
+}
+
+fn convert(text: &str) -> (Imported, Config) {
+    convert_with(text, &[])
+}
+
+/// "LINE: what" of every loss.
+fn losses(i: &Imported) -> Vec<String> {
+    i.losses
+        .iter()
+        .map(|l| format!("{}: {}", l.line, l.what))
+        .collect()
+}
+
+/// "LINE: what" of every warning.
+fn warnings(i: &Imported) -> Vec<String> {
+    i.warnings
+        .iter()
+        .map(|w| format!("{}: {}", w.0.line, w.0.what))
+        .collect()
+}
+
+fn check_fall(c: &Config, vs: usize, rs: usize) -> u32 {
+    c.virtual_servers[vs].real_servers[rs]
+        .check
+        .as_ref()
+        .expect("a check")
+        .fall
+}
+
+/// keepalived installs nb_get_retry in HTTP_GET and SSL_GET only (check/check_http.c:973);
+/// TCP_CHECK (check_tcp.c:88-92), MISC_CHECK (check_misc.c:215-223), virtual_server and
+/// real_server (check_parser.c:950-1021) do not know it: "Unknown keyword", and retry keeps
+/// its default, 1 (check_api.c:146-154), so a server leaves after 2 failures.
+#[test]
+fn nb_get_retry_counts_only_in_http_get_and_ssl_get() {
+    let (imp, c) = convert(
+        "virtual_server 10.0.0.100 80 {
+    protocol TCP
+    nb_get_retry 5
+    real_server 10.0.0.1 80 {
+        TCP_CHECK {
+            nb_get_retry 3
+        }
+    }
+    real_server 10.0.0.2 80 {
+        nb_get_retry 4
+        HTTP_GET {
+            url { path / }
+            nb_get_retry 3
+        }
+    }
+    real_server 10.0.0.3 80 {
+        retry 2
+        TCP_CHECK {
+            nb_get_retry 7
+        }
+    }
+}
+",
+    );
+    assert_eq!(
+        check_fall(&c, 0, 0),
+        2,
+        "TCP_CHECK ignores nb_get_retry: retry 1"
+    );
+    assert_eq!(check_fall(&c, 0, 1), 4, "HTTP_GET takes nb_get_retry 3");
+    assert_eq!(check_fall(&c, 0, 2), 3, "the real server's retry 2 stays");
+    assert_eq!(
+        warnings(&imp),
+        vec![
+            "3: nb_get_retry 5: keepalived knows nb_get_retry only in HTTP_GET and SSL_GET (\"Unknown keyword\" here) and keeps retry at its default",
+            "6: nb_get_retry 3: keepalived knows nb_get_retry only in HTTP_GET and SSL_GET (\"Unknown keyword\" here) and keeps retry at its default",
+            "10: nb_get_retry 4: keepalived knows nb_get_retry only in HTTP_GET and SSL_GET (\"Unknown keyword\" here) and keeps retry at its default",
+            "19: nb_get_retry 7: keepalived knows nb_get_retry only in HTTP_GET and SSL_GET (\"Unknown keyword\" here) and keeps retry at 2",
+        ]
+    );
+    assert!(losses(&imp).is_empty(), "{:?}", losses(&imp));
+}
+
+/// A keyword given twice, as each of keepalived's handlers takes it: the first notify script
+/// stays ("notify_master script already specified - ignoring", vrrp/vrrp_parser.c:1149-1216);
+/// unicast_peer blocks add up (vrrp_data.c:1103-1119), track_script blocks too with a repeated
+/// name ignored (vrrp_track.c:221-228); priority keeps the last (vrrp_parser.c:1057-1067); a
+/// second real server with the same address is removed (check/check_data.c:1166-1183); a
+/// second group list of a sync group is skipped (vrrp_parser.c:261-266).
+#[test]
+fn a_keyword_given_twice_does_what_keepalived_does() {
+    let (imp, c) = convert(
+        "vrrp_script chk { script /bin/true }
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 50
+    priority 150
+    notify_master /etc/keepalived/master.sh
+    notify_master /etc/keepalived/fault.sh
+    unicast_src_ip 10.0.0.11
+    unicast_peer {
+        10.0.0.12
+    }
+    unicast_peer {
+        10.0.0.13
+        10.0.0.12
+    }
+    track_script {
+        chk
+    }
+    track_script {
+        chk weight -20
+    }
+    virtual_ipaddress {
+        10.0.0.100/32
+    }
+}
+vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    virtual_ipaddress {
+        10.0.0.101/32
+    }
+}
+vrrp_sync_group G {
+    group {
+        VI_1
+    }
+    group {
+        VI_2
+    }
+}
+virtual_server 10.0.0.100 80 {
+    protocol TCP
+    real_server 10.0.0.1 80 {
+        weight 1
+    }
+    real_server 10.0.0.1 80 {
+        weight 9
+    }
+}
+",
+    );
+    let vi = &c.vrrp_instances[0];
+    assert_eq!(vi.priority, 150, "the last priority");
+    assert_eq!(
+        vi.notify.master.as_deref(),
+        Some(&["/etc/keepalived/master.sh".to_string()][..]),
+        "the first notify_master: a MASTER transition never runs the fault script"
+    );
+    let peers: Vec<String> = vi.unicast_peers.iter().map(|p| p.to_string()).collect();
+    assert_eq!(peers, vec!["10.0.0.12", "10.0.0.13"], "peer blocks add up");
+    assert_eq!(vi.track_script.len(), 1);
+    assert_eq!(vi.track_script[0].weight, None, "the first reference stays");
+    assert_eq!(c.sync_groups[0].instances, vec!["VI_1"]);
+    let rs = &c.virtual_servers[0].real_servers;
+    assert_eq!(rs.len(), 1);
+    assert_eq!(rs[0].weight, 1, "the first real server stays");
+    assert_eq!(
+        warnings(&imp),
+        vec![
+            "8: notify_master /etc/keepalived/fault.sh: keepalived keeps the first notify_master script and ignores this one",
+            "15: 10.0.0.12: keepalived ignores a duplicate unicast_peer",
+            "21: chk weight -20: keepalived ignores a duplicate track_script",
+            "38: group { … }: keepalived ignores a second group list",
+            "47: real_server 10.0.0.1 80 { … }: keepalived removes a real server given twice (\"is duplicated - removing second rs\")",
+        ]
+    );
+}
+
+/// vrrp/vrrp.c (vrrp_complete_instance): no priority with state MASTER is 255 (3302-3307);
+/// with state MASTER, nopreempt and preempt_delay are cleared with a warning (3546-3558);
+/// vrrp_parser.c:838-846: MASTER once given stays, and the state is compared with strcmp, so
+/// "master" is "unknown state … defaulting to BACKUP".
+#[test]
+fn state_master_sets_the_priority_and_clears_preemption_settings() {
+    let (imp, c) = convert(
+        "vrrp_instance A {
+    state MASTER
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    preempt_delay 30
+    virtual_ipaddress {
+        10.0.0.100/32
+    }
+}
+vrrp_instance B {
+    state master
+    interface eth0
+    virtual_router_id 52
+    nopreempt
+    preempt_delay 30
+    virtual_ipaddress {
+        10.0.0.101/32
+    }
+}
+vrrp_instance C {
+    interface eth0
+    virtual_router_id 53
+    priority 255
+    nopreempt
+    virtual_ipaddress {
+        10.0.0.102/32
+    }
+}
+",
+    );
+    let [a, b, cc] = &c.vrrp_instances[..] else {
+        panic!("three instances")
+    };
+    assert_eq!(
+        (a.priority, a.preempt, a.preempt_delay.as_secs()),
+        (255, true, 0)
+    );
+    assert_eq!(
+        (b.priority, b.preempt, b.preempt_delay.as_secs()),
+        (100, false, 0)
+    );
+    assert_eq!((cc.priority, cc.preempt), (255, true));
+    assert_eq!(
+        warnings(&imp),
+        vec![
+            "3: state BACKUP: keepalived keeps the MASTER state given before and ignores this",
+            "6: preempt_delay 30: keepalived clears preempt_delay with state MASTER (\"preempt delay will not work with initial state MASTER\")",
+            "12: state master: keepalived knows only MASTER and BACKUP (case matters) and takes \"master\" as BACKUP",
+            "16: preempt_delay 30: keepalived clears preempt_delay with nopreempt",
+            "25: nopreempt: keepalived clears nopreempt at priority 255 (the address owner always preempts)",
+        ]
+    );
+}
+
+/// check/check_data.c:1306-1316 and ipvswrapper.c:601-612: a NAT real server of a fwmark
+/// service keeps its port; a DR one has none.
+#[test]
+fn fwmark_services_with_nat_keep_their_real_servers_ports() {
+    let (imp, c) = convert(
+        "virtual_server fwmark 1 {
+    lb_kind NAT
+    persistence_timeout 60
+    real_server 10.0.0.1 8080 {
+        TCP_CHECK { }
+    }
+    real_server 10.0.0.2 8081 {
+        lvs_method DR
+        TCP_CHECK { }
+    }
+}
+",
+    );
+    let rs = &c.virtual_servers[0].real_servers;
+    assert_eq!(rs[0].address, "10.0.0.1:8080".parse::<RsAddr>().unwrap());
+    assert_eq!(rs[1].address, "10.0.0.2".parse::<RsAddr>().unwrap());
+    assert_eq!(
+        rs[1].check.as_ref().unwrap().port,
+        Some(8081),
+        "checked where keepalived checked"
+    );
+    assert!(losses(&imp).is_empty(), "{:?}", losses(&imp));
+}
+
+/// Values keepalived rejects are converted to what keepalived then runs, and reported:
+/// lb_kind is compared with strcmp (check/check_parser.c:376-385) and an unknown one leaves
+/// NAT (check_data.c:1186-1191); an unknown scheduler leaves wlc (check_parser.c:318-323,
+/// check_data.c:1149-1151); protocol is strcasecmp (check_parser.c:574-581); auth_type is
+/// strcmp, so "pass" authenticates nothing (vrrp/vrrp_parser.c:1487-1492).
+#[test]
+fn values_keepalived_rejects_run_as_keepalived_runs_them() {
+    let (imp, c) = convert(
+        "vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    authentication {
+        auth_type pass
+        auth_pass secret
+    }
+    virtual_ipaddress {
+        10.0.0.100/32
+    }
+}
+virtual_server 10.0.0.100 80 {
+    lb_algo RR
+    lb_kind dr
+    protocol tcp
+    real_server 10.0.0.1 80 {
+        weight 1
+    }
+}
+",
+    );
+    assert_eq!(c.vrrp_instances[0].authentication, None);
+    let vs = &c.virtual_servers[0];
+    assert_eq!(
+        vs.forwarding.to_string(),
+        "nat",
+        "lb_kind dr is unknown: NAT"
+    );
+    assert_eq!(vs.scheduler.as_str(), "wlc", "RR is unknown: wlc");
+    assert_eq!(vs.protocol.to_string(), "tcp");
+    assert_eq!(
+        warnings(&imp),
+        vec![
+            "4: authentication { … }: keepalived knows auth_type PASS and AH only (case matters): with \"pass\" it authenticates nothing",
+            "13: lb_algo RR: keepalived rejects the scheduler \"RR\" (\"Invalid lvs_scheduler\"; case matters) and keeps its default, wlc",
+            "14: lb_kind dr: keepalived knows only NAT, DR and TUN (case matters): it ignores \"dr\" (\"unknown routing method\") and keeps NAT",
+        ]
+    );
+}
+
+/// lib/parser.c:1782-1806: an include that matches nothing is skipped; converting on another
+/// machine must not lose what it would bring unseen.
+#[test]
+fn an_include_that_matches_nothing_is_reported() {
+    let (imp, _) = convert_with(
+        "include /nonexistent/haldir-test/*.conf
+include services.conf
+",
+        &[(
+            "services.conf",
+            "virtual_server 10.0.0.100 80 {\n    protocol TCP\n}\n",
+        )],
+    );
+    assert_eq!(
+        losses(&imp),
+        vec![
+            "1: include /nonexistent/haldir-test/*.conf: matches no file; keepalived skips it, and nothing it was meant to bring is converted"
+        ]
+    );
+}
+
+/// lib/notify.c:260-270: keepalived execs a script's words directly (system() only for
+/// files it cannot exec), as haldir does: shell syntax reaches the program as arguments.
+#[test]
+fn scripts_with_shell_syntax_are_warned_about() {
+    let (imp, c) = convert(
+        "vrrp_script chk {
+    script \"pidof nginx && curl -s localhost\"
+}
+vrrp_script ok {
+    script \"/bin/sh -c 'pidof nginx && true'\"
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    track_script {
+        chk
+        ok
+    }
+    notify_master \"/etc/keepalived/notify.sh > /tmp/state\"
+    virtual_ipaddress {
+        10.0.0.100/32
+    }
+}
+virtual_server 10.0.0.100 80 {
+    protocol TCP
+    real_server 10.0.0.1 80 {
+        MISC_CHECK {
+            misc_path \"/usr/bin/check | grep ok\"
+        }
+    }
+}
+",
+    );
+    assert_eq!(
+        c.track_scripts[0].command,
+        vec!["pidof", "nginx", "&&", "curl", "-s", "localhost"]
+    );
+    assert_eq!(
+        warnings(&imp),
+        vec![
+            "2: script pidof nginx && curl -s localhost: runs without a shell, as in keepalived 2: \"&&\" reaches the program as an argument (write [\"/bin/sh\", \"-c\", \"…\"] if a shell is meant)",
+            "14: notify_master /etc/keepalived/notify.sh > /tmp/state: runs without a shell, as in keepalived 2: \">\" reaches the program as an argument (write [\"/bin/sh\", \"-c\", \"…\"] if a shell is meant)",
+            "23: misc_path /usr/bin/check | grep ok: runs without a shell, as in keepalived 2: \"|\" reaches the program as an argument (write [\"/bin/sh\", \"-c\", \"…\"] if a shell is meant)",
+        ]
+    );
+}
+
+/// mcast_src_ip and unicast_src_ip set one field, the adverts' source (vrrp/vrrp_parser.c:
+/// 968-998); authentication is ignored with VRRPv3 (vrrp.c:3320-3332); a service without a
+/// port (or port 0) is made persistent for 360 s (check/check_data.c:1117-1124, 799-802).
+#[test]
+fn sources_v3_authentication_and_services_on_every_port() {
+    let (imp, c) = convert(
+        "vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    version 3
+    mcast_src_ip 10.0.0.11
+    authentication {
+        auth_type PASS
+        auth_pass secret
+    }
+    virtual_ipaddress {
+        10.0.0.100/32
+    }
+}
+virtual_server 10.0.0.100 0 {
+    protocol TCP
+    lb_kind DR
+    real_server 10.0.0.1 80 {
+        TCP_CHECK { }
+    }
+}
+virtual_server 10.0.0.101 {
+    protocol TCP
+    persistence_timeout 60
+    real_server 10.0.0.2 80 {
+        weight 1
+    }
+}
+",
+    );
+    let vi = &c.vrrp_instances[0];
+    assert_eq!(vi.mcast_source, Some("10.0.0.11".parse().unwrap()));
+    assert_eq!(vi.unicast_source, None);
+    assert_eq!(vi.authentication, None);
+    let all = &c.virtual_servers[0];
+    assert_eq!(all.persistence_timeout.as_secs(), 360);
+    assert_eq!(
+        all.real_servers[0].address.port,
+        Some(0),
+        "DR on every port"
+    );
+    assert_eq!(all.real_servers[0].check.as_ref().unwrap().port, Some(80));
+    assert_eq!(c.virtual_servers[1].persistence_timeout.as_secs(), 60);
+    assert_eq!(
+        warnings(&imp),
+        vec![
+            "6: authentication { … }: keepalived ignores authentication with VRRPv3 (\"VRRP version 3 does not support authentication. Ignoring.\")",
+            "14: virtual_server 10.0.0.100 0 { … }: a service on every port (no port, or 0): keepalived makes it persistent for 360 s (\"zero port only valid for persistent services\"), and so does this conversion",
+        ]
+    );
+}
+
+/// A statement inside a virtual_server_group's service is reported once, not once per member;
+/// an empty block carries nothing and is no loss.
+#[test]
+fn group_losses_once_and_empty_blocks_are_no_loss() {
+    let (imp, c) = convert(
+        "static_ipaddress {
+}
+virtual_server_group G {
+    10.0.0.100-102 80
+}
+virtual_server group G {
+    protocol TCP
+    unknown_thing 1
+    real_server 10.0.0.1 80 {
+        weight 1
+    }
+}
+",
+    );
+    assert_eq!(c.virtual_servers.len(), 3);
+    assert_eq!(
+        losses(&imp),
+        vec!["8: unknown_thing 1: no haldir equivalent"]
+    );
+}
+
+#[test]
+fn mail_settings_become_email() {
+    let (imp, c) = convert(
+        "global_defs {
+    notification_email {
+        ops@example.com
+        oncall@example.com
+    }
+    notification_email_from lb@example.com
+    smtp_server 192.0.2.25 2525
+    smtp_connect_timeout 0
+    smtp_alert_vrrp
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        10.0.0.100/32
+    }
+}
+vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    smtp_alert false
+    virtual_ipaddress {
+        10.0.0.101/32
+    }
+}
+virtual_server 10.0.0.100 80 {
+    protocol TCP
+    smtp_alert
+    real_server 10.0.0.1 80 {
+        smtp_alert no
+    }
+    real_server 10.0.0.2 80 {
+    }
+}
+",
+    );
+    let mail = c.email.as_ref().expect("[email]");
+    assert_eq!(mail.to, vec!["ops@example.com", "oncall@example.com"]);
+    assert_eq!(mail.from, "lb@example.com");
+    assert_eq!(mail.smtp_server, "192.0.2.25:2525");
+    assert_eq!(
+        mail.smtp_connect_timeout.as_secs(),
+        1,
+        "keepalived makes 0 one second"
+    );
+    // vrrp/vrrp.c:3699-3706: smtp_alert_vrrp is the instances' default.
+    assert!(c.vrrp_instances[0].smtp_alert);
+    assert!(!c.vrrp_instances[1].smtp_alert);
+    // check/check_data.c:1155-1162 and 1221-1231: real servers mail by default, services not.
+    let vs = &c.virtual_servers[0];
+    assert!(vs.smtp_alert);
+    assert!(!vs.real_servers[0].smtp_alert);
+    assert!(vs.real_servers[1].smtp_alert);
+    assert!(losses(&imp).is_empty(), "{:?}", losses(&imp));
+}
