@@ -158,6 +158,23 @@ fn keepalived_and_its_converted_config_agree() {
 }
 
 #[test]
+fn real_keepalived_configurations_and_their_conversions_agree() {
+    let corpus = |name: &str| format!("../fixtures/keepalived/corpus/{name}.conf");
+    let files: Vec<String> = [
+        "codis-lvs-dr",
+        "devops-lvs-dr-web",
+        "pihole-dns-tcp-lvs",
+        "sample-fwmark",
+        "magic-lvs-oracle-sorry",
+    ]
+    .iter()
+    .map(|n| corpus(n))
+    .collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    scenario_with("import-corpus", &files);
+}
+
+#[test]
 fn crash_and_restart_of_the_master() {
     scenario("crash-restart");
 }

@@ -210,6 +210,11 @@ impl<T: LeafType> Leaf<T> {
         self.raw.loc
     }
 
+    /// The typed value if it is valid, recording nothing (its own check reports it).
+    pub fn peek(&self) -> Option<T::Out> {
+        T::parse(&self.raw.value).ok()
+    }
+
     /// The typed value, or `None` with the reason recorded in `diags`.
     pub fn get(&self, key: &str, diags: &mut Diags) -> Option<T::Out> {
         match T::parse(&self.raw.value) {

@@ -104,11 +104,11 @@ impl Mapper {
         }
         let vs_port = match key {
             Key::Addr(a, p) => {
-                let text = match (a.parse::<IpAddr>(), p) {
-                    (Ok(IpAddr::V6(v6)), Some(p)) => format!("[{v6}]:{p}"),
-                    (_, Some(p)) => format!("{a}:{p}"),
-                    // A persistent service may leave out the port: IPVS's port 0.
-                    (_, None) => format!("{a}:0"),
+                // A persistent service may leave out the port: IPVS's port 0.
+                let port = p.unwrap_or(0);
+                let text = match a.parse::<IpAddr>() {
+                    Ok(IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
+                    _ => format!("{a}:{port}"),
                 };
                 keys.push(("address".into(), V::Str(text)));
                 *p
@@ -152,9 +152,11 @@ impl Mapper {
                         None => self.lost(c, "not a time in seconds"),
                     }
                 }
+                // A netmask for IPv4, a prefix length for IPv6.
                 "persistence_granularity" => {
                     if let Some(m) = self.one(c) {
-                        keys.push(("persistence_netmask".into(), V::str(m)));
+                        let v = m.parse::<i64>().map_or_else(|_| V::str(m), V::Int);
+                        keys.push(("persistence_netmask".into(), v));
                     }
                 }
                 "sorry_server" => match (c.arg(0), c.arg(1)) {

@@ -35,6 +35,10 @@ pub struct Mapper {
     pub groups: HashMap<String, Vec<Node>>,
     /// VRRP instances' router ids, for the sync daemon's default id.
     pub vrids: HashMap<String, i64>,
+    /// The vrrp_instance names, and the vrrp_script names keepalived keeps (those with a
+    /// `script`): references to others are ignored as keepalived ignores them.
+    pub instances: Vec<String>,
+    pub scripts: Vec<String>,
 }
 
 impl Mapper {
@@ -47,6 +51,8 @@ impl Mapper {
             script_weights: HashMap::new(),
             groups: HashMap::new(),
             vrids: HashMap::new(),
+            instances: Vec::new(),
+            scripts: Vec::new(),
         }
     }
 
@@ -136,6 +142,13 @@ impl Mapper {
         for n in nodes {
             match n.key.as_str() {
                 "vrrp_script" => {
+                    if let Some(name) = n.arg(0)
+                        && n.children()
+                            .iter()
+                            .any(|c| c.key == "script" && c.arg(0).is_some())
+                    {
+                        self.scripts.push(name.to_string());
+                    }
                     if let (Some(name), Some(w)) =
                         (n.arg(0), n.children().iter().find(|c| c.key == "weight"))
                         && let Some(v) = w.arg(0).and_then(|v| v.parse().ok())
@@ -149,6 +162,9 @@ impl Mapper {
                     }
                 }
                 "vrrp_instance" => {
+                    if let Some(name) = n.arg(0) {
+                        self.instances.push(name.to_string());
+                    }
                     if let (Some(name), Some(id)) = (
                         n.arg(0),
                         n.children()
@@ -187,7 +203,11 @@ impl Mapper {
             "virtual_server_group",
         ];
         for n in nodes.iter().filter(|n| !MAPPED.contains(&n.key.as_str())) {
-            self.lost(n, "no haldir equivalent");
+            if n.key == "}" {
+                self.lost(n, "closes nothing: keepalived ignores it (\"Unknown keyword '}'\"), but the blocks before it may not be what the file meant");
+            } else {
+                self.lost(n, "no haldir equivalent");
+            }
         }
     }
 

@@ -130,6 +130,12 @@ impl<'a, F: Files> Reader<'a, F> {
     fn physical(&mut self, file: usize, line: usize, raw: &str) -> Result<(), ReadError> {
         let (text, continued) = decomment(raw);
         if let Some((_, body)) = self.collecting.as_mut() {
+            // keepalived reads past a line that only held a comment (lib/parser.c read_line:
+            // decomment, then on while the line is empty); only a blank line ends the
+            // definition.
+            if text.is_empty() && !continued && !raw.trim().is_empty() {
+                return Ok(());
+            }
             if !text.is_empty() {
                 body.push(text);
             }

@@ -63,11 +63,18 @@ pub fn build(lines: &[Line]) -> Result<Vec<Node>, Unbalanced> {
                         items.push(n);
                     }
                     if stack.len() == 1 {
-                        return Err(Unbalanced {
-                            file: l.file,
-                            line: l.line,
-                            message: "a '}' that closes nothing",
-                        });
+                        // keepalived reads it as an unknown keyword and goes on: kept as a
+                        // statement of its own, for the mapping to report.
+                        if let Some((_, items)) = stack.last_mut() {
+                            items.push(Node {
+                                key: "}".into(),
+                                args: Vec::new(),
+                                block: None,
+                                file: l.file,
+                                line: l.line,
+                            });
+                        }
+                        continue;
                     }
                     if let Some((Some(mut owner), items)) = stack.pop() {
                         owner.block = Some(items);

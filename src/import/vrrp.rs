@@ -60,6 +60,14 @@ struct Instance<'n> {
 impl Mapper {
     pub(super) fn vrrp_script(&mut self, n: &Node) {
         let Some(name) = self.one(n) else { return };
+        if !self.scripts.iter().any(|s| s == name) {
+            // vrrp/vrrp_parser.c: "No script set for vrrp_script %s - removing".
+            self.warn(
+                n,
+                "keepalived removes a vrrp_script without `script` (\"No script set\")",
+            );
+            return;
+        }
         let mut keys: Vec<(String, V)> = vec![("name".into(), V::str(name))];
         // keepalived's defaults, written out: interval 1 s, timeout = interval, rise/fall 1.
         let mut interval = "1s".to_string();
@@ -369,6 +377,11 @@ impl Mapper {
                 self.warn(t, &format!("keepalived ignores a duplicate {}", n.key));
                 continue;
             }
+            if scripts && !self.scripts.contains(&t.key) {
+                // vrrp/vrrp_track.c: "track script %s not found, ignoring...".
+                self.warn(t, "keepalived ignores a track_script whose vrrp_script it does not keep (\"not found, ignoring\")");
+                continue;
+            }
             seen.push(t.key.clone());
             let mut entry = vec![("name".to_string(), V::str(&t.key))];
             let mut weight = None;
@@ -402,7 +415,7 @@ impl Mapper {
                 "group" if members.is_some() => {
                     self.warn(c, "keepalived ignores a second group list")
                 }
-                "group" => members = Some(c.children().iter().map(|m| m.key.clone()).collect()),
+                "group" => members = Some(self.members(c, name)),
                 "smtp_alert" => {
                     if let Some(on) = self.boolean(c) {
                         self.smtp_alert(c, on, &mut keys);
@@ -411,10 +424,37 @@ impl Mapper {
                 _ => self.lost(c, "no haldir equivalent"),
             }
         }
+        let members = members.unwrap_or_default();
+        if members.is_empty() {
+            // vrrp/vrrp.c: "Sync group %s has no virtual router(s). removing".
+            self.warn(
+                n,
+                "keepalived removes a sync group without instances (\"has no virtual router(s)\")",
+            );
+            return;
+        }
         self.doc.header("[[vrrp_sync_group]]");
         self.doc.set("name", &V::str(name));
-        self.doc
-            .set("instances", &V::strs(&members.unwrap_or_default()));
+        self.doc.set("instances", &V::strs(&members));
         self.doc.set_all(&keys);
+    }
+
+    /// A sync group's `group { … }`: instances that exist (vrrp/vrrp_sync.c: "Virtual router
+    /// %s specified in sync group %s doesn't exist - ignoring").
+    fn members(&mut self, block: &Node, group: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for m in block.children() {
+            if self.instances.contains(&m.key) {
+                out.push(m.key.clone());
+            } else {
+                self.warn(
+                    m,
+                    &format!(
+                        "keepalived ignores an instance of sync group {group} that does not exist"
+                    ),
+                );
+            }
+        }
+        out
     }
 }

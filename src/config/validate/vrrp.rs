@@ -146,16 +146,15 @@ fn instance(
             return None;
         }
     };
+    // An empty list is an instance that moves no address: it only elects and runs its notify
+    // scripts (keepalived allows it with VRRPv2, "at least one is sensible").
     let virtual_ipaddress = list(&r.virtual_ipaddress, "virtual_ipaddress", d);
-    if vip_list.value.is_empty() {
-        d.error(
-            vip_list.loc,
-            "`virtual_ipaddress` is empty: an instance needs at least one address",
-        );
-    }
     let family = virtual_ipaddress
         .first()
-        .map_or(Family::Ipv4, |n| Family::of(&n.addr()));
+        .map(|n| n.addr())
+        .or_else(|| r.unicast_source.as_ref().and_then(|l| l.peek()))
+        .or_else(|| r.mcast_source.as_ref().and_then(|l| l.peek()))
+        .map_or(Family::Ipv4, |a| Family::of(&a));
     for (leaf, net) in vip_list.value.iter().zip(&virtual_ipaddress) {
         if Family::of(&net.addr()) != family {
             d.push(
