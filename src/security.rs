@@ -86,29 +86,7 @@ pub fn check_config(config: &Config, files: &[PathBuf]) -> Result<(), Untrusted>
     if config.global.script_user != "root" {
         return Ok(());
     }
-    let mut commands: Vec<&[String]> = Vec::new();
-    commands.extend(config.track_scripts.iter().map(|t| t.command.as_slice()));
-    for i in &config.vrrp_instances {
-        let n = &i.notify;
-        for c in [&n.master, &n.backup, &n.fault, &n.stop, &n.any]
-            .into_iter()
-            .flatten()
-        {
-            commands.push(c);
-        }
-    }
-    for vs in &config.virtual_servers {
-        let checks = vs
-            .check
-            .iter()
-            .chain(vs.real_servers.iter().filter_map(|r| r.check.as_ref()));
-        for c in checks {
-            if let crate::config::model::CheckKind::Misc { command, .. } = &c.kind {
-                commands.push(command);
-            }
-        }
-    }
-    for argv in commands {
+    for argv in config.scripts() {
         if let Some(prog) = argv.first().and_then(|a| program(a)) {
             check_path(&prog)?;
         }

@@ -146,8 +146,12 @@ fn vrrp_instances_scripts_and_sync_groups() {
         lost(&imp),
         vec![
             "vrrp.conf:39: 10.240.0.202/32 dev eth1 label eth1:1: address option \"label\" is not kept",
-            "vrrp.conf:71: notify_master /etc/keepalived/group.sh: no haldir equivalent",
         ]
+    );
+    assert_eq!(
+        c.sync_groups[0].notify.master.as_deref(),
+        Some(&["/etc/keepalived/group.sh".to_string()][..]),
+        "the group's notify_master"
     );
     assert_eq!(
         warned(&imp),

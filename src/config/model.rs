@@ -49,6 +49,52 @@ pub struct Email {
 }
 
 impl Config {
+    /// Every command haldir may run as the script user: track scripts, notify commands of
+    /// instances, groups, services and real servers, misc checks.
+    pub fn scripts(&self) -> Vec<&[String]> {
+        let mut out: Vec<&[String]> = Vec::new();
+        out.extend(self.track_scripts.iter().map(|t| t.command.as_slice()));
+        let notifies = self
+            .vrrp_instances
+            .iter()
+            .map(|i| &i.notify)
+            .chain(self.sync_groups.iter().map(|g| &g.notify));
+        for n in notifies {
+            out.extend(
+                [&n.master, &n.backup, &n.fault, &n.stop, &n.any]
+                    .into_iter()
+                    .flatten()
+                    .map(Vec::as_slice),
+            );
+        }
+        for vs in &self.virtual_servers {
+            out.extend(
+                [&vs.quorum_up, &vs.quorum_down]
+                    .into_iter()
+                    .flatten()
+                    .map(Vec::as_slice),
+            );
+            for rs in &vs.real_servers {
+                out.extend(
+                    [&rs.notify_up, &rs.notify_down]
+                        .into_iter()
+                        .flatten()
+                        .map(Vec::as_slice),
+                );
+            }
+            let checks = vs
+                .check
+                .iter()
+                .chain(vs.real_servers.iter().filter_map(|r| r.check.as_ref()));
+            for c in checks {
+                if let CheckKind::Misc { command, .. } = &c.kind {
+                    out.push(command);
+                }
+            }
+        }
+        out
+    }
+
     pub fn real_server_count(&self) -> usize {
         self.virtual_servers
             .iter()
@@ -163,6 +209,7 @@ pub struct SyncGroup {
     pub name: String,
     pub instances: Vec<String>,
     pub smtp_alert: bool,
+    pub notify: Notify,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -217,6 +264,10 @@ pub struct VirtualServer {
     pub sorry_server: Option<RsAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vrrp_instance: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quorum_up: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quorum_down: Option<Vec<String>>,
     /// Mail when the quorum is lost or regained.
     pub smtp_alert: bool,
     /// The service-wide check, as written (each real server carries its effective one).
@@ -299,6 +350,12 @@ pub struct RealServer {
     pub tunnel: Option<Tunnel>,
     pub upper_threshold: u32,
     pub lower_threshold: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_up: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_down: Option<Vec<String>>,
+    /// Kept at weight 0 when it fails, instead of removed.
+    pub inhibit_on_failure: bool,
     /// Mail when this server goes down or comes back.
     pub smtp_alert: bool,
     /// The effective check; `None` means always up, as keepalived treats an unchecked server.

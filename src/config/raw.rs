@@ -169,6 +169,8 @@ pub struct SyncGroup {
     pub instances: Option<Sp<Vec<Str>>>,
     /// Mail when the group changes state (default `[email] vrrp`).
     pub smtp_alert: Option<Leaf<bool>>,
+    /// Run when the group changes state; `any` gets "GROUP" name state 0 appended.
+    pub notify: Option<Sp<Notify>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -227,6 +229,10 @@ pub struct VirtualServer {
     /// The check of every real server, unless a real server overrides it.
     pub check: Option<Sp<Check>>,
     pub real_server: Option<Vec<Sp<RealServer>>>,
+    /// Run when the quorum is regained, and when it is lost (keepalived's quorum_up and
+    /// quorum_down: no arguments added).
+    pub quorum_up: Option<Command>,
+    pub quorum_down: Option<Command>,
     /// Mail when the quorum is lost or regained (default `[email] quorum`).
     pub smtp_alert: Option<Leaf<bool>>,
 }
@@ -298,6 +304,12 @@ pub struct RealServer {
     pub lower_threshold: Option<Int>,
     /// Merged over the service's check.
     pub check: Option<Sp<Check>>,
+    /// Kept at weight 0 when it fails instead of removed (default: the service's).
+    pub inhibit_on_failure: Option<Leaf<bool>>,
+    /// Run when the server comes back, and when it goes down (keepalived's notify_up and
+    /// notify_down: no arguments added).
+    pub notify_up: Option<Command>,
+    pub notify_down: Option<Command>,
     /// Mail when this server goes down or comes back (default `[email] checker`).
     pub smtp_alert: Option<Leaf<bool>>,
 }

@@ -1,6 +1,10 @@
-//! When the daemon mails: a VRRP instance or sync group changing state, a real server going
-//! down or coming back, a virtual server losing or regaining its quorum — each only where its
-//! `smtp_alert` is on. Sending happens in the background ([`crate::email::Mailer`]).
+//! What the daemon tells the outside when something changes: a VRRP instance or sync group
+//! changing state, a real server going down or coming back, a virtual server losing or
+//! regaining its quorum. Each is mailed where its `smtp_alert` is on
+//! ([`crate::email::Mailer`]), and runs its notify commands (a group's notify, a real server's
+//! notify_up/notify_down, a service's quorum_up/quorum_down) as keepalived runs them: the
+//! state's own command with nothing added, then a group's `any` with "GROUP" name state 0.
+//! Both happen in the background.
 
 use crate::config::Config;
 use crate::config::model::RsAddr;
@@ -23,44 +27,79 @@ pub(super) fn mailer(config: &Config, metrics: &Metrics) -> Option<Mailer> {
 }
 
 impl Daemon {
-    pub(super) fn mail_transition(&self, t: &Transition) {
-        let (Some(mailer), Some(state)) = (&self.mailer, VrrpState::parse(t.to.as_str())) else {
+    pub(super) fn tell_transition(&mut self, t: &Transition) {
+        let Some(state) = VrrpState::parse(t.to.as_str()) else {
             return;
         };
-        let id = mailer.router_id();
-        if self
-            .config
-            .vrrp_instances
-            .iter()
-            .any(|i| i.name == t.name && i.smtp_alert)
-        {
-            mailer.send(message::instance(id, &t.name, state));
-        }
-        // The group changes state with the member that moved first; the others follow it.
-        if !t.by_group
-            && let Some(g) = self
+        if let Some(mailer) = &self.mailer
+            && self
                 .config
-                .sync_groups
+                .vrrp_instances
                 .iter()
-                .find(|g| g.smtp_alert && g.instances.contains(&t.name))
+                .any(|i| i.name == t.name && i.smtp_alert)
         {
-            mailer.send(message::group(id, &g.name, state));
+            mailer.send(message::instance(mailer.router_id(), &t.name, state));
         }
+        // The group changes state with the member that moved first (the others follow it),
+        // and only once per state (vrrp/vrrp_sync.c returns early when already there).
+        let Some(g) = self
+            .config
+            .sync_groups
+            .iter()
+            .find(|g| g.instances.contains(&t.name))
+        else {
+            return;
+        };
+        if t.by_group || self.group_states.get(&g.name) == Some(&state) {
+            return;
+        }
+        self.group_states.insert(g.name.clone(), state);
+        if let Some(mailer) = &self.mailer
+            && g.smtp_alert
+        {
+            mailer.send(message::group(mailer.router_id(), &g.name, state));
+        }
+        let n = &g.notify;
+        let (specific, word) = match state {
+            VrrpState::Master => (&n.master, "MASTER"),
+            VrrpState::Backup => (&n.backup, "BACKUP"),
+            VrrpState::Fault => (&n.fault, "FAULT"),
+            VrrpState::Stop => (&n.stop, "STOP"),
+        };
+        let generic = n.any.clone().map(|mut argv| {
+            argv.extend(["GROUP".into(), g.name.clone(), word.into(), "0".into()]);
+            argv
+        });
+        let commands = specific.clone().into_iter().chain(generic).collect();
+        let owner = format!("vrrp_sync_group {}", g.name);
+        self.scripts.run(&owner, commands);
     }
 
-    pub(super) fn mail_health(&self, vs: &str, rs: RsAddr, health: Health, ev: &Event) {
-        let Some(mailer) = &self.mailer else { return };
-        let wants = self
+    pub(super) fn tell_health(&mut self, vs: &str, rs: RsAddr, health: Health, ev: &Event) {
+        let up = health != Health::Down;
+        let Some(server) = self
             .config
             .virtual_servers
             .iter()
             .filter(|v| v.name == vs)
             .flat_map(|v| &v.real_servers)
-            .any(|r| r.smtp_alert && r.address == rs);
-        if !wants {
+            .find(|r| r.address == rs)
+        else {
+            return;
+        };
+        let command = if up {
+            &server.notify_up
+        } else {
+            &server.notify_down
+        };
+        if let Some(argv) = command.clone() {
+            self.scripts
+                .run(&format!("real_server {rs} of {vs}"), vec![argv]);
+        }
+        let Some(mailer) = &self.mailer else { return };
+        if !server.smtp_alert {
             return;
         }
-        let up = health != Health::Down;
         let reason = (!up).then(|| ev.outcome.to_string());
         let kind = ev.target.check.kind.check_type().to_string();
         mailer.send(message::real_server(
@@ -73,14 +112,17 @@ impl Daemon {
         ));
     }
 
-    pub(super) fn mail_quorum(&self, vs: &str, lost: bool, live: u64) {
+    pub(super) fn tell_quorum(&mut self, vs: &str, lost: bool, live: u64) {
+        let Some(v) = self.config.virtual_servers.iter().find(|v| v.name == vs) else {
+            return;
+        };
+        let command = if lost { &v.quorum_down } else { &v.quorum_up };
+        if let Some(argv) = command.clone() {
+            self.scripts
+                .run(&format!("virtual_server {vs}"), vec![argv]);
+        }
         let Some(mailer) = &self.mailer else { return };
-        if let Some(v) = self
-            .config
-            .virtual_servers
-            .iter()
-            .find(|v| v.name == vs && v.smtp_alert)
-        {
+        if v.smtp_alert {
             mailer.send(message::quorum(
                 mailer.router_id(),
                 vs,

@@ -100,6 +100,7 @@ impl Daemon {
         let mut want = Desired::default();
         let mut had = Desired::default();
         let roles = self.roles();
+        let mut quorum_changes = Vec::new();
         for vs in self
             .config
             .virtual_servers
@@ -113,7 +114,7 @@ impl Daemon {
             if new.quorum_lost != self.health.quorum_lost.contains(&new.name) {
                 warn!(virtual_server = %new.name, lost = new.quorum_lost, "quorum {}", if new.quorum_lost { "lost" } else { "regained" });
                 let live = desired::live_weight(vs, &self.health);
-                self.mail_quorum(&new.name, new.quorum_lost, live);
+                quorum_changes.push((new.name.clone(), new.quorum_lost, live));
             }
             if let Some(old) = self
                 .last
@@ -126,6 +127,9 @@ impl Daemon {
             want.services.push(new);
         }
         self.health.record_quorum(&want.services);
+        for (name, lost, live) in quorum_changes {
+            self.tell_quorum(&name, lost, live);
+        }
         let ops = diff::diff(&want, &Actual::from_desired(&had), &Owned::default());
         if !ops.is_empty() {
             let Some(reconciler) = self.reconciler.as_mut() else {
@@ -178,6 +182,7 @@ impl Daemon {
         let Some(users) = self.consumers.get(&*ev.target) else {
             return;
         };
+        let mut changed = Vec::new();
         for (vs, rs) in users {
             // A server with no verdict yet counts as up (or down with alpha): a first "up"
             // for a server already taken as up changes nothing.
@@ -187,7 +192,7 @@ impl Daemon {
             }
             self.health.servers.insert((vs.clone(), *rs), health);
             affected.insert(vs.clone());
-            self.mail_health(vs, *rs, health, &ev);
+            changed.push((vs.clone(), *rs));
             match health {
                 Health::Down => {
                     warn!(virtual_server = %vs, real_server = %rs, check = %ev.target, reason = %ev.outcome, "real server down")
@@ -199,6 +204,9 @@ impl Daemon {
                     info!(virtual_server = %vs, real_server = %rs, check = %ev.target, weight = w, "real server up")
                 }
             }
+        }
+        for (vs, rs) in changed {
+            self.tell_health(&vs, rs, health, &ev);
         }
     }
 

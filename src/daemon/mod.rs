@@ -91,6 +91,10 @@ struct Daemon {
     metrics: Metrics,
     /// Where alerts are mailed ([email]); None without one.
     mailer: Option<crate::email::Mailer>,
+    /// Notify commands of groups, services and real servers, run in order.
+    scripts: crate::notify::Chain,
+    /// Each sync group's state as last told (a group's scripts run once per state).
+    group_states: std::collections::HashMap<String, crate::email::VrrpState>,
     queries: mpsc::UnboundedSender<Query>,
     metrics_task: Option<tokio::task::JoinHandle<()>>,
     file_events: mpsc::UnboundedSender<()>,
@@ -167,7 +171,7 @@ impl Daemon {
     /// A VRRP instance changed state: services bound to it follow.
     fn on_vrrp(&mut self, t: crate::vrrp::instance::Transition) {
         self.metrics.transition(&t.name, t.to.as_str());
-        self.mail_transition(&t);
+        self.tell_transition(&t);
         if self.vrrp.on_transition(&self.config, &t) && self.reconciler.is_some() {
             self.reconcile("vrrp role");
         }
@@ -202,25 +206,7 @@ impl Daemon {
 
 /// Whether anything is run as `script_user`: it must exist only then.
 fn runs_scripts(config: &Config) -> bool {
-    !config.track_scripts.is_empty()
-        || config.vrrp_instances.iter().any(|i| {
-            let n = &i.notify;
-            n.master.is_some()
-                || n.backup.is_some()
-                || n.fault.is_some()
-                || n.stop.is_some()
-                || n.any.is_some()
-        })
-        || config
-            .virtual_servers
-            .iter()
-            .flat_map(|v| &v.real_servers)
-            .any(|r| {
-                matches!(
-                    r.check.as_ref().map(|c| &c.kind),
-                    Some(crate::config::model::CheckKind::Misc { .. })
-                )
-            })
+    !config.scripts().is_empty()
 }
 
 async fn main_loop(path: PathBuf) -> ExitCode {
@@ -327,6 +313,8 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         marks: None,
         metrics,
         mailer,
+        scripts: crate::notify::Chain::new(script_user),
+        group_states: Default::default(),
         queries: queries_tx,
         metrics_task: None,
         file_events: file_tx,

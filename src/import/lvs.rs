@@ -179,7 +179,11 @@ impl Mapper {
                     }
                 }
                 "alpha" => keys.push(("alpha".into(), V::Bool(true))),
-                "inhibit_on_failure" => keys.push(("inhibit_on_failure".into(), V::Bool(true))),
+                "inhibit_on_failure" => {
+                    if let Some(on) = self.boolean(c) {
+                        keys.push(("inhibit_on_failure".into(), V::Bool(on)));
+                    }
+                }
                 "ops" => keys.push(("one_packet".into(), V::Bool(true))),
                 "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback" => flags.push(c.key.clone()),
                 "ip_family" => {
@@ -192,6 +196,9 @@ impl Mapper {
                 }
                 "real_server" => reals.push(c),
                 "weight" => timing.weight = self.int(c).or(timing.weight),
+                k @ ("quorum_up" | "quorum_down") => {
+                    super::vrrp::first_command(self, c, k, &mut keys)
+                }
                 "smtp_alert" => {
                     if let Some(on) = self.boolean(c) {
                         self.smtp_alert(c, on, &mut keys);
@@ -363,6 +370,14 @@ impl Mapper {
                     if let Some(on) = self.boolean(c) {
                         self.smtp_alert(c, on, &mut out);
                     }
+                }
+                "inhibit_on_failure" => {
+                    if let Some(on) = self.boolean(c) {
+                        out.push(("inhibit_on_failure".into(), V::Bool(on)));
+                    }
+                }
+                k @ ("notify_up" | "notify_down") => {
+                    super::vrrp::first_command(self, c, k, &mut out)
                 }
                 // keepalived has no lb_kind at the real server: only lvs_method.
                 "lvs_method" => {

@@ -6,6 +6,22 @@ use super::map::Mapper;
 use super::preprocess::split_command;
 use super::tree::Node;
 
+/// A notify keyword whose first occurrence keepalived keeps ("… script already specified -
+/// ignoring", vrrp/vrrp_parser.c, check/check_parser.c): its command under `slot` in `keys`.
+pub(super) fn first_command(m: &mut Mapper, n: &Node, slot: &str, keys: &mut Vec<(String, V)>) {
+    if keys.iter().any(|(k, _)| k == slot) {
+        m.warn(
+            n,
+            &format!(
+                "keepalived keeps the first {} script and ignores this one",
+                n.key
+            ),
+        );
+    } else if let Some(cmd) = command(m, n) {
+        keys.push((slot.to_string(), cmd));
+    }
+}
+
 /// A script keyword's command: the (quoted) string split into arguments. Words after it name
 /// a user, which haldir does not take per script.
 fn command(m: &mut Mapper, n: &Node) -> Option<V> {
@@ -179,14 +195,7 @@ impl Mapper {
             }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 let slot = key.strip_prefix("notify_").unwrap_or("any");
-                if i.notify.iter().any(|(k, _)| k == slot) {
-                    self.warn(
-                        c,
-                        &format!("keepalived keeps the first {key} script and ignores this one"),
-                    );
-                } else if let Some(cmd) = command(self, c) {
-                    i.notify.push((slot.to_string(), cmd));
-                }
+                first_command(self, c, slot, &mut i.notify);
             }
             "smtp_alert" => i.smtp_alert = self.boolean(c).map(|on| (c, on)),
             k if super::map::garp_key(k).is_some() => self.garp(c, k, &mut i.garp),
@@ -409,8 +418,14 @@ impl Mapper {
         let Some(name) = self.one(n) else { return };
         let mut members: Option<Vec<String>> = None;
         let mut keys: Vec<(String, V)> = Vec::new();
+        let mut notify: Vec<(String, V)> = Vec::new();
         for c in n.children() {
             match c.key.as_str() {
+                k @ ("notify_master" | "notify_backup" | "notify_fault" | "notify_stop"
+                | "notify") => {
+                    let slot = k.strip_prefix("notify_").unwrap_or("any");
+                    first_command(self, c, slot, &mut notify);
+                }
                 // vrrp_parser.c: "Group list already specified for sync group".
                 "group" if members.is_some() => {
                     self.warn(c, "keepalived ignores a second group list")
@@ -436,6 +451,9 @@ impl Mapper {
         self.doc.header("[[vrrp_sync_group]]");
         self.doc.set("name", &V::str(name));
         self.doc.set("instances", &V::strs(&members));
+        if !notify.is_empty() {
+            keys.push(("notify".into(), V::Table(notify)));
+        }
         self.doc.set_all(&keys);
     }
 

@@ -209,7 +209,7 @@ fn dests(vs: &VirtualServer, map: &HealthMap) -> (Vec<Dest>, bool) {
                 live_weight += u64::from(w);
                 out.push(dest(rs, w));
             }
-            Health::Down if vs.inhibit_on_failure => out.push(dest(rs, 0)),
+            Health::Down if rs.inhibit_on_failure => out.push(dest(rs, 0)),
             Health::Down => {}
         }
     }
@@ -227,6 +227,9 @@ fn dests(vs: &VirtualServer, map: &HealthMap) -> (Vec<Dest>, bool) {
             tunnel: vs.tunnel,
             upper_threshold: 0,
             lower_threshold: 0,
+            notify_up: None,
+            notify_down: None,
+            inhibit_on_failure: false,
             smtp_alert: false,
             check: None,
         };

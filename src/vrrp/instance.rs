@@ -154,12 +154,11 @@ pub fn spawn(
         announcer,
         status,
         status_tx,
-        script_user,
         origin: Instant::now(),
         garp_at: None,
         garp_second_burst: false,
         transitions,
-        notify_chain: None,
+        notify: crate::notify::Chain::new(script_user),
         tracking,
         group_fault: false,
         by_group: false,
@@ -192,7 +191,6 @@ struct Runtime {
     announcer: Announce,
     status: Status,
     status_tx: watch::Sender<Status>,
-    script_user: Option<(u32, u32)>,
     origin: Instant,
     /// The next gratuitous ARP burst while master (the delayed second one, then refreshes).
     garp_at: Option<Instant>,
@@ -201,7 +199,7 @@ struct Runtime {
     transitions: mpsc::UnboundedSender<Transition>,
     /// The notify commands still running: each new batch waits for the one before, so
     /// scripts see the states in the order they happened.
-    notify_chain: Option<tokio::task::JoinHandle<()>>,
+    notify: crate::notify::Chain,
     tracking: Tracking,
     group_fault: bool,
     /// Set while carrying out a sync-group command.
@@ -362,40 +360,8 @@ impl Runtime {
             argv
         });
         let commands: Vec<Vec<String>> = specific.into_iter().chain(generic).collect();
-        if commands.is_empty() {
-            return;
-        }
-        let user = self.script_user;
-        let name = self.cfg.name.clone();
-        let previous = self.notify_chain.take();
         // In order, one after the other, without holding up the protocol.
-        self.notify_chain = Some(tokio::spawn(async move {
-            if let Some(p) = previous {
-                let _ = p.await;
-            }
-            for argv in commands {
-                let Some((prog, args)) = argv.split_first() else {
-                    continue;
-                };
-                let mut cmd = tokio::process::Command::new(prog);
-                cmd.args(args)
-                    .stdin(std::process::Stdio::null())
-                    .process_group(0)
-                    .kill_on_drop(true);
-                if let Some((uid, gid)) = user {
-                    cmd.uid(uid).gid(gid);
-                }
-                match cmd.status().await {
-                    Ok(s) if s.success() => {}
-                    Ok(s) => {
-                        warn!(instance = %name, command = %prog, status = %s, "notify command failed")
-                    }
-                    Err(e) => {
-                        warn!(instance = %name, command = %prog, error = %e, "notify command not run")
-                    }
-                }
-            }
-        }));
+        self.notify.run(&self.cfg.name, commands);
     }
 
     fn act(&mut self, actions: Vec<Action>) {
@@ -546,9 +512,7 @@ impl Runtime {
                         let acts = self.fsm.handle(now, Event::Shutdown);
                         self.act(acts);
                         // The stop notification runs before the daemon exits.
-                        if let Some(chain) = self.notify_chain.take() {
-                            let _ = tokio::time::timeout(Duration::from_secs(5), chain).await;
-                        }
+                        self.notify.finish(Duration::from_secs(5)).await;
                         return;
                     }
                 },

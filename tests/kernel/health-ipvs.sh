@@ -1,6 +1,9 @@
 # Health checks drive the IPVS table: a real server whose HTTP server stops leaves
 # `ipvsadm -Ln` (or gets weight 0 with inhibit_on_failure) within interval x fall + timeout and
-# returns after rise successes; the sorry server takes over while quorum is lost.
+# returns after rise successes; the sorry server takes over while quorum is lost. The real
+# server's notify_down/notify_up and the service's quorum_down/quorum_up run, in that order
+# (keepalived's check/ipwrapper.c: no arguments added); inhibit_on_failure on one real server
+# alone keeps that one at weight 0.
 
 bridge br0
 for ns in dir rs1 rs2 sorry; do netns $ns; done
@@ -24,6 +27,8 @@ scheduler = "rr"
 forwarding = "dr"
 quorum = 2
 sorry_server = "10.0.0.13:80"
+quorum_up = ["/bin/sh", "-c", "echo quorum_up >> /tmp/events"]
+quorum_down = ["/bin/sh", "-c", "echo quorum_down >> /tmp/events"]
 [virtual_server.check]
 type = "http"
 path = "/"
@@ -33,6 +38,26 @@ fall = 2
 rise = 2
 [[virtual_server.real_server]]
 address = "10.0.0.11:80"
+notify_up = ["/bin/sh", "-c", "echo rs1_up >> /tmp/events"]
+notify_down = ["/bin/sh", "-c", "echo rs1_down >> /tmp/events"]
+[[virtual_server.real_server]]
+address = "10.0.0.12:80"
+
+[[virtual_server]]
+name = "web-rs-inhibit"
+address = "10.0.0.100:8081"
+scheduler = "rr"
+forwarding = "nat"
+[virtual_server.check]
+type = "tcp"
+port = 80
+interval = "1s"
+timeout = "1s"
+fall = 2
+rise = 1
+[[virtual_server.real_server]]
+address = "10.0.0.11:80"
+inhibit_on_failure = true
 [[virtual_server.real_server]]
 address = "10.0.0.12:80"
 
@@ -62,6 +87,10 @@ in_web() { table | awk '/:80 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | grep -q "$1"
 not_in_web() { ! in_web "$1"; }
 inhibit_weight() { table | awk '/:8080 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | awk -v a="$1" '$2 == a {print $4}'; }
 weight_is() { [ "$(inhibit_weight "$1")" = "$2" ]; }
+rs_inhibit_weight() { table | awk '/:8081 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | awk -v a="$1" '$2 == a {print $4}'; }
+rs_weight_is() { [ "$(rs_inhibit_weight "$1")" = "$2" ]; }
+events() { tr '\n' ' ' < /tmp/events 2>/dev/null; }
+events_are() { [ "$(events)" = "$1" ]; }
 
 at dir haldir run -c /lab/haldir.toml 2>/tmp/haldir.log &
 wait_ready() { in_web 10.0.0.11:80 && in_web 10.0.0.12:80 && weight_is 10.0.0.11:80 1; }
@@ -80,6 +109,10 @@ ok "quorum lost (live weight 1 < 2): the sorry server took over"
 check_run "rs2 left with the quorum" not_in_web 10.0.0.12:80
 t=$(until_ms 4500 weight_is 10.0.0.11:80 0) || { table; fail "inhibit_on_failure sets weight 0"; }
 ok "with inhibit_on_failure rs1 stays at weight 0"
+t=$(until_ms 3000 rs_weight_is 10.0.0.11:80 0) || { table; fail "a real server's own inhibit_on_failure"; }
+ok "inhibit_on_failure on rs1 alone keeps it at weight 0 in web-rs-inhibit"
+wait_until events_are "rs1_down quorum_down " || { events; fail "rs1's notify_down, then the quorum_down"; }
+ok "notify_down of rs1, then quorum_down, ran: $(events)"
 grep -q 'real server down.*10.0.0.11:80.*connection refused\|real server down.*connection refused.*10.0.0.11' /tmp/haldir.log \
     && ok "the transition is logged with its reason" || { cat /tmp/haldir.log; fail "the transition is logged with its reason"; }
 
@@ -91,3 +124,5 @@ check_run "quorum regained: rs2 is back" in_web 10.0.0.12:80
 check_run "the sorry server left" not_in_web 10.0.0.13:80
 t=$(until_ms 3000 weight_is 10.0.0.11:80 1) || { table; fail "inhibited weight restored"; }
 ok "the inhibited server has its weight back"
+wait_until events_are "rs1_down quorum_down rs1_up quorum_up " || { events; fail "notify_up, then quorum_up"; }
+ok "rs1's notify_up, then quorum_up, ran: $(events)"

@@ -1,6 +1,8 @@
 # A sync group keeps the public VIP and the real servers' gateway address on one director:
 # when the gateway side of the master fails (tracked uplink down → FAULT), the whole group
-# fails over, and comes back together.
+# fails over, and comes back together. The group's notify commands run once per group state,
+# as keepalived's (vrrp/vrrp_notify.c send_group_notifies: the state's own command with no
+# arguments, then the generic one with "GROUP" name state 0).
 
 bridge brA; bridge brB
 for ns in lb1 lb2; do netns $ns; done
@@ -37,6 +39,7 @@ $3
 [[vrrp_sync_group]]
 name = "G_NAT"
 instances = ["VI_PUBLIC", "VI_GATEWAY"]
+notify = { master = ["/bin/sh", "-c", "echo master >> $LAB/$1.group"], fault = ["/bin/sh", "-c", "echo fault >> $LAB/$1.group"], any = ["/bin/sh", "-c", "echo \"\$*\" >> $LAB/$1.group", "any"] }
 TOML
 }
 director lb1 150 'track_interface = [{ name = "uplink" }]'
@@ -64,6 +67,10 @@ say "it recovers"
 ip -n lb1 link set uplink up
 t=$(until_ms 3000 group_on lb1 lb2) || { logs; fail "the group returns to lb1"; }
 ok "both addresses returned to lb1 (${t} ms)"
+group_said() { [ "$(tr '\n' '|' < "$LAB/lb1.group")" = "$1" ]; }
+want="GROUP G_NAT BACKUP 0|master|GROUP G_NAT MASTER 0|fault|GROUP G_NAT FAULT 0|GROUP G_NAT BACKUP 0|master|GROUP G_NAT MASTER 0|"
+wait_until group_said "$want" || { cat "$LAB/lb1.group"; fail "lb1's group notify commands, once per group state"; }
+ok "lb1's group commands ran once per group state: $want"
 
 kill -TERM "$(cat "$LAB/lb1.pid")" "$(cat "$LAB/lb2.pid")"
 wait

@@ -7,7 +7,7 @@ use super::super::model::{RealServer, RsAddr, ServiceKey, Tunnel, VirtualServer,
 use super::super::raw;
 use super::super::source::{Diag, Diags, Loc};
 use super::super::types::{Family, Forwarding, Protocol, Scheduler, TunnelChecksum, TunnelType};
-use super::{Unique, check, int_or, or, whole_seconds};
+use super::{Unique, check, command, int_or, or, whole_seconds};
 
 const WHAT: &str = "[[virtual_server]]";
 
@@ -165,7 +165,15 @@ fn virtual_server(
     let mut seen = Unique::new("real server");
     let mut real_servers = Vec::new();
     for rs in r.real_server.as_deref().unwrap_or(&[]) {
-        if let Some(server) = real_server(rs, &key, forwarding, tunnel, service_check, alerts, d) {
+        let service = Service {
+            key: &key,
+            forwarding,
+            tunnel,
+            check: service_check,
+            inhibit_on_failure,
+            alerts,
+        };
+        if let Some(server) = real_server(rs, &service, d) {
             let at = rs.value.address.as_ref().map_or(rs.loc, Leaf::loc);
             if seen.insert(server.address, at, d) {
                 real_servers.push(server);
@@ -207,6 +215,14 @@ fn virtual_server(
         inhibit_on_failure,
         sorry_server,
         vrrp_instance,
+        quorum_up: r
+            .quorum_up
+            .as_ref()
+            .and_then(|c| command(c, "quorum_up", d)),
+        quorum_down: r
+            .quorum_down
+            .as_ref()
+            .and_then(|c| command(c, "quorum_down", d)),
         smtp_alert: super::email::alert(&r.smtp_alert, alerts.quorum, d),
         check,
         real_servers,
@@ -321,15 +337,19 @@ fn rs_address(
     Some(addr)
 }
 
-fn real_server(
-    sp: &Sp<raw::RealServer>,
-    service: &ServiceKey,
-    service_fwd: Forwarding,
-    service_tunnel: Option<Tunnel>,
-    service_check: Option<&Sp<raw::Check>>,
-    alerts: &super::Alerts,
-    d: &mut Diags,
-) -> Option<RealServer> {
+/// What a real server takes from its virtual server unless it says otherwise.
+struct Service<'a> {
+    key: &'a ServiceKey,
+    forwarding: Forwarding,
+    tunnel: Option<Tunnel>,
+    check: Option<&'a Sp<raw::Check>>,
+    inhibit_on_failure: bool,
+    alerts: &'a super::Alerts,
+}
+
+fn real_server(sp: &Sp<raw::RealServer>, vs: &Service, d: &mut Diags) -> Option<RealServer> {
+    let (service, service_fwd, service_tunnel, service_check) =
+        (vs.key, vs.forwarding, vs.tunnel, vs.check);
     let r = &sp.value;
     let Some(addr_leaf) = &r.address else {
         d.error(sp.loc, "[[virtual_server.real_server]] needs `address`");
@@ -408,7 +428,21 @@ fn real_server(
         tunnel,
         upper_threshold,
         lower_threshold,
-        smtp_alert: super::email::alert(&r.smtp_alert, alerts.checker, d),
+        notify_up: r
+            .notify_up
+            .as_ref()
+            .and_then(|c| command(c, "notify_up", d)),
+        notify_down: r
+            .notify_down
+            .as_ref()
+            .and_then(|c| command(c, "notify_down", d)),
+        inhibit_on_failure: or(
+            &r.inhibit_on_failure,
+            "inhibit_on_failure",
+            vs.inhibit_on_failure,
+            d,
+        ),
+        smtp_alert: super::email::alert(&r.smtp_alert, vs.alerts.checker, d),
         check,
     })
 }

@@ -501,6 +501,7 @@ pub(super) fn sync_groups(
                     name,
                     instances: members,
                     smtp_alert: super::email::alert(&g.smtp_alert, alerts.vrrp, d),
+                    notify: g.notify.as_ref().map(|n| notify(n, d)).unwrap_or_default(),
                 });
             }
         }

@@ -1,0 +1,90 @@
+//! Notify commands (keepalived's notify_* scripts): run in the background, one batch after
+//! the other in the order the events happened, never holding up the caller, as the script
+//! user. A command that fails is logged; nothing waits on it but the next batch.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tracing::warn;
+
+/// The commands of one owner (a VRRP instance, the daemon's services and groups), in order.
+#[derive(Debug, Default)]
+pub struct Chain {
+    user: Option<(u32, u32)>,
+    last: Option<JoinHandle<()>>,
+}
+
+impl Chain {
+    pub fn new(user: Option<(u32, u32)>) -> Chain {
+        Chain { user, last: None }
+    }
+
+    /// Runs `commands` one after another once the batch before has finished. `what` names
+    /// the owner in the logs.
+    pub fn run(&mut self, what: &str, commands: Vec<Vec<String>>) {
+        if commands.is_empty() {
+            return;
+        }
+        let (user, what, previous) = (self.user, what.to_string(), self.last.take());
+        self.last = Some(tokio::spawn(async move {
+            if let Some(p) = previous {
+                let _ = p.await;
+            }
+            for argv in commands {
+                run_one(&what, &argv, user).await;
+            }
+        }));
+    }
+
+    /// Waits up to `limit` for the commands still running (a stop's own notification).
+    pub async fn finish(&mut self, limit: Duration) {
+        if let Some(chain) = self.last.take() {
+            let _ = tokio::time::timeout(limit, chain).await;
+        }
+    }
+}
+
+async fn run_one(what: &str, argv: &[String], user: Option<(u32, u32)>) {
+    let Some((prog, args)) = argv.split_first() else {
+        return;
+    };
+    let mut cmd = tokio::process::Command::new(prog);
+    cmd.args(args)
+        .stdin(std::process::Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    if let Some((uid, gid)) = user {
+        cmd.uid(uid).gid(gid);
+    }
+    match cmd.status().await {
+        Ok(s) if s.success() => {}
+        Ok(s) => warn!(owner = %what, command = %prog, status = %s, "notify command failed"),
+        Err(e) => warn!(owner = %what, command = %prog, error = %e, "notify command not run"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn batches_run_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("order");
+        let mut chain = Chain::new(None);
+        let append = |word: &str, delay: &str| {
+            vec![
+                "/bin/sh".to_string(),
+                "-c".into(),
+                format!("sleep {delay}; echo {word} >> {}", out.display()),
+            ]
+        };
+        chain.run("test", vec![append("first", "0.2")]);
+        chain.run("test", vec![append("second", "0"), append("third", "0")]);
+        chain.finish(Duration::from_secs(5)).await;
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "first\nsecond\nthird\n"
+        );
+    }
+}
