@@ -164,3 +164,19 @@ kill -TERM "$(pid_of lb1)" "$(pid_of lb2)"
 unserve lb1 80
 unserve lb2 80
 wait
+
+say "mcast_source: the adverts leave from the configured address (keepalived's mcast_src_ip)"
+rm -f "$LAB/lb1.pid" "$LAB/lb2.pid"
+for ns in lb1 lb2; do ip -n $ns addr del 10.0.0.100/32 dev eth0 2>/dev/null; done
+ip -n lb1 addr add 10.0.0.21/24 dev eth0
+director lb1 150 true
+sed -i 's|^virtual_ipaddress = \["10.0.0.100/32"\]|&\nmcast_source = "10.0.0.21"|' "$LAB/lb1.toml"
+director lb2 100 true
+start lb1
+start lb2
+wait_until has_vip lb1 || { show; fail "lb1 master with its mcast_source"; }
+master_seen() { [ "$(vrrp_status lb2)" = "BACKUP 100 10.0.0.21" ]; }
+wait_until master_seen || { vrrp_status lb2; fail "lb2 hears lb1's adverts from 10.0.0.21"; }
+ok "lb2 sees the master at 10.0.0.21, lb1's mcast_source, not its primary 10.0.0.11"
+kill -TERM "$(pid_of lb1)" "$(pid_of lb2)"
+wait
