@@ -88,7 +88,7 @@ pub fn apply(role: &RealServerRole, state_dir: &Path) -> io::Result<()> {
         let dev = device(role.mode, net);
         let index = link::index(dev)?;
         set_up(dev)?;
-        addrs.add(index, net)?;
+        addrs.add(index, &(*net).into())?;
         if !undo.addresses.contains(&(dev.to_string(), *net)) {
             undo.addresses.push((dev.to_string(), *net));
         }
@@ -109,7 +109,7 @@ pub fn remove(state_dir: &Path) -> io::Result<()> {
     let mut addrs = Addresses::open()?;
     for (dev, net) in &undo.addresses {
         if let Ok(index) = link::index(dev) {
-            addrs.remove(index, net)?;
+            addrs.remove(index, &(*net).into())?;
         }
     }
     for (key, value) in &undo.sysctls {

@@ -99,7 +99,10 @@ fn vrrp_instances_scripts_and_sync_groups() {
         vec!["10.240.0.12".parse::<std::net::IpAddr>().unwrap()]
     );
     let vips: Vec<String> = vi.virtual_ipaddress.iter().map(|n| n.to_string()).collect();
-    assert_eq!(vips, vec!["10.240.0.201/32", "10.240.0.202/32"]);
+    assert_eq!(
+        vips,
+        vec!["10.240.0.201/32", "10.240.0.202/32 label eth1:1"]
+    );
     let ti: Vec<(String, Option<i16>)> = vi
         .track_interface
         .iter()
@@ -144,9 +147,8 @@ fn vrrp_instances_scripts_and_sync_groups() {
 
     assert_eq!(
         lost(&imp),
-        vec![
-            "vrrp.conf:39: 10.240.0.202/32 dev eth1 label eth1:1: address option \"label\" is not kept",
-        ]
+        Vec::<String>::new(),
+        "the label is kept; `dev eth1` is the instance's interface"
     );
     assert_eq!(
         c.sync_groups[0].notify.master.as_deref(),

@@ -82,6 +82,11 @@ fn vrrp_interop_with_keepalived() {
 }
 
 #[test]
+fn vrrp_addresses_with_options_and_excluded() {
+    scenario("vrrp-addresses", BASE);
+}
+
+#[test]
 fn vrrp_tracking_and_split_heal() {
     scenario("vrrp-tracking", BASE);
 }

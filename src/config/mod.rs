@@ -13,6 +13,7 @@ pub mod raw;
 pub mod source;
 pub mod types;
 pub mod validate;
+pub mod vip;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -127,7 +127,9 @@ pub struct VrrpInstance {
     pub preempt: bool,
     #[serde(serialize_with = "serialize_duration")]
     pub preempt_delay: Duration,
-    pub virtual_ipaddress: Vec<IpNet>,
+    pub virtual_ipaddress: Vec<super::vip::Vip>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub virtual_ipaddress_excluded: Vec<super::vip::Vip>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unicast_source: Option<IpAddr>,
     pub unicast_peers: Vec<IpAddr>,

@@ -94,8 +94,12 @@ pub struct VrrpInstance {
     /// Take over from a lower-priority master (default true).
     pub preempt: Option<Leaf<bool>>,
     pub preempt_delay: Option<Leaf<Dur>>,
-    /// The addresses moved with this instance; one address family.
-    pub virtual_ipaddress: Option<Sp<Vec<Leaf<Prefix>>>>,
+    /// The addresses moved with this instance and sent in its adverts; one address family.
+    /// Each may name another interface and a label, scope or broadcast address:
+    /// "10.0.0.2/24 dev eth2 label eth2:1".
+    pub virtual_ipaddress: Option<Sp<Vec<Leaf<super::vip::VipSpec>>>>,
+    /// Moved with the instance but left out of its adverts (any family, any number).
+    pub virtual_ipaddress_excluded: Option<Sp<Vec<Leaf<super::vip::VipSpec>>>>,
     pub unicast_source: Option<Leaf<std::net::IpAddr>>,
     pub unicast_peers: Option<Sp<Vec<Leaf<std::net::IpAddr>>>>,
     /// Source address of multicast adverts (default: the interface's primary address);

@@ -62,6 +62,7 @@ struct Instance<'n> {
     nopreempt: Option<&'n Node>,
     preempt_delay: Option<(&'n Node, String)>,
     vips: Vec<&'n Node>,
+    excluded: Vec<&'n Node>,
     source: Option<String>,
     peers: Vec<String>,
     auth: Option<&'n Node>,
@@ -166,6 +167,7 @@ impl Mapper {
             }
             "state" => self.state(c, i),
             "virtual_ipaddress" => i.vips.extend(c.children()),
+            "virtual_ipaddress_excluded" => i.excluded.extend(c.children()),
             "unicast_src_ip" | "mcast_src_ip" => {
                 // One field in keepalived (saddr): the adverts' source, unicast or multicast.
                 if let Some(v) = self.one(c) {
@@ -260,20 +262,39 @@ impl Mapper {
         i.keys.push(("priority".into(), V::Int(priority)));
         let interface = i.interface.clone();
         let mut vips: Vec<String> = Vec::new();
+        // A repeated address, whatever its options, is the same VIP to keepalived.
+        let addr = |v: &str| v.split_whitespace().next().unwrap_or("").to_string();
+        let has = |list: &[String], v: &str| list.iter().any(|x| addr(x) == addr(v));
         for e in std::mem::take(&mut i.vips) {
             if let Some(v) = self.vip(e, interface.as_deref()) {
-                if vips.contains(&v) {
+                if has(&vips, &v) {
                     self.warn(e, "keepalived ignores a VIP given twice");
                 } else {
                     vips.push(v);
                 }
             }
         }
+        let mut excluded: Vec<String> = Vec::new();
+        for e in std::mem::take(&mut i.excluded) {
+            if let Some(v) = self.vip(e, interface.as_deref()) {
+                if has(&vips, &v) || has(&excluded, &v) {
+                    self.warn(e, "keepalived ignores an excluded VIP given twice");
+                } else {
+                    excluded.push(v);
+                }
+            }
+        }
         // keepalived: the global vrrp_version, else 2; IPv6 is always 3.
-        let v6 = vips.iter().any(|v| v.contains(':'));
+        let v6 = vips
+            .iter()
+            .any(|v| v.split_whitespace().next().is_some_and(|a| a.contains(':')));
         let version = if v6 { 3 } else { i.version.unwrap_or(2) };
         i.keys.push(("version".into(), V::Int(version)));
         i.keys.push(("virtual_ipaddress".into(), V::strs(&vips)));
+        if !excluded.is_empty() {
+            i.keys
+                .push(("virtual_ipaddress_excluded".into(), V::strs(&excluded)));
+        }
         match (&i.source, i.peers.is_empty()) {
             (Some(src), false) => i.keys.push(("unicast_source".into(), V::str(src))),
             (Some(src), true) => i.keys.push(("mcast_source".into(), V::str(src))),
@@ -315,15 +336,24 @@ impl Mapper {
     }
 
     /// One `virtual_ipaddress` entry: `ADDR[/LEN] [dev IF] [label L] …`.
+    /// `ADDR[/LEN] [dev IF] [label L] [scope S] [brd A] …` as haldir's address text, with the
+    /// options haldir takes; any other is reported and the address kept without it.
     fn vip(&mut self, e: &Node, interface: Option<&str>) -> Option<String> {
+        let mut text = e.key.clone();
         let mut rest = e.args.iter();
         while let Some(opt) = rest.next() {
-            match opt.as_str() {
-                "dev" => {
-                    let dev = rest.next();
-                    if dev.map(String::as_str) != interface {
-                        self.lost(e, "haldir puts the VIPs on the instance's interface");
+            match (opt.as_str(), rest.clone().next()) {
+                ("dev", Some(dev)) if Some(dev.as_str()) == interface => {
+                    rest.next();
+                }
+                (o @ ("dev" | "label" | "scope" | "brd" | "broadcast"), Some(v)) => {
+                    let candidate = format!("{text} {o} {v}");
+                    if candidate.parse::<crate::config::vip::Vip>().is_ok() {
+                        text = candidate;
+                    } else {
+                        self.lost(e, &format!("address option \"{o} {v}\" is not kept"));
                     }
+                    rest.next();
                 }
                 _ => {
                     self.lost(e, &format!("address option \"{opt}\" is not kept"));
@@ -331,7 +361,11 @@ impl Mapper {
                 }
             }
         }
-        Some(e.key.clone())
+        if text.parse::<crate::config::vip::Vip>().is_err() {
+            self.lost(e, "not an address");
+            return None;
+        }
+        Some(text)
     }
 
     /// `authentication { auth_type PASS|AH  auth_pass P }`, as keepalived takes it: the type

@@ -10,8 +10,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use super::announce::{self, Announcer};
 use super::fsm::{Action, Event, Fsm, Params, State};
+use super::held::Holdings;
 use super::link::{self, Addresses};
 use super::packet::{self, Advert, Drop, V3Checksum};
 use super::socket::{self, VrrpSocket};
@@ -83,18 +83,12 @@ pub fn spawn(
         None => link::primary(&cfg.interface, v6, &vips)?,
     };
     let multicast = cfg.unicast_peers.is_empty();
-    let (sock, announcer) = match primary {
-        IpAddr::V4(p) => (
-            VrrpSocket::open_v4(&cfg.interface, ifindex, p, multicast)?,
-            Announce::Arp(Announcer::open(ifindex)?),
-        ),
-        IpAddr::V6(p) => (
-            VrrpSocket::open_v6(&cfg.interface, ifindex, p, multicast)?,
-            Announce::Na(announce::NaSender::open(&cfg.interface, ifindex)?),
-        ),
+    let sock = match primary {
+        IpAddr::V4(p) => VrrpSocket::open_v4(&cfg.interface, ifindex, p, multicast)?,
+        IpAddr::V6(p) => VrrpSocket::open_v6(&cfg.interface, ifindex, p, multicast)?,
     };
+    let held = Holdings::open(&cfg)?;
     let addresses = Addresses::open()?;
-    let mac = link::mac(&cfg.interface)?;
     let status = Status {
         name: cfg.name.clone(),
         state: State::Init,
@@ -145,13 +139,11 @@ pub fn spawn(
             .as_ref()
             .map(|a| packet::password_bytes(&a.password)),
         cfg,
-        ifindex,
         primary,
         vips,
-        mac,
+        held,
         sock,
         addresses,
-        announcer,
         status,
         status_tx,
         origin: Instant::now(),
@@ -171,24 +163,17 @@ pub fn spawn(
     })
 }
 
-/// How addresses are announced: gratuitous ARP (IPv4) or unsolicited NA (IPv6).
-enum Announce {
-    Arp(Announcer),
-    Na(announce::NaSender),
-}
-
 struct Runtime {
     cfg: VrrpInstance,
     fsm: Fsm,
     checksum: V3Checksum,
     password: Option<[u8; 8]>,
-    ifindex: u32,
     primary: IpAddr,
+    /// The addresses the adverts carry (the excluded ones are held, not advertised).
     vips: Vec<IpAddr>,
-    mac: [u8; 6],
+    held: Holdings,
     sock: VrrpSocket,
     addresses: Addresses,
-    announcer: Announce,
     status: Status,
     status_tx: watch::Sender<Status>,
     origin: Instant,
@@ -306,35 +291,11 @@ impl Runtime {
     }
 
     fn garp_burst(&mut self, count: u32) {
-        for vip in &self.vips {
-            let sent = match (vip, &self.announcer) {
-                (IpAddr::V4(a), Announce::Arp(s)) => {
-                    let frame = announce::garp_frame(self.mac, *a);
-                    (0..count).try_for_each(|_| s.send(&frame))
-                }
-                (IpAddr::V6(a), Announce::Na(s)) => {
-                    let msg = announce::na_message(self.mac, *a);
-                    (0..count).try_for_each(|_| s.send(&msg))
-                }
-                _ => Ok(()),
-            };
-            if let Err(e) = sent {
-                warn!(instance = %self.cfg.name, address = %vip, error = %e, "announcement not sent");
-            }
-        }
+        self.held.announce(count, &self.cfg.name);
     }
 
     fn set_addresses(&mut self, present: bool) {
-        for net in self.cfg.virtual_ipaddress.clone() {
-            let r = if present {
-                self.addresses.add(self.ifindex, &net)
-            } else {
-                self.addresses.remove(self.ifindex, &net)
-            };
-            if let Err(e) = r {
-                warn!(instance = %self.cfg.name, address = %net, error = %e, "{}", if present { "cannot add" } else { "cannot remove" });
-            }
-        }
+        self.held.set(&mut self.addresses, present, &self.cfg.name);
     }
 
     fn notify(&mut self, state: State) {
@@ -441,9 +402,7 @@ impl Runtime {
         // Every VIP still on the interface: this router was master when its daemon died
         // (a clean stop removes them). Resume at once rather than fall silent for a
         // master-down interval, which would hand the VIPs to the backup and back.
-        let v6 = self.primary.is_ipv6();
-        let resume = link::addresses(&self.cfg.interface, v6)
-            .is_ok_and(|have| self.vips.iter().all(|v| have.contains(v)));
+        let resume = self.held.all_present();
         if resume {
             info!(instance = %self.cfg.name, "virtual addresses found on the interface: resuming as master");
         }

@@ -5,7 +5,7 @@
 use std::io;
 use std::net::IpAddr;
 
-use ipnet::IpNet;
+use crate::config::vip::Vip;
 use neli::consts::socket::{Msg, NlFamily};
 use neli::socket::NlSocket;
 use neli::utils::Groups;
@@ -18,6 +18,8 @@ const NLM_F_CREATE: u16 = 0x400;
 const NLM_F_EXCL: u16 = 0x200;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
+const IFA_LABEL: u16 = 3;
+const IFA_BROADCAST: u16 = 4;
 const IFA_FLAGS: u16 = 8;
 const IFA_F_NODAD: u32 = 0x02;
 
@@ -134,8 +136,9 @@ impl Addresses {
         })
     }
 
-    fn request(&mut self, kind: u16, flags: u16, ifindex: u32, net: &IpNet) -> io::Result<()> {
+    fn request(&mut self, kind: u16, flags: u16, ifindex: u32, vip: &Vip) -> io::Result<()> {
         self.seq = self.seq.wrapping_add(1);
+        let net = &vip.net;
         let v6 = net.addr().is_ipv6();
         let mut payload = vec![
             if v6 {
@@ -145,7 +148,7 @@ impl Addresses {
             },
             net.prefix_len(),
             0,
-            0, // scope: global
+            vip.scope,
         ];
         payload.extend_from_slice(&ifindex.to_ne_bytes());
         let raw: Vec<u8> = match net.addr() {
@@ -154,6 +157,12 @@ impl Addresses {
         };
         let mut w = AttrWriter::new();
         w.bytes(IFA_LOCAL, &raw).bytes(IFA_ADDRESS, &raw);
+        if let Some(IpAddr::V4(b)) = vip.brd {
+            w.bytes(IFA_BROADCAST, &b.octets());
+        }
+        if let Some(label) = &vip.label {
+            w.string(IFA_LABEL, label);
+        }
         if v6 {
             w.u32(IFA_FLAGS, IFA_F_NODAD);
         }
@@ -187,16 +196,16 @@ impl Addresses {
     }
 
     /// Adds the address; one already there is fine.
-    pub fn add(&mut self, ifindex: u32, net: &IpNet) -> io::Result<()> {
-        match self.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, net) {
+    pub fn add(&mut self, ifindex: u32, vip: &Vip) -> io::Result<()> {
+        match self.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, vip) {
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
             other => other,
         }
     }
 
     /// Removes the address; one already gone is fine.
-    pub fn remove(&mut self, ifindex: u32, net: &IpNet) -> io::Result<()> {
-        match self.request(RTM_DELADDR, 0, ifindex, net) {
+    pub fn remove(&mut self, ifindex: u32, vip: &Vip) -> io::Result<()> {
+        match self.request(RTM_DELADDR, 0, ifindex, vip) {
             Err(e)
                 if e.raw_os_error() == Some(libc::EADDRNOTAVAIL)
                     || e.raw_os_error() == Some(libc::ENOENT) =>

@@ -3,6 +3,7 @@
 
 pub mod announce;
 pub mod fsm;
+pub mod held;
 pub mod instance;
 pub mod link;
 pub mod packet;

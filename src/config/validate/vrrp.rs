@@ -102,9 +102,18 @@ pub(super) fn instances(
             );
             let mut ok = names.insert(inst.name.clone(), name_at, d);
             ok &= routers.insert(key, vrid_at, d);
-            if let Some(list) = &sp.value.virtual_ipaddress {
-                for (leaf, net) in list.value.iter().zip(&inst.virtual_ipaddress) {
-                    ok &= vips.insert(net.addr(), leaf.loc(), d);
+            let lists = [
+                (&sp.value.virtual_ipaddress, &inst.virtual_ipaddress),
+                (
+                    &sp.value.virtual_ipaddress_excluded,
+                    &inst.virtual_ipaddress_excluded,
+                ),
+            ];
+            for (list, parsed) in lists {
+                if let Some(list) = list {
+                    for (leaf, vip) in list.value.iter().zip(parsed) {
+                        ok &= vips.insert(vip.addr(), leaf.loc(), d);
+                    }
                 }
             }
             if ok {
@@ -158,7 +167,7 @@ fn instance(
     for (leaf, net) in vip_list.value.iter().zip(&virtual_ipaddress) {
         if Family::of(&net.addr()) != family {
             d.push(
-                Diag::error(leaf.loc(), format!("{net} is {} but this instance's first address is {family}", Family::of(&net.addr())))
+                Diag::error(leaf.loc(), format!("{} is {} but this instance's first address is {family}", net.net, Family::of(&net.addr())))
                     .with_help("one address family per instance: make a second vrrp_instance for the other family"),
             );
         }
@@ -297,6 +306,11 @@ fn instance(
         preempt,
         preempt_delay,
         virtual_ipaddress,
+        virtual_ipaddress_excluded: list(
+            &r.virtual_ipaddress_excluded,
+            "virtual_ipaddress_excluded",
+            d,
+        ),
         unicast_source,
         unicast_peers,
         mcast_source,

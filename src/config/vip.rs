@@ -1,0 +1,208 @@
+//! A virtual address as written in `virtual_ipaddress`: a prefix, optionally followed by the
+//! `ip address add` options keepalived takes, `"10.0.0.2/24 dev eth2 label eth2:1 scope link
+//! brd 10.0.0.255"`. Parsed once here; written back in the same form.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Serialize, Serializer};
+
+use super::leaf::{LeafType, Scalar};
+
+/// The scopes of `ip address add … scope`, with rtnetlink's numbers.
+const SCOPES: &[(&str, u8)] = &[
+    ("global", 0),
+    ("site", 200),
+    ("link", 253),
+    ("host", 254),
+    ("nowhere", 255),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Vip {
+    pub net: IpNet,
+    /// Another interface than the instance's.
+    pub dev: Option<String>,
+    pub label: Option<String>,
+    /// rtnetlink's scope number (0 global, the default).
+    pub scope: u8,
+    /// IPv4 broadcast address.
+    pub brd: Option<IpAddr>,
+}
+
+impl Vip {
+    pub fn addr(&self) -> IpAddr {
+        self.net.addr()
+    }
+}
+
+impl From<IpNet> for Vip {
+    fn from(net: IpNet) -> Vip {
+        Vip {
+            net,
+            dev: None,
+            label: None,
+            scope: 0,
+            brd: None,
+        }
+    }
+}
+
+impl fmt::Display for Vip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.net)?;
+        if let Some(d) = &self.dev {
+            write!(f, " dev {d}")?;
+        }
+        if let Some(l) = &self.label {
+            write!(f, " label {l}")?;
+        }
+        if self.scope != 0 {
+            match SCOPES.iter().find(|(_, n)| *n == self.scope) {
+                Some((name, _)) => write!(f, " scope {name}")?,
+                None => write!(f, " scope {}", self.scope)?,
+            }
+        }
+        if let Some(b) = &self.brd {
+            write!(f, " brd {b}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Vip {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl std::str::FromStr for Vip {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Vip, String> {
+        let mut words = text.split_whitespace();
+        let first = words.next().ok_or("an empty address")?;
+        let net = first
+            .parse::<IpNet>()
+            .or_else(|_| first.parse::<IpAddr>().map(IpNet::from))
+            .map_err(|_| format!("\"{first}\" is not an address or prefix"))?;
+        let mut vip = Vip::from(net);
+        while let Some(opt) = words.next() {
+            let value = words
+                .next()
+                .ok_or_else(|| format!("`{opt}` needs a value"))?;
+            match opt {
+                "dev" => vip.dev = Some(interface(value)?),
+                "label" => vip.label = Some(label(value)?),
+                "scope" => vip.scope = scope(value)?,
+                "brd" | "broadcast" => vip.brd = Some(broadcast(value, &net)?),
+                other => {
+                    return Err(format!(
+                        "unknown option \"{other}\": dev, label, scope and brd are taken"
+                    ));
+                }
+            }
+        }
+        Ok(vip)
+    }
+}
+
+fn interface(name: &str) -> Result<String, String> {
+    // IFNAMSIZ is 16 with the terminating NUL.
+    if name.len() > 15 || name.contains('/') {
+        return Err(format!("\"{name}\" is not an interface name"));
+    }
+    Ok(name.to_string())
+}
+
+fn label(name: &str) -> Result<String, String> {
+    if name.len() > 15 {
+        return Err(format!("the label \"{name}\" is longer than 15 bytes"));
+    }
+    Ok(name.to_string())
+}
+
+fn scope(word: &str) -> Result<u8, String> {
+    SCOPES
+        .iter()
+        .find(|(name, _)| *name == word)
+        .map(|(_, n)| *n)
+        .or_else(|| word.parse().ok())
+        .ok_or_else(|| format!("scope \"{word}\" is not global, site, link, host or nowhere"))
+}
+
+fn broadcast(word: &str, net: &IpNet) -> Result<IpAddr, String> {
+    match (word.parse::<IpAddr>(), net) {
+        (Ok(a @ IpAddr::V4(_)), IpNet::V4(_)) => Ok(a),
+        (Ok(_), _) => Err("`brd` is for IPv4 addresses".into()),
+        (Err(_), _) => Err(format!("brd \"{word}\" is not an IPv4 address")),
+    }
+}
+
+/// The configuration type of one entry of `virtual_ipaddress`.
+pub struct VipSpec;
+
+impl LeafType for VipSpec {
+    type Out = Vip;
+    fn expected() -> Cow<'static, str> {
+        "an address prefix such as \"10.0.0.1/32\", optionally with dev, label, scope and brd"
+            .into()
+    }
+    fn parse(s: &Scalar) -> Result<Vip, Option<String>> {
+        match s {
+            Scalar::Str(v) => v
+                .parse()
+                .map_err(|e: String| Some(format!("`virtual_ipaddress` \"{v}\": {e}"))),
+            _ => Err(None),
+        }
+    }
+}
+
+impl JsonSchema for VipSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "Vip".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "address or prefix, then optionally `dev IF`, `label L`, `scope S`, `brd A`: \"10.0.0.1/32\", \"10.0.0.2/24 dev eth2 label eth2:1\""
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_back_as_read() {
+        for text in [
+            "10.0.0.1/32",
+            "10.0.0.2/24 dev eth2 label eth2:1 scope link brd 10.0.0.255",
+            "2001:db8::1/128 dev eth0 scope host",
+        ] {
+            let vip: Vip = text.parse().unwrap();
+            assert_eq!(vip.to_string(), text);
+        }
+        let bare: Vip = "10.0.0.1".parse().unwrap();
+        assert_eq!(bare.to_string(), "10.0.0.1/32");
+    }
+
+    #[test]
+    fn bad_options_say_what_is_wrong() {
+        let err = |t: &str| t.parse::<Vip>().unwrap_err();
+        assert_eq!(err("10.0.0.1/32 dev"), "`dev` needs a value");
+        assert_eq!(
+            err("10.0.0.1/32 home yes"),
+            "unknown option \"home\": dev, label, scope and brd are taken"
+        );
+        assert_eq!(err("2001:db8::1 brd ::1"), "`brd` is for IPv4 addresses");
+        assert_eq!(
+            err("10.0.0.1 scope galaxy"),
+            "scope \"galaxy\" is not global, site, link, host or nowhere"
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! The addresses an instance holds while master: its virtual addresses and the excluded ones,
+//! each on its own interface (the instance's, or the one its `dev` names) with its label,
+//! scope and broadcast, and each announced on that interface (gratuitous ARP for IPv4,
+//! unsolicited neighbour advertisements for IPv6), as keepalived does.
+
+use std::io;
+use std::net::IpAddr;
+
+use tracing::warn;
+
+use super::announce::{self, Announcer};
+use super::link::{self, Addresses};
+use crate::config::model::VrrpInstance;
+use crate::config::vip::Vip;
+
+/// How addresses are announced on one interface, in one family.
+enum Announce {
+    Arp(Announcer),
+    Na(announce::NaSender),
+}
+
+struct Sender {
+    ifindex: u32,
+    v6: bool,
+    mac: [u8; 6],
+    announce: Announce,
+}
+
+struct Held {
+    vip: Vip,
+    interface: String,
+    ifindex: u32,
+    /// Index of its sender.
+    sender: usize,
+}
+
+pub struct Holdings {
+    held: Vec<Held>,
+    senders: Vec<Sender>,
+}
+
+impl Holdings {
+    /// Resolves every address's interface and opens a sender for each interface and family:
+    /// an interface that does not exist is an error at start, as keepalived's.
+    pub fn open(cfg: &VrrpInstance) -> io::Result<Holdings> {
+        let mut out = Holdings {
+            held: Vec::new(),
+            senders: Vec::new(),
+        };
+        for vip in cfg
+            .virtual_ipaddress
+            .iter()
+            .chain(&cfg.virtual_ipaddress_excluded)
+        {
+            let interface = vip.dev.clone().unwrap_or_else(|| cfg.interface.clone());
+            let ifindex = link::index(&interface).map_err(|e| {
+                io::Error::new(e.kind(), format!("{} on {interface}: {e}", vip.net))
+            })?;
+            let sender = out.sender(&interface, ifindex, vip.addr().is_ipv6())?;
+            out.held.push(Held {
+                vip: vip.clone(),
+                interface,
+                ifindex,
+                sender,
+            });
+        }
+        Ok(out)
+    }
+
+    fn sender(&mut self, interface: &str, ifindex: u32, v6: bool) -> io::Result<usize> {
+        if let Some(i) = self
+            .senders
+            .iter()
+            .position(|s| s.ifindex == ifindex && s.v6 == v6)
+        {
+            return Ok(i);
+        }
+        let announce = if v6 {
+            Announce::Na(announce::NaSender::open(interface, ifindex)?)
+        } else {
+            Announce::Arp(Announcer::open(ifindex)?)
+        };
+        self.senders.push(Sender {
+            ifindex,
+            v6,
+            mac: link::mac(interface)?,
+            announce,
+        });
+        Ok(self.senders.len() - 1)
+    }
+
+    /// Adds (or removes) every address; a failure is logged and the others go on.
+    pub fn set(&self, addresses: &mut Addresses, present: bool, instance: &str) {
+        for h in &self.held {
+            let r = if present {
+                addresses.add(h.ifindex, &h.vip)
+            } else {
+                addresses.remove(h.ifindex, &h.vip)
+            };
+            if let Err(e) = r {
+                warn!(instance = %instance, address = %h.vip, error = %e, "{}", if present { "cannot add" } else { "cannot remove" });
+            }
+        }
+    }
+
+    /// `count` announcements of every address on its interface.
+    pub fn announce(&self, count: u32, instance: &str) {
+        for h in &self.held {
+            let s = &self.senders[h.sender];
+            let sent = match (h.vip.addr(), &s.announce) {
+                (IpAddr::V4(a), Announce::Arp(tx)) => {
+                    let frame = announce::garp_frame(s.mac, a);
+                    (0..count).try_for_each(|_| tx.send(&frame))
+                }
+                (IpAddr::V6(a), Announce::Na(tx)) => {
+                    let msg = announce::na_message(s.mac, a);
+                    (0..count).try_for_each(|_| tx.send(&msg))
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = sent {
+                warn!(instance = %instance, address = %h.vip, error = %e, "announcement not sent");
+            }
+        }
+    }
+
+    /// Whether every address is on its interface (a master that died leaves them there).
+    pub fn all_present(&self) -> bool {
+        !self.held.is_empty()
+            && self.held.iter().all(|h| {
+                link::addresses(&h.interface, h.vip.addr().is_ipv6())
+                    .is_ok_and(|have| have.contains(&h.vip.addr()))
+            })
+    }
+}

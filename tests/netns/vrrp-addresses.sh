@@ -1,0 +1,74 @@
+# Virtual addresses as keepalived writes them: one on another interface than the instance's
+# (`dev`), with a label, a scope and a broadcast address; excluded addresses (held by the
+# master, left out of the adverts, of any family). Each is added on its interface with its
+# options, announced there (the client on the second segment learns the master's MAC for it),
+# removed on a clean stop, and taken by the backup on failover.
+
+bridge brA; bridge brB
+for ns in lb1 lb2 client; do netns $ns; done
+attach lb1 brA eth0 10.0.0.11/24
+attach lb2 brA eth0 10.0.0.12/24
+attach lb1 brB eth1 10.1.0.11/24
+attach lb2 brB eth1 10.1.0.12/24
+attach client brB eth0 10.1.0.10/24
+
+director() { # NAME PRIORITY
+    cat > "$LAB/$1.toml" <<TOML
+[global]
+state_dir = "$LAB/state-$1"
+[[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 51
+priority = $2
+version = 3
+advert_interval = "100ms"
+virtual_ipaddress = ["10.0.0.100/32", "10.1.0.100/24 dev eth1 label eth1:vip brd 10.1.0.255"]
+virtual_ipaddress_excluded = ["10.0.0.101/32", "2001:db8::101/128", "192.0.2.1/32 dev eth1 scope link"]
+garp = { delay = "0s", repeat = 3 }
+TOML
+}
+director lb1 150
+director lb2 100
+spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
+spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>"$LAB/lb2.log"
+logs() { for n in lb1 lb2; do echo "== $n"; tail -20 "$LAB/$n.log"; done; }
+
+holds() { # NS: every address on its interface
+    ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 ' \
+        && ip -n "$1" -o addr show dev eth1 | grep -q ' 10.1.0.100/24 ' \
+        && ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.101/32 ' \
+        && ip -n "$1" -o addr show dev eth0 | grep -q ' 2001:db8::101/128 ' \
+        && ip -n "$1" -o addr show dev eth1 | grep -q ' 192.0.2.1/32 '
+}
+holds_none() { ! ip -n "$1" -o addr show | grep -q '10.0.0.100/\|10.1.0.100/\|10.0.0.101/\|2001:db8::101/\|192.0.2.1/'; }
+t=$(until_ms 3000 holds lb1) || { logs; ip -n lb1 addr; fail "lb1 holds every address"; }
+ok "lb1 master: the VIPs and the excluded addresses are up (${t} ms)"
+check_run "lb2 holds none" holds_none lb2
+line=$(ip -n lb1 -o -4 addr show dev eth1 | grep ' 10.1.0.100/24 ')
+echo "$line"
+case "$line" in
+    *"brd 10.1.0.255 scope global secondary eth1:vip"*) ok "on eth1 with its broadcast and label" ;;
+    *) fail "10.1.0.100 on eth1 with brd 10.1.0.255, label eth1:vip" ;;
+esac
+# (A secondary address must have its subnet's primary's scope: the kernel refuses another.)
+case "$(ip -n lb1 -o -4 addr show dev eth1 | grep ' 192.0.2.1/32 ')" in
+    *"scope link"*) ok "the excluded 192.0.2.1 on eth1 with scope link" ;;
+    *) fail "192.0.2.1 on eth1 with scope link" ;;
+esac
+mac_of() { ip -n "$1" -o link show eth1 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
+at client busybox ping -c1 -W1 10.1.0.100 >/dev/null
+client_sees() { ip -n client neigh show 10.1.0.100 | grep -q "$(mac_of "$1")"; }
+check_run "the client on eth1's segment reaches 10.1.0.100 at lb1's eth1" client_sees lb1
+
+say "the master dies: the backup takes every address and announces it on its interface"
+kill -9 "$(cat "$LAB/lb1.pid")"
+t=$(until_ms 3000 holds lb2) || { logs; fail "lb2 takes every address"; }
+ok "lb2 holds every address (${t} ms)"
+t=$(until_ms 2000 client_sees lb2) || { ip -n client neigh; fail "the client's entry for 10.1.0.100 moves to lb2"; }
+ok "gratuitous ARP on eth1 moved the client's entry to lb2 (${t} ms)"
+
+say "a clean stop removes them all"
+kill -TERM "$(cat "$LAB/lb2.pid")"
+wait_until holds_none lb2 || { ip -n lb2 addr; fail "lb2 removed every address"; }
+ok "lb2 removed every address on its way out"
