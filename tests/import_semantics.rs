@@ -540,3 +540,71 @@ virtual_server 10.0.0.100 80 {
     assert!(vs.real_servers[1].smtp_alert);
     assert!(losses(&imp).is_empty(), "{:?}", losses(&imp));
 }
+
+/// A VIP's options (keepalived's `ip address` syntax) and excluded addresses are kept; an
+/// option haldir lacks is reported and the address kept without it. keepalived 1.x's
+/// `lvs_sync_daemon_interface` in an instance is the sync daemon following that instance
+/// (vrrp/vrrp_parser.c vrrp_lvs_syncd_handler, id = the VRID); members of a sync group
+/// outside `group { }` are unknown keywords to keepalived 2.
+#[test]
+fn address_options_excluded_addresses_and_the_old_sync_daemon() {
+    let (imp, c) = convert(
+        "vrrp_sync_group G {
+    VI_1
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    lvs_sync_daemon_interface eth1
+    virtual_ipaddress {
+        10.0.0.100/32 dev eth0
+        10.1.0.100/24 dev eth1 label eth1:vip brd 10.1.0.255 scope link
+        10.0.0.101/32 home
+    }
+    virtual_ipaddress_excluded {
+        2001:db8::1/128
+    }
+}
+",
+    );
+    let vi = &c.vrrp_instances[0];
+    let vips: Vec<String> = vi.virtual_ipaddress.iter().map(|v| v.to_string()).collect();
+    assert_eq!(
+        vips,
+        vec![
+            "10.0.0.100/32",
+            "10.1.0.100/24 dev eth1 label eth1:vip scope link brd 10.1.0.255",
+            "10.0.0.101/32"
+        ]
+    );
+    assert_eq!(
+        vi.virtual_ipaddress_excluded[0].to_string(),
+        "2001:db8::1/128"
+    );
+    assert_eq!(
+        vi.version, 2,
+        "excluded IPv6 addresses leave a v4 instance at v2"
+    );
+    let sd = c.ipvs.sync_daemon.as_ref().expect("sync daemon");
+    assert_eq!(
+        (
+            sd.interface.as_str(),
+            sd.sync_id,
+            sd.vrrp_instance.as_deref()
+        ),
+        ("eth1", 51, Some("VI_1"))
+    );
+    assert!(c.sync_groups.is_empty());
+    assert_eq!(
+        losses(&imp),
+        vec!["11: 10.0.0.101/32 home: address option \"home\" is not kept"]
+    );
+    assert_eq!(
+        warnings(&imp),
+        vec![
+            "7: lvs_sync_daemon_interface eth1: deprecated in keepalived: converted to [ipvs] sync_daemon following this instance",
+            "2: VI_1: keepalived does not know this in a sync group (\"Unknown keyword\") and ignores it",
+            "1: vrrp_sync_group G { … }: keepalived removes a sync group without instances (\"has no virtual router(s)\")",
+        ]
+    );
+}

@@ -21,6 +21,8 @@ pub struct Globals {
     pub garp: Vec<(String, V)>,
     /// global_defs has both notification_email and smtp_server: keepalived can mail.
     pub email: bool,
+    /// global_defs has lvs_sync_daemon.
+    pub sync_daemon: bool,
 }
 
 pub struct Mapper {
@@ -39,6 +41,9 @@ pub struct Mapper {
     /// `script`): references to others are ignored as keepalived ignores them.
     pub instances: Vec<String>,
     pub scripts: Vec<String>,
+    /// The first `lvs_sync_daemon_interface` of an instance (keepalived 1.x's form): the
+    /// interface and the instance, whose sync daemon follows it.
+    pub legacy_sync: Option<(String, String)>,
 }
 
 impl Mapper {
@@ -53,6 +58,7 @@ impl Mapper {
             vrids: HashMap::new(),
             instances: Vec::new(),
             scripts: Vec::new(),
+            legacy_sync: None,
         }
     }
 
@@ -164,6 +170,15 @@ impl Mapper {
                 "vrrp_instance" => {
                     if let Some(name) = n.arg(0) {
                         self.instances.push(name.to_string());
+                        let legacy = n
+                            .children()
+                            .iter()
+                            .find(|c| c.key == "lvs_sync_daemon_interface");
+                        if let (None, Some(iface)) =
+                            (&self.legacy_sync, legacy.and_then(|c| c.arg(0)))
+                        {
+                            self.legacy_sync = Some((iface.to_string(), name.to_string()));
+                        }
                     }
                     if let (Some(name), Some(id)) = (
                         n.arg(0),
@@ -261,6 +276,19 @@ impl Mapper {
         if !global.is_empty() {
             self.doc.header("[global]");
             self.doc.set_all(&global);
+        }
+        self.globals.sync_daemon = ipvs.iter().any(|(k, _)| k == "sync_daemon");
+        if !self.globals.sync_daemon
+            && let Some((iface, instance)) = self.legacy_sync.clone()
+        {
+            // vrrp_parser.c: the daemon follows the instance; its id defaults to the VRID.
+            self.legacy_sync = Some((iface.clone(), instance.clone()));
+            let mut t = vec![("interface".to_string(), V::Str(iface))];
+            if let Some(id) = self.vrids.get(&instance) {
+                t.push(("sync_id".into(), V::Int(*id)));
+            }
+            t.push(("vrrp_instance".into(), V::Str(instance)));
+            ipvs.push(("sync_daemon".into(), V::Table(t)));
         }
         if !ipvs.is_empty() {
             self.doc.header("[ipvs]");

@@ -203,7 +203,34 @@ impl Mapper {
             k if super::map::garp_key(k).is_some() => self.garp(c, k, &mut i.garp),
             // haldir adds the VIPs as addresses of the host: it always accepts their traffic.
             "accept" => {}
+            // haldir never compares an advert's addresses with its own.
+            "skip_check_adv_addr" => {}
+            "lvs_sync_daemon_interface" => self.legacy_sync_daemon(c, i),
             _ => self.lost(c, "no haldir equivalent"),
+        }
+    }
+
+    /// keepalived 1.x's per-instance sync daemon: the first one becomes `[ipvs] sync_daemon`
+    /// unless global_defs has `lvs_sync_daemon` (vrrp/vrrp_parser.c vrrp_lvs_syncd_handler).
+    fn legacy_sync_daemon(&mut self, c: &Node, i: &Instance) {
+        let name = i.keys.iter().find_map(|(k, v)| match (k.as_str(), v) {
+            ("name", V::Str(n)) => Some(n.clone()),
+            _ => None,
+        });
+        let ours = self
+            .legacy_sync
+            .as_ref()
+            .is_some_and(|(iface, inst)| Some(inst) == name.as_ref() && c.arg(0) == Some(iface));
+        if ours && !self.globals.sync_daemon {
+            self.warn(
+                c,
+                "deprecated in keepalived: converted to [ipvs] sync_daemon following this instance",
+            );
+        } else {
+            self.warn(
+                c,
+                "keepalived ignores it: the sync daemon's interface is already given",
+            );
         }
     }
 
@@ -470,7 +497,14 @@ impl Mapper {
                         self.smtp_alert(c, on, &mut keys);
                     }
                 }
-                _ => self.lost(c, "no haldir equivalent"),
+                // vrrp/vrrp_parser.c's sync group keywords haldir lacks; anything else is an
+                // "Unknown keyword" to keepalived too (keepalived 1.x's members outside
+                // `group { }` among them).
+                "global_tracking" | "sync_group_tracking_weight" | "track_interface"
+                | "track_script" | "track_file" | "track_bfd" | "track_process" => {
+                    self.lost(c, "no haldir equivalent")
+                }
+                _ => self.warn(c, "keepalived does not know this in a sync group (\"Unknown keyword\") and ignores it"),
             }
         }
         let members = members.unwrap_or_default();
