@@ -13,7 +13,7 @@ use ipnet::IpNet;
 
 use crate::config::model::RealServerRole;
 use crate::config::types::RealServerMode;
-use crate::vrrp::link::{self, Addresses};
+use crate::vrrp::link::{self, Rtnl};
 
 /// The sysctls a mode needs and the values it sets.
 pub fn sysctls(role: &RealServerRole) -> Vec<(String, String)> {
@@ -83,7 +83,7 @@ pub fn apply(role: &RealServerRole, state_dir: &Path) -> io::Result<()> {
         undo.sysctls.entry(key.clone()).or_insert(before);
         write_sysctl(&key, &value)?;
     }
-    let mut addrs = Addresses::open()?;
+    let mut addrs = Rtnl::open()?;
     for net in &role.vips {
         let dev = device(role.mode, net);
         let index = link::index(dev)?;
@@ -106,7 +106,7 @@ pub fn remove(state_dir: &Path) -> io::Result<()> {
         return Ok(());
     };
     let undo: Undo = serde_json::from_slice(&bytes).map_err(io::Error::other)?;
-    let mut addrs = Addresses::open()?;
+    let mut addrs = Rtnl::open()?;
     for (dev, net) in &undo.addresses {
         if let Ok(index) = link::index(dev) {
             addrs.remove(index, &(*net).into())?;

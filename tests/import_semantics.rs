@@ -608,3 +608,51 @@ vrrp_instance VI_1 {
         ]
     );
 }
+
+/// virtual_routes and virtual_rules (keepalived's doc/samples/keepalived.conf.vrrp.routes and
+/// .rules forms) become `ip route` / `ip rule` text; a form haldir lacks (`or` for a second
+/// gateway) or an address keepalived itself cannot read is reported.
+#[test]
+fn routes_and_rules_follow_the_instance() {
+    let (imp, c) = convert(
+        "vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        192.168.200.16
+    }
+    virtual_routes {
+        src 192.168.100.1 192.168.109.0/24 via 192.168.200.254 dev eth1
+        192.168.111.0/24 dev eth2
+        blackhole 192.168.113.1/32
+        0.0.0.0/0 gw 192.168.0.1 table 100
+        192.168.113.0/24 via 192.168.100.252 or 192.168.100.253
+    }
+    virtual_rules {
+        from 192.168.200.0/24 table 2
+        to 192.168.200./24 table 2
+    }
+}
+",
+    );
+    let vi = &c.vrrp_instances[0];
+    let routes: Vec<String> = vi.virtual_routes.iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        routes,
+        vec![
+            "src 192.168.100.1 192.168.109.0/24 via 192.168.200.254 dev eth1",
+            "192.168.111.0/24 dev eth2",
+            "blackhole 192.168.113.1/32",
+            "0.0.0.0/0 via 192.168.0.1 table 100",
+        ]
+    );
+    let rules: Vec<String> = vi.virtual_rules.iter().map(|r| r.to_string()).collect();
+    assert_eq!(rules, vec!["from 192.168.200.0/24 table 2"]);
+    assert_eq!(
+        losses(&imp),
+        vec![
+            "12: 192.168.113.0/24 via 192.168.100.252 or 192.168.100.253: unknown route option \"or\"",
+            "16: to 192.168.200./24 table 2: \"192.168.200./24\" is not an address or prefix",
+        ]
+    );
+}

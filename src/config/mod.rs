@@ -10,6 +10,7 @@ pub mod include;
 pub mod leaf;
 pub mod model;
 pub mod raw;
+pub mod route;
 pub mod source;
 pub mod types;
 pub mod validate;

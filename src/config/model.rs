@@ -130,6 +130,10 @@ pub struct VrrpInstance {
     pub virtual_ipaddress: Vec<super::vip::Vip>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub virtual_ipaddress_excluded: Vec<super::vip::Vip>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub virtual_routes: Vec<super::route::Route>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub virtual_rules: Vec<super::route::Rule>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unicast_source: Option<IpAddr>,
     pub unicast_peers: Vec<IpAddr>,

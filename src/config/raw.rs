@@ -100,6 +100,10 @@ pub struct VrrpInstance {
     pub virtual_ipaddress: Option<Sp<Vec<Leaf<super::vip::VipSpec>>>>,
     /// Moved with the instance but left out of its adverts (any family, any number).
     pub virtual_ipaddress_excluded: Option<Sp<Vec<Leaf<super::vip::VipSpec>>>>,
+    /// Routes held while master, as `ip route` takes them: "10.9.0.0/16 via 10.0.0.1 table 100".
+    pub virtual_routes: Option<Sp<Vec<Leaf<super::route::RouteSpec>>>>,
+    /// Policy rules held while master, as `ip rule` takes them: "from 10.0.0.0/24 table 100".
+    pub virtual_rules: Option<Sp<Vec<Leaf<super::route::RuleSpec>>>>,
     pub unicast_source: Option<Leaf<std::net::IpAddr>>,
     pub unicast_peers: Option<Sp<Vec<Leaf<std::net::IpAddr>>>>,
     /// Source address of multicast adverts (default: the interface's primary address);

@@ -63,6 +63,8 @@ struct Instance<'n> {
     preempt_delay: Option<(&'n Node, String)>,
     vips: Vec<&'n Node>,
     excluded: Vec<&'n Node>,
+    routes: Vec<String>,
+    rules: Vec<String>,
     source: Option<String>,
     peers: Vec<String>,
     auth: Option<&'n Node>,
@@ -168,6 +170,8 @@ impl Mapper {
             "state" => self.state(c, i),
             "virtual_ipaddress" => i.vips.extend(c.children()),
             "virtual_ipaddress_excluded" => i.excluded.extend(c.children()),
+            "virtual_routes" => self.routing::<crate::config::route::Route>(c, &mut i.routes),
+            "virtual_rules" => self.routing::<crate::config::route::Rule>(c, &mut i.rules),
             "unicast_src_ip" | "mcast_src_ip" => {
                 // One field in keepalived (saddr): the adverts' source, unicast or multicast.
                 if let Some(v) = self.one(c) {
@@ -207,6 +211,26 @@ impl Mapper {
             "skip_check_adv_addr" => {}
             "lvs_sync_daemon_interface" => self.legacy_sync_daemon(c, i),
             _ => self.lost(c, "no haldir equivalent"),
+        }
+    }
+
+    /// `virtual_routes { … }` / `virtual_rules { … }`: each line as `ip route` / `ip rule`
+    /// text; a line haldir cannot take is reported with why.
+    fn routing<T: std::str::FromStr<Err = String> + std::fmt::Display>(
+        &mut self,
+        block: &Node,
+        out: &mut Vec<String>,
+    ) {
+        for e in block.children() {
+            let mut text = e.key.clone();
+            for a in &e.args {
+                text.push(' ');
+                text.push_str(a);
+            }
+            match text.parse::<T>() {
+                Ok(r) => out.push(r.to_string()),
+                Err(why) => self.lost(e, &why),
+            }
         }
     }
 
@@ -321,6 +345,12 @@ impl Mapper {
         if !excluded.is_empty() {
             i.keys
                 .push(("virtual_ipaddress_excluded".into(), V::strs(&excluded)));
+        }
+        if !i.routes.is_empty() {
+            i.keys.push(("virtual_routes".into(), V::strs(&i.routes)));
+        }
+        if !i.rules.is_empty() {
+            i.keys.push(("virtual_rules".into(), V::strs(&i.rules)));
         }
         match (&i.source, i.peers.is_empty()) {
             (Some(src), false) => i.keys.push(("unicast_source".into(), V::str(src))),

@@ -1,7 +1,9 @@
-//! The addresses an instance holds while master: its virtual addresses and the excluded ones,
-//! each on its own interface (the instance's, or the one its `dev` names) with its label,
-//! scope and broadcast, and each announced on that interface (gratuitous ARP for IPv4,
-//! unsolicited neighbour advertisements for IPv6), as keepalived does.
+//! What an instance holds while master: its virtual addresses and the excluded ones, each on
+//! its own interface (the instance's, or the one its `dev` names) with its label, scope and
+//! broadcast, and each announced on that interface (gratuitous ARP for IPv4, unsolicited
+//! neighbour advertisements for IPv6); then its routes and policy rules, added after the
+//! addresses (a route may take a VIP as its source) and removed before them, as keepalived
+//! does with virtual_routes and virtual_rules.
 
 use std::io;
 use std::net::IpAddr;
@@ -9,8 +11,9 @@ use std::net::IpAddr;
 use tracing::warn;
 
 use super::announce::{self, Announcer};
-use super::link::{self, Addresses};
+use super::link::{self, Rtnl};
 use crate::config::model::VrrpInstance;
+use crate::config::route::{Route, Rule};
 use crate::config::vip::Vip;
 
 /// How addresses are announced on one interface, in one family.
@@ -37,6 +40,9 @@ struct Held {
 pub struct Holdings {
     held: Vec<Held>,
     senders: Vec<Sender>,
+    /// Routes with the index of their `dev`.
+    routes: Vec<(Route, Option<u32>)>,
+    rules: Vec<Rule>,
 }
 
 impl Holdings {
@@ -46,7 +52,19 @@ impl Holdings {
         let mut out = Holdings {
             held: Vec::new(),
             senders: Vec::new(),
+            routes: Vec::new(),
+            rules: cfg.virtual_rules.clone(),
         };
+        for r in &cfg.virtual_routes {
+            let ifindex = match &r.dev {
+                Some(dev) => Some(
+                    link::index(dev)
+                        .map_err(|e| io::Error::new(e.kind(), format!("route {r}: {e}")))?,
+                ),
+                None => None,
+            };
+            out.routes.push((r.clone(), ifindex));
+        }
         for vip in cfg
             .virtual_ipaddress
             .iter()
@@ -89,8 +107,37 @@ impl Holdings {
         Ok(self.senders.len() - 1)
     }
 
-    /// Adds (or removes) every address; a failure is logged and the others go on.
-    pub fn set(&self, addresses: &mut Addresses, present: bool, instance: &str) {
+    /// Adds (or removes) every address, route and rule; a failure is logged and the others
+    /// go on.
+    pub fn set(&self, rtnl: &mut Rtnl, present: bool, instance: &str) {
+        if present {
+            self.addresses(rtnl, true, instance);
+            self.routing(rtnl, true, instance);
+        } else {
+            self.routing(rtnl, false, instance);
+            self.addresses(rtnl, false, instance);
+        }
+    }
+
+    fn routing(&self, rtnl: &mut Rtnl, present: bool, instance: &str) {
+        let what = if present {
+            "cannot add"
+        } else {
+            "cannot remove"
+        };
+        for (r, ifindex) in &self.routes {
+            if let Err(e) = rtnl.route(present, r, *ifindex) {
+                warn!(instance = %instance, route = %r, error = %e, "{what}");
+            }
+        }
+        for r in &self.rules {
+            if let Err(e) = rtnl.rule(present, r) {
+                warn!(instance = %instance, rule = %r, error = %e, "{what}");
+            }
+        }
+    }
+
+    fn addresses(&self, addresses: &mut Rtnl, present: bool, instance: &str) {
         for h in &self.held {
             let r = if present {
                 addresses.add(h.ifindex, &h.vip)

@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use super::fsm::{Action, Event, Fsm, Params, State};
 use super::held::Holdings;
-use super::link::{self, Addresses};
+use super::link::{self, Rtnl};
 use super::packet::{self, Advert, Drop, V3Checksum};
 use super::socket::{self, VrrpSocket};
 use super::tracking::{Tracked, Tracking};
@@ -88,7 +88,7 @@ pub fn spawn(
         IpAddr::V6(p) => VrrpSocket::open_v6(&cfg.interface, ifindex, p, multicast)?,
     };
     let held = Holdings::open(&cfg)?;
-    let addresses = Addresses::open()?;
+    let addresses = Rtnl::open()?;
     let status = Status {
         name: cfg.name.clone(),
         state: State::Init,
@@ -173,7 +173,7 @@ struct Runtime {
     vips: Vec<IpAddr>,
     held: Holdings,
     sock: VrrpSocket,
-    addresses: Addresses,
+    addresses: Rtnl,
     status: Status,
     status_tx: watch::Sender<Status>,
     origin: Instant,

@@ -1,10 +1,12 @@
-//! The interface side of VRRP: its index, MAC and primary address, and the virtual addresses
-//! added and removed over rtnetlink (IPv6 ones without duplicate address detection, which would
-//! hold a moved address back for a second or more).
+//! The interface side of VRRP: its index, MAC and primary address, and what a master holds
+//! added and removed over rtnetlink: the virtual addresses (IPv6 ones without duplicate address
+//! detection, which would hold a moved address back for a second or more), routes and rules.
 
 use std::io;
 use std::net::IpAddr;
 
+use super::routing;
+use crate::config::route::{Route, Rule};
 use crate::config::vip::Vip;
 use neli::consts::socket::{Msg, NlFamily};
 use neli::socket::NlSocket;
@@ -122,22 +124,85 @@ pub fn primary(name: &str, v6: bool, skip: &[IpAddr]) -> io::Result<IpAddr> {
         })
 }
 
-/// rtnetlink for addresses.
-pub struct Addresses {
+/// rtnetlink for what a master holds: addresses, routes, policy rules.
+pub struct Rtnl {
     sock: NlSocket,
     seq: u32,
 }
 
-impl Addresses {
+impl Rtnl {
     pub fn open() -> io::Result<Self> {
-        Ok(Addresses {
+        Ok(Rtnl {
             sock: NlSocket::connect(NlFamily::Route, None, Groups::empty())?,
             seq: 0,
         })
     }
 
-    fn request(&mut self, kind: u16, flags: u16, ifindex: u32, vip: &Vip) -> io::Result<()> {
+    /// One request, answered by the kernel's acknowledgement (an errno).
+    fn send(&mut self, kind: u16, flags: u16, payload: &[u8]) -> io::Result<()> {
         self.seq = self.seq.wrapping_add(1);
+        let mut buf = Vec::new();
+        wire::push_message(
+            &mut buf,
+            kind,
+            wire::NLM_F_REQUEST | wire::NLM_F_ACK | flags,
+            self.seq,
+            payload,
+        );
+        self.sock.send(&buf, Msg::empty())?;
+        let mut rbuf = vec![0u8; 8192];
+        loop {
+            let (n, _) = self.sock.recv(&mut rbuf[..], Msg::empty())?;
+            for msg in wire::messages(&rbuf[..n]) {
+                let msg = msg.map_err(io::Error::other)?;
+                if msg.kind == wire::NLMSG_ERROR {
+                    let (errno, seq) =
+                        wire::error_payload(msg.payload).map_err(io::Error::other)?;
+                    if seq == self.seq {
+                        return match errno {
+                            0 => Ok(()),
+                            e => Err(io::Error::from_raw_os_error(e)),
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds (`present`) or removes; what is already there, or already gone, is fine.
+    fn set(&mut self, present: bool, kinds: (u16, u16), payload: &[u8]) -> io::Result<()> {
+        let (new, del) = kinds;
+        let r = if present {
+            self.send(new, NLM_F_CREATE | NLM_F_EXCL, payload)
+        } else {
+            self.send(del, 0, payload)
+        };
+        match r {
+            Err(e) if present && e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+            Err(e)
+                if !present
+                    && matches!(
+                        e.raw_os_error(),
+                        Some(libc::EADDRNOTAVAIL | libc::ENOENT | libc::ESRCH)
+                    ) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    pub fn route(&mut self, present: bool, r: &Route, ifindex: Option<u32>) -> io::Result<()> {
+        let kinds = (routing::RTM_NEWROUTE, routing::RTM_DELROUTE);
+        self.set(present, kinds, &routing::route(r, ifindex))
+    }
+
+    pub fn rule(&mut self, present: bool, r: &Rule) -> io::Result<()> {
+        let kinds = (routing::RTM_NEWRULE, routing::RTM_DELRULE);
+        self.set(present, kinds, &routing::rule(r))
+    }
+
+    fn address(ifindex: u32, vip: &Vip) -> Vec<u8> {
         let net = &vip.net;
         let v6 = net.addr().is_ipv6();
         let mut payload = vec![
@@ -167,53 +232,25 @@ impl Addresses {
             w.u32(IFA_FLAGS, IFA_F_NODAD);
         }
         payload.extend_from_slice(&w.finish());
-        let mut buf = Vec::new();
-        wire::push_message(
-            &mut buf,
-            kind,
-            wire::NLM_F_REQUEST | wire::NLM_F_ACK | flags,
-            self.seq,
-            &payload,
-        );
-        self.sock.send(&buf, Msg::empty())?;
-        let mut rbuf = vec![0u8; 8192];
-        loop {
-            let (n, _) = self.sock.recv(&mut rbuf[..], Msg::empty())?;
-            for msg in wire::messages(&rbuf[..n]) {
-                let msg = msg.map_err(io::Error::other)?;
-                if msg.kind == wire::NLMSG_ERROR {
-                    let (errno, seq) =
-                        wire::error_payload(msg.payload).map_err(io::Error::other)?;
-                    if seq == self.seq {
-                        return match errno {
-                            0 => Ok(()),
-                            e => Err(io::Error::from_raw_os_error(e)),
-                        };
-                    }
-                }
-            }
-        }
+        payload
     }
 
     /// Adds the address; one already there is fine.
     pub fn add(&mut self, ifindex: u32, vip: &Vip) -> io::Result<()> {
-        match self.request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, vip) {
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
-            other => other,
-        }
+        self.set(
+            true,
+            (RTM_NEWADDR, RTM_DELADDR),
+            &Self::address(ifindex, vip),
+        )
     }
 
     /// Removes the address; one already gone is fine.
     pub fn remove(&mut self, ifindex: u32, vip: &Vip) -> io::Result<()> {
-        match self.request(RTM_DELADDR, 0, ifindex, vip) {
-            Err(e)
-                if e.raw_os_error() == Some(libc::EADDRNOTAVAIL)
-                    || e.raw_os_error() == Some(libc::ENOENT) =>
-            {
-                Ok(())
-            }
-            other => other,
-        }
+        self.set(
+            false,
+            (RTM_NEWADDR, RTM_DELADDR),
+            &Self::address(ifindex, vip),
+        )
     }
 }
 

@@ -2,7 +2,8 @@
 # (`dev`), with a label, a scope and a broadcast address; excluded addresses (held by the
 # master, left out of the adverts, of any family). Each is added on its interface with its
 # options, announced there (the client on the second segment learns the master's MAC for it),
-# removed on a clean stop, and taken by the backup on failover.
+# removed on a clean stop, and taken by the backup on failover. The instance's routes and
+# policy rules (keepalived's virtual_routes and virtual_rules) follow the same way.
 
 bridge brA; bridge brB
 for ns in lb1 lb2 client; do netns $ns; done
@@ -25,6 +26,8 @@ version = 3
 advert_interval = "100ms"
 virtual_ipaddress = ["10.0.0.100/32", "10.1.0.100/24 dev eth1 label eth1:vip brd 10.1.0.255"]
 virtual_ipaddress_excluded = ["10.0.0.101/32", "2001:db8::101/128", "192.0.2.1/32 dev eth1 scope link"]
+virtual_routes = ["10.9.0.0/16 via 10.1.0.1 dev eth1 table 100", "blackhole 10.8.0.0/16", "src 10.0.0.100 10.7.0.0/16 dev eth0"]
+virtual_rules = ["from 10.0.0.100/32 priority 1000 table 100"]
 garp = { delay = "0s", repeat = 3 }
 TOML
 }
@@ -41,10 +44,29 @@ holds() { # NS: every address on its interface
         && ip -n "$1" -o addr show dev eth0 | grep -q ' 2001:db8::101/128 ' \
         && ip -n "$1" -o addr show dev eth1 | grep -q ' 192.0.2.1/32 '
 }
-holds_none() { ! ip -n "$1" -o addr show | grep -q '10.0.0.100/\|10.1.0.100/\|10.0.0.101/\|2001:db8::101/\|192.0.2.1/'; }
+routes_of() {
+    {
+        ip -n "$1" route show table 100
+        ip -n "$1" route show type blackhole
+        ip -n "$1" route show 10.7.0.0/16
+        ip -n "$1" rule show | grep '^1000:'
+    } | sed 's/ *$//'
+}
+routed() { [ "$(routes_of "$1" | wc -l)" = 4 ]; }
+holds_none() {
+    ! ip -n "$1" -o addr show | grep -q '10.0.0.100/\|10.1.0.100/\|10.0.0.101/\|2001:db8::101/\|192.0.2.1/' \
+        && [ -z "$(routes_of "$1")" ]
+}
 t=$(until_ms 3000 holds lb1) || { logs; ip -n lb1 addr; fail "lb1 holds every address"; }
 ok "lb1 master: the VIPs and the excluded addresses are up (${t} ms)"
 check_run "lb2 holds none" holds_none lb2
+wait_until routed lb1 || { routes_of lb1; logs; fail "lb1 holds its routes and rule"; }
+routes_of lb1
+want="10.9.0.0/16 via 10.1.0.1 dev eth1 proto static
+blackhole 10.8.0.0/16 proto static
+10.7.0.0/16 dev eth0 proto static scope link src 10.0.0.100
+1000:	from 10.0.0.100 lookup 100"
+check_eq "lb1's routes in table 100 and main, and its rule" "$want" "$(routes_of lb1)"
 line=$(ip -n lb1 -o -4 addr show dev eth1 | grep ' 10.1.0.100/24 ')
 echo "$line"
 case "$line" in
@@ -65,10 +87,12 @@ say "the master dies: the backup takes every address and announces it on its int
 kill -9 "$(cat "$LAB/lb1.pid")"
 t=$(until_ms 3000 holds lb2) || { logs; fail "lb2 takes every address"; }
 ok "lb2 holds every address (${t} ms)"
+wait_until routed lb2 || { routes_of lb2; fail "lb2 holds the routes and rule"; }
+ok "lb2 holds the routes and the rule"
 t=$(until_ms 2000 client_sees lb2) || { ip -n client neigh; fail "the client's entry for 10.1.0.100 moves to lb2"; }
 ok "gratuitous ARP on eth1 moved the client's entry to lb2 (${t} ms)"
 
 say "a clean stop removes them all"
 kill -TERM "$(cat "$LAB/lb2.pid")"
 wait_until holds_none lb2 || { ip -n lb2 addr; fail "lb2 removed every address"; }
-ok "lb2 removed every address on its way out"
+ok "lb2 removed every address, route and rule on its way out"

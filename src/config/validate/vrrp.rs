@@ -311,6 +311,8 @@ fn instance(
             "virtual_ipaddress_excluded",
             d,
         ),
+        virtual_routes: list(&r.virtual_routes, "virtual_routes", d),
+        virtual_rules: list(&r.virtual_rules, "virtual_rules", d),
         unicast_source,
         unicast_peers,
         mcast_source,

@@ -1,0 +1,412 @@
+//! Routes and policy rules that follow a VRRP instance (keepalived's virtual_routes and
+//! virtual_rules), written as `ip route` / `ip rule` would take them:
+//! `"192.168.110.0/24 via 192.168.200.254 dev eth1 table 100"`, `"blackhole 10.9.0.0/16"`,
+//! `"from 192.168.200.0/24 table 2 priority 100"`. Parsed once here, written back the same way.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Serialize, Serializer};
+
+use super::leaf::{LeafType, Scalar};
+
+/// rtnetlink route types haldir writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteType {
+    Unicast,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+}
+
+impl RouteType {
+    const NAMES: &'static [(&'static str, RouteType)] = &[
+        ("unicast", RouteType::Unicast),
+        ("blackhole", RouteType::Blackhole),
+        ("unreachable", RouteType::Unreachable),
+        ("prohibit", RouteType::Prohibit),
+    ];
+
+    fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map_or("unicast", |(n, _)| n)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Route {
+    pub kind: RouteType,
+    pub to: IpNet,
+    pub src: Option<IpAddr>,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    /// rtnetlink scope; `None` takes `ip route`'s default (link without a gateway).
+    pub scope: Option<u8>,
+    /// 254 (main) when not given.
+    pub table: u32,
+    pub metric: Option<u32>,
+    pub onlink: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rule {
+    pub from: Option<IpNet>,
+    pub to: Option<IpNet>,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+    pub fwmark: Option<(u32, Option<u32>)>,
+    pub priority: Option<u32>,
+    pub table: u32,
+}
+
+impl Rule {
+    pub fn is_ipv6(&self) -> bool {
+        self.from.or(self.to).is_some_and(|n| n.addr().is_ipv6())
+    }
+}
+
+const SCOPES: &[(&str, u8)] = &[
+    ("global", 0),
+    ("universe", 0),
+    ("site", 200),
+    ("link", 253),
+    ("host", 254),
+    ("nowhere", 255),
+];
+
+fn prefix(word: &str) -> Result<IpNet, String> {
+    if word == "default" {
+        return Ok(IpNet::V4(ipnet::Ipv4Net::default()));
+    }
+    word.parse::<IpNet>()
+        .or_else(|_| word.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("\"{word}\" is not an address or prefix"))
+}
+
+fn address(word: &str) -> Result<IpAddr, String> {
+    word.parse()
+        .map_err(|_| format!("\"{word}\" is not an address"))
+}
+
+fn number(key: &str, word: &str) -> Result<u32, String> {
+    word.parse()
+        .map_err(|_| format!("`{key}` needs a number, not \"{word}\""))
+}
+
+/// A routing table: a number, or main, local, default.
+fn table(word: &str) -> Result<u32, String> {
+    match word {
+        "main" => Ok(254),
+        "local" => Ok(255),
+        "default" => Ok(253),
+        w => number("table", w),
+    }
+}
+
+fn table_name(t: u32) -> String {
+    match t {
+        254 => "main".into(),
+        255 => "local".into(),
+        253 => "default".into(),
+        n => n.to_string(),
+    }
+}
+
+impl std::str::FromStr for Route {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Route, String> {
+        let mut words = text.split_whitespace().peekable();
+        let mut kind = RouteType::Unicast;
+        if let Some(t) = words
+            .peek()
+            .and_then(|w| RouteType::NAMES.iter().find(|(n, _)| n == w))
+        {
+            kind = t.1;
+            words.next();
+        }
+        let mut r = Route {
+            kind,
+            to: IpNet::V4(ipnet::Ipv4Net::default()),
+            src: None,
+            via: None,
+            dev: None,
+            scope: None,
+            table: 254,
+            metric: None,
+            onlink: false,
+        };
+        let mut to = None;
+        while let Some(w) = words.next() {
+            if w == "onlink" {
+                r.onlink = true;
+                continue;
+            }
+            let value = match w {
+                "src" | "to" | "via" | "gw" | "dev" | "scope" | "table" | "metric" | "priority"
+                | "preference" => words.next().ok_or_else(|| format!("`{w}` needs a value"))?,
+                _ if to.is_none() => {
+                    to = Some(prefix(w)?);
+                    continue;
+                }
+                other => return Err(format!("unknown route option \"{other}\"")),
+            };
+            match w {
+                "src" => r.src = Some(address(value)?),
+                "to" => to = Some(prefix(value)?),
+                "via" | "gw" => r.via = Some(address(value)?),
+                "dev" => r.dev = Some(value.to_string()),
+                "scope" => {
+                    r.scope = Some(
+                        SCOPES
+                            .iter()
+                            .find(|(n, _)| *n == value)
+                            .map(|(_, s)| *s)
+                            .ok_or_else(|| format!("scope \"{value}\" is not known"))?,
+                    )
+                }
+                "table" => r.table = table(value)?,
+                _ => r.metric = Some(number(w, value)?),
+            }
+        }
+        r.to = to.ok_or("a route needs its destination")?;
+        let v6 = r.to.addr().is_ipv6();
+        for a in [r.src, r.via].into_iter().flatten() {
+            if a.is_ipv6() != v6 {
+                return Err(format!("{a} is not of the destination's family"));
+            }
+        }
+        if kind == RouteType::Unicast && r.via.is_none() && r.dev.is_none() {
+            return Err("a route needs `via` or `dev`".into());
+        }
+        Ok(r)
+    }
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind != RouteType::Unicast {
+            write!(f, "{} ", self.kind.name())?;
+        }
+        if let Some(s) = self.src {
+            write!(f, "src {s} ")?;
+        }
+        write!(f, "{}", self.to)?;
+        if let Some(v) = self.via {
+            write!(f, " via {v}")?;
+        }
+        if let Some(d) = &self.dev {
+            write!(f, " dev {d}")?;
+        }
+        if let Some(s) = self.scope {
+            let name = SCOPES
+                .iter()
+                .find(|(_, n)| *n == s)
+                .map_or("global", |(n, _)| n);
+            write!(f, " scope {name}")?;
+        }
+        if self.table != 254 {
+            write!(f, " table {}", table_name(self.table))?;
+        }
+        if let Some(m) = self.metric {
+            write!(f, " metric {m}")?;
+        }
+        if self.onlink {
+            f.write_str(" onlink")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for Rule {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Rule, String> {
+        let mut r = Rule {
+            from: None,
+            to: None,
+            iif: None,
+            oif: None,
+            fwmark: None,
+            priority: None,
+            table: 254,
+        };
+        let mut words = text.split_whitespace();
+        let mut has_table = false;
+        while let Some(w) = words.next() {
+            let value = words.next().ok_or_else(|| format!("`{w}` needs a value"))?;
+            match w {
+                "from" => r.from = Some(prefix(value)?),
+                "to" => r.to = Some(prefix(value)?),
+                "iif" => r.iif = Some(value.to_string()),
+                "oif" => r.oif = Some(value.to_string()),
+                "fwmark" => {
+                    let (m, mask) = match value.split_once('/') {
+                        Some((m, k)) => (m, Some(k)),
+                        None => (value, None),
+                    };
+                    let n = |s: &str| {
+                        let v = s
+                            .strip_prefix("0x")
+                            .map_or_else(|| s.parse(), |h| u32::from_str_radix(h, 16));
+                        v.map_err(|_| format!("fwmark \"{value}\" is not a number"))
+                    };
+                    r.fwmark = Some((n(m)?, mask.map(n).transpose()?));
+                }
+                "priority" | "preference" | "pref" => r.priority = Some(number(w, value)?),
+                "table" | "lookup" => {
+                    r.table = table(value)?;
+                    has_table = true;
+                }
+                other => return Err(format!("unknown rule option \"{other}\"")),
+            }
+        }
+        if !has_table {
+            return Err("a rule needs `table`".into());
+        }
+        if let (Some(a), Some(b)) = (r.from, r.to)
+            && a.addr().is_ipv6() != b.addr().is_ipv6()
+        {
+            return Err("`from` and `to` are of different families".into());
+        }
+        Ok(r)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(a) = self.from {
+            parts.push(format!("from {a}"));
+        }
+        if let Some(a) = self.to {
+            parts.push(format!("to {a}"));
+        }
+        if let Some(i) = &self.iif {
+            parts.push(format!("iif {i}"));
+        }
+        if let Some(o) = &self.oif {
+            parts.push(format!("oif {o}"));
+        }
+        match self.fwmark {
+            Some((m, Some(k))) => parts.push(format!("fwmark {m}/{k}")),
+            Some((m, None)) => parts.push(format!("fwmark {m}")),
+            None => {}
+        }
+        if let Some(p) = self.priority {
+            parts.push(format!("priority {p}"));
+        }
+        parts.push(format!("table {}", table_name(self.table)));
+        f.write_str(&parts.join(" "))
+    }
+}
+
+macro_rules! text_value {
+    ($ty:ty, $spec:ident, $key:literal, $what:literal, $example:literal) => {
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        /// The configuration type of one entry of the list.
+        pub struct $spec;
+
+        impl LeafType for $spec {
+            type Out = $ty;
+            fn expected() -> Cow<'static, str> {
+                concat!($what, " such as \"", $example, "\"").into()
+            }
+            fn parse(s: &Scalar) -> Result<$ty, Option<String>> {
+                match s {
+                    Scalar::Str(v) => v
+                        .parse()
+                        .map_err(|e: String| Some(format!(concat!("`", $key, "` \"{}\": {}"), v, e))),
+                    _ => Err(None),
+                }
+            }
+        }
+
+        impl JsonSchema for $spec {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($ty).into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({ "type": "string", "description": concat!($what, ": \"", $example, "\"") })
+            }
+        }
+    };
+}
+
+text_value!(
+    Route,
+    RouteSpec,
+    "virtual_routes",
+    "a route as `ip route` takes it",
+    "192.168.110.0/24 via 192.168.200.254 dev eth1 table 100"
+);
+text_value!(
+    Rule,
+    RuleSpec,
+    "virtual_rules",
+    "a policy rule as `ip rule` takes it",
+    "from 192.168.200.0/24 table 2 priority 100"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_written_back_as_read() {
+        for text in [
+            "192.168.110.0/24 via 192.168.200.254 dev eth1",
+            "192.168.111.0/24 dev eth2",
+            "src 192.168.100.1 192.168.109.0/24 via 192.168.200.254 dev eth1",
+            "blackhole 192.168.113.1/32",
+            "0.0.0.0/0 via 192.168.0.1 table 100",
+            "2001:db8::/64 dev eth0 scope link table 7 metric 5 onlink",
+        ] {
+            let r: Route = text.parse().unwrap();
+            assert_eq!(r.to_string(), text);
+        }
+        let gw: Route = "default gw 10.0.0.1 table main".parse().unwrap();
+        assert_eq!(gw.to_string(), "0.0.0.0/0 via 10.0.0.1");
+    }
+
+    #[test]
+    fn rules_written_back_as_read() {
+        for text in [
+            "from 192.168.200.0/24 table 2",
+            "from 192.168.28.1/32 to 192.168.29.0/24 iif eth0 fwmark 42/255 priority 100 table 4",
+        ] {
+            let r: Rule = text.parse().unwrap();
+            assert_eq!(r.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let route = |t: &str| t.parse::<Route>().unwrap_err();
+        let rule = |t: &str| t.parse::<Rule>().unwrap_err();
+        assert_eq!(route("10.0.0.0/8"), "a route needs `via` or `dev`");
+        assert_eq!(
+            route("10.0.0.0/8 via 2001:db8::1"),
+            "2001:db8::1 is not of the destination's family"
+        );
+        assert_eq!(
+            route("10.0.0.0/8 dev eth0 mtu 1400"),
+            "unknown route option \"mtu\""
+        );
+        assert_eq!(rule("from 10.0.0.0/8"), "a rule needs `table`");
+        assert_eq!(
+            rule("from 192.168.100./24 table 1"),
+            "\"192.168.100./24\" is not an address or prefix"
+        );
+    }
+}
