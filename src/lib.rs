@@ -11,6 +11,7 @@ pub mod import;
 pub mod ipvs;
 pub mod logging;
 pub mod netfilter;
+pub mod netns;
 pub mod notify;
 pub mod realserver;
 pub mod reconcile;

@@ -108,7 +108,15 @@ fn vrrp_instances_scripts_and_sync_groups() {
         .iter()
         .map(|t| (t.name.clone(), t.weight))
         .collect();
-    assert_eq!(ti, vec![("eth0".into(), Some(-50)), ("eth2".into(), None)]);
+    // keepalived tracks the instance's own interface too (no dont_track_primary).
+    assert_eq!(
+        ti,
+        vec![
+            ("eth1".into(), None),
+            ("eth0".into(), Some(-50)),
+            ("eth2".into(), None)
+        ]
+    );
     assert_eq!(vi.track_script[0].name, "chk_nginx");
     assert_eq!(
         vi.track_script[0].weight,

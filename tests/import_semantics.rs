@@ -656,3 +656,36 @@ fn routes_and_rules_follow_the_instance() {
         ]
     );
 }
+
+/// keepalived tracks an instance's own interface (down: FAULT) unless `dont_track_primary`
+/// (vrrp/vrrp.c, add_vrrp_to_interface); the conversion lists it as a tracked interface.
+#[test]
+fn the_instances_interface_is_tracked_unless_told_not_to() {
+    let (_, c) = convert(
+        "vrrp_instance A {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        10.0.0.100/32
+    }
+}
+vrrp_instance B {
+    interface eth1
+    virtual_router_id 52
+    dont_track_primary
+    virtual_ipaddress {
+        10.1.0.100/32
+    }
+}
+",
+    );
+    let names = |i: usize| -> Vec<(String, Option<i16>)> {
+        c.vrrp_instances[i]
+            .track_interface
+            .iter()
+            .map(|t| (t.name.clone(), t.weight))
+            .collect()
+    };
+    assert_eq!(names(0), vec![("eth0".to_string(), None)]);
+    assert!(names(1).is_empty());
+}

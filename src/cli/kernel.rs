@@ -7,11 +7,18 @@ use crate::config;
 use crate::reconcile::Reconciler;
 use crate::reconcile::desired::{self, HealthMap, Roles};
 
+/// The configuration, with haldir in its network namespace when it names one.
 fn load(path: &Path) -> Option<config::Config> {
     match config::load(path) {
         Ok(l) => {
             if !l.warnings.is_empty() {
                 eprintln!("{}", l.render_warnings());
+            }
+            if let Some(ns) = &l.config.global.net_namespace
+                && let Err(e) = crate::netns::enter(ns)
+            {
+                eprintln!("{e}");
+                return None;
             }
             Some(l.config)
         }

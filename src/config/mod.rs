@@ -12,6 +12,7 @@ pub mod model;
 pub mod raw;
 pub mod route;
 pub mod source;
+mod text;
 pub mod types;
 pub mod validate;
 pub mod vip;

@@ -113,6 +113,8 @@ pub struct Global {
     pub script_user: String,
     #[serde(serialize_with = "serialize_duration")]
     pub reconcile_interval: Duration,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_namespace: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

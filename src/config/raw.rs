@@ -74,6 +74,9 @@ pub struct Global {
     pub script_user: Option<Str>,
     /// How often the kernel is re-read and drift repaired (default "30s").
     pub reconcile_interval: Option<Leaf<Dur>>,
+    /// Run inside this network namespace, made by `ip netns add NAME` (keepalived's
+    /// net_namespace).
+    pub net_namespace: Option<Str>,
 }
 
 /// A VRRP instance: one virtual router and the addresses it moves.

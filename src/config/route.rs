@@ -3,15 +3,12 @@
 //! `"192.168.110.0/24 via 192.168.200.254 dev eth1 table 100"`, `"blackhole 10.9.0.0/16"`,
 //! `"from 192.168.200.0/24 table 2 priority 100"`. Parsed once here, written back the same way.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::{Serialize, Serializer};
 
-use super::leaf::{LeafType, Scalar};
+use super::text::text_value;
 
 /// rtnetlink route types haldir writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -304,43 +301,6 @@ impl fmt::Display for Rule {
         parts.push(format!("table {}", table_name(self.table)));
         f.write_str(&parts.join(" "))
     }
-}
-
-macro_rules! text_value {
-    ($ty:ty, $spec:ident, $key:literal, $what:literal, $example:literal) => {
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
-            }
-        }
-
-        /// The configuration type of one entry of the list.
-        pub struct $spec;
-
-        impl LeafType for $spec {
-            type Out = $ty;
-            fn expected() -> Cow<'static, str> {
-                concat!($what, " such as \"", $example, "\"").into()
-            }
-            fn parse(s: &Scalar) -> Result<$ty, Option<String>> {
-                match s {
-                    Scalar::Str(v) => v
-                        .parse()
-                        .map_err(|e: String| Some(format!(concat!("`", $key, "` \"{}\": {}"), v, e))),
-                    _ => Err(None),
-                }
-            }
-        }
-
-        impl JsonSchema for $spec {
-            fn schema_name() -> Cow<'static, str> {
-                stringify!($ty).into()
-            }
-            fn json_schema(_: &mut SchemaGenerator) -> Schema {
-                json_schema!({ "type": "string", "description": concat!($what, ": \"", $example, "\"") })
-            }
-        }
-    };
 }
 
 text_value!(

@@ -2,15 +2,12 @@
 //! `ip address add` options keepalived takes, `"10.0.0.2/24 dev eth2 label eth2:1 scope link
 //! brd 10.0.0.255"`. Parsed once here; written back in the same form.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::{Serialize, Serializer};
 
-use super::leaf::{LeafType, Scalar};
+use super::text::text_value;
 
 /// The scopes of `ip address add … scope`, with rtnetlink's numbers.
 const SCOPES: &[(&str, u8)] = &[
@@ -70,12 +67,6 @@ impl fmt::Display for Vip {
             write!(f, " brd {b}")?;
         }
         Ok(())
-    }
-}
-
-impl Serialize for Vip {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
     }
 }
 
@@ -142,36 +133,13 @@ fn broadcast(word: &str, net: &IpNet) -> Result<IpAddr, String> {
     }
 }
 
-/// The configuration type of one entry of `virtual_ipaddress`.
-pub struct VipSpec;
-
-impl LeafType for VipSpec {
-    type Out = Vip;
-    fn expected() -> Cow<'static, str> {
-        "an address prefix such as \"10.0.0.1/32\", optionally with dev, label, scope and brd"
-            .into()
-    }
-    fn parse(s: &Scalar) -> Result<Vip, Option<String>> {
-        match s {
-            Scalar::Str(v) => v
-                .parse()
-                .map_err(|e: String| Some(format!("`virtual_ipaddress` \"{v}\": {e}"))),
-            _ => Err(None),
-        }
-    }
-}
-
-impl JsonSchema for VipSpec {
-    fn schema_name() -> Cow<'static, str> {
-        "Vip".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "type": "string",
-            "description": "address or prefix, then optionally `dev IF`, `label L`, `scope S`, `brd A`: \"10.0.0.1/32\", \"10.0.0.2/24 dev eth2 label eth2:1\""
-        })
-    }
-}
+text_value!(
+    Vip,
+    VipSpec,
+    "virtual_ipaddress",
+    "an address or prefix, optionally with dev, label, scope and brd,",
+    "10.0.0.2/24 dev eth2 label eth2:1"
+);
 
 #[cfg(test)]
 mod tests {

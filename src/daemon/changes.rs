@@ -23,7 +23,12 @@ impl Changes {
 }
 
 /// Settings read once at start; a reload notes their change and leaves them.
-const AT_RESTART: &[&str] = &["state_dir", "control_socket", "script_user"];
+const AT_RESTART: &[&str] = &[
+    "state_dir",
+    "control_socket",
+    "script_user",
+    "net_namespace",
+];
 
 pub fn changes(old: &Config, new: &Config) -> Changes {
     let mut out = Changes::default();

@@ -38,6 +38,16 @@ use metrics::Metrics;
 use vrrp::VrrpSet;
 
 pub fn run(path: &Path) -> ExitCode {
+    // The namespace first, before the runtime starts a thread: every thread inherits it.
+    if let Ok(l) = config::load(path)
+        && let Some(ns) = &l.config.global.net_namespace
+    {
+        if let Err(e) = crate::netns::enter(ns) {
+            error!("{e}");
+            return ExitCode::FAILURE;
+        }
+        info!(net_namespace = %ns, "running in the network namespace");
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -265,6 +265,14 @@ impl Mapper {
                         ipvs.push(("sync_daemon".into(), t));
                     }
                 }
+                "net_namespace" => {
+                    if let Some(v) = self.one(n) {
+                        global.push(("net_namespace".into(), V::str(v)));
+                    }
+                }
+                "vrrp_strict" => self.lost(n, "haldir has no strict mode: keepalived's refuses settings RFC 3768/9568 forbid and adds firewall rules that drop traffic to the VIPs"),
+                // haldir never compares an advert's addresses with its own.
+                "vrrp_skip_check_adv_addr" => {}
                 "lvs_timeouts" => {
                     if let Some(t) = self.lvs_timeouts(n) {
                         ipvs.push(("timeouts".into(), t));

@@ -74,6 +74,7 @@ struct Instance<'n> {
     garp: Vec<(String, V)>,
     notify: Vec<(String, V)>,
     smtp_alert: Option<(&'n Node, bool)>,
+    dont_track_primary: bool,
 }
 
 impl Mapper {
@@ -209,6 +210,7 @@ impl Mapper {
             "accept" => {}
             // haldir never compares an advert's addresses with its own.
             "skip_check_adv_addr" => {}
+            "dont_track_primary" => i.dont_track_primary = true,
             "lvs_sync_daemon_interface" => self.legacy_sync_daemon(c, i),
             _ => self.lost(c, "no haldir equivalent"),
         }
@@ -364,6 +366,15 @@ impl Mapper {
             && let Some(auth) = self.authentication(a, version)
         {
             i.keys.push(("authentication".into(), auth));
+        }
+        // keepalived tracks the instance's own interface unless told not to (vrrp/vrrp.c:
+        // add_vrrp_to_interface without VRRP_FLAG_DONT_TRACK_PRIMARY): down means FAULT.
+        if let Some(iface) = &interface
+            && !i.dont_track_primary
+            && !i.tracked_names.0.contains(iface)
+        {
+            i.track_interface
+                .insert(0, V::Table(vec![("name".into(), V::str(iface))]));
         }
         if !i.track_interface.is_empty() {
             i.keys.push((

@@ -39,27 +39,52 @@ pub fn index(name: &str) -> io::Result<u32> {
     }
 }
 
+/// An ioctl on an interface by name, through a socket of the calling thread's network
+/// namespace (sysfs would show the namespace /sys was mounted in, which `net_namespace`
+/// leaves behind).
+fn ifreq_ioctl(name: &str, request: libc::c_ulong) -> io::Result<libc::ifreq> {
+    let bytes = name.as_bytes();
+    if bytes.len() >= libc::IFNAMSIZ || bytes.contains(&0) {
+        return Err(io::Error::other(format!(
+            "{name:?} is not an interface name"
+        )));
+    }
+    // SAFETY: ifreq is plain data; all zeroes is a valid value.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in ifr.ifr_name.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+    // SAFETY: the request reads ifr_name and writes the union; ifr lives across the call.
+    if unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&sock), request, &mut ifr) } != 0 {
+        let e = io::Error::last_os_error();
+        return Err(io::Error::new(e.kind(), format!("{name}: {e}")));
+    }
+    Ok(ifr)
+}
+
 pub fn mac(name: &str) -> io::Result<[u8; 6]> {
-    let text = std::fs::read_to_string(format!("/sys/class/net/{name}/address"))?;
-    let mut out = [0u8; 6];
-    let parts: Vec<&str> = text.trim().split(':').collect();
-    if parts.len() != 6 {
+    let ifr = ifreq_ioctl(name, libc::SIOCGIFHWADDR)?;
+    // SAFETY: SIOCGIFHWADDR filled the hardware-address member of the union.
+    let hw = unsafe { ifr.ifr_ifru.ifru_hwaddr };
+    if hw.sa_family != libc::ARPHRD_ETHER {
         return Err(io::Error::other(format!("{name} has no Ethernet address")));
     }
-    for (o, p) in out.iter_mut().zip(parts) {
-        *o = u8::from_str_radix(p, 16).map_err(io::Error::other)?;
+    let mut out = [0u8; 6];
+    for (o, b) in out.iter_mut().zip(hw.sa_data.iter()) {
+        *o = *b as u8;
     }
     Ok(out)
 }
 
-/// Whether the interface is up and has a carrier.
+/// Whether the interface is up and has a carrier (the kernel's IFF_RUNNING: operational
+/// state up, or unknown for interfaces that do not report one).
 pub fn is_up(name: &str) -> bool {
-    std::fs::read_to_string(format!("/sys/class/net/{name}/operstate"))
-        .map(|s| {
-            let s = s.trim();
-            s == "up" || s == "unknown"
-        })
-        .unwrap_or(false)
+    ifreq_ioctl(name, libc::SIOCGIFFLAGS).is_ok_and(|ifr| {
+        // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
+        let flags = i32::from(unsafe { ifr.ifr_ifru.ifru_flags });
+        flags & libc::IFF_UP != 0 && flags & libc::IFF_RUNNING != 0
+    })
 }
 
 /// The interface's addresses of one family, in the kernel's order.

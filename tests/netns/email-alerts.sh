@@ -124,3 +124,5 @@ wait_until failed || { show; fail "the failed sends are counted"; }
 ok "failed sends counted: $(metric lb1 'haldir_email_alerts_total{result="failed"}')"
 check_run "the failure is logged with its subject" grep -q "cannot mail the alert" "$LAB/lb1.log"
 kill "$(cat "$LAB/smtpd.pid")"
+kill -TERM "$(cat "$LAB/lb1.pid")" "$(cat "$LAB/lb2.pid")" 2>/dev/null
+wait

@@ -96,3 +96,24 @@ say "a clean stop removes them all"
 kill -TERM "$(cat "$LAB/lb2.pid")"
 wait_until holds_none lb2 || { ip -n lb2 addr; fail "lb2 removed every address"; }
 ok "lb2 removed every address, route and rule on its way out"
+
+say "net_namespace: started outside, haldir runs in the namespace the file names"
+# What lb1's crashed daemon left behind goes first, so that what follows is new.
+for a in 10.0.0.100/32 10.0.0.101/32 2001:db8::101/128; do ip -n lb1 addr del "$a" dev eth0 2>/dev/null; done
+for a in 10.1.0.100/24 192.0.2.1/32; do ip -n lb1 addr del "$a" dev eth1 2>/dev/null; done
+ip -n lb1 route flush table 100
+ip -n lb1 route del blackhole 10.8.0.0/16 2>/dev/null
+ip -n lb1 route del 10.7.0.0/16 2>/dev/null
+ip -n lb1 rule del priority 1000 2>/dev/null
+check_run "lb1 starts with none" holds_none lb1
+director lb1 150
+sed -i "s|^\[global\]|[global]\nnet_namespace = \"lb1\"|" "$LAB/lb1.toml"
+haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1-ns.log" &
+outside=$!
+t=$(until_ms 3000 holds lb1) || { cat "$LAB/lb1-ns.log"; fail "haldir, started outside, holds lb1's addresses in lb1"; }
+ok "haldir started in the scenario's namespace holds every address in lb1's (${t} ms)"
+wait_until routed lb1 || { routes_of lb1; fail "and its routes"; }
+check_run "and none in the namespace it was started in" sh -c "! ip -o addr show | grep -q 10.0.0.100"
+kill -TERM "$outside"
+wait_until holds_none lb1 || { cat "$LAB/lb1-ns.log"; fail "its clean stop removes them from lb1"; }
+ok "its clean stop removed them from lb1"

@@ -59,8 +59,20 @@ pub(super) fn global(sp: Option<&Sp<raw::Global>>, host_name: &str, d: &mut Diag
             "`script_user` is empty: name a user, or \"root\" to run scripts as root",
         );
     }
+    let net_namespace = g.net_namespace.as_ref().and_then(|l| {
+        let name = l.get("net_namespace", d)?;
+        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            d.error(
+                l.loc(),
+                format!("`net_namespace` \"{name}\" is not a name of /run/netns"),
+            );
+            return None;
+        }
+        Some(name)
+    });
     Global {
         router_id,
+        net_namespace,
         state_dir,
         control_socket,
         metrics_listen: super::super::leaf::opt(&g.metrics_listen, "metrics_listen", d),
