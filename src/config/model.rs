@@ -178,6 +178,10 @@ pub struct Garp {
     #[serde(serialize_with = "serialize_duration")]
     pub refresh: Duration,
     pub refresh_repeat: u32,
+    #[serde(serialize_with = "serialize_duration")]
+    pub interval: Duration,
+    #[serde(serialize_with = "serialize_duration")]
+    pub na_interval: Duration,
 }
 
 impl Default for Garp {
@@ -187,6 +191,8 @@ impl Default for Garp {
             repeat: 5,
             refresh: Duration::ZERO,
             refresh_repeat: 1,
+            interval: Duration::ZERO,
+            na_interval: Duration::ZERO,
         }
     }
 }

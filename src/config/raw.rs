@@ -147,6 +147,11 @@ pub struct Garp {
     pub refresh: Option<Leaf<Dur>>,
     /// Messages per refresh (default 1).
     pub refresh_repeat: Option<Int>,
+    /// Time between two gratuitous ARP messages (default "0s": back to back); keepalived's
+    /// garp_interval.
+    pub interval: Option<Leaf<Dur>>,
+    /// The same for IPv6 neighbour advertisements; keepalived's gna_interval.
+    pub na_interval: Option<Leaf<Dur>>,
 }
 
 /// A tracked interface or script; without a weight its failure means FAULT.

@@ -29,7 +29,7 @@ impl Mapper {
                     if is_mailbox(&e.key) {
                         m.to.push(e.key.clone());
                     } else {
-                        self.lost(e, "not a mail address (user@domain): haldir refuses it");
+                        self.lost(e, "not a full mail address: haldir needs user@domain (keepalived hands a bare name to the mail server, which adds its own domain)");
                     }
                 }
             }

@@ -441,6 +441,8 @@ pub fn garp_key(keyword: &str) -> Option<(&'static str, bool)> {
         "garp_master_repeat" => Some(("repeat", false)),
         "garp_master_refresh" => Some(("refresh", true)),
         "garp_master_refresh_repeat" => Some(("refresh_repeat", false)),
+        "garp_interval" => Some(("interval", true)),
+        "gna_interval" => Some(("na_interval", true)),
         _ => None,
     }
 }

@@ -5,8 +5,12 @@
 //! addresses (a route may take a VIP as its source) and removed before them, as keepalived
 //! does with virtual_routes and virtual_rules.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use tracing::warn;
 
@@ -39,6 +43,10 @@ struct Held {
 
 pub struct Holdings {
     held: Vec<Held>,
+    /// Announcements waiting for their turn (indexes into `held`) when an interval spaces
+    /// them, and those intervals (IPv4, IPv6).
+    pending: VecDeque<usize>,
+    intervals: (Duration, Duration),
     senders: Vec<Sender>,
     /// Routes with the index of their `dev`.
     routes: Vec<(Route, Option<u32>)>,
@@ -51,6 +59,8 @@ impl Holdings {
     pub fn open(cfg: &VrrpInstance) -> io::Result<Holdings> {
         let mut out = Holdings {
             held: Vec::new(),
+            pending: VecDeque::new(),
+            intervals: (cfg.garp.interval, cfg.garp.na_interval),
             senders: Vec::new(),
             routes: Vec::new(),
             rules: cfg.virtual_rules.clone(),
@@ -150,24 +160,56 @@ impl Holdings {
         }
     }
 
-    /// `count` announcements of every address on its interface.
-    pub fn announce(&self, count: u32, instance: &str) {
-        for h in &self.held {
-            let s = &self.senders[h.sender];
-            let sent = match (h.vip.addr(), &s.announce) {
-                (IpAddr::V4(a), Announce::Arp(tx)) => {
-                    let frame = announce::garp_frame(s.mac, a);
-                    (0..count).try_for_each(|_| tx.send(&frame))
-                }
-                (IpAddr::V6(a), Announce::Na(tx)) => {
-                    let msg = announce::na_message(s.mac, a);
-                    (0..count).try_for_each(|_| tx.send(&msg))
-                }
-                _ => Ok(()),
-            };
-            if let Err(e) = sent {
-                warn!(instance = %instance, address = %h.vip, error = %e, "announcement not sent");
+    /// `count` announcements of every address on its interface: at once where no interval
+    /// spaces them, else queued; returns when the next queued one is due (now).
+    pub fn announce(&mut self, count: u32, instance: &str) -> Option<Instant> {
+        for i in 0..self.held.len() {
+            if self.interval_of(i).is_zero() {
+                self.send(i, count, instance);
+            } else {
+                self.pending.extend(std::iter::repeat_n(i, count as usize));
             }
+        }
+        (!self.pending.is_empty()).then(Instant::now)
+    }
+
+    /// Sends the next queued announcement; returns when the one after it is due.
+    pub fn announce_next(&mut self, instance: &str) -> Option<Instant> {
+        let i = self.pending.pop_front()?;
+        self.send(i, 1, instance);
+        let next = *self.pending.front()?;
+        Some(Instant::now() + self.interval_of(next))
+    }
+
+    /// Drops the queued announcements (the instance left master).
+    pub fn cancel(&mut self) {
+        self.pending.clear();
+    }
+
+    fn interval_of(&self, i: usize) -> Duration {
+        if self.held[i].vip.addr().is_ipv6() {
+            self.intervals.1
+        } else {
+            self.intervals.0
+        }
+    }
+
+    fn send(&self, i: usize, count: u32, instance: &str) {
+        let h = &self.held[i];
+        let s = &self.senders[h.sender];
+        let sent = match (h.vip.addr(), &s.announce) {
+            (IpAddr::V4(a), Announce::Arp(tx)) => {
+                let frame = announce::garp_frame(s.mac, a);
+                (0..count).try_for_each(|_| tx.send(&frame))
+            }
+            (IpAddr::V6(a), Announce::Na(tx)) => {
+                let msg = announce::na_message(s.mac, a);
+                (0..count).try_for_each(|_| tx.send(&msg))
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = sent {
+            warn!(instance = %instance, address = %h.vip, error = %e, "announcement not sent");
         }
     }
 

@@ -149,6 +149,7 @@ pub fn spawn(
         origin: Instant::now(),
         garp_at: None,
         garp_second_burst: false,
+        pace_at: None,
         transitions,
         notify: crate::notify::Chain::new(script_user),
         tracking,
@@ -180,6 +181,8 @@ struct Runtime {
     /// The next gratuitous ARP burst while master (the delayed second one, then refreshes).
     garp_at: Option<Instant>,
     garp_second_burst: bool,
+    /// The next announcement of a burst that an interval spaces out.
+    pace_at: Option<Instant>,
     /// Where state changes are reported to the daemon.
     transitions: mpsc::UnboundedSender<Transition>,
     /// The notify commands still running: each new batch waits for the one before, so
@@ -291,7 +294,9 @@ impl Runtime {
     }
 
     fn garp_burst(&mut self, count: u32) {
-        self.held.announce(count, &self.cfg.name);
+        if let Some(at) = self.held.announce(count, &self.cfg.name) {
+            self.pace_at = Some(at);
+        }
     }
 
     fn set_addresses(&mut self, present: bool) {
@@ -347,6 +352,8 @@ impl Runtime {
                         // From Init too: a backup must not keep addresses a crash left.
                         self.set_addresses(false);
                         self.garp_at = None;
+                        self.held.cancel();
+                        self.pace_at = None;
                         if to != State::Backup {
                             self.status.master = None;
                         }
@@ -431,7 +438,15 @@ impl Runtime {
                     None => std::future::pending().await,
                 }
             };
+            let pace_at = self.pace_at;
+            let pace = async {
+                match pace_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                _ = pace => self.pace_at = self.held.announce_next(&self.cfg.name),
                 _ = timer => {
                     let now = self.now();
                     let acts = self.fsm.handle(now, Event::Tick);

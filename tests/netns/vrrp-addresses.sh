@@ -117,3 +117,35 @@ check_run "and none in the namespace it was started in" sh -c "! ip -o addr show
 kill -TERM "$outside"
 wait_until holds_none lb1 || { cat "$LAB/lb1-ns.log"; fail "its clean stop removes them from lb1"; }
 ok "its clean stop removed them from lb1"
+
+say "garp interval: the burst's gratuitous ARPs come spaced (keepalived's garp_interval)"
+director lb1 150
+sed -i 's|^garp = { delay = "0s", repeat = 3 }|garp = { delay = "0s", repeat = 5, interval = "100ms" }|' "$LAB/lb1.toml"
+grep -q 'interval = "100ms"' "$LAB/lb1.toml" || fail "the garp interval is in the file"
+# The client records when each gratuitous ARP for 10.1.0.100 arrives (sender = target).
+at client python3 - > "$LAB/garps" <<'PY' &
+import socket, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+s.bind(("eth0", 0))
+s.settimeout(0.5)
+end = time.monotonic() + 6
+while time.monotonic() < end:
+    try:
+        f = s.recv(128)
+    except socket.timeout:
+        continue
+    vip = bytes([10, 1, 0, 100])
+    if f[28:32] == vip and f[38:42] == vip:
+        print(int(time.monotonic() * 1000), flush=True)
+PY
+capture=$!
+sleep 0.5
+spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1-garp.log"
+wait $capture
+kill -TERM "$(cat "$LAB/lb1.pid")"
+cat "$LAB/garps" | tr '\n' ' '; echo
+check_eq "five gratuitous ARPs for 10.1.0.100" 5 "$(wc -l < "$LAB/garps")"
+gaps=$(awk 'NR > 1 {print $1 - last} {last = $1}' "$LAB/garps" | tr '\n' ' ')
+min=$(awk 'NR > 1 {d = $1 - last; if (min == "" || d < min) min = d} {last = $1} END {print min + 0}' "$LAB/garps")
+[ "$min" -ge 90 ] && ok "spaced ${gaps}ms apart (interval 100 ms)" || fail "spaced by the interval: gaps ${gaps}ms"
+wait

@@ -416,6 +416,8 @@ fn garp(sp: &Sp<raw::Garp>, d: &mut Diags) -> Garp {
             def.refresh_repeat,
             d,
         ),
+        interval: or(&g.interval, "interval", def.interval, d),
+        na_interval: or(&g.na_interval, "na_interval", def.na_interval, d),
     }
 }
 
