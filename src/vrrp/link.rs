@@ -194,11 +194,22 @@ impl Rtnl {
         }
     }
 
-    /// Adds (`present`) or removes; what is already there, or already gone, is fine.
+    /// Adds (`present`, with `create` flags) or removes; what is already there, or already
+    /// gone, is fine.
     fn set(&mut self, present: bool, kinds: (u16, u16), payload: &[u8]) -> io::Result<()> {
+        self.set_with(present, kinds, NLM_F_CREATE | NLM_F_EXCL, payload)
+    }
+
+    fn set_with(
+        &mut self,
+        present: bool,
+        kinds: (u16, u16),
+        create: u16,
+        payload: &[u8],
+    ) -> io::Result<()> {
         let (new, del) = kinds;
         let r = if present {
-            self.send(new, NLM_F_CREATE | NLM_F_EXCL, payload)
+            self.send(new, create, payload)
         } else {
             self.send(del, 0, payload)
         };
@@ -217,9 +228,11 @@ impl Rtnl {
         }
     }
 
+    /// A route is prepended, as keepalived adds its routes (`ip route prepend`: before any
+    /// matching route, rather than refused because one exists).
     pub fn route(&mut self, present: bool, r: &Route, ifindex: Option<u32>) -> io::Result<()> {
         let kinds = (routing::RTM_NEWROUTE, routing::RTM_DELROUTE);
-        self.set(present, kinds, &routing::route(r, ifindex))
+        self.set_with(present, kinds, NLM_F_CREATE, &routing::route(r, ifindex))
     }
 
     pub fn rule(&mut self, present: bool, r: &Rule) -> io::Result<()> {
