@@ -714,3 +714,17 @@ fn smtp_alert_needs_somewhere_to_mail() {
     );
     assert_eq!(errors_of(&off), Vec::new());
 }
+
+#[test]
+fn a_static_address_names_its_interface() {
+    expect(
+        &format!("{BASE}\n[static]\naddresses = [\"10.5.0.1/24\"]\n"),
+        15,
+        14,
+        "a static address names its interface: \"10.5.0.1/24 dev IF\"",
+    );
+    let ok = format!(
+        "{BASE}\n[static]\naddresses = [\"10.5.0.1/24 dev eth1\"]\nroutes = [\"10.6.0.0/16 via 10.1.0.1\"]\n"
+    );
+    assert_eq!(errors_of(&ok), vec![]);
+}

@@ -689,3 +689,42 @@ vrrp_instance B {
     assert_eq!(names(0), vec![("eth0".to_string(), None)]);
     assert!(names(1).is_empty());
 }
+
+/// static_ipaddress, static_routes and static_rules (keepalived's doc/samples/
+/// keepalived.conf.vrrp.static_ipaddress forms) become `[static]`; an address without `dev` is
+/// on keepalived's default_interface (eth0 unless global_defs names another).
+#[test]
+fn static_addresses_routes_and_rules() {
+    let (imp, c) = convert(
+        "global_defs {
+    default_interface eth2
+}
+static_ipaddress {
+    192.168.200.18/24 dev eth1 scope global
+    192.168.100.18/24
+}
+static_routes {
+    192.168.210.0/24 via 192.168.200.254 dev eth1
+}
+static_rules {
+    from 192.168.100.0/24 table 1
+}
+",
+    );
+    let s = &c.static_;
+    let addrs: Vec<String> = s.addresses.iter().map(|a| a.to_string()).collect();
+    assert_eq!(
+        addrs,
+        vec!["192.168.200.18/24 dev eth1", "192.168.100.18/24 dev eth2"]
+    );
+    assert_eq!(
+        s.routes[0].to_string(),
+        "192.168.210.0/24 via 192.168.200.254 dev eth1"
+    );
+    assert_eq!(s.rules[0].to_string(), "from 192.168.100.0/24 table 1");
+    assert!(losses(&imp).is_empty(), "{:?}", losses(&imp));
+    assert_eq!(
+        warnings(&imp),
+        vec!["6: 192.168.100.18/24: no dev: keepalived puts it on default_interface, eth2"]
+    );
+}

@@ -31,6 +31,22 @@ pub struct Config {
     pub realserver: Option<RealServerRole>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<Email>,
+    #[serde(rename = "static", skip_serializing_if = "Static::is_empty")]
+    pub static_: Static,
+}
+
+/// What haldir holds for as long as it runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Static {
+    pub addresses: Vec<super::vip::Vip>,
+    pub routes: Vec<super::route::Route>,
+    pub rules: Vec<super::route::Rule>,
+}
+
+impl Static {
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty() && self.routes.is_empty() && self.rules.is_empty()
+    }
 }
 
 /// Where alerts are mailed, and which kinds are on by default.

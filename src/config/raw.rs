@@ -31,6 +31,22 @@ pub struct Document {
     pub ipvs: Option<Sp<Ipvs>>,
     pub realserver: Option<Sp<RealServerRole>>,
     pub email: Option<Sp<Email>>,
+    #[serde(rename = "static")]
+    pub static_: Option<Sp<Static>>,
+}
+
+/// Addresses, routes and policy rules held for as long as haldir runs, whatever the VRRP
+/// state (keepalived's static_ipaddress, static_routes, static_rules).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[static]")]
+#[schemars(rename = "Static")]
+pub struct Static {
+    /// As in `virtual_ipaddress`, each with its `dev`: "192.168.1.1/24 dev eth0".
+    pub addresses: Option<Sp<Vec<Leaf<super::vip::VipSpec>>>>,
+    /// As in `virtual_routes`.
+    pub routes: Option<Sp<Vec<Leaf<super::route::RouteSpec>>>>,
+    /// As in `virtual_rules`.
+    pub rules: Option<Sp<Vec<Leaf<super::route::RuleSpec>>>>,
 }
 
 /// Alerts by mail on VRRP transitions, real servers going up or down and quorum changes

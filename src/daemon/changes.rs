@@ -78,7 +78,7 @@ pub fn changes(old: &Config, new: &Config) -> Changes {
     if section(&a, "fwmark") != section(&b, "fwmark") {
         out.lines.push("fwmark rules changed".into());
     }
-    for s in ["netfilter", "ipvs", "realserver", "email"] {
+    for s in ["netfilter", "ipvs", "realserver", "email", "static"] {
         let (x, y) = (section(&a, s), section(&b, s));
         if x == y {
             continue;

@@ -9,6 +9,7 @@ mod changes;
 mod control;
 mod director;
 mod drain;
+mod fixed;
 mod metrics;
 mod reload;
 mod scrape;
@@ -103,6 +104,8 @@ struct Daemon {
     mailer: Option<crate::email::Mailer>,
     /// Notify commands of groups, services and real servers, run in order.
     scripts: crate::notify::Chain,
+    /// What `[static]` holds, and the handle that added it.
+    fixed: Option<(crate::vrrp::held::Holdings, crate::vrrp::link::Rtnl)>,
     /// Each sync group's state as last told (a group's scripts run once per state).
     group_states: std::collections::HashMap<String, crate::email::VrrpState>,
     queries: mpsc::UnboundedSender<Query>,
@@ -209,6 +212,7 @@ impl Daemon {
                 Err(e) => error!(error = %e, "could not remove haldir's services"),
             }
         }
+        self.release_static();
         let _ = std::fs::remove_file(&self.config.global.control_socket);
         info!("stopped");
     }
@@ -325,6 +329,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         mailer,
         scripts: crate::notify::Chain::new(script_user),
         group_states: Default::default(),
+        fixed: None,
         queries: queries_tx,
         metrics_task: None,
         file_events: file_tx,
@@ -332,6 +337,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         config,
     };
     info!(router_id = %d.config.global.router_id, "haldir started");
+    d.hold_static();
     d.start_checks(None);
     d.health.drained = drain::load(&d.config.global.state_dir);
     drain::prune(&mut d.health.drained, &d.config);

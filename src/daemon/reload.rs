@@ -62,7 +62,11 @@ impl Daemon {
             self.realserver(new.realserver.as_ref(), &new.global.state_dir);
         }
         let metrics_moved = new.global.metrics_listen != self.config.global.metrics_listen;
+        let static_changed = new.static_ != self.config.static_;
         self.config = new;
+        if static_changed {
+            self.hold_static();
+        }
         self.mailer = super::alerts::mailer(&self.config, &self.metrics);
         for name in &plan.vrrp_start {
             let Some(inst) = self.config.vrrp_instances.iter().find(|i| &i.name == name) else {

@@ -209,7 +209,11 @@ impl Mapper {
         for n in of("virtual_server") {
             self.virtual_server(n);
         }
+        self.statics(nodes);
         const MAPPED: &[&str] = &[
+            "static_ipaddress",
+            "static_routes",
+            "static_rules",
             "global_defs",
             "vrrp_script",
             "vrrp_instance",
@@ -270,6 +274,8 @@ impl Mapper {
                         global.push(("net_namespace".into(), V::str(v)));
                     }
                 }
+                // Read where static addresses without `dev` go (see statics).
+                "default_interface" => {}
                 "vrrp_strict" => self.lost(n, "haldir has no strict mode: keepalived's refuses settings RFC 3768/9568 forbid and adds firewall rules that drop traffic to the VIPs"),
                 // haldir never compares an advert's addresses with its own.
                 "vrrp_skip_check_adv_addr" => {}
@@ -324,6 +330,52 @@ impl Mapper {
                 Some(slot) => slot.1 = v,
                 None => garp.push((key.to_string(), v)),
             }
+        }
+    }
+
+    /// `static_ipaddress`, `static_routes`, `static_rules` → `[static]`. An address without
+    /// `dev` is on keepalived's default_interface (eth0 unless global_defs says otherwise).
+    fn statics(&mut self, nodes: &[Node]) {
+        let mut addresses = Vec::new();
+        let (mut routes, mut rules) = (Vec::new(), Vec::new());
+        let default_if = nodes
+            .iter()
+            .filter(|n| n.key == "global_defs")
+            .flat_map(|n| n.children())
+            .filter(|c| c.key == "default_interface")
+            .find_map(|c| c.arg(0).map(str::to_string))
+            .unwrap_or_else(|| "eth0".into());
+        for n in nodes {
+            match n.key.as_str() {
+                "static_ipaddress" => {
+                    for e in n.children() {
+                        if let Some(mut v) = self.vip(e, None) {
+                            if !v.split_whitespace().any(|w| w == "dev") {
+                                self.warn(e, &format!("no dev: keepalived puts it on default_interface, {default_if}"));
+                                v = format!("{v} dev {default_if}");
+                            }
+                            addresses.push(v);
+                        }
+                    }
+                }
+                "static_routes" => self.routing::<crate::config::route::Route>(n, &mut routes),
+                "static_rules" => self.routing::<crate::config::route::Rule>(n, &mut rules),
+                _ => {}
+            }
+        }
+        let mut keys = Vec::new();
+        for (k, list) in [
+            ("addresses", addresses),
+            ("routes", routes),
+            ("rules", rules),
+        ] {
+            if !list.is_empty() {
+                keys.push((k.to_string(), V::strs(&list)));
+            }
+        }
+        if !keys.is_empty() {
+            self.doc.header("[static]");
+            self.doc.set_all(&keys);
         }
     }
 

@@ -218,7 +218,7 @@ impl Mapper {
 
     /// `virtual_routes { … }` / `virtual_rules { … }`: each line as `ip route` / `ip rule`
     /// text; a line haldir cannot take is reported with why.
-    fn routing<T: std::str::FromStr<Err = String> + std::fmt::Display>(
+    pub(super) fn routing<T: std::str::FromStr<Err = String> + std::fmt::Display>(
         &mut self,
         block: &Node,
         out: &mut Vec<String>,
@@ -406,7 +406,7 @@ impl Mapper {
     /// One `virtual_ipaddress` entry: `ADDR[/LEN] [dev IF] [label L] …`.
     /// `ADDR[/LEN] [dev IF] [label L] [scope S] [brd A] …` as haldir's address text, with the
     /// options haldir takes; any other is reported and the address kept without it.
-    fn vip(&mut self, e: &Node, interface: Option<&str>) -> Option<String> {
+    pub(super) fn vip(&mut self, e: &Node, interface: Option<&str>) -> Option<String> {
         let mut text = e.key.clone();
         let mut rest = e.args.iter();
         while let Some(opt) = rest.next() {

@@ -57,15 +57,40 @@ impl Holdings {
     /// Resolves every address's interface and opens a sender for each interface and family:
     /// an interface that does not exist is an error at start, as keepalived's.
     pub fn open(cfg: &VrrpInstance) -> io::Result<Holdings> {
+        let vips = cfg
+            .virtual_ipaddress
+            .iter()
+            .chain(&cfg.virtual_ipaddress_excluded);
+        let mut out = Holdings::build(
+            vips,
+            Some(&cfg.interface),
+            &cfg.virtual_routes,
+            &cfg.virtual_rules,
+        )?;
+        out.intervals = (cfg.garp.interval, cfg.garp.na_interval);
+        Ok(out)
+    }
+
+    /// What `[static]` holds while haldir runs (each address names its `dev`).
+    pub fn fixed(s: &crate::config::model::Static) -> io::Result<Holdings> {
+        Holdings::build(s.addresses.iter(), None, &s.routes, &s.rules)
+    }
+
+    fn build<'a>(
+        vips: impl Iterator<Item = &'a Vip>,
+        interface: Option<&str>,
+        routes: &[Route],
+        rules: &[Rule],
+    ) -> io::Result<Holdings> {
         let mut out = Holdings {
             held: Vec::new(),
             pending: VecDeque::new(),
-            intervals: (cfg.garp.interval, cfg.garp.na_interval),
+            intervals: (Duration::ZERO, Duration::ZERO),
             senders: Vec::new(),
             routes: Vec::new(),
-            rules: cfg.virtual_rules.clone(),
+            rules: rules.to_vec(),
         };
-        for r in &cfg.virtual_routes {
+        for r in routes {
             let ifindex = match &r.dev {
                 Some(dev) => Some(
                     link::index(dev)
@@ -75,12 +100,10 @@ impl Holdings {
             };
             out.routes.push((r.clone(), ifindex));
         }
-        for vip in cfg
-            .virtual_ipaddress
-            .iter()
-            .chain(&cfg.virtual_ipaddress_excluded)
-        {
-            let interface = vip.dev.clone().unwrap_or_else(|| cfg.interface.clone());
+        for vip in vips {
+            let Some(interface) = vip.dev.as_deref().or(interface).map(str::to_string) else {
+                return Err(io::Error::other(format!("{} names no interface", vip.net)));
+            };
             let ifindex = link::index(&interface).map_err(|e| {
                 io::Error::new(e.kind(), format!("{} on {interface}: {e}", vip.net))
             })?;

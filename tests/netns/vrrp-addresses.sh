@@ -149,3 +149,34 @@ gaps=$(awk 'NR > 1 {print $1 - last} {last = $1}' "$LAB/garps" | tr '\n' ' ')
 min=$(awk 'NR > 1 {d = $1 - last; if (min == "" || d < min) min = d} {last = $1} END {print min + 0}' "$LAB/garps")
 [ "$min" -ge 90 ] && ok "spaced ${gaps}ms apart (interval 100 ms)" || fail "spaced by the interval: gaps ${gaps}ms"
 wait
+
+say "[static]: held whatever the VRRP state, removed on a clean stop (keepalived's static_*)"
+director lb2 100
+cat >> "$LAB/lb2.toml" <<'TOML'
+[static]
+addresses = ["10.5.0.1/24 dev eth1"]
+routes = ["10.6.0.0/16 via 10.1.0.1 dev eth1 table 200"]
+rules = ["from 10.5.0.0/24 priority 2000 table 200"]
+TOML
+spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>>"$LAB/lb1.log"
+spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>>"$LAB/lb2.log"
+statics() {
+    {
+        ip -n lb2 -o -4 addr show dev eth1 | grep -o ' 10.5.0.1/24 '
+        ip -n lb2 route show table 200
+        ip -n lb2 rule show | grep '^2000:'
+    } | sed 's/^ *//; s/ *$//'
+}
+has_statics() { [ "$(statics | wc -l)" = 3 ]; }
+wait_until has_statics || { statics; tail "$LAB/lb2.log"; fail "lb2 holds its static address, route and rule"; }
+wait_until holds lb1 || fail "lb1 is master"
+check_run "lb2, a backup, holds none of the VRRP ones" holds_none lb2
+check_eq "lb2, a backup, holds its static ones" "10.5.0.1/24
+10.6.0.0/16 via 10.1.0.1 dev eth1 proto static
+2000:	from 10.5.0.0/24 lookup 200" "$(statics)"
+kill -TERM "$(cat "$LAB/lb2.pid")"
+no_statics() { [ -z "$(statics)" ]; }
+wait_until no_statics || { statics; fail "lb2's clean stop removes them"; }
+ok "lb2's clean stop removed its static address, route and rule"
+kill -TERM "$(cat "$LAB/lb1.pid")"
+wait

@@ -22,6 +22,7 @@ use super::types::Dur;
 pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<Config> {
     let global = sections::global(doc.global.as_ref(), host_name, d);
     let email = email::email(doc.email.as_ref(), host_name, d);
+    let static_ = sections::static_(doc.static_.as_ref(), d);
     let alerts = Alerts::of(email.as_ref(), doc.email.is_some());
     let track_scripts = vrrp::track_scripts(doc.track_script.as_deref().unwrap_or(&[]), d);
     let vrrp_instances = vrrp::instances(
@@ -68,6 +69,7 @@ pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<C
         ipvs,
         realserver,
         email,
+        static_,
     })
 }
 

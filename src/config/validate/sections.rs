@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::super::leaf::{Leaf, Sp};
 use super::super::model::{
-    FwmarkRule, Global, Ipvs, Netfilter, RealServerRole, ServiceKey, SyncDaemon, Timeouts,
+    FwmarkRule, Global, Ipvs, Netfilter, RealServerRole, ServiceKey, Static, SyncDaemon, Timeouts,
     VirtualServer, VrrpInstance,
 };
 use super::super::raw;
@@ -83,6 +83,32 @@ pub(super) fn global(sp: Option<&Sp<raw::Global>>, host_name: &str, d: &mut Diag
             Duration::from_secs(30),
             d,
         ),
+    }
+}
+
+pub(super) fn static_(sp: Option<&Sp<raw::Static>>, d: &mut Diags) -> Static {
+    let Some(sp) = sp else {
+        return Static::default();
+    };
+    let s = &sp.value;
+    let addresses = list(&s.addresses, "addresses", d);
+    if let Some(l) = &s.addresses {
+        for (leaf, vip) in l.value.iter().zip(&addresses) {
+            if vip.dev.is_none() {
+                d.error(
+                    leaf.loc(),
+                    format!(
+                        "a static address names its interface: \"{} dev IF\"",
+                        vip.net
+                    ),
+                );
+            }
+        }
+    }
+    Static {
+        addresses,
+        routes: list(&s.routes, "routes", d),
+        rules: list(&s.rules, "rules", d),
     }
 }
 
