@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use haldir::config::model::{Check, CheckKind, HttpCheck};
+use haldir::config::model::{Check, CheckKind, HttpCheck, HttpUrl};
+use haldir::config::types::HttpProtocol;
 use haldir::config::types::StatusSet;
 use haldir::health::outcome::{Outcome, Reason};
 use haldir::health::probe::{self, Context, Target};
@@ -29,15 +30,20 @@ fn check(kind: CheckKind, timeout_ms: u64) -> Check {
         retry_delay: Duration::from_millis(100),
         port: None,
         address: None,
+        source: None,
     }
 }
 
 fn http_kind(body_regex: Option<&str>) -> CheckKind {
     CheckKind::Http(HttpCheck {
-        path: "/healthz".into(),
-        status: StatusSet::default(),
+        urls: vec![HttpUrl {
+            path: "/healthz".into(),
+            status: StatusSet::default(),
+            digest: None,
+            body_regex: body_regex.map(str::to_string),
+        }],
         host: Some("www.example.com".into()),
-        body_regex: body_regex.map(str::to_string),
+        http_protocol: HttpProtocol::Http11,
     })
 }
 
@@ -288,10 +294,14 @@ async fn https_server() -> (SocketAddr, Arc<Mutex<Option<String>>>) {
 fn https_kind(verify: bool, sni: Option<&str>) -> CheckKind {
     CheckKind::Https {
         http: HttpCheck {
-            path: "/".into(),
-            status: StatusSet::default(),
+            urls: vec![HttpUrl {
+                path: "/".into(),
+                status: StatusSet::default(),
+                digest: None,
+                body_regex: Some("ok".into()),
+            }],
             host: None,
-            body_regex: Some("ok".into()),
+            http_protocol: HttpProtocol::Http11,
         },
         tls_verify: verify,
         sni: sni.map(str::to_string),

@@ -212,8 +212,9 @@ fn virtual_servers_checks_and_legacy_names() {
     let CheckKind::Http(http) = &check.kind else {
         panic!("http check: {check:?}")
     };
-    assert_eq!(http.path, "/healthz");
-    assert!(http.status.contains(200) && http.status.contains(302) && !http.status.contains(204));
+    assert_eq!(http.urls[0].path, "/healthz");
+    let status = &http.urls[0].status;
+    assert!(status.contains(200) && status.contains(302) && !status.contains(204));
     assert_eq!(check.interval, secs(6), "delay_loop of the service");
     assert_eq!(check.timeout, secs(3));
     assert_eq!(check.fall, 3, "nb_get_retry 2: the check and 2 retries");

@@ -76,6 +76,21 @@ pub enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Print the MD5 digest of a URL's body, as keepalived's genhash does, for an http check's
+    /// `digest` (the status goes to stderr; exit 1 when nothing was received).
+    Genhash {
+        /// http://ADDRESS[:PORT]/PATH or https://…
+        url: String,
+        /// The Host header (keepalived's virtualhost).
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
+        /// "1.0", "1.0C" or "1.1", as the check's http_protocol.
+        #[arg(long, default_value = "1.1")]
+        http_protocol: String,
+        /// Give up after this long.
+        #[arg(long, default_value = "5s")]
+        timeout: humantime::Duration,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -129,6 +144,40 @@ pub enum IpvsCommand {
     },
 }
 
+fn genhash(
+    url: &str,
+    host: Option<&str>,
+    protocol: &str,
+    timeout: std::time::Duration,
+) -> ExitCode {
+    use crate::config::types::HttpProtocol;
+    let Some(protocol) = HttpProtocol::from_name(protocol) else {
+        eprintln!("error: --http-protocol is \"1.0\", \"1.0C\" or \"1.1\", not {protocol:?}");
+        return ExitCode::from(2);
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(crate::health::http::genhash(url, host, protocol, timeout)) {
+        Ok((status, digest)) => {
+            eprintln!("status {status}");
+            println!("{digest}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {url}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format);
@@ -161,6 +210,12 @@ pub fn main() -> ExitCode {
         Command::Import {
             command: ImportCommand::Keepalived { file, conditional },
         } => import::keepalived(&file, conditional),
+        Command::Genhash {
+            url,
+            host,
+            http_protocol,
+            timeout,
+        } => genhash(&url, host.as_deref(), &http_protocol, timeout.into()),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "haldir", &mut std::io::stdout());

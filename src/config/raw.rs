@@ -318,6 +318,64 @@ pub struct Check {
     pub command: Option<Command>,
     /// misc: exit codes 2..255 set the weight to code - 2.
     pub dynamic_weight: Option<Leaf<bool>>,
+    /// Source address of the probe (keepalived: bindto).
+    pub source: Option<Leaf<std::net::IpAddr>>,
+    /// http/https: MD5 of the body in hex, as `haldir genhash` prints it.
+    pub digest: Option<Str>,
+    /// http/https: "1.0", "1.0C" (with Connection: close) or "1.1" (default).
+    pub http_protocol: Option<Leaf<HttpProtocol>>,
+    /// http/https: several URLs, all of which must pass (instead of path/status/digest/body_regex).
+    pub url: Option<Vec<Sp<Url>>>,
+    /// udp: the datagram sent, as text.
+    pub payload: Option<Str>,
+    /// udp: the datagram sent, in hex ("0a1b 2c").
+    pub payload_hex: Option<Str>,
+    /// udp: silence until the timeout is a failure (default false: only an ICMP error fails).
+    pub require_reply: Option<Leaf<bool>>,
+    /// udp: the reply must start with these bytes, in hex; "x" matches any nibble.
+    pub reply_hex: Option<Str>,
+    /// udp: the reply must match this regular expression.
+    pub reply_regex: Option<Str>,
+    /// udp: shortest reply accepted.
+    pub min_reply_length: Option<Int>,
+    /// udp: longest reply accepted.
+    pub max_reply_length: Option<Int>,
+    /// dns: the name asked for (default ".").
+    pub query_name: Option<Str>,
+    /// dns: the record type asked for (default "SOA", as keepalived).
+    pub query_type: Option<Leaf<DnsType>>,
+    /// dns: a reply without an answer record is a failure (default false).
+    pub require_answer: Option<Leaf<bool>>,
+    /// smtp: the name sent with HELO (default the host name).
+    pub helo_name: Option<Str>,
+    /// smtp: more servers the check also talks to; all must answer.
+    pub hosts: Option<Vec<Sp<SmtpHost>>>,
+    /// file: the file another tool writes the server's state into.
+    pub file: Option<Str>,
+    /// file: the value read times this is added to the server's weight; with 0 (default) any
+    /// value but 0 takes the server down.
+    pub weight: Option<Int>,
+}
+
+/// One URL of an http/https check.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "url")]
+#[schemars(rename = "CheckUrl")]
+pub struct Url {
+    pub path: Option<Str>,
+    pub status: Option<Leaf<StatusSet>>,
+    pub digest: Option<Str>,
+    pub body_regex: Option<Str>,
+}
+
+/// One more server an smtp check talks to.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "hosts")]
+#[schemars(rename = "SmtpHost")]
+pub struct SmtpHost {
+    pub address: Option<Leaf<std::net::IpAddr>>,
+    pub port: Option<Int>,
+    pub source: Option<Leaf<std::net::IpAddr>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

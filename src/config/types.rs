@@ -98,7 +98,22 @@ named_enum!(
 );
 named_enum!(
     /// Health check type.
-    CheckType, "a check type" { Tcp = "tcp", Http = "http", Https = "https", Misc = "misc" }
+    CheckType, "a check type" {
+        Tcp = "tcp", Http = "http", Https = "https", Misc = "misc", Udp = "udp", Dns = "dns",
+        Ping = "ping", Smtp = "smtp", File = "file",
+    }
+);
+named_enum!(
+    /// The HTTP version a check's request is sent with (keepalived's http_protocol): "1.0C"
+    /// adds `Connection: close`, as "1.1" always does.
+    HttpProtocol, "an HTTP protocol" { Http10 = "1.0", Http10Close = "1.0C", Http11 = "1.1" }
+);
+named_enum!(
+    /// The record type a dns check asks for.
+    DnsType, "a DNS record type" {
+        A = "A", Ns = "NS", Cname = "CNAME", Soa = "SOA", Ptr = "PTR", Mx = "MX", Txt = "TXT",
+        Aaaa = "AAAA", Rrsig = "RRSIG", Dnskey = "DNSKEY",
+    }
 );
 named_enum!(
     /// How the mark rules are programmed.

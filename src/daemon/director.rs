@@ -203,6 +203,9 @@ impl Daemon {
                 Health::UpWithWeight(w) => {
                     info!(virtual_server = %vs, real_server = %rs, check = %ev.target, weight = w, "real server up")
                 }
+                Health::UpWithOffset(o) => {
+                    info!(virtual_server = %vs, real_server = %rs, check = %ev.target, weight_offset = o, "real server up")
+                }
             }
         }
         for (vs, rs) in changed {

@@ -1,12 +1,19 @@
-//! Health checks: probes ([`probe`]: tcp, http/https, misc), rise/fall tracking ([`tracker`],
+//! Health checks: probes ([`probe`]: tcp and misc, with [`http`], [`udp`], [`dns`], [`ping`],
+//! [`smtp`] and [`file`] in their modules), rise/fall tracking ([`tracker`],
 //! pure) and the tasks that run them ([`runner`]). [`targets`] derives what to probe from the
 //! configuration, one target per distinct check and address, each feeding every (service,
 //! real server) that uses it.
 
+pub mod dns;
+pub mod file;
+pub mod http;
 pub mod outcome;
+pub mod ping;
 pub mod probe;
 pub mod runner;
+pub mod smtp;
 pub mod tracker;
+pub mod udp;
 
 use std::collections::HashMap;
 

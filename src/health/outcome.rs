@@ -18,6 +18,16 @@ pub enum Reason {
     Signal(i32),
     /// The check could not be started at all (script missing, user unknown, …).
     Spawn(String),
+    /// An ICMP destination unreachable (port, host or network) answered the probe.
+    Unreachable,
+    /// A DNS reply with an error code: "SERVFAIL", "NXDOMAIN", "REFUSED", …
+    Rcode(String),
+    /// The body's MD5 is not the configured digest.
+    Digest(String),
+    /// A reply arrived but is not the one expected (UDP reply, DNS question, SMTP code).
+    Reply(String),
+    /// A file check's file holds a value that takes the server down.
+    File(i64),
 }
 
 impl Reason {
@@ -34,6 +44,11 @@ impl Reason {
             Reason::Exit(_) => "exit",
             Reason::Signal(_) => "signal",
             Reason::Spawn(_) => "spawn",
+            Reason::Unreachable => "unreachable",
+            Reason::Rcode(_) => "rcode",
+            Reason::Digest(_) => "digest",
+            Reason::Reply(_) => "reply",
+            Reason::File(_) => "file",
         }
     }
 }
@@ -51,6 +66,11 @@ impl fmt::Display for Reason {
             Reason::Exit(c) => write!(f, "exit {c}"),
             Reason::Signal(s) => write!(f, "killed by signal {s}"),
             Reason::Spawn(e) => write!(f, "cannot run: {e}"),
+            Reason::Unreachable => f.write_str("icmp unreachable"),
+            Reason::Rcode(c) => write!(f, "rcode {c}"),
+            Reason::Digest(got) => write!(f, "digest mismatch (body {got})"),
+            Reason::Reply(e) => write!(f, "unexpected reply: {e}"),
+            Reason::File(v) => write!(f, "file says {v}"),
         }
     }
 }
@@ -61,6 +81,8 @@ pub enum Outcome {
     Up,
     /// Up, with the weight a dynamic misc check asked for.
     UpWeight(u32),
+    /// Up, with this added to the server's configured weight (a file check's value × weight).
+    UpOffset(i32),
     Down(Reason),
 }
 
@@ -75,6 +97,7 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::Up => f.write_str("ok"),
             Outcome::UpWeight(w) => write!(f, "ok, weight {w}"),
+            Outcome::UpOffset(o) => write!(f, "ok, weight {o:+}"),
             Outcome::Down(r) => r.fmt(f),
         }
     }

@@ -1,6 +1,6 @@
-//! One probe of one target: TCP connect, HTTP(S) request, or an external command. Every probe
-//! ends by its timeout at the latest; a command that outlives it is killed with its whole
-//! process group and reaped.
+//! One probe of one target: the dispatch to each check type, with the TCP connect and the
+//! external command here and the others in their modules. Every probe ends by its timeout at
+//! the latest; a command that outlives it is killed with its whole process group and reaped.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::outcome::{Outcome, Reason};
-use crate::config::model::{Check, CheckKind, HttpCheck};
+use super::{dns, file, http, ping, smtp, udp};
+use crate::config::model::{Check, CheckKind};
 
 /// What is probed: a check and the address and port it is aimed at.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,8 +36,8 @@ pub struct Context {
     /// A client that verifies certificates against the system's trust store, built on first
     /// use (loading the store costs megabytes most configurations never need). A host without
     /// a trust store cannot have it, and its verifying checks fail with the error as reason.
-    verified: std::sync::OnceLock<Result<reqwest::Client, String>>,
-    insecure: reqwest::Client,
+    pub(super) verified: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    pub(super) insecure: reqwest::Client,
     script_user: Option<(u32, u32)>,
 }
 
@@ -57,23 +58,6 @@ pub fn lookup_user(name: &str) -> io::Result<(u32, u32)> {
     Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
 }
 
-fn http_builder(verify: bool) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        // A health check must see the server as it is now: a new connection every time, no
-        // redirect followed, no proxy from the environment.
-        .pool_max_idle_per_host(0)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .tls_danger_accept_invalid_certs(!verify)
-}
-
-fn verified_client() -> Result<reqwest::Client, String> {
-    http_builder(true).build().map_err(|e| {
-        let cause = find::<io::Error>(&e).map_or_else(|| e.to_string(), |io| io.to_string());
-        format!("no certificate verifier: {cause}")
-    })
-}
-
 impl Context {
     /// `script_user` "root" keeps scripts as root; any other name must exist.
     pub fn new(script_user: &str) -> io::Result<Self> {
@@ -90,37 +74,51 @@ impl Context {
         let _ = rustls::crypto::ring::default_provider().install_default();
         Ok(Context {
             verified: std::sync::OnceLock::new(),
-            insecure: http_builder(false).build().map_err(io::Error::other)?,
+            insecure: http::builder(false).build().map_err(io::Error::other)?,
             script_user,
         })
     }
 }
 
-/// Runs one probe, bounded by the check's timeout. The HTTP and script probes are boxed:
-/// their state machines are large, and a task's future is as large as its largest variant —
-/// ten thousand idle TCP checks should not each carry room for an HTTP request.
+/// Runs one probe, bounded by the check's timeout (per URL for http, per server for smtp).
+/// The larger probes are boxed: their state machines are large, and a task's future is as
+/// large as its largest variant — ten thousand idle TCP checks should not each carry room for
+/// an HTTP request.
 pub async fn probe(target: &Target, ctx: &Arc<Context>) -> Outcome {
-    let timeout = target.check.timeout;
-    match &target.check.kind {
+    let check = &target.check;
+    let timeout = check.timeout;
+    match &check.kind {
         CheckKind::Tcp => bounded(timeout, tcp(target)).await,
         CheckKind::Http(h) => {
-            bounded(timeout, Box::pin(http(target, h, false, true, None, ctx))).await
+            let n = h.urls.len() as u32;
+            let f = http::probe(target, h, http::Tls::No, ctx);
+            bounded(timeout * n, Box::pin(f)).await
         }
         CheckKind::Https {
             http: h,
             tls_verify,
             sni,
         } => {
-            bounded(
-                timeout,
-                Box::pin(http(target, h, true, *tls_verify, sni.as_deref(), ctx)),
-            )
-            .await
+            let n = h.urls.len() as u32;
+            let tls = http::Tls::Yes {
+                verify: *tls_verify,
+                sni: sni.as_deref(),
+            };
+            bounded(timeout * n, Box::pin(http::probe(target, h, tls, ctx))).await
         }
         CheckKind::Misc {
             command,
             dynamic_weight,
         } => Box::pin(misc(target, command, *dynamic_weight, ctx)).await,
+        // Silence can be success: the UDP probe keeps its own clock.
+        CheckKind::Udp(u) => Box::pin(udp::probe(target, u)).await,
+        CheckKind::Dns(q) => bounded(timeout, Box::pin(dns::probe(target, q))).await,
+        CheckKind::Ping => bounded(timeout, Box::pin(ping::probe(target))).await,
+        CheckKind::Smtp(s) => {
+            let n = 1 + s.hosts.len() as u32;
+            bounded(timeout * n, Box::pin(smtp::probe(target, s))).await
+        }
+        CheckKind::File(f) => file::probe(f),
     }
 }
 
@@ -130,7 +128,7 @@ async fn bounded(timeout: Duration, f: impl std::future::Future<Output = Outcome
         .unwrap_or(Outcome::Down(Reason::Timeout))
 }
 
-fn connect_reason(e: &io::Error) -> Reason {
+pub(super) fn connect_reason(e: &io::Error) -> Reason {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => Reason::Refused,
         io::ErrorKind::TimedOut => Reason::Timeout,
@@ -147,125 +145,19 @@ async fn tcp(target: &Target) -> Outcome {
         SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
         SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
     };
-    let socket = match socket.and_then(|s| s.set_zero_linger().map(|()| s)) {
+    let socket = socket.and_then(|s| s.set_zero_linger().map(|()| s));
+    let socket = match (socket, target.check.source) {
+        (Ok(s), Some(src)) => s.bind(SocketAddr::new(src, 0)).map(|()| s),
+        (s, None) => s,
+        (Err(e), _) => Err(e),
+    };
+    let socket = match socket {
         Ok(s) => s,
         Err(e) => return Outcome::Down(Reason::Spawn(e.to_string())),
     };
     match socket.connect(addr).await {
         Ok(_) => Outcome::Up,
         Err(e) => Outcome::Down(connect_reason(&e)),
-    }
-}
-
-/// Looks through an error chain, including errors wrapped inside `io::Error`s (which
-/// `source()` does not walk), for the first error of type `T`.
-fn find<'a, T: std::error::Error + 'static>(
-    e: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a T> {
-    if let Some(t) = e.downcast_ref::<T>() {
-        return Some(t);
-    }
-    if let Some(inner) = e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
-        let inner: &(dyn std::error::Error + 'static) = inner;
-        if let Some(t) = find::<T>(inner) {
-            return Some(t);
-        }
-    }
-    e.source().and_then(find::<T>)
-}
-
-/// The most specific cause of a failed request, classified.
-fn http_reason(e: &reqwest::Error) -> Reason {
-    if e.is_timeout() {
-        return Reason::Timeout;
-    }
-    if let Some(tls) = find::<rustls::Error>(e) {
-        return Reason::Tls(tls.to_string());
-    }
-    if let Some(io) = find::<io::Error>(e)
-        && io.kind() == io::ErrorKind::ConnectionRefused
-    {
-        return Reason::Refused;
-    }
-    let mut innermost = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(err) = source {
-        innermost = err.to_string();
-        source = err.source();
-    }
-    if e.is_connect() {
-        Reason::Connect(innermost)
-    } else {
-        Reason::Protocol(innermost)
-    }
-}
-
-/// Most of a body a check reads before matching: enough for any health page.
-const BODY_LIMIT: usize = 1 << 20;
-
-async fn http(
-    target: &Target,
-    h: &HttpCheck,
-    tls: bool,
-    verify: bool,
-    sni: Option<&str>,
-    ctx: &Arc<Context>,
-) -> Outcome {
-    let scheme = if tls { "https" } else { "http" };
-    let sa = SocketAddr::new(target.addr, target.port);
-    // With an SNI name the URL names it (so TLS sends it) and the name resolves to the target.
-    let (client, authority) = match sni {
-        Some(name) => {
-            let built = http_builder(verify).resolve(name, sa).build();
-            match built {
-                Ok(c) => (c, format!("{name}:{}", target.port)),
-                Err(e) => {
-                    return Outcome::Down(Reason::Tls(format!("no certificate verifier: {e}")));
-                }
-            }
-        }
-        // Plain HTTP has no certificate to verify.
-        None if tls && verify => match ctx.verified.get_or_init(verified_client) {
-            Ok(c) => (c.clone(), sa.to_string()),
-            Err(e) => return Outcome::Down(Reason::Tls(e.clone())),
-        },
-        None => (ctx.insecure.clone(), sa.to_string()),
-    };
-    let url = format!("{scheme}://{authority}{}", h.path);
-    let mut req = client.get(&url).timeout(target.check.timeout);
-    if let Some(host) = &h.host {
-        req = req.header(reqwest::header::HOST, host);
-    }
-    let mut resp = match req.send().await {
-        Ok(r) => r,
-        Err(e) => return Outcome::Down(http_reason(&e)),
-    };
-    let status = resp.status().as_u16();
-    if !h.status.contains(status) {
-        return Outcome::Down(Reason::Status(status));
-    }
-    let Some(pattern) = &h.body_regex else {
-        return Outcome::Up;
-    };
-    let mut body = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                body.extend_from_slice(&chunk);
-                if body.len() >= BODY_LIMIT {
-                    body.truncate(BODY_LIMIT);
-                    break;
-                }
-            }
-            Ok(None) => break,
-            Err(e) => return Outcome::Down(http_reason(&e)),
-        }
-    }
-    // Validation compiled this pattern already; a failure here cannot happen, but is a "down".
-    match regex::bytes::Regex::new(pattern) {
-        Ok(re) if re.is_match(&body) => Outcome::Up,
-        Ok(_) => Outcome::Down(Reason::BodyMismatch),
-        Err(e) => Outcome::Down(Reason::Spawn(e.to_string())),
     }
 }
 

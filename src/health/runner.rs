@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use super::outcome::Outcome;
 use super::probe::{self, Context, Target};
 use super::tracker::{State, Tracker};
+use crate::config::model::CheckKind;
 
 /// A change of a target's state, with the probe result that caused it.
 #[derive(Debug, Clone)]
@@ -135,28 +136,77 @@ impl Sink {
 }
 
 async fn run(target: Arc<Target>, ctx: Arc<Context>, tx: mpsc::UnboundedSender<Event>, sink: Sink) {
+    if let CheckKind::File(f) = &target.check.kind {
+        return watch_file(&f.file, &target, &ctx, &tx, &sink).await;
+    }
     let check = &target.check;
     let mut tracker = Tracker::new(check.rise, check.fall);
     let warmup = rand::rng().random_range(0.0..1.0) * check.interval.as_secs_f64();
     tokio::time::sleep(Duration::from_secs_f64(warmup)).await;
     loop {
         let started = tokio::time::Instant::now();
-        let outcome = probe::probe(&target, &ctx).await;
-        let took = started.elapsed();
-        tracing::trace!(target = %target, result = %outcome, took_ms = took.as_millis() as u64, "probe");
-        sink.record(&target, &outcome, took);
-        if let Some(state) = tracker.observe(&outcome) {
-            let event = Event {
-                target: target.clone(),
-                state,
-                outcome: outcome.clone(),
-            };
-            if tx.send(event).is_err() {
-                return;
-            }
+        let outcome = once(&target, &ctx, &sink).await;
+        if !report(&mut tracker, &target, &outcome, &tx) {
+            return;
         }
         let delay = tracker.next_delay(&outcome, check.interval, check.retry_delay);
         // The interval runs from the start of the probe, as keepalived's delay_loop does.
         tokio::time::sleep_until(started + delay).await;
     }
+}
+
+/// A file check reads its file at start and again whenever it changes; every reading is a
+/// verdict (keepalived's FILE_CHECK has no retry).
+async fn watch_file(
+    file: &std::path::Path,
+    target: &Arc<Target>,
+    ctx: &Arc<Context>,
+    tx: &mpsc::UnboundedSender<Event>,
+    sink: &Sink,
+) {
+    let mut watch = match super::file::Watch::new(file) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::error!(file = %file.display(), error = %e, "cannot watch the file of a file check: it is read once");
+            None
+        }
+    };
+    let mut tracker = Tracker::new(1, 1);
+    loop {
+        let outcome = once(target, ctx, sink).await;
+        if !report(&mut tracker, target, &outcome, tx) {
+            return;
+        }
+        match watch.as_mut() {
+            Some(w) => w.changed().await,
+            None => std::future::pending::<()>().await,
+        }
+    }
+}
+
+async fn once(target: &Arc<Target>, ctx: &Arc<Context>, sink: &Sink) -> Outcome {
+    let started = tokio::time::Instant::now();
+    let outcome = probe::probe(target, ctx).await;
+    let took = started.elapsed();
+    tracing::trace!(target = %target, result = %outcome, took_ms = took.as_millis() as u64, "probe");
+    sink.record(target, &outcome, took);
+    outcome
+}
+
+/// Feeds the tracker and sends a change of state; false when nobody listens any more.
+fn report(
+    tracker: &mut Tracker,
+    target: &Arc<Target>,
+    outcome: &Outcome,
+    tx: &mpsc::UnboundedSender<Event>,
+) -> bool {
+    let Some(state) = tracker.observe(outcome) else {
+        return true;
+    };
+    let event = Event {
+        target: target.clone(),
+        state,
+        outcome: outcome.clone(),
+    };
+    tx.send(event).is_ok()
 }

@@ -11,8 +11,17 @@ use crate::reconcile::desired::Health;
 pub enum State {
     /// No verdict yet: consumers keep their starting assumption (up, or down with `alpha`).
     Unknown,
-    Up(Option<u32>),
+    Up(Option<Adjust>),
     Down,
+}
+
+/// How an up verdict changes a server's weight, if it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adjust {
+    /// A dynamic misc check's weight.
+    Set(u32),
+    /// A file check's offset to the configured weight.
+    Offset(i32),
 }
 
 impl State {
@@ -20,7 +29,8 @@ impl State {
         match self {
             State::Unknown => None,
             State::Up(None) => Some(Health::Up),
-            State::Up(Some(w)) => Some(Health::UpWithWeight(w)),
+            State::Up(Some(Adjust::Set(w))) => Some(Health::UpWithWeight(w)),
+            State::Up(Some(Adjust::Offset(o))) => Some(Health::UpWithOffset(o)),
             State::Down => Some(Health::Down),
         }
     }
@@ -67,7 +77,8 @@ impl Tracker {
                 self.fails = 0;
                 self.oks = self.oks.saturating_add(1);
                 let weight = match up {
-                    Outcome::UpWeight(w) => Some(*w),
+                    Outcome::UpWeight(w) => Some(Adjust::Set(*w)),
+                    Outcome::UpOffset(o) => Some(Adjust::Offset(*o)),
                     _ => None,
                 };
                 match self.state {
@@ -134,9 +145,15 @@ mod tests {
     #[test]
     fn a_dynamic_weight_change_is_reported_while_up() {
         let mut t = Tracker::new(1, 1);
-        assert_eq!(t.observe(&Outcome::UpWeight(3)), Some(State::Up(Some(3))));
+        assert_eq!(
+            t.observe(&Outcome::UpWeight(3)),
+            Some(State::Up(Some(Adjust::Set(3))))
+        );
         assert_eq!(t.observe(&Outcome::UpWeight(3)), None);
-        assert_eq!(t.observe(&Outcome::UpWeight(7)), Some(State::Up(Some(7))));
+        assert_eq!(
+            t.observe(&Outcome::UpWeight(7)),
+            Some(State::Up(Some(Adjust::Set(7))))
+        );
         assert_eq!(t.observe(&OK), Some(State::Up(None)));
     }
 

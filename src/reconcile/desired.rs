@@ -15,6 +15,9 @@ pub enum Health {
     Up,
     /// Up with a weight set by a dynamic check (misc with `dynamic_weight`).
     UpWithWeight(u32),
+    /// Up with this added to the configured weight (a file check with `weight`), as
+    /// keepalived adds a FILE_CHECK's value to the real server's weight, floored at 0.
+    UpWithOffset(i32),
     Down,
 }
 
@@ -185,9 +188,15 @@ pub fn live_weight(vs: &VirtualServer, map: &HealthMap) -> u64 {
         .map(|rs| match map.get(&vs.name, &rs.address) {
             Health::Up => u64::from(rs.weight),
             Health::UpWithWeight(w) => u64::from(w),
+            Health::UpWithOffset(o) => u64::from(offset(rs.weight, o)),
             Health::Down => 0,
         })
         .sum()
+}
+
+/// A configured weight moved by a file check, kept within what IPVS takes.
+fn offset(weight: u32, by: i32) -> u32 {
+    (i64::from(weight) + i64::from(by)).clamp(0, i64::from(i32::MAX)) as u32
 }
 
 fn dests(vs: &VirtualServer, map: &HealthMap) -> (Vec<Dest>, bool) {
@@ -206,6 +215,11 @@ fn dests(vs: &VirtualServer, map: &HealthMap) -> (Vec<Dest>, bool) {
                 out.push(dest(rs, rs.weight));
             }
             Health::UpWithWeight(w) => {
+                live_weight += u64::from(w);
+                out.push(dest(rs, w));
+            }
+            Health::UpWithOffset(o) => {
+                let w = offset(rs.weight, o);
                 live_weight += u64::from(w);
                 out.push(dest(rs, w));
             }

@@ -28,6 +28,7 @@ pub fn tracking_target(t: &crate::config::model::TrackScript) -> crate::health::
             retry_delay: t.interval,
             port: None,
             address: None,
+            source: None,
         },
         addr: std::net::IpAddr::from([0, 0, 0, 0]),
         port: 0,

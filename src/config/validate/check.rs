@@ -6,32 +6,78 @@ use std::time::Duration;
 use super::super::leaf::{Leaf, LeafType, Sp};
 use super::super::model::{Check, CheckKind, HttpCheck};
 use super::super::raw;
-use super::super::source::{Diag, Diags, Loc};
+use super::super::source::{Diags, Loc};
 use super::super::types::CheckType;
+use super::super::types::HttpProtocol;
+use super::kinds;
 use super::{command, opt_int, positive};
+
+use CheckType::{Dns, File, Http, Https, Misc, Ping, Smtp, Tcp, Udp};
 
 /// Which check types each type-specific key belongs to.
 const SPECIFIC: &[(&str, &[CheckType])] = &[
-    ("path", &[CheckType::Http, CheckType::Https]),
-    ("status", &[CheckType::Http, CheckType::Https]),
-    ("host", &[CheckType::Http, CheckType::Https]),
-    ("body_regex", &[CheckType::Http, CheckType::Https]),
-    ("tls_verify", &[CheckType::Https]),
-    ("sni", &[CheckType::Https]),
-    ("command", &[CheckType::Misc]),
-    ("dynamic_weight", &[CheckType::Misc]),
+    ("path", &[Http, Https]),
+    ("status", &[Http, Https]),
+    ("host", &[Http, Https]),
+    ("body_regex", &[Http, Https]),
+    ("digest", &[Http, Https]),
+    ("http_protocol", &[Http, Https]),
+    ("url", &[Http, Https]),
+    ("tls_verify", &[Https]),
+    ("sni", &[Https]),
+    ("command", &[Misc]),
+    ("dynamic_weight", &[Misc]),
+    ("source", &[Tcp, Http, Https, Udp, Dns, Ping, Smtp]),
+    ("payload", &[Udp]),
+    ("payload_hex", &[Udp]),
+    ("require_reply", &[Udp]),
+    ("reply_hex", &[Udp]),
+    ("reply_regex", &[Udp]),
+    ("min_reply_length", &[Udp]),
+    ("max_reply_length", &[Udp]),
+    ("query_name", &[Dns]),
+    ("query_type", &[Dns]),
+    ("require_answer", &[Dns]),
+    ("helo_name", &[Smtp]),
+    ("hosts", &[Smtp]),
+    ("file", &[File]),
+    ("weight", &[File]),
 ];
 
-fn specific_locs(c: &raw::Check) -> [(&'static str, Option<Loc>); 8] {
-    [
-        ("path", c.path.as_ref().map(Leaf::loc)),
-        ("status", c.status.as_ref().map(Leaf::loc)),
-        ("host", c.host.as_ref().map(Leaf::loc)),
-        ("body_regex", c.body_regex.as_ref().map(Leaf::loc)),
-        ("tls_verify", c.tls_verify.as_ref().map(Leaf::loc)),
-        ("sni", c.sni.as_ref().map(Leaf::loc)),
+fn specific_locs(c: &raw::Check) -> Vec<(&'static str, Option<Loc>)> {
+    fn l<T: LeafType>(x: &Option<Leaf<T>>) -> Option<Loc> {
+        x.as_ref().map(Leaf::loc)
+    }
+    fn first<T>(x: &Option<Vec<Sp<T>>>) -> Option<Loc> {
+        x.as_ref().and_then(|v| v.first()).map(|s| s.loc)
+    }
+    vec![
+        ("path", l(&c.path)),
+        ("status", l(&c.status)),
+        ("host", l(&c.host)),
+        ("body_regex", l(&c.body_regex)),
+        ("digest", l(&c.digest)),
+        ("http_protocol", l(&c.http_protocol)),
+        ("url", first(&c.url)),
+        ("tls_verify", l(&c.tls_verify)),
+        ("sni", l(&c.sni)),
         ("command", c.command.as_ref().map(|s| s.loc)),
-        ("dynamic_weight", c.dynamic_weight.as_ref().map(Leaf::loc)),
+        ("dynamic_weight", l(&c.dynamic_weight)),
+        ("source", l(&c.source)),
+        ("payload", l(&c.payload)),
+        ("payload_hex", l(&c.payload_hex)),
+        ("require_reply", l(&c.require_reply)),
+        ("reply_hex", l(&c.reply_hex)),
+        ("reply_regex", l(&c.reply_regex)),
+        ("min_reply_length", l(&c.min_reply_length)),
+        ("max_reply_length", l(&c.max_reply_length)),
+        ("query_name", l(&c.query_name)),
+        ("query_type", l(&c.query_type)),
+        ("require_answer", l(&c.require_answer)),
+        ("helo_name", l(&c.helo_name)),
+        ("hosts", first(&c.hosts)),
+        ("file", l(&c.file)),
+        ("weight", l(&c.weight)),
     ]
 }
 
@@ -52,7 +98,7 @@ pub(super) fn effective(
     let Some(kind_leaf) = kind_leaf else {
         d.error(
             at,
-            "the check needs `type` (\"tcp\", \"http\", \"https\" or \"misc\")",
+            "the check needs `type` (\"tcp\", \"http\", \"https\", \"misc\", \"udp\", \"dns\", \"ping\", \"smtp\" or \"file\")",
         );
         return None;
     };
@@ -124,16 +170,12 @@ pub(super) fn effective(
     let address = opt_leaf(pick!(address), "address", d);
 
     let http = |d: &mut Diags| -> Option<HttpCheck> {
-        let path = opt_leaf(pick!(path, specific), "path", d).unwrap_or_else(|| "/".into());
-        if !path.starts_with('/')
-            && let Some(l) = pick!(path, specific)
-        {
-            d.error(
-                l.loc(),
-                format!("`path` must start with '/': write \"/{path}\""),
-            );
-        }
-        let status = opt_leaf(pick!(status, specific), "status", d).unwrap_or_default();
+        let single = kinds::UrlLeaves {
+            path: pick!(path, specific),
+            status: pick!(status, specific),
+            digest: pick!(digest, specific),
+            body_regex: pick!(body_regex, specific),
+        };
         let host = opt_leaf(pick!(host, specific), "host", d);
         if let (Some(h), Some(l)) = (&host, pick!(host, specific))
             && (h.is_empty() || h.contains(char::is_whitespace))
@@ -143,25 +185,27 @@ pub(super) fn effective(
                 "`host` must be a non-empty host name without spaces",
             );
         }
-        let body_regex = opt_leaf(pick!(body_regex, specific), "body_regex", d);
-        if let (Some(re), Some(l)) = (&body_regex, pick!(body_regex, specific))
-            && let Err(e) = regex::Regex::new(re)
-        {
-            d.push(
-                Diag::error(l.loc(), "`body_regex` is not a valid regular expression")
-                    .with_help(e.to_string()),
-            );
-        }
+        let several = own_v.and_then(|o| o.url.as_ref()).or_else(|| {
+            base_v
+                .and_then(|b| b.url.as_ref())
+                .filter(|_| inherit_specific)
+        });
         Some(HttpCheck {
-            path,
-            status,
+            urls: kinds::urls(single, several, d)?,
             host,
-            body_regex,
+            http_protocol: opt_leaf(pick!(http_protocol, specific), "http_protocol", d)
+                .unwrap_or(HttpProtocol::Http11),
         })
     };
 
+    let own_payload = own_v.filter(|o| o.payload.is_some() || o.payload_hex.is_some());
+    let payload_pair = match own_payload {
+        Some(o) => (o.payload.as_ref(), o.payload_hex.as_ref()),
+        None => (pick!(payload, specific), pick!(payload_hex, specific)),
+    };
     let kind = match kind {
         CheckType::Tcp => CheckKind::Tcp,
+        CheckType::Ping => CheckKind::Ping,
         CheckType::Http => CheckKind::Http(http(d)?),
         CheckType::Https => CheckKind::Https {
             http: http(d)?,
@@ -179,6 +223,40 @@ pub(super) fn effective(
                     .unwrap_or(false),
             }
         }
+        CheckType::Udp => CheckKind::Udp(kinds::udp(
+            kinds::UdpLeaves {
+                // The payload is one thing written two ways: the override's, either way,
+                // replaces the service's.
+                payload: payload_pair.0,
+                payload_hex: payload_pair.1,
+                require_reply: pick!(require_reply, specific),
+                reply_hex: pick!(reply_hex, specific),
+                reply_regex: pick!(reply_regex, specific),
+                min_reply_length: pick!(min_reply_length, specific),
+                max_reply_length: pick!(max_reply_length, specific),
+            },
+            d,
+        )?),
+        CheckType::Dns => CheckKind::Dns(kinds::dns(
+            pick!(query_name, specific),
+            pick!(query_type, specific),
+            pick!(require_answer, specific),
+            d,
+        )?),
+        CheckType::Smtp => {
+            let hosts = own_v.and_then(|o| o.hosts.as_ref()).or_else(|| {
+                base_v
+                    .and_then(|b| b.hosts.as_ref())
+                    .filter(|_| inherit_specific)
+            });
+            CheckKind::Smtp(kinds::smtp(pick!(helo_name, specific), hosts, d)?)
+        }
+        CheckType::File => CheckKind::File(kinds::file(
+            at,
+            pick!(file, specific),
+            pick!(weight, specific),
+            d,
+        )?),
     };
     Some(Check {
         kind,
@@ -189,9 +267,14 @@ pub(super) fn effective(
         retry_delay,
         port,
         address,
+        source: opt_leaf(pick!(source, specific), "source", d),
     })
 }
 
-fn opt_leaf<T: LeafType>(leaf: Option<&Leaf<T>>, key: &str, d: &mut Diags) -> Option<T::Out> {
+pub(super) fn opt_leaf<T: LeafType>(
+    leaf: Option<&Leaf<T>>,
+    key: &str,
+    d: &mut Diags,
+) -> Option<T::Out> {
     leaf.and_then(|l| l.get(key, d))
 }

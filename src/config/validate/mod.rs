@@ -4,6 +4,7 @@
 
 mod check;
 mod email;
+mod kinds;
 mod sections;
 mod service;
 mod vrrp;
