@@ -434,6 +434,18 @@ fn check_keys_belong_to_their_type() {
         "`command` does not apply to a http check (it belongs to misc)",
     );
     expect(
+        &with_check("type = \"tcp\"\nquery_name = \"x.test\""),
+        13,
+        14,
+        "`query_name` does not apply to a tcp check (it belongs to dns)",
+    );
+    expect(
+        &with_check("type = \"http\"\npath = \"/\"\nurl = [{ path = \"/a\" }]"),
+        13,
+        8,
+        "a check with `url` entries takes path, status, digest and body_regex in each entry",
+    );
+    expect(
         &with_check("type = \"http\"\nbody_regex = \"(\""),
         13,
         14,
@@ -449,7 +461,7 @@ fn check_keys_belong_to_their_type() {
         &with_check("interval = \"1s\""),
         11,
         1,
-        "the check needs `type` (\"tcp\", \"http\", \"https\" or \"misc\")",
+        "the check needs `type` (\"tcp\", \"http\", \"https\", \"misc\", \"udp\", \"dns\", \"ping\", \"smtp\" or \"file\")",
     );
     // A real server that switches type does not inherit the service's http keys.
     let switch = with_check("type = \"http\"\npath = \"/hz\"") + "check = { type = \"tcp\" }\n";

@@ -293,9 +293,7 @@ fn virtual_servers_checks_and_legacy_names() {
     let losses = lost(&imp);
     assert_eq!(
         losses,
-        vec![
-            "lvs.conf:35: digest 9b3a0c85a887a256d6939da88aabd8cd: haldir does not compare body digests (body_regex can match content)"
-        ],
+        vec!["lvs.conf:95: garp_group { … }: no haldir equivalent"],
     );
 }
 
@@ -347,7 +345,7 @@ fn the_command_prints_toml_and_lists_losses_with_exit_1() {
     assert_eq!(lossy.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&lossy.stderr);
     assert!(
-        stderr.contains("lvs.conf:35: not converted: digest"),
+        stderr.contains("lvs.conf:95: not converted: garp_group"),
         "{stderr}"
     );
     let toml = String::from_utf8_lossy(&lossy.stdout);

@@ -728,3 +728,142 @@ static_rules {
         vec!["6: 192.168.100.18/24: no dev: keepalived puts it on default_interface, eth2"]
     );
 }
+
+/// Each checker type keepalived has maps with keepalived's own defaults written out:
+/// DNS_CHECK retries 3 times with the delay loop between tries (check/check_dns.c:480-481) and
+/// asks for SOA of the root (include/check_dns.h:32-33); UDP_CHECK sends "keepalived check -
+/// keepalived ch" without a payload (core/layer4.c:58-76, 234-239) and checks reply lengths, up
+/// to 255 bytes, only against an expected reply (check/check_udp.c:94-95, 254-298); SMTP_CHECK
+/// says HELO smtpchecker.keepalived.org (include/check_smtp.h:45); HTTP_GET speaks HTTP/1.0
+/// (check/check_http.c:366) and its several `url` blocks must all pass (1044-1162); FILE_CHECK
+/// takes its file and weight from the track_file it names, reverse negating the weight
+/// (check/check_file.c:56-123, trackers/track_file.c:299-331).
+#[test]
+fn every_checker_type_maps_with_keepalived_defaults() {
+    let (i, c) = convert(
+        r#"
+track_file app_state {
+    file /run/app/state
+    weight 5 reverse
+}
+virtual_server 10.0.0.100 53 {
+    protocol UDP
+    lb_kind DR
+    delay_loop 10
+    real_server 10.0.0.11 53 {
+        DNS_CHECK {
+            type a
+            name www.example.test
+        }
+    }
+    real_server 10.0.0.12 53 {
+        UDP_CHECK {
+            require_reply ab xx
+            min_reply_length 4
+        }
+    }
+    real_server 10.0.0.13 53 {
+        PING_CHECK {
+            bindto 10.0.0.1
+        }
+    }
+}
+virtual_server 10.0.0.100 80 {
+    protocol TCP
+    lb_kind DR
+    real_server 10.0.0.11 80 {
+        HTTP_GET {
+            url {
+                path /
+                digest 640205B7B0FC66C1EA91C463FAC6334D
+            }
+            url {
+                path /healthz
+                status_code 200-204
+            }
+            fast_recovery
+        }
+    }
+    real_server 10.0.0.12 80 {
+        FILE_CHECK {
+            track_file app_state
+        }
+    }
+}
+virtual_server 10.0.0.100 25 {
+    protocol TCP
+    lb_kind DR
+    real_server 10.0.0.11 25 {
+        SMTP_CHECK {
+            host {
+                connect_ip 10.0.1.11
+                connect_port 587
+            }
+        }
+    }
+}
+"#,
+    );
+    assert_eq!(losses(&i), Vec::<String>::new());
+    use haldir::config::model::CheckKind;
+    use haldir::config::types::{DnsType, HttpProtocol};
+    let check = |vs: usize, rs: usize| {
+        c.virtual_servers[vs].real_servers[rs]
+            .check
+            .clone()
+            .unwrap()
+    };
+    let dns = check(0, 0);
+    let CheckKind::Dns(q) = &dns.kind else {
+        panic!("{dns:?}")
+    };
+    assert_eq!(
+        (q.query_name.as_str(), q.query_type),
+        ("www.example.test", DnsType::A)
+    );
+    assert_eq!(
+        (dns.fall, dns.retry_delay.as_secs()),
+        (4, 10),
+        "3 retries, delay_loop apart"
+    );
+    let CheckKind::Udp(u) = &check(0, 1).kind else {
+        panic!()
+    };
+    assert_eq!(u.payload, b"keepalived check - keepalived ch");
+    assert!(u.require_reply);
+    assert_eq!(u.reply_prefix, vec![(0xab, 0xff), (0x00, 0x00)]);
+    assert_eq!((u.min_reply_length, u.max_reply_length), (4, Some(255)));
+    let ping = check(0, 2);
+    assert_eq!(
+        (ping.kind.clone(), ping.source),
+        (CheckKind::Ping, Some("10.0.0.1".parse().unwrap()))
+    );
+    let CheckKind::Http(h) = &check(1, 0).kind else {
+        panic!()
+    };
+    assert_eq!(h.http_protocol, HttpProtocol::Http10);
+    assert_eq!(h.urls.len(), 2);
+    assert_eq!(
+        h.urls[0].digest.as_deref(),
+        Some("640205b7b0fc66c1ea91c463fac6334d")
+    );
+    assert!(h.urls[1].status.contains(204) && !h.urls[1].status.contains(205));
+    let CheckKind::File(f) = &check(1, 1).kind else {
+        panic!()
+    };
+    assert_eq!((f.file.to_str(), f.weight), (Some("/run/app/state"), -5));
+    let CheckKind::Smtp(s) = &check(2, 0).kind else {
+        panic!()
+    };
+    assert_eq!(s.helo_name.as_deref(), Some("smtpchecker.keepalived.org"));
+    assert_eq!(s.hosts.len(), 1);
+    assert_eq!(
+        (s.hosts[0].address.to_string(), s.hosts[0].port),
+        ("10.0.1.11".into(), Some(587))
+    );
+    assert!(
+        warnings(&i).iter().any(|w| w.contains("host { … }")),
+        "{:?}",
+        warnings(&i)
+    );
+}

@@ -103,6 +103,11 @@ fn health_checks_drive_ipvs() {
     scenario("health-ipvs");
 }
 
+#[test]
+fn udp_and_dns_checks_drive_a_udp_service() {
+    scenario("checks-udp-dns");
+}
+
 /// The README's first command (scripts/lab) runs this demo: it must keep working.
 #[test]
 fn the_lab_demo_directs_traffic_and_fails_over() {

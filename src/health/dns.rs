@@ -3,7 +3,6 @@
 //! ignored (as keepalived does); ours must carry the question asked, RCODE NOERROR and, with
 //! `require_answer`, at least one answer. The wire format is hickory-proto's.
 
-use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
@@ -127,13 +126,6 @@ fn unspecified(peer: SocketAddr) -> IpAddr {
     }
 }
 
-fn failure(e: &io::Error) -> Reason {
-    match e.raw_os_error() {
-        Some(libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH) => Reason::Unreachable,
-        _ => super::probe::connect_reason(e),
-    }
-}
-
 async fn udp(
     peer: SocketAddr,
     source: Option<IpAddr>,
@@ -145,12 +137,19 @@ async fn udp(
     let s = tokio::net::UdpSocket::bind(local)
         .await
         .map_err(|e| Reason::Spawn(e.to_string()))?;
-    s.connect(peer).await.map_err(|e| failure(&e))?;
-    s.send(query).await.map_err(|e| failure(&e))?;
+    s.connect(peer)
+        .await
+        .map_err(|e| super::probe::datagram_reason(&e))?;
+    s.send(query)
+        .await
+        .map_err(|e| super::probe::datagram_reason(&e))?;
     let mut buf = vec![0u8; 65535];
     // The probe's timeout bounds this loop: datagrams that are not ours are skipped.
     loop {
-        let n = s.recv(&mut buf).await.map_err(|e| failure(&e))?;
+        let n = s
+            .recv(&mut buf)
+            .await
+            .map_err(|e| super::probe::datagram_reason(&e))?;
         match judge(&buf[..n], q, id, false) {
             Verdict::NotOurs => continue,
             v => return Ok(v),
@@ -175,10 +174,16 @@ async fn tcp(
             .bind(SocketAddr::new(src, 0))
             .map_err(|e| Reason::Spawn(e.to_string()))?;
     }
-    let mut stream = socket.connect(peer).await.map_err(|e| failure(&e))?;
+    let mut stream = socket
+        .connect(peer)
+        .await
+        .map_err(|e| super::probe::datagram_reason(&e))?;
     let mut framed = (query.len() as u16).to_be_bytes().to_vec();
     framed.extend_from_slice(query);
-    stream.write_all(&framed).await.map_err(|e| failure(&e))?;
+    stream
+        .write_all(&framed)
+        .await
+        .map_err(|e| super::probe::datagram_reason(&e))?;
     let mut len = [0u8; 2];
     stream
         .read_exact(&mut len)

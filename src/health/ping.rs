@@ -34,7 +34,7 @@ pub(super) async fn probe(target: &Target) -> Outcome {
         None => Ok(()),
     };
     if let Err(e) = bound.and_then(|()| socket.connect(&SockAddr::from(peer))) {
-        return Outcome::Down(failure(&e));
+        return Outcome::Down(super::probe::datagram_reason(&e));
     }
     let socket = match into_tokio(socket) {
         Ok(s) => s,
@@ -43,14 +43,14 @@ pub(super) async fn probe(target: &Target) -> Outcome {
     let id: u16 = rand::random();
     let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
     if let Err(e) = socket.send(&echo_request(v6, id, seq)).await {
-        return Outcome::Down(failure(&e));
+        return Outcome::Down(super::probe::datagram_reason(&e));
     }
     let mut buf = vec![0u8; 65535];
     // The probe's timeout bounds this loop: echoes that are not ours are skipped.
     loop {
         let n = match socket.recv(&mut buf).await {
             Ok(n) => n,
-            Err(e) => return Outcome::Down(failure(&e)),
+            Err(e) => return Outcome::Down(super::probe::datagram_reason(&e)),
         };
         // A ping socket's kernel already matched the identifier (and wrote its own).
         let want_id = raw.then_some(id);
@@ -80,13 +80,6 @@ fn into_tokio(s: Socket) -> io::Result<tokio::net::UdpSocket> {
     s.set_nonblocking(true)?;
     // An ICMP socket is a datagram socket: send and recv are all tokio's UdpSocket does here.
     tokio::net::UdpSocket::from_std(std::net::UdpSocket::from(s))
-}
-
-fn failure(e: &io::Error) -> Reason {
-    match e.raw_os_error() {
-        Some(libc::EHOSTUNREACH | libc::ENETUNREACH | libc::ECONNREFUSED) => Reason::Unreachable,
-        _ => Reason::Connect(e.to_string()),
-    }
 }
 
 /// An echo request; the v4 checksum is ours to compute (the kernel fills ICMPv6's, and a

@@ -128,6 +128,15 @@ async fn bounded(timeout: Duration, f: impl std::future::Future<Output = Outcome
         .unwrap_or(Outcome::Down(Reason::Timeout))
 }
 
+/// An error on a connected datagram socket (udp, dns, ping) is the ICMP error the kernel
+/// received for it.
+pub(super) fn datagram_reason(e: &io::Error) -> Reason {
+    match e.raw_os_error() {
+        Some(libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH) => Reason::Unreachable,
+        _ => connect_reason(e),
+    }
+}
+
 pub(super) fn connect_reason(e: &io::Error) -> Reason {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => Reason::Refused,

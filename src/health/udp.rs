@@ -21,18 +21,18 @@ pub(super) async fn probe(target: &Target, u: &UdpCheck) -> Outcome {
         Err(e) => return Outcome::Down(Reason::Spawn(e.to_string())),
     };
     if let Err(e) = socket.connect(peer).await {
-        return Outcome::Down(failure(&e));
+        return Outcome::Down(super::probe::datagram_reason(&e));
     }
     match socket.send(&u.payload).await {
         Ok(n) if n == u.payload.len() => {}
         Ok(n) => return Outcome::Down(Reason::Connect(format!("short send: {n} bytes"))),
-        Err(e) => return Outcome::Down(failure(&e)),
+        Err(e) => return Outcome::Down(super::probe::datagram_reason(&e)),
     }
     let mut buf = vec![0u8; MAX_REPLY];
     match tokio::time::timeout(timeout, socket.recv(&mut buf)).await {
         Err(_) if u.require_reply => Outcome::Down(Reason::Timeout),
         Err(_) => Outcome::Up,
-        Ok(Err(e)) => Outcome::Down(failure(&e)),
+        Ok(Err(e)) => Outcome::Down(super::probe::datagram_reason(&e)),
         Ok(Ok(n)) => judge(u, &buf[..n]),
     }
 }
@@ -43,14 +43,6 @@ async fn bind(peer: SocketAddr, source: Option<IpAddr>) -> io::Result<tokio::net
         SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
     };
     tokio::net::UdpSocket::bind(SocketAddr::new(source.unwrap_or(any), 0)).await
-}
-
-/// An error on a connected UDP socket is the ICMP error the kernel received for it.
-fn failure(e: &io::Error) -> Reason {
-    match e.raw_os_error() {
-        Some(libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH) => Reason::Unreachable,
-        _ => Reason::Connect(e.to_string()),
-    }
 }
 
 /// A reply's verdict: its length, its first bytes (masked), then the pattern.

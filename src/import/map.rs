@@ -44,6 +44,9 @@ pub struct Mapper {
     /// The first `lvs_sync_daemon_interface` of an instance (keepalived 1.x's form): the
     /// interface and the instance, whose sync daemon follows it.
     pub legacy_sync: Option<(String, String)>,
+    /// Top-level track_file blocks by name, for FILE_CHECK; those a FILE_CHECK used.
+    pub track_files: HashMap<String, Node>,
+    pub used_track_files: std::collections::HashSet<String>,
 }
 
 impl Mapper {
@@ -59,6 +62,8 @@ impl Mapper {
             instances: Vec::new(),
             scripts: Vec::new(),
             legacy_sync: None,
+            track_files: HashMap::new(),
+            used_track_files: std::collections::HashSet::new(),
         }
     }
 
@@ -167,6 +172,11 @@ impl Mapper {
                         self.groups.insert(name.to_string(), n.children().to_vec());
                     }
                 }
+                "track_file" | "vrrp_track_file" => {
+                    if let Some(name) = n.arg(0) {
+                        self.track_files.insert(name.to_string(), n.clone());
+                    }
+                }
                 "vrrp_instance" => {
                     if let Some(name) = n.arg(0) {
                         self.instances.push(name.to_string());
@@ -221,7 +231,15 @@ impl Mapper {
             "virtual_server",
             "virtual_server_group",
         ];
-        for n in nodes.iter().filter(|n| !MAPPED.contains(&n.key.as_str())) {
+        let used = |n: &Node| {
+            (n.key == "track_file" || n.key == "vrrp_track_file")
+                && n.arg(0).is_some_and(|a| self.used_track_files.contains(a))
+        };
+        let rest: Vec<&Node> = nodes
+            .iter()
+            .filter(|n| !MAPPED.contains(&n.key.as_str()) && !used(n))
+            .collect();
+        for n in rest {
             if n.key == "}" {
                 self.lost(n, "closes nothing: keepalived ignores it (\"Unknown keyword '}'\"), but the blocks before it may not be what the file meant");
             } else {
