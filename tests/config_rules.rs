@@ -694,10 +694,16 @@ fn email_needs_recipients_a_server_and_real_addresses() {
         "[email] needs `smtp_server`, \"host\" or \"host:port\"",
     );
     expect(
-        &with("to = [\"ops\"]\nsmtp_server = \"192.0.2.25\"\n"),
+        &with("to = [\"ops@\"]\nsmtp_server = \"192.0.2.25\"\n"),
         15,
         7,
-        "`to`: \"ops\" is not a mail address (user@domain)",
+        "`to`: \"ops@\" is not a mail address (user@domain, or a local name)",
+    );
+    expect(
+        &with("to = [\"ops\"]\nfrom = \"<lb1@example.com>\"\nsmtp_server = \"192.0.2.25\"\n"),
+        16,
+        8,
+        "`from`: \"<lb1@example.com>\" is not a mail address (user@domain, or a local name)",
     );
     expect(
         &with("to = [\"ops@example.com\"]\nsmtp_server = \"192.0.2.25:0\"\n"),
@@ -739,4 +745,22 @@ fn a_static_address_names_its_interface() {
         "{BASE}\n[static]\naddresses = [\"10.5.0.1/24 dev eth1\"]\nroutes = [\"10.6.0.0/16 via 10.1.0.1\"]\n"
     );
     assert_eq!(errors_of(&ok), vec![]);
+}
+
+#[test]
+fn umask_is_an_octal_mask() {
+    let with = |v: &str| format!("[global]\numask = \"{v}\"\n{BASE}");
+    assert_eq!(errors_of(&with("0027")), vec![]);
+    expect(
+        &with("0899"),
+        2,
+        9,
+        "`umask` \"0899\" is not an octal mask from \"0000\" to \"0777\"",
+    );
+    expect(
+        &with("01777"),
+        2,
+        9,
+        "`umask` \"01777\" is not an octal mask from \"0000\" to \"0777\"",
+    );
 }

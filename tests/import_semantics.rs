@@ -652,7 +652,14 @@ fn routes_and_rules_follow_the_instance() {
         losses(&imp),
         vec![
             "12: 192.168.113.0/24 via 192.168.100.252 or 192.168.100.253: unknown route option \"or\"",
-            "16: to 192.168.200./24 table 2: \"192.168.200./24\" is not an address or prefix",
+        ]
+    );
+    // vrrp_iprule.c: parse_route fails (inet_pton), "Invalid rule to address", goto err: the
+    // rule is not installed by keepalived either.
+    assert_eq!(
+        warnings(&imp),
+        vec![
+            "16: to 192.168.200./24 table 2: \"192.168.200./24\" is not an address or prefix: keepalived rejects the line and installs nothing; nor does haldir"
         ]
     );
 }
@@ -865,5 +872,197 @@ virtual_server 10.0.0.100 25 {
         warnings(&i).iter().any(|w| w.contains("host { … }")),
         "{:?}",
         warnings(&i)
+    );
+}
+
+/// keepalived reads a script line twice (lib/parser.c alloc_strvec_quoted, then
+/// core/notify.c set_script_params_array → alloc_strvec_quoted_escaped): single quotes group
+/// words as double quotes do, and escapes are decoded. vrrp_script's `script` and `misc_path`
+/// take the command only (vrrp_parser.c vrrp_vscript_script_handler, check_misc.c
+/// misc_path_handler); a notify script's trailing words are its user and group
+/// (notify.c notify_script_init → set_script_uid_gid).
+#[test]
+fn script_lines_are_read_twice_as_keepalived_reads_them() {
+    let (imp, c) = convert(
+        "global_defs {
+    script_user root root
+}
+vrrp_script chk {
+    script 'killall -0 haproxy' # a comment
+    user root root
+}
+vrrp_script esc {
+    script \"/bin/echo a\\ b 'c d'\" extra
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    track_script {
+        chk
+        esc
+    }
+    notify_master \"/etc/keepalived/notify.sh master\" root
+    notify_backup \"/etc/keepalived/notify.sh backup\" nobody
+    virtual_ipaddress {
+        10.0.0.100/32
+    }
+}
+",
+    );
+    assert_eq!(c.track_scripts[0].command, vec!["killall", "-0", "haproxy"]);
+    assert_eq!(c.track_scripts[1].command, vec!["/bin/echo", "a b", "c d"]);
+    assert_eq!(
+        c.global.script_user, "root",
+        "root root is root with its group"
+    );
+    assert_eq!(
+        c.vrrp_instances[0].notify.master.as_deref(),
+        Some(&["/etc/keepalived/notify.sh".to_string(), "master".into()][..])
+    );
+    assert_eq!(
+        losses(&imp),
+        vec![
+            "19: notify_backup /etc/keepalived/notify.sh backup nobody: runs as nobody in keepalived; haldir runs every script as script_user (root)"
+        ]
+    );
+    assert_eq!(
+        warnings(&imp),
+        vec![
+            "9: script /bin/echo a\\ b 'c d' extra: keepalived reads only the command and ignores \"extra\""
+        ]
+    );
+}
+
+/// Without a global script_user, scripts that all name the same user make it haldir's
+/// script_user; a script naming none would run as keepalived's default user
+/// (notify.c get_default_script_user), so then no user is taken from the others.
+#[test]
+fn a_user_every_script_names_becomes_script_user() {
+    let one = "vrrp_script chk {
+    script /bin/true
+    user root
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    track_script {
+        chk
+    }
+    virtual_ipaddress {
+        10.0.0.100/32
+    }
+}
+";
+    let (imp, c) = convert(one);
+    assert_eq!(c.global.script_user, "root");
+    assert!(losses(&imp).is_empty(), "{:?}", losses(&imp));
+    let (imp, c) = convert(&one.replace(
+        "    virtual_ipaddress {",
+        "    notify_master /bin/true\n    virtual_ipaddress {",
+    ));
+    assert_eq!(c.global.script_user, "haldir-script");
+    assert_eq!(
+        losses(&imp),
+        vec![
+            "3: user root: runs as root in keepalived; haldir runs every script as script_user (haldir-script)"
+        ]
+    );
+}
+
+/// core/smtp.c sends notification_email and notification_email_from as written
+/// ("MAIL FROM:<%s>", "RCPT TO:<%s>"): a bare local name is the mail server's to complete.
+#[test]
+fn bare_mail_names_are_sent_as_written() {
+    let (imp, c) = convert(
+        "global_defs {
+    notification_email {
+        acassen
+        ops@example.com
+    }
+    notification_email_from root
+    smtp_server 192.0.2.25
+}
+",
+    );
+    let email = c.email.expect("[email]");
+    assert_eq!(email.to, vec!["acassen", "ops@example.com"]);
+    assert_eq!(email.from, "root");
+    assert!(losses(&imp).is_empty(), "{:?}", losses(&imp));
+}
+
+/// core/global_parser.c: umask as strtol reads it or as bit names (umask_handler), the two
+/// no_swap switches (one process here), checker_log_all_failures, and a multicast group
+/// equal to VRRP's own; check_parser.c has no nat_mask any more ("Unknown keyword").
+#[test]
+fn process_settings_map_to_global() {
+    let (imp, c) = convert(
+        "global_defs {
+    umask IWGRP | IWOTH
+    vrrp_no_swap
+    checker_no_swap
+    checker_log_all_failures on
+    vrrp_mcast_group4 224.0.0.18
+}
+virtual_server 10.0.0.100 80 {
+    protocol TCP
+    nat_mask 255.255.255.0
+    real_server 10.0.0.1 80 {
+    }
+}
+",
+    );
+    assert_eq!(c.global.umask, Some(0o022));
+    assert!(c.global.no_swap && c.global.log_all_failures);
+    assert!(losses(&imp).is_empty(), "{:?}", losses(&imp));
+    assert_eq!(
+        warnings(&imp),
+        vec![
+            "3: vrrp_no_swap: haldir is one process: no_swap locks its checks and VRRP together, as vrrp_no_swap with checker_no_swap would",
+            "10: nat_mask 255.255.255.0: keepalived no longer knows nat_mask (\"Unknown keyword\") and ignores it",
+        ]
+    );
+    let (imp, _) = convert("global_defs {\n    vrrp_mcast_group4 224.0.0.19\n}\n");
+    assert_eq!(
+        losses(&imp),
+        vec!["2: vrrp_mcast_group4 224.0.0.19: haldir sends multicast adverts to 224.0.0.18 only"]
+    );
+}
+
+/// lib/parser.c: `_INSTANCE` is the config id, `_PWD` the directory of the file being read
+/// (keepalived chdir()s there while reading it), `_RANDOM` a new number at each read.
+#[test]
+fn standard_definitions() {
+    let (imp, c) = convert(
+        "vrrp_script chk {
+    script ${_PWD}/check.sh
+}
+vrrp_instance ${_INSTANCE}_VI {
+    interface eth0
+    virtual_router_id 51
+    notify_master \"/bin/echo ${_RANDOM}\"
+    track_script {
+        chk
+    }
+    virtual_ipaddress {
+        10.0.0.100/32
+    }
+}
+",
+    );
+    assert_eq!(c.vrrp_instances[0].name, "lb1_VI");
+    assert!(
+        c.track_scripts[0].command[0].ends_with("/check.sh")
+            && !c.track_scripts[0].command[0].contains('$'),
+        "{:?}",
+        c.track_scripts[0].command
+    );
+    assert_eq!(
+        c.vrrp_instances[0].notify.master.as_deref(),
+        Some(&["/bin/echo".to_string(), "0".into()][..])
+    );
+    assert!(losses(&imp)[0].starts_with("7: ${_RANDOM}: keepalived draws a new number"));
+    assert_eq!(losses(&imp).len(), 1, "{:?}", losses(&imp));
+    assert!(
+        warnings(&imp)[0].starts_with("2: ${_PWD}: the directory this file was read from here (")
     );
 }

@@ -131,6 +131,22 @@ pub struct Global {
     pub reconcile_interval: Duration,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub net_namespace: Option<String>,
+    /// Octal file-mode mask; `None` keeps the one haldir was started with.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_umask"
+    )]
+    pub umask: Option<u32>,
+    pub no_swap: bool,
+    pub log_all_failures: bool,
+}
+
+/// A umask as written: "0022".
+fn serialize_umask<S: serde::Serializer>(v: &Option<u32>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(m) => s.serialize_str(&format!("{m:04o}")),
+        None => s.serialize_none(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

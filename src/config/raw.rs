@@ -93,6 +93,15 @@ pub struct Global {
     /// Run inside this network namespace, made by `ip netns add NAME` (keepalived's
     /// net_namespace).
     pub net_namespace: Option<Str>,
+    /// The file-mode mask of the daemon and the scripts it runs, octal: "0022" (keepalived's
+    /// umask; default: the one haldir was started with).
+    pub umask: Option<Str>,
+    /// Lock the daemon's memory so that it is never swapped out (keepalived's vrrp_no_swap
+    /// and checker_no_swap; default false).
+    pub no_swap: Option<Leaf<bool>>,
+    /// Log every failed probe, not only changes of state (keepalived's
+    /// checker_log_all_failures; default false).
+    pub log_all_failures: Option<Leaf<bool>>,
 }
 
 /// A VRRP instance: one virtual router and the addresses it moves.

@@ -28,6 +28,9 @@ const AT_RESTART: &[&str] = &[
     "control_socket",
     "script_user",
     "net_namespace",
+    "umask",
+    "no_swap",
+    "log_all_failures",
 ];
 
 pub fn changes(old: &Config, new: &Config) -> Changes {

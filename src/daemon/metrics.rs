@@ -87,10 +87,15 @@ impl Metrics {
         })
     }
 
-    /// Records every probe's duration, and its failure reason when it fails.
-    pub fn observer(&self) -> Observer {
+    /// Records every probe's duration, and its failure reason when it fails; with
+    /// `log_all_failures`, logs each failure too (keepalived's checker_log_all_failures),
+    /// not only the changes of state the daemon logs anyway.
+    pub fn observer(&self, log_all_failures: bool) -> Observer {
         let (durations, failures) = (self.check_duration.clone(), self.check_failures.clone());
         std::sync::Arc::new(move |target, outcome, took| {
+            if log_all_failures && !outcome.is_up() {
+                tracing::info!(check = %target, reason = %outcome, "check failed");
+            }
             let kind = target.check.kind.check_type().to_string();
             durations
                 .get_or_create(&vec![("type", kind.clone())])

@@ -11,6 +11,7 @@ mod director;
 mod drain;
 mod fixed;
 mod metrics;
+mod process;
 mod reload;
 mod scrape;
 mod status;
@@ -39,15 +40,11 @@ use metrics::Metrics;
 use vrrp::VrrpSet;
 
 pub fn run(path: &Path) -> ExitCode {
-    // The namespace first, before the runtime starts a thread: every thread inherits it.
+    // Before the runtime starts a thread: every thread inherits the namespace and the mask.
     if let Ok(l) = config::load(path)
-        && let Some(ns) = &l.config.global.net_namespace
+        && !process::apply(&l.config.global)
     {
-        if let Err(e) = crate::netns::enter(ns) {
-            error!("{e}");
-            return ExitCode::FAILURE;
-        }
-        info!(net_namespace = %ns, "running in the network namespace");
+        return ExitCode::FAILURE;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -322,7 +319,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         vrrp,
         health: HealthMap::default(),
         consumers: Consumers::new(),
-        checks: Checks::new(ctx, tx).observe(metrics.observer()),
+        checks: Checks::new(ctx, tx).observe(metrics.observer(config.global.log_all_failures)),
         last: Desired::default(),
         marks: None,
         metrics,

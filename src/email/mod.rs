@@ -2,15 +2,19 @@
 //! plain SMTP. Each send is its own task with the connect timeout bounding every step, so a
 //! slow or dead mail server never holds up the daemon; a failure is logged and counted, and
 //! the alert is not retried (a retry queue would grow without bound while the server is down).
+//!
+//! The envelope and headers are written as keepalived writes them (core/smtp.c): the
+//! addresses go out as configured, so a bare local name ("root") reaches the mail server,
+//! which completes it with its own domain as it does for keepalived.
 
 pub mod message;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::transport::smtp::client::AsyncSmtpConnection;
+use lettre::transport::smtp::commands::Data;
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tracing::{info, warn};
 
 use crate::config::model::Email;
@@ -21,13 +25,6 @@ pub type Outcome = Arc<dyn Fn(bool) + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    #[error("bad address {address:?}: {source}")]
-    Address {
-        address: String,
-        source: lettre::address::AddressError,
-    },
-    #[error("cannot build the message: {0}")]
-    Build(#[from] lettre::error::Error),
     #[error("SMTP: {0}")]
     Smtp(#[from] lettre::transport::smtp::Error),
     #[error("no answer from the mail server within {0:?}")]
@@ -70,42 +67,69 @@ impl Mailer {
 
     /// One attempt to hand the message to the server.
     pub async fn deliver(&self, alert: Alert) -> Result<(), SendError> {
-        let message = compose(&self.config, &alert)?;
-        let (host, port) = host_port(&self.config.smtp_server);
         let timeout = self.config.smtp_connect_timeout;
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
-            .hello_name(ClientId::Domain(self.config.smtp_helo_name.clone()))
-            .timeout(Some(timeout))
-            .build();
-        // The transport's timeout bounds each read and write; this bounds the whole dialogue.
-        match tokio::time::timeout(timeout * 4, transport.send(message)).await {
-            Ok(r) => r.map(|_| ()).map_err(SendError::from),
+        // The connection's timeout bounds each read and write; this bounds the whole dialogue.
+        match tokio::time::timeout(timeout * 4, self.dialogue(&alert)).await {
+            Ok(r) => r,
             Err(_) => Err(SendError::Timeout(timeout * 4)),
         }
     }
+
+    /// HELO/EHLO, MAIL FROM, one RCPT TO per recipient, DATA, QUIT.
+    async fn dialogue(&self, alert: &Alert) -> Result<(), SendError> {
+        let c = &self.config;
+        let (host, port) = host_port(&c.smtp_server);
+        let hello = ClientId::Domain(c.smtp_helo_name.clone());
+        let mut conn = AsyncSmtpConnection::connect_tokio1(
+            (host.as_str(), port),
+            Some(c.smtp_connect_timeout),
+            &hello,
+            None,
+            None,
+        )
+        .await?;
+        conn.command(Line(format!("MAIL FROM:<{}>", c.from)))
+            .await?;
+        for to in &c.to {
+            conn.command(Line(format!("RCPT TO:<{to}>"))).await?;
+        }
+        conn.command(Data).await?;
+        conn.message(compose(c, alert, SystemTime::now()).as_bytes())
+            .await?;
+        // The message is taken: a failed QUIT changes nothing.
+        let _ = conn.quit().await;
+        Ok(())
+    }
 }
 
-/// The message as keepalived writes it: From, To (every recipient), Subject, X-Mailer, and
-/// the body in plain text.
-pub fn compose(config: &Email, alert: &Alert) -> Result<Message, SendError> {
-    let mailbox = |a: &str| {
-        a.parse::<lettre::Address>()
-            .map(|addr| lettre::message::Mailbox::new(None, addr))
-            .map_err(|source| SendError::Address {
-                address: a.to_string(),
-                source,
-            })
-    };
-    let mut b = Message::builder()
-        .from(mailbox(&config.from)?)
-        .subject(alert.subject.clone())
-        .header(ContentType::TEXT_PLAIN)
-        .header(XMailer);
-    for to in &config.to {
-        b = b.to(mailbox(to)?);
+/// One SMTP command line; the address checks are the configuration's.
+struct Line(String);
+
+impl std::fmt::Display for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}\r\n", self.0)
     }
-    Ok(b.body(format!("{}\r\n", alert.body))?)
+}
+
+/// The message as keepalived writes it: Date, From, Subject, X-Mailer, To (every
+/// recipient), and the body in plain text. `X-Mailer: haldir` where keepalived writes
+/// `X-Mailer: Keepalived`.
+pub fn compose(config: &Email, alert: &Alert, now: SystemTime) -> String {
+    // RFC 5322 takes "GMT" only as an obsolete zone: write the numeric one.
+    let date = httpdate::fmt_http_date(now).replace(" GMT", " +0000");
+    format!(
+        "Date: {date}\r\nFrom: {}\r\nSubject: {}\r\nX-Mailer: haldir\r\nTo: {}\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
+        config.from,
+        one_line(&alert.subject),
+        config.to.join(", "),
+        alert.body.replace("\r\n", "\n").replace('\n', "\r\n"),
+    )
+}
+
+/// A header value cannot break the header block.
+fn one_line(s: &str) -> String {
+    s.replace(['\r', '\n'], " ")
 }
 
 /// "host:port" or "[v6]:port" as the configuration keeps it.
@@ -116,24 +140,6 @@ fn host_port(server: &str) -> (String, u16) {
             p.parse().unwrap_or(25),
         ),
         None => (server.to_string(), 25),
-    }
-}
-
-/// `X-Mailer: haldir`, where keepalived writes `X-Mailer: Keepalived`.
-#[derive(Clone)]
-struct XMailer;
-
-impl Header for XMailer {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("X-Mailer")
-    }
-
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(XMailer)
-    }
-
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "haldir".to_string())
     }
 }
 
@@ -157,7 +163,11 @@ mod tests {
     #[test]
     fn message_headers_and_body() {
         let alert = message::instance("lb1", "VI_1", VrrpState::Master);
-        let text = String::from_utf8(compose(&config(), &alert).unwrap().formatted()).unwrap();
+        let text = compose(&config(), &alert, SystemTime::UNIX_EPOCH);
+        assert!(
+            text.starts_with("Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"),
+            "{text}"
+        );
         assert!(text.contains("From: haldir@lb1.example.com\r\n"), "{text}");
         assert!(
             text.contains("To: ops@example.com, oncall@example.com\r\n"),

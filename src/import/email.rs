@@ -29,13 +29,19 @@ impl Mapper {
                     if is_mailbox(&e.key) {
                         m.to.push(e.key.clone());
                     } else {
-                        self.lost(e, "not a full mail address: haldir needs user@domain (keepalived hands a bare name to the mail server, which adds its own domain)");
+                        self.lost(
+                            e,
+                            "not a mail address haldir can send to (user@domain, or a local name)",
+                        );
                     }
                 }
             }
             "notification_email_from" => match self.one(n) {
                 Some(a) if is_mailbox(a) => m.from = Some(a.to_string()),
-                Some(_) => self.lost(n, "not a mail address (user@domain): haldir refuses it"),
+                Some(_) => self.lost(
+                    n,
+                    "not a mail address haldir can send from (user@domain, or a local name)",
+                ),
                 None => {}
             },
             "smtp_server" => match self.one(n) {
@@ -103,9 +109,14 @@ impl Mapper {
     }
 }
 
+/// What `[email]` takes: user@domain, or a bare local name, sent as written as keepalived
+/// sends it.
 fn is_mailbox(a: &str) -> bool {
-    matches!(a.split_once('@'), Some((u, d)) if !u.is_empty() && !d.is_empty())
-        && !a.contains(|c: char| c.is_whitespace() || c == '<' || c == '>')
+    let parts = match a.split_once('@') {
+        Some((u, d)) => !u.is_empty() && !d.is_empty() && !d.contains('@'),
+        None => !a.is_empty(),
+    };
+    parts && !a.contains(|c: char| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
 }
 
 /// An IP address or a host name keepalived could resolve.

@@ -5,7 +5,6 @@ use std::net::IpAddr;
 
 use super::emit::{Keys, V, duration};
 use super::map::Mapper;
-use super::preprocess::split_command;
 use super::tree::Node;
 
 /// Timing a checker inherits from its real server, and that from its virtual server (and the
@@ -173,6 +172,8 @@ impl Mapper {
                     }
                     _ => self.lost(c, "no address"),
                 },
+                // Gone from keepalived (check/check_parser.c has no such keyword).
+                "nat_mask" => self.warn(c, "keepalived no longer knows nat_mask (\"Unknown keyword\") and ignores it"),
                 "quorum" | "hysteresis" => {
                     if let Some(v) = self.int(c) {
                         keys.push((c.key.clone(), V::Int(v)));
@@ -507,15 +508,11 @@ impl Mapper {
                 },
                 "fast_recovery" if web => fast_recovery = true,
                 "misc_path" if kind == "misc" => {
-                    if let Some(p) = self.one(c) {
-                        let argv = split_command(p);
-                        super::vrrp::warn_shell(self, c, &argv);
-                        extra.push(("command".into(), V::strs(&argv)));
-                    }
-                    if c.args.len() > 1 {
-                        self.lost(c, "haldir runs every script as global.script_user");
+                    if let Some(cmd) = self.script_command(c, super::scripts::Trailing::Ignored) {
+                        extra.push(("command".into(), cmd));
                     }
                 }
+                "user" if kind == "misc" => self.script_runs_as(c, &c.args),
                 "misc_timeout" if kind == "misc" => misc_timeout = self.timer(c),
                 "misc_dynamic" if kind == "misc" => {
                     extra.push(("dynamic_weight".into(), V::Bool(true)))

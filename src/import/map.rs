@@ -23,6 +23,8 @@ pub struct Globals {
     pub email: bool,
     /// global_defs has lvs_sync_daemon.
     pub sync_daemon: bool,
+    /// vrrp_no_swap or checker_no_swap was read (one warning for both).
+    pub no_swap_seen: bool,
 }
 
 pub struct Mapper {
@@ -47,6 +49,8 @@ pub struct Mapper {
     /// Top-level track_file blocks by name, for FILE_CHECK; those a FILE_CHECK used.
     pub track_files: HashMap<String, Node>,
     pub used_track_files: std::collections::HashSet<String>,
+    /// The user every script runs as, when the file's scripts share one (see scripts.rs).
+    pub script_user: Option<String>,
 }
 
 impl Mapper {
@@ -64,6 +68,7 @@ impl Mapper {
             legacy_sync: None,
             track_files: HashMap::new(),
             used_track_files: std::collections::HashSet::new(),
+            script_user: None,
         }
     }
 
@@ -204,6 +209,7 @@ impl Mapper {
                 _ => {}
             }
         }
+        self.script_user = super::scripts::file_identity(nodes);
         let of = |k: &'static str| nodes.iter().filter(move |n| n.key == k);
         let globals: Vec<&Node> = of("global_defs").collect();
         self.global_defs(&globals);
@@ -253,7 +259,7 @@ impl Mapper {
         let mut ipvs: Vec<(String, V)> = Vec::new();
         let mut mail = super::email::Mail::default();
         for n in blocks.iter().flat_map(|b| b.children()) {
-            if self.mail_keyword(n, &mut mail) {
+            if self.mail_keyword(n, &mut mail) || self.process_keyword(n, &mut global) {
                 continue;
             }
             match n.key.as_str() {
@@ -262,12 +268,10 @@ impl Mapper {
                         global.push(("router_id".into(), V::str(v)));
                     }
                 }
+                // Written below: the identity the file's scripts share.
                 "script_user" => {
-                    if let Some(v) = self.one(n) {
-                        global.push(("script_user".into(), V::str(v)));
-                    }
-                    if n.args.len() > 1 {
-                        self.lost(n, "haldir runs scripts with the user's own group");
+                    if n.args.len() > 1 && super::scripts::identity(&n.args[0], n.arg(1)).is_none() {
+                        self.lost(n, "haldir runs scripts with the user's own group, not another one");
                     }
                 }
                 // haldir never runs scripts as root unless script_user = "root": what
@@ -304,6 +308,9 @@ impl Mapper {
                 }
                 _ => self.lost(n, "no haldir equivalent"),
             }
+        }
+        if let Some(u) = &self.script_user {
+            global.push(("script_user".into(), V::str(u)));
         }
         if !global.is_empty() {
             self.doc.header("[global]");

@@ -7,9 +7,12 @@
 
 mod email;
 pub mod emit;
+mod globals;
 mod lvs;
 pub mod map;
 pub mod preprocess;
+mod quoting;
+mod scripts;
 pub mod tree;
 mod vrrp;
 
@@ -108,6 +111,33 @@ pub fn import_with<F: Files>(
             what: format!(
                 "include {pattern}: matches no file; keepalived skips it, and nothing it was meant to bring is converted"
             ),
+        });
+    }
+    for (file, line, name) in &reader.run_time {
+        let (list, what) = match name.as_str() {
+            "_PWD" => (
+                &mut m.warnings,
+                format!(
+                    "${{_PWD}}: the directory this file was read from here ({}); keepalived puts the directory it reads the file from on the director",
+                    reader
+                        .files
+                        .get(*file)
+                        .and_then(|p| std::path::absolute(p).ok())
+                        .and_then(|p| p.parent().map(|d| d.display().to_string()))
+                        .unwrap_or_default()
+                ),
+            ),
+            _ => (
+                &mut m.losses,
+                format!(
+                    "${{{name}}}: keepalived draws a new number (0 to 32767) each time it reads it; the conversion takes 0"
+                ),
+            ),
+        };
+        list.push(map::Loss {
+            file: *file,
+            line: *line,
+            what,
         });
     }
     m.map(&nodes);

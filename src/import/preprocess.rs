@@ -14,6 +14,8 @@ pub struct Line {
     pub file: usize,
     pub line: usize,
     pub words: Vec<String>,
+    /// The line as written (after substitution), for the keywords keepalived reads twice.
+    pub text: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,12 +77,19 @@ pub struct Reader<'a, F: Files> {
     /// `include` statements that matched no file (file, line, pattern): keepalived skips them,
     /// so whatever they were meant to bring is missing and must be reported.
     pub unmatched: Vec<(usize, usize, String)>,
+    /// References to `_PWD` (the directory of the file being read, which may not be where
+    /// the file lives on the director) and `_RANDOM` (a new number each time keepalived
+    /// reads it): (file, line, name), reported.
+    pub run_time: Vec<(usize, usize, String)>,
     /// A multiline definition being collected: its name and lines so far.
     collecting: Option<(String, Vec<String>)>,
     depth: usize,
     /// Logical lines processed, repetitions included: bounded like the output.
     steps: usize,
 }
+
+/// keepalived's standard definitions whose values depend on where and when it runs.
+const RUN_TIME: &[&str] = &["_PWD", "_RANDOM"];
 
 const MAX_DEPTH: usize = 32;
 /// Bounds on what parameters and repetitions may make: keepalived itself would take forever
@@ -90,13 +99,22 @@ const MAX_LINE_LEN: usize = 64 * 1024;
 
 impl<'a, F: Files> Reader<'a, F> {
     pub fn new(files_io: &'a F, config_id: &str) -> Self {
+        // keepalived's standard definitions that are known before it runs (lib/parser.c
+        // add_std_definition): the config id, and `#` for a hash a comment would eat.
+        let defs = HashMap::from([
+            ("_INSTANCE".to_string(), Def::One(config_id.to_string())),
+            ("_HASH".to_string(), Def::One("#".to_string())),
+            // A new number from 0 to 32767 at each read: the converter takes 0, reported.
+            ("_RANDOM".to_string(), Def::One("0".to_string())),
+        ]);
         Reader {
             files_io,
             config_id: config_id.to_string(),
-            defs: HashMap::new(),
+            defs,
             files: Vec::new(),
             lines: Vec::new(),
             unmatched: Vec::new(),
+            run_time: Vec::new(),
             collecting: None,
             depth: 0,
             steps: 0,
@@ -110,8 +128,18 @@ impl<'a, F: Files> Reader<'a, F> {
         })?;
         self.files.push(path.to_path_buf());
         let file = self.files.len() - 1;
+        // keepalived reads each file from its own directory (lib/parser.c chdir to the
+        // file's dirname), so `${_PWD}` is that directory while the file is read.
+        let dir = std::path::absolute(path)
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.display().to_string()))
+            .unwrap_or_default();
+        let outer = self.defs.insert("_PWD".into(), Def::One(dir));
         for (i, raw) in text.lines().enumerate() {
             self.physical(file, i + 1, raw)?;
+        }
+        if let Some(d) = outer {
+            self.defs.insert("_PWD".into(), d);
         }
         if let Some((name, body)) = self.collecting.take() {
             self.defs.insert(name, Def::Lines(body));
@@ -218,6 +246,11 @@ impl<'a, F: Files> Reader<'a, F> {
             }
             return Ok(());
         }
+        for name in RUN_TIME {
+            if text.contains(&format!("${{{name}")) || text.contains(&format!("${name}")) {
+                self.run_time.push((file, line, name.to_string()));
+            }
+        }
         let substituted = self
             .substitute(&text)
             .map_err(|m| self.syntax(file, line, m))?;
@@ -234,7 +267,12 @@ impl<'a, F: Files> Reader<'a, F> {
                     format!("the configuration expands to over {MAX_LINES} lines"),
                 ));
             }
-            self.lines.push(Line { file, line, words });
+            self.lines.push(Line {
+                file,
+                line,
+                words,
+                text,
+            });
         }
         Ok(())
     }
@@ -439,7 +477,7 @@ fn split_call(text: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// A number as C's strtol with base 0 reads it: 0x… hex, 0… octal, else decimal.
-fn number(s: &str) -> Result<i64, String> {
+pub(super) fn number(s: &str) -> Result<i64, String> {
     let s = s.trim();
     let (neg, body) = match s.strip_prefix('-') {
         Some(b) => (true, b),
@@ -577,44 +615,6 @@ pub fn split_words(text: &str) -> Result<Vec<String>, String> {
     }
     flush(&mut cur, &mut words);
     Ok(words)
-}
-
-/// A script string split into its arguments: blanks separate them, single quotes keep blanks
-/// inside one, and backslash escapes the next character (keepalived's script tokenizer).
-pub fn split_command(text: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut quoted = false;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                in_word = true;
-            }
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                    in_word = true;
-                }
-            }
-            c if c.is_whitespace() && !quoted => {
-                if in_word {
-                    args.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            _ => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        args.push(cur);
-    }
-    args
 }
 
 #[cfg(test)]
@@ -757,14 +757,6 @@ mod tests {
                 "x 2.5",
                 "x 2.6",
             ]
-        );
-    }
-
-    #[test]
-    fn script_strings_split_like_keepalived() {
-        assert_eq!(
-            split_command("/etc/k/notify.sh 'two words' a\\ b plain"),
-            vec!["/etc/k/notify.sh", "two words", "a b", "plain"]
         );
     }
 

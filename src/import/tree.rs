@@ -11,6 +11,8 @@ pub struct Node {
     pub block: Option<Vec<Node>>,
     pub file: usize,
     pub line: usize,
+    /// Its line as written when the keyword starts the line, else empty.
+    pub text: String,
 }
 
 impl Node {
@@ -37,7 +39,7 @@ pub fn build(lines: &[Line]) -> Result<Vec<Node>, Unbalanced> {
     let mut stack: Vec<(Option<Node>, Vec<Node>)> = vec![(None, Vec::new())];
     for l in lines {
         let mut current: Option<Node> = None;
-        for w in &l.words {
+        for (i, w) in l.words.iter().enumerate() {
             match w.as_str() {
                 "{" => {
                     // The statement on this line, or else the last one finished before.
@@ -72,6 +74,7 @@ pub fn build(lines: &[Line]) -> Result<Vec<Node>, Unbalanced> {
                                 block: None,
                                 file: l.file,
                                 line: l.line,
+                                text: String::new(),
                             });
                         }
                         continue;
@@ -92,6 +95,11 @@ pub fn build(lines: &[Line]) -> Result<Vec<Node>, Unbalanced> {
                             block: None,
                             file: l.file,
                             line: l.line,
+                            text: if i == 0 {
+                                l.text.clone()
+                            } else {
+                                String::new()
+                            },
                         })
                     }
                 },

@@ -3,7 +3,7 @@
 
 use super::emit::V;
 use super::map::Mapper;
-use super::preprocess::split_command;
+use super::scripts::Trailing;
 use super::tree::Node;
 
 /// A notify keyword whose first occurrence keepalived keeps ("… script already specified -
@@ -17,36 +17,8 @@ pub(super) fn first_command(m: &mut Mapper, n: &Node, slot: &str, keys: &mut Vec
                 n.key
             ),
         );
-    } else if let Some(cmd) = command(m, n) {
+    } else if let Some(cmd) = m.script_command(n, Trailing::User) {
         keys.push((slot.to_string(), cmd));
-    }
-}
-
-/// A script keyword's command: the (quoted) string split into arguments. Words after it name
-/// a user, which haldir does not take per script.
-fn command(m: &mut Mapper, n: &Node) -> Option<V> {
-    let text = m.one(n)?;
-    let argv = split_command(text);
-    if argv.is_empty() {
-        m.lost(n, "empty command");
-        return None;
-    }
-    if n.args.len() > 1 {
-        m.lost(n, "haldir runs every script as global.script_user");
-    }
-    warn_shell(m, n, &argv);
-    Some(V::strs(&argv))
-}
-
-/// A warning for a script written as if a shell ran it.
-pub(super) fn warn_shell(m: &mut Mapper, n: &Node, argv: &[String]) {
-    if let Some(c) = super::map::shell_syntax(argv) {
-        m.warn(
-            n,
-            &format!(
-                "runs without a shell, as in keepalived 2: \"{c}\" reaches the program as an argument (write [\"/bin/sh\", \"-c\", \"…\"] if a shell is meant)"
-            ),
-        );
     }
 }
 
@@ -96,7 +68,7 @@ impl Mapper {
         for c in n.children() {
             match c.key.as_str() {
                 "script" => {
-                    if let Some(cmd) = command(self, c) {
+                    if let Some(cmd) = self.script_command(c, Trailing::Ignored) {
                         keys.push(("command".into(), cmd));
                     }
                 }
@@ -110,7 +82,7 @@ impl Mapper {
                 "fall" => fall = self.int(c).unwrap_or(fall),
                 // Taken where instances track the script (haldir's weight is per reference).
                 "weight" if c.args.len() == 1 => {}
-                "user" => self.lost(c, "haldir runs every script as global.script_user"),
+                "user" => self.script_runs_as(c, &c.args),
                 _ => self.lost(c, "no haldir equivalent"),
             }
         }
@@ -231,6 +203,15 @@ impl Mapper {
             }
             match text.parse::<T>() {
                 Ok(r) => out.push(r.to_string()),
+                // keepalived parses addresses with inet_pton and drops the whole line when
+                // one fails ("Invalid rule to address", vrrp/vrrp_iprule.c, vrrp_iproute.c):
+                // nothing is installed there either.
+                Err(why) if why.contains("is not an address") => self.warn(
+                    e,
+                    &format!(
+                        "{why}: keepalived rejects the line and installs nothing; nor does haldir"
+                    ),
+                ),
                 Err(why) => self.lost(e, &why),
             }
         }

@@ -3,7 +3,8 @@
 # returns after rise successes; the sorry server takes over while quorum is lost. The real
 # server's notify_down/notify_up and the service's quorum_down/quorum_up run, in that order
 # (keepalived's check/ipwrapper.c: no arguments added); inhibit_on_failure on one real server
-# alone keeps that one at weight 0.
+# alone keeps that one at weight 0. With log_all_failures (keepalived's
+# checker_log_all_failures) every failed probe is logged, not only the transition.
 
 bridge br0
 for ns in dir rs1 rs2 sorry; do netns $ns; done
@@ -20,6 +21,7 @@ cat > /lab/haldir.toml <<'TOML'
 [global]
 state_dir = "/run/haldir"
 script_user = "root"
+log_all_failures = true
 [[virtual_server]]
 name = "web"
 address = "10.0.0.100:80"
@@ -115,6 +117,9 @@ wait_until events_are "rs1_down quorum_down " || { events; fail "rs1's notify_do
 ok "notify_down of rs1, then quorum_down, ran: $(events)"
 grep -q 'real server down.*10.0.0.11:80.*connection refused\|real server down.*connection refused.*10.0.0.11' /tmp/haldir.log \
     && ok "the transition is logged with its reason" || { cat /tmp/haldir.log; fail "the transition is logged with its reason"; }
+failures=$(grep 'check failed' /tmp/haldir.log | grep -c '10.0.0.11:80')
+[ "$failures" -ge 2 ] && ok "log_all_failures: each of the $failures failed probes of rs1 is logged (fall = 2)" \
+    || { cat /tmp/haldir.log; fail "log_all_failures logs every failed probe (got $failures)"; }
 
 say "rs1 comes back"
 start_web rs1

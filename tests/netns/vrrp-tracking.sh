@@ -1,5 +1,6 @@
 # track_interface and track_script move the VIP; after a split (the link between the
-# directors cut) heals, one master remains within one interval.
+# directors cut) heals, one master remains within one interval. lb2 runs with keepalived's
+# process settings: its umask reaches the notify script's files, and no_swap locks its memory.
 
 bridge br0
 for ns in lb1 lb2; do netns $ns; done
@@ -35,6 +36,8 @@ cat > "$LAB/lb2.toml" <<TOML
 [global]
 state_dir = "$LAB/state-lb2"
 script_user = "root"
+umask = "0027"
+no_swap = true
 [[vrrp_instance]]
 name = "VI_1"
 interface = "eth0"
@@ -43,6 +46,7 @@ priority = 100
 version = 3
 advert_interval = "100ms"
 virtual_ipaddress = ["10.0.0.100/32"]
+notify = { master = ["/bin/sh", "-c", "echo master > $LAB/lb2-master"] }
 TOML
 
 has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
@@ -59,6 +63,10 @@ say "track_script: the service fails, priority 150 - 60 = 90 < 100"
 touch "$LAB/service-down"
 t=$(until_ms 3000 only lb2 lb1) || { logs; fail "the VIP moves to lb2"; }
 ok "the VIP moved to lb2 ${t} ms after the service failed (2 failures at 100 ms, then preemption)"
+wait_until test -s "$LAB/lb2-master" || { logs; fail "lb2's notify master ran"; }
+check_eq "umask 0027 reaches the notify script's files" "640" "$(stat -c %a "$LAB/lb2-master")"
+locked=$(awk '/^VmLck:/ {print $2}' "/proc/$(cat "$LAB/lb2.pid")/status")
+[ "${locked:-0}" -gt 0 ] && ok "no_swap: lb2 has ${locked} kB locked" || { logs; fail "no_swap locks lb2's memory (VmLck ${locked:-none})"; }
 rm "$LAB/service-down"
 t=$(until_ms 3000 only lb1 lb2) || { logs; fail "the VIP comes back"; }
 ok "the service recovered and lb1 took the VIP back after ${t} ms"

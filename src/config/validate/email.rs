@@ -62,22 +62,26 @@ pub(super) fn email(sp: Option<&Sp<raw::Email>>, host_name: &str, d: &mut Diags)
     })
 }
 
-/// An address as SMTP takes it: `user@domain`, no spaces or angle brackets (those are added).
+/// An address as SMTP takes it: `user@domain`, or a bare local name that the mail server
+/// completes with its own domain (keepalived sends either as written); no spaces, angle
+/// brackets (those are added) or a stray `@`.
 fn mailbox(l: &Leaf<String>, key: &str, d: &mut Diags) -> Option<String> {
     let v = l.get(key, d)?;
     let plain = v
         .chars()
         .all(|c| !c.is_whitespace() && !c.is_control() && c != '<' && c != '>');
-    match v.split_once('@') {
-        Some((user, domain)) if plain && !user.is_empty() && !domain.is_empty() => Some(v),
-        _ => {
-            d.error(
-                l.loc(),
-                format!("`{key}`: \"{v}\" is not a mail address (user@domain)"),
-            );
-            None
-        }
+    let parts_ok = match v.split_once('@') {
+        Some((user, domain)) => !user.is_empty() && !domain.is_empty() && !domain.contains('@'),
+        None => !v.is_empty(),
+    };
+    if plain && parts_ok {
+        return Some(v);
     }
+    d.error(
+        l.loc(),
+        format!("`{key}`: \"{v}\" is not a mail address (user@domain, or a local name)"),
+    );
+    None
 }
 
 /// "host" or "host:port" (IPv6: "[addr]:port" or a bare address), port 25 by default.

@@ -70,9 +70,25 @@ pub(super) fn global(sp: Option<&Sp<raw::Global>>, host_name: &str, d: &mut Diag
         }
         Some(name)
     });
+    let umask = g.umask.as_ref().and_then(|l| {
+        let text = l.get("umask", d)?;
+        match u32::from_str_radix(&text, 8) {
+            Ok(m) if m <= 0o777 && !text.is_empty() => Some(m),
+            _ => {
+                d.error(
+                    l.loc(),
+                    format!("`umask` \"{text}\" is not an octal mask from \"0000\" to \"0777\""),
+                );
+                None
+            }
+        }
+    });
     Global {
         router_id,
         net_namespace,
+        umask,
+        no_swap: or(&g.no_swap, "no_swap", false, d),
+        log_all_failures: or(&g.log_all_failures, "log_all_failures", false, d),
         state_dir,
         control_socket,
         metrics_listen: super::super::leaf::opt(&g.metrics_listen, "metrics_listen", d),
