@@ -316,6 +316,8 @@ pub struct VirtualServer {
     pub quorum_down: Option<Vec<String>>,
     /// Mail when the quorum is lost or regained.
     pub smtp_alert: bool,
+    /// At stop, run the live servers' notify_down and quorum_down, and mail (keepalived's omega).
+    pub omega: bool,
     /// The service-wide check, as written (each real server carries its effective one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub check: Option<Check>,

@@ -276,6 +276,9 @@ pub struct VirtualServer {
     pub quorum_down: Option<Command>,
     /// Mail when the quorum is lost or regained (default `[email] quorum`).
     pub smtp_alert: Option<Leaf<bool>>,
+    /// When haldir stops, tell as if every live real server went down: their notify_down,
+    /// then quorum_down, and the mails (keepalived's omega; default false).
+    pub omega: Option<Leaf<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

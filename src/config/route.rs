@@ -48,6 +48,70 @@ pub struct Route {
     pub table: u32,
     pub metric: Option<u32>,
     pub onlink: bool,
+    /// A multipath route's gateways (`nexthop via A nexthop via B`); empty for one path.
+    pub nexthops: Vec<Nexthop>,
+}
+
+/// One path of a multipath route.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Nexthop {
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    /// 1 to 256, `ip route`'s default 1.
+    pub weight: Option<u16>,
+    pub onlink: bool,
+}
+
+impl Nexthop {
+    /// The words after `nexthop`, up to the next one.
+    fn parse(words: &[&str]) -> Result<Nexthop, String> {
+        let mut h = Nexthop::default();
+        let mut it = words.iter();
+        while let Some(&w) = it.next() {
+            if w == "onlink" {
+                h.onlink = true;
+                continue;
+            }
+            let value = *it.next().ok_or_else(|| format!("`{w}` needs a value"))?;
+            match w {
+                "via" | "gw" => h.via = Some(address(value)?),
+                "dev" => h.dev = Some(value.to_string()),
+                "weight" => {
+                    h.weight = Some(
+                        value
+                            .parse()
+                            .ok()
+                            .filter(|w| (1..=256).contains(w))
+                            .ok_or_else(|| format!("nexthop weight \"{value}\" is not 1 to 256"))?,
+                    )
+                }
+                other => return Err(format!("unknown nexthop option \"{other}\"")),
+            }
+        }
+        if h.via.is_none() && h.dev.is_none() {
+            return Err("a nexthop needs `via` or `dev`".into());
+        }
+        Ok(h)
+    }
+}
+
+impl fmt::Display for Nexthop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("nexthop")?;
+        if let Some(v) = self.via {
+            write!(f, " via {v}")?;
+        }
+        if let Some(d) = &self.dev {
+            write!(f, " dev {d}")?;
+        }
+        if let Some(w) = self.weight {
+            write!(f, " weight {w}")?;
+        }
+        if self.onlink {
+            f.write_str(" onlink")?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -118,7 +182,17 @@ impl std::str::FromStr for Route {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Route, String> {
-        let mut words = text.split_whitespace().peekable();
+        // `nexthop` ends the route's own options, as in `ip route`.
+        let all: Vec<&str> = text.split_whitespace().collect();
+        let first_hop = all
+            .iter()
+            .position(|w| *w == "nexthop")
+            .unwrap_or(all.len());
+        let mut nexthops = Vec::new();
+        for hop in all[first_hop..].split(|w| *w == "nexthop").skip(1) {
+            nexthops.push(Nexthop::parse(hop)?);
+        }
+        let mut words = all[..first_hop].iter().copied().peekable();
         let mut kind = RouteType::Unicast;
         if let Some(t) = words
             .peek()
@@ -137,6 +211,7 @@ impl std::str::FromStr for Route {
             table: 254,
             metric: None,
             onlink: false,
+            nexthops,
         };
         let mut to = None;
         while let Some(w) = words.next() {
@@ -173,12 +248,17 @@ impl std::str::FromStr for Route {
         }
         r.to = to.ok_or("a route needs its destination")?;
         let v6 = r.to.addr().is_ipv6();
-        for a in [r.src, r.via].into_iter().flatten() {
+        let hops = r.nexthops.iter().filter_map(|h| h.via);
+        for a in [r.src, r.via].into_iter().flatten().chain(hops) {
             if a.is_ipv6() != v6 {
                 return Err(format!("{a} is not of the destination's family"));
             }
         }
-        if kind == RouteType::Unicast && r.via.is_none() && r.dev.is_none() {
+        if !r.nexthops.is_empty() && (r.via.is_some() || kind != RouteType::Unicast) {
+            return Err("a route with `nexthop`s has no `via` of its own and is unicast".into());
+        }
+        if kind == RouteType::Unicast && r.via.is_none() && r.dev.is_none() && r.nexthops.is_empty()
+        {
             return Err("a route needs `via` or `dev`".into());
         }
         Ok(r)
@@ -215,6 +295,9 @@ impl fmt::Display for Route {
         }
         if self.onlink {
             f.write_str(" onlink")?;
+        }
+        for h in &self.nexthops {
+            write!(f, " {h}")?;
         }
         Ok(())
     }
@@ -331,6 +414,7 @@ mod tests {
             "blackhole 192.168.113.1/32",
             "0.0.0.0/0 via 192.168.0.1 table 100",
             "2001:db8::/64 dev eth0 scope link table 7 metric 5 onlink",
+            "192.168.113.0/24 nexthop via 192.168.100.252 nexthop via 192.168.100.253 dev eth1 weight 3",
         ] {
             let r: Route = text.parse().unwrap();
             assert_eq!(r.to_string(), text);
@@ -362,6 +446,14 @@ mod tests {
         assert_eq!(
             route("10.0.0.0/8 dev eth0 mtu 1400"),
             "unknown route option \"mtu\""
+        );
+        assert_eq!(
+            route("10.0.0.0/8 nexthop via 10.0.0.1 weight 0"),
+            "nexthop weight \"0\" is not 1 to 256"
+        );
+        assert_eq!(
+            route("10.0.0.0/8 via 10.0.0.2 nexthop via 10.0.0.1"),
+            "a route with `nexthop`s has no `via` of its own and is unicast"
         );
         assert_eq!(rule("from 10.0.0.0/8"), "a rule needs `table`");
         assert_eq!(

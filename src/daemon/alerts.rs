@@ -112,6 +112,47 @@ impl Daemon {
         ));
     }
 
+    /// At stop, each `omega` service tells as keepalived's checker does when it shuts down
+    /// (check/ipwrapper.c clear_service_rs, update_vs_notifies): every live real server's
+    /// notify_down and mail, then quorum_down and the service's mail; then waits up to `limit`
+    /// for those commands and mails.
+    pub(super) async fn tell_shutdown(&mut self, limit: std::time::Duration) {
+        let mut mails = Vec::new();
+        for v in self.config.virtual_servers.iter().filter(|v| v.omega) {
+            for rs in &v.real_servers {
+                if self.health.get(&v.name, &rs.address) == Health::Down {
+                    continue;
+                }
+                if let Some(argv) = rs.notify_down.clone() {
+                    let owner = format!("real_server {} of {}", rs.address, v.name);
+                    self.scripts.run(&owner, vec![argv]);
+                }
+                if let Some(m) = self.mailer.as_ref().filter(|_| rs.smtp_alert) {
+                    let rs_name = rs.address.to_string();
+                    mails.push(m.send(message::shutting_down(
+                        m.router_id(),
+                        &v.name,
+                        Some(&rs_name),
+                    )));
+                }
+            }
+            if let Some(argv) = v.quorum_down.clone() {
+                self.scripts
+                    .run(&format!("virtual_server {}", v.name), vec![argv]);
+            }
+            if let Some(m) = self.mailer.as_ref().filter(|_| v.smtp_alert) {
+                mails.push(m.send(message::shutting_down(m.router_id(), &v.name, None)));
+            }
+        }
+        let wait = async {
+            self.scripts.finish(limit).await;
+            for m in mails {
+                let _ = m.await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, wait).await;
+    }
+
     pub(super) fn tell_quorum(&mut self, vs: &str, lost: bool, live: u64) {
         let Some(v) = self.config.virtual_servers.iter().find(|v| v.name == vs) else {
             return;

@@ -191,6 +191,7 @@ impl Daemon {
         systemd::stopping();
         // Resign first (priority 0, addresses removed), so the backup takes over at once.
         self.vrrp.stop_all().await;
+        self.tell_shutdown(std::time::Duration::from_secs(5)).await;
         if self.marks.is_some()
             && let Err(e) = crate::netfilter::remove(&self.config)
         {

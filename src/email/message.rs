@@ -90,6 +90,21 @@ pub fn real_server(
     }
 }
 
+/// keepalived's alerts at stop with `omega`: a live real server, or the service, going down
+/// because the director stops (check/ipwrapper.c clear_service_rs, do_vs_notifies).
+pub fn shutting_down(router_id: &str, virtual_server: &str, real_server: Option<&str>) -> Alert {
+    let subject = match real_server {
+        Some(rs) => {
+            format!("[{router_id}] Realserver {rs} of virtual server {virtual_server} - DOWN")
+        }
+        None => format!("[{router_id}] Virtualserver {virtual_server} - DOWN"),
+    };
+    Alert {
+        subject,
+        body: "=> Shutting down <=".into(),
+    }
+}
+
 /// A virtual server's quorum: `live` is the weight of its live servers.
 pub fn quorum(
     router_id: &str,
@@ -117,6 +132,18 @@ pub fn quorum(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shutting_down_as_keepalived_says_it() {
+        let rs = shutting_down("lb1", "web", Some("10.0.0.2:80"));
+        assert_eq!(
+            rs.subject,
+            "[lb1] Realserver 10.0.0.2:80 of virtual server web - DOWN"
+        );
+        assert_eq!(rs.body, "=> Shutting down <=");
+        let vs = shutting_down("lb1", "web", None);
+        assert_eq!(vs.subject, "[lb1] Virtualserver web - DOWN");
+    }
 
     #[test]
     fn keepalived_subjects_and_bodies() {

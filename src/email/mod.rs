@@ -51,8 +51,9 @@ impl Mailer {
         &self.router_id
     }
 
-    /// Sends in the background; returns at once.
-    pub fn send(&self, alert: Alert) {
+    /// Sends in the background; returns at once, with the task for whoever must wait for it
+    /// (a stop's own alerts).
+    pub fn send(&self, alert: Alert) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
             let subject = alert.subject.clone();
@@ -62,7 +63,7 @@ impl Mailer {
                 Ok(()) => info!(%subject, "alert mailed"),
                 Err(e) => warn!(%subject, error = %e, "cannot mail the alert"),
             }
-        });
+        })
     }
 
     /// One attempt to hand the message to the server.

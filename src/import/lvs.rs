@@ -180,6 +180,7 @@ impl Mapper {
                     }
                 }
                 "alpha" => keys.push(("alpha".into(), V::Bool(true))),
+                "omega" => keys.push(("omega".into(), V::Bool(true))),
                 "inhibit_on_failure" => {
                     if let Some(on) = self.boolean(c) {
                         keys.push(("inhibit_on_failure".into(), V::Bool(on)));

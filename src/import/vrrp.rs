@@ -196,11 +196,15 @@ impl Mapper {
         out: &mut Vec<String>,
     ) {
         for e in block.children() {
-            let mut text = e.key.clone();
-            for a in &e.args {
-                text.push(' ');
-                text.push_str(a);
+            let mut words = vec![e.key.clone()];
+            words.extend(e.args.iter().cloned());
+            if let Some(w) = or_to_nexthops(&words) {
+                if w.1 {
+                    self.warn(e, "keepalived takes one \"or\" gateway and ignores the others (\"or route already specified\")");
+                }
+                words = w.0;
             }
+            let text = words.join(" ");
             match text.parse::<T>() {
                 Ok(r) => out.push(r.to_string()),
                 // keepalived parses addresses with inet_pton and drops the whole line when
@@ -565,4 +569,42 @@ impl Mapper {
         }
         out
     }
+}
+
+/// keepalived's old two-gateway route, `DEST via A or B` (vrrp/vrrp_iproute.c: "maintained for
+/// backward compatibility"): a multipath route, `via A` its first path, `or B` the second;
+/// later `or`s are ignored (the flag says so). The route's `dev` goes to each path, where the
+/// kernel wants it with several paths.
+fn or_to_nexthops(words: &[String]) -> Option<(Vec<String>, bool)> {
+    let or = words.iter().position(|w| w == "or")?;
+    let via = words.iter().position(|w| w == "via" || w == "gw")?;
+    let (a, b) = (words.get(via + 1)?, words.get(or + 1)?);
+    let dev = words
+        .iter()
+        .position(|w| w == "dev")
+        .and_then(|i| words.get(i + 1));
+    let mut skip = vec![via, via + 1, or, or + 1];
+    let mut more = false;
+    for (i, w) in words.iter().enumerate().skip(or + 2) {
+        if w == "or" {
+            skip.extend([i, i + 1]);
+            more = true;
+        }
+    }
+    if let Some(i) = words.iter().position(|w| w == "dev") {
+        skip.extend([i, i + 1]);
+    }
+    let mut out: Vec<String> = words
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !skip.contains(i))
+        .map(|(_, w)| w.clone())
+        .collect();
+    for g in [a, b] {
+        out.extend(["nexthop".to_string(), "via".into(), g.clone()]);
+        if let Some(d) = dev {
+            out.extend(["dev".to_string(), d.clone()]);
+        }
+    }
+    Some((out, more))
 }

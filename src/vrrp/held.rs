@@ -16,6 +16,7 @@ use tracing::warn;
 
 use super::announce::{self, Announcer};
 use super::link::{self, Rtnl};
+use super::routing;
 use crate::config::model::VrrpInstance;
 use crate::config::route::{Route, Rule};
 use crate::config::vip::Vip;
@@ -48,8 +49,8 @@ pub struct Holdings {
     pending: VecDeque<usize>,
     intervals: (Duration, Duration),
     senders: Vec<Sender>,
-    /// Routes with the index of their `dev`.
-    routes: Vec<(Route, Option<u32>)>,
+    /// Routes with the index of their `dev` and of each nexthop's.
+    routes: Vec<(Route, routing::Devices)>,
     rules: Vec<Rule>,
 }
 
@@ -91,14 +92,23 @@ impl Holdings {
             rules: rules.to_vec(),
         };
         for r in routes {
-            let ifindex = match &r.dev {
-                Some(dev) => Some(
-                    link::index(dev)
-                        .map_err(|e| io::Error::new(e.kind(), format!("route {r}: {e}")))?,
-                ),
-                None => None,
+            let index = |dev: &Option<String>| -> io::Result<Option<u32>> {
+                dev.as_deref()
+                    .map(|d| {
+                        link::index(d)
+                            .map_err(|e| io::Error::new(e.kind(), format!("route {r}: {e}")))
+                    })
+                    .transpose()
             };
-            out.routes.push((r.clone(), ifindex));
+            let devices = routing::Devices {
+                route: index(&r.dev)?,
+                nexthops: r
+                    .nexthops
+                    .iter()
+                    .map(|h| index(&h.dev))
+                    .collect::<io::Result<_>>()?,
+            };
+            out.routes.push((r.clone(), devices));
         }
         for vip in vips {
             let Some(interface) = vip.dev.as_deref().or(interface).map(str::to_string) else {
@@ -158,8 +168,8 @@ impl Holdings {
         } else {
             "cannot remove"
         };
-        for (r, ifindex) in &self.routes {
-            if let Err(e) = rtnl.route(present, r, *ifindex) {
+        for (r, devices) in &self.routes {
+            if let Err(e) = rtnl.route(present, r, devices) {
                 warn!(instance = %instance, route = %r, error = %e, "{what}");
             }
         }

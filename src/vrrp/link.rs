@@ -230,9 +230,14 @@ impl Rtnl {
 
     /// A route is prepended, as keepalived adds its routes (`ip route prepend`: before any
     /// matching route, rather than refused because one exists).
-    pub fn route(&mut self, present: bool, r: &Route, ifindex: Option<u32>) -> io::Result<()> {
+    pub fn route(
+        &mut self,
+        present: bool,
+        r: &Route,
+        devices: &routing::Devices,
+    ) -> io::Result<()> {
         let kinds = (routing::RTM_NEWROUTE, routing::RTM_DELROUTE);
-        self.set_with(present, kinds, NLM_F_CREATE, &routing::route(r, ifindex))
+        self.set_with(present, kinds, NLM_F_CREATE, &routing::route(r, devices))
     }
 
     pub fn rule(&mut self, present: bool, r: &Rule) -> io::Result<()> {

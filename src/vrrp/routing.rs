@@ -16,6 +16,7 @@ const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
 const RTA_PRIORITY: u16 = 6;
 const RTA_PREFSRC: u16 = 7;
+const RTA_MULTIPATH: u16 = 9;
 const RTA_TABLE: u16 = 15;
 /// Routes haldir adds carry the "static" protocol, as routes an administrator adds.
 const RTPROT_STATIC: u8 = 4;
@@ -53,8 +54,16 @@ fn table_byte(t: u32) -> u8 {
     u8::try_from(t).unwrap_or(0)
 }
 
-/// The body of RTM_NEWROUTE / RTM_DELROUTE; `ifindex` is the route's `dev`.
-pub fn route(r: &Route, ifindex: Option<u32>) -> Vec<u8> {
+/// The interface indexes of a route's `dev` and of each of its nexthops' `dev`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Devices {
+    pub route: Option<u32>,
+    pub nexthops: Vec<Option<u32>>,
+}
+
+/// The body of RTM_NEWROUTE / RTM_DELROUTE.
+pub fn route(r: &Route, devices: &Devices) -> Vec<u8> {
+    let ifindex = devices.route;
     let kind = match r.kind {
         RouteType::Unicast => 1,
         RouteType::Blackhole => 6,
@@ -62,13 +71,13 @@ pub fn route(r: &Route, ifindex: Option<u32>) -> Vec<u8> {
         RouteType::Prohibit => 8,
     };
     // `ip route`'s default: a unicast route without a gateway is on the link.
-    let scope = r
-        .scope
-        .unwrap_or(if r.kind == RouteType::Unicast && r.via.is_none() {
+    let scope = r.scope.unwrap_or(
+        if r.kind == RouteType::Unicast && r.via.is_none() && r.nexthops.is_empty() {
             RT_SCOPE_LINK
         } else {
             RT_SCOPE_UNIVERSE
-        });
+        },
+    );
     let mut out = vec![
         family(r.to.addr().is_ipv6()),
         r.to.prefix_len(),
@@ -96,8 +105,32 @@ pub fn route(r: &Route, ifindex: Option<u32>) -> Vec<u8> {
     if let Some(m) = r.metric {
         w.u32(RTA_PRIORITY, m);
     }
+    if !r.nexthops.is_empty() {
+        w.bytes(RTA_MULTIPATH, &multipath(r, &devices.nexthops));
+    }
     w.u32(RTA_TABLE, r.table);
     out.extend_from_slice(&w.finish());
+    out
+}
+
+/// RTA_MULTIPATH: one `struct rtnexthop` (length, flags, hops = weight - 1, ifindex) per
+/// path, each followed by its gateway attribute.
+fn multipath(r: &Route, ifindexes: &[Option<u32>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, h) in r.nexthops.iter().enumerate() {
+        let mut attrs = AttrWriter::new();
+        if let Some(g) = h.via {
+            attrs.bytes(RTA_GATEWAY, &octets(g));
+        }
+        let attrs = attrs.finish();
+        let len = u16::try_from(8 + attrs.len()).unwrap_or(u16::MAX);
+        out.extend_from_slice(&len.to_ne_bytes());
+        out.push(if h.onlink { RTNH_F_ONLINK as u8 } else { 0 });
+        out.push(u8::try_from(h.weight.unwrap_or(1) - 1).unwrap_or(u8::MAX));
+        let ifindex = ifindexes.get(i).copied().flatten().unwrap_or(0);
+        out.extend_from_slice(&ifindex.to_ne_bytes());
+        out.extend_from_slice(&attrs);
+    }
     out
 }
 
@@ -145,12 +178,43 @@ pub fn rule(r: &Rule) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    fn dev(route: Option<u32>) -> Devices {
+        Devices {
+            route,
+            nexthops: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_multipath_route() {
+        let r: Route = "10.9.0.0/16 nexthop via 10.0.0.1 nexthop via 10.0.0.2 dev eth1 weight 3"
+            .parse()
+            .unwrap();
+        let devices = Devices {
+            route: None,
+            nexthops: vec![None, Some(7)],
+        };
+        let b = route(&r, &devices);
+        assert_eq!(b[6], RT_SCOPE_UNIVERSE, "gateways: universe scope");
+        let attrs = &b[12..];
+        // RTA_DST (8 bytes), then RTA_MULTIPATH: 4 + 2 × (8 + RTA_GATEWAY 8) = 36.
+        let mp = &attrs[8..44];
+        assert_eq!(&mp[..4], &[36, 0, RTA_MULTIPATH as u8, 0]);
+        // rtnexthop: len 16, flags 0, hops 0, ifindex 0; its gateway 10.0.0.1.
+        assert_eq!(
+            &mp[4..20],
+            &[16, 0, 0, 0, 0, 0, 0, 0, 8, 0, 5, 0, 10, 0, 0, 1]
+        );
+        // weight 3 is hops 2, on ifindex 7.
+        assert_eq!(&mp[20..28], &[16, 0, 0, 2, 7, 0, 0, 0]);
+    }
+
     #[test]
     fn a_gateway_route_in_a_table() {
         let r: Route = "10.9.0.0/16 via 10.0.0.1 table 300 metric 7"
             .parse()
             .unwrap();
-        let b = route(&r, Some(3));
+        let b = route(&r, &dev(Some(3)));
         // family, dst_len, src_len, tos, table (300 > 255: 0), protocol, scope, type
         assert_eq!(
             &b[..8],
@@ -166,9 +230,9 @@ mod tests {
     #[test]
     fn a_link_route_and_a_blackhole() {
         let link: Route = "192.168.111.0/24 dev eth2".parse().unwrap();
-        assert_eq!(route(&link, Some(5))[6], RT_SCOPE_LINK);
+        assert_eq!(route(&link, &dev(Some(5)))[6], RT_SCOPE_LINK);
         let hole: Route = "blackhole 192.168.113.1/32".parse().unwrap();
-        let b = route(&hole, None);
+        let b = route(&hole, &dev(None));
         assert_eq!((b[4], b[6], b[7]), (254, RT_SCOPE_UNIVERSE, 6));
     }
 

@@ -4,7 +4,9 @@
 # server's notify_down/notify_up and the service's quorum_down/quorum_up run, in that order
 # (keepalived's check/ipwrapper.c: no arguments added); inhibit_on_failure on one real server
 # alone keeps that one at weight 0. With log_all_failures (keepalived's
-# checker_log_all_failures) every failed probe is logged, not only the transition.
+# checker_log_all_failures) every failed probe is logged, not only the transition. With omega,
+# stopping haldir runs the live servers' notify_down, then quorum_down, as keepalived's checker
+# does when it shuts down (check/ipwrapper.c clear_service_rs, update_vs_notifies).
 
 bridge br0
 for ns in dir rs1 rs2 sorry; do netns $ns; done
@@ -31,6 +33,7 @@ quorum = 2
 sorry_server = "10.0.0.13:80"
 quorum_up = ["/bin/sh", "-c", "echo quorum_up >> /tmp/events"]
 quorum_down = ["/bin/sh", "-c", "echo quorum_down >> /tmp/events"]
+omega = true
 [virtual_server.check]
 type = "http"
 path = "/"
@@ -94,7 +97,8 @@ rs_weight_is() { [ "$(rs_inhibit_weight "$1")" = "$2" ]; }
 events() { tr '\n' ' ' < /tmp/events 2>/dev/null; }
 events_are() { [ "$(events)" = "$1" ]; }
 
-at dir haldir run -c /lab/haldir.toml 2>/tmp/haldir.log &
+spawn_at dir /tmp/haldir.pid haldir run -c /lab/haldir.toml 2>/tmp/haldir.log
+haldir_pid=$(cat /tmp/haldir.pid)
 wait_ready() { in_web 10.0.0.11:80 && in_web 10.0.0.12:80 && weight_is 10.0.0.11:80 1; }
 t=$(until_ms 8000 wait_ready) || { cat /tmp/haldir.log; table; fail "the table is programmed"; }
 ok "the table is programmed (${t} ms)"
@@ -131,3 +135,9 @@ t=$(until_ms 3000 weight_is 10.0.0.11:80 1) || { table; fail "inhibited weight r
 ok "the inhibited server has its weight back"
 wait_until events_are "rs1_down quorum_down rs1_up quorum_up " || { events; fail "notify_up, then quorum_up"; }
 ok "rs1's notify_up, then quorum_up, ran: $(events)"
+
+say "haldir stops: omega tells the live servers' and the service's shutdown"
+kill -TERM "$haldir_pid"
+wait "$haldir_pid" || true
+check_eq "rs1's notify_down, then quorum_down, ran at stop" \
+    "rs1_down quorum_down rs1_up quorum_up rs1_down quorum_down " "$(events)"

@@ -3,7 +3,8 @@
 # master, left out of the adverts, of any family). Each is added on its interface with its
 # options, announced there (the client on the second segment learns the master's MAC for it),
 # removed on a clean stop, and taken by the backup on failover. The instance's routes and
-# policy rules (keepalived's virtual_routes and virtual_rules) follow the same way.
+# policy rules (keepalived's virtual_routes and virtual_rules) follow the same way, a multipath
+# route (keepalived's `nexthop`, and its old `via A or B`) among them.
 
 bridge brA; bridge brB
 for ns in lb1 lb2 client; do netns $ns; done
@@ -26,7 +27,7 @@ version = 3
 advert_interval = "100ms"
 virtual_ipaddress = ["10.0.0.100/32", "10.1.0.100/24 dev eth1 label eth1:vip brd 10.1.0.255"]
 virtual_ipaddress_excluded = ["10.0.0.101/32", "2001:db8::101/128", "192.0.2.1/32 dev eth1 scope link"]
-virtual_routes = ["10.9.0.0/16 via 10.1.0.1 dev eth1 table 100", "blackhole 10.8.0.0/16", "src 10.0.0.100 10.7.0.0/16 dev eth0"]
+virtual_routes = ["10.9.0.0/16 via 10.1.0.1 dev eth1 table 100", "blackhole 10.8.0.0/16", "src 10.0.0.100 10.7.0.0/16 dev eth0", "10.6.0.0/16 table 100 nexthop via 10.1.0.1 dev eth1 nexthop via 10.1.0.2 dev eth1 weight 2"]
 virtual_rules = ["from 10.0.0.100/32 priority 1000 table 100"]
 garp = { delay = "0s", repeat = 3 }
 TOML
@@ -52,7 +53,7 @@ routes_of() {
         ip -n "$1" rule show | grep '^1000:'
     } | sed 's/ *$//'
 }
-routed() { [ "$(routes_of "$1" | wc -l)" = 4 ]; }
+routed() { [ "$(routes_of "$1" | wc -l)" = 7 ]; }
 holds_none() {
     ! ip -n "$1" -o addr show | grep -q '10.0.0.100/\|10.1.0.100/\|10.0.0.101/\|2001:db8::101/\|192.0.2.1/' \
         && [ -z "$(routes_of "$1")" ]
@@ -62,7 +63,10 @@ ok "lb1 master: the VIPs and the excluded addresses are up (${t} ms)"
 check_run "lb2 holds none" holds_none lb2
 wait_until routed lb1 || { routes_of lb1; logs; fail "lb1 holds its routes and rule"; }
 routes_of lb1
-want="10.9.0.0/16 via 10.1.0.1 dev eth1 proto static
+want="10.6.0.0/16 proto static
+	nexthop via 10.1.0.1 dev eth1 weight 1
+	nexthop via 10.1.0.2 dev eth1 weight 2
+10.9.0.0/16 via 10.1.0.1 dev eth1 proto static
 blackhole 10.8.0.0/16 proto static
 10.7.0.0/16 dev eth0 proto static scope link src 10.0.0.100
 1000:	from 10.0.0.100 lookup 100"

@@ -224,6 +224,7 @@ fn virtual_server(
             .as_ref()
             .and_then(|c| command(c, "quorum_down", d)),
         smtp_alert: super::email::alert(&r.smtp_alert, alerts.quorum, d),
+        omega: or(&r.omega, "omega", false, d),
         check,
         real_servers,
     })
