@@ -468,6 +468,7 @@ virtual_server_group G {
 }
 virtual_server group G {
     protocol TCP
+    ha_suspend
     unknown_thing 1
     real_server 10.0.0.1 80 {
         weight 1
@@ -476,9 +477,13 @@ virtual_server group G {
 ",
     );
     assert_eq!(c.virtual_servers.len(), 3);
+    assert_eq!(losses(&imp), vec!["8: ha_suspend: no haldir equivalent"]);
+    // lib/parser.c: a keyword keepalived does not know is skipped ("Unknown keyword").
     assert_eq!(
-        losses(&imp),
-        vec!["8: unknown_thing 1: no haldir equivalent"]
+        warnings(&imp),
+        vec![
+            "9: unknown_thing 1: keepalived does not know this keyword (\"Unknown keyword\") and skips it"
+        ]
     );
 }
 
@@ -1061,5 +1066,29 @@ vrrp_instance ${_INSTANCE}_VI {
     assert_eq!(losses(&imp).len(), 1, "{:?}", losses(&imp));
     assert!(
         warnings(&imp)[0].starts_with("2: ${_PWD}: the directory this file was read from here (")
+    );
+}
+
+/// lib/parser.c looks a keyword up in its block's own list only: garp_master_delay is an
+/// instance's keyword, unknown in global_defs ("Unknown keyword", skipped); net_namespace is a
+/// top-level keyword (core/global_parser.c install_keyword_root), unknown inside global_defs.
+#[test]
+fn keywords_are_known_per_block_as_keepalived_knows_them() {
+    let (imp, c) = convert(
+        "net_namespace blue
+global_defs {
+    garp_master_delay 3
+    net_namespace red
+}
+",
+    );
+    assert_eq!(c.global.net_namespace.as_deref(), Some("blue"));
+    assert!(losses(&imp).is_empty(), "{:?}", losses(&imp));
+    assert_eq!(
+        warnings(&imp),
+        vec![
+            "3: garp_master_delay 3: keepalived does not know this keyword in global_defs (\"Unknown keyword\") and skips it",
+            "4: net_namespace red: keepalived does not know this keyword in global_defs (\"Unknown keyword\") and skips it",
+        ]
     );
 }

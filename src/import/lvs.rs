@@ -206,7 +206,7 @@ impl Mapper {
                         self.smtp_alert(c, on, &mut keys);
                     }
                 }
-                _ => self.lost(c, "no haldir equivalent"),
+                _ => self.unmapped(c),
             }
         }
         // keepalived: an address service without `protocol` is UDP ("no protocol set -
@@ -415,7 +415,7 @@ impl Mapper {
                         check = self.checker(c, &timing);
                     }
                 }
-                _ => self.lost(c, "no haldir equivalent"),
+                _ => self.unmapped(c),
             }
         }
         // haldir's address rules: no port on a fwmark service's servers, and DR/TUN servers on
@@ -547,7 +547,7 @@ impl Mapper {
                         hosts.push(h);
                     }
                 }
-                _ => self.lost(c, "no haldir equivalent"),
+                _ => self.unmapped(c),
             }
         }
         let interval = t.delay_loop.clone().unwrap_or_else(|| "60s".into());
@@ -643,7 +643,7 @@ impl Mapper {
                         ),
                     ),
                 },
-                _ => self.lost(c, "no haldir equivalent"),
+                _ => self.unmapped(c),
             }
         }
         // keepalived accepts 200-299 by default, as haldir does.
@@ -712,7 +712,7 @@ impl Mapper {
                         keys.push(("source".into(), V::str(a)));
                     }
                 }
-                _ => self.lost(c, "no haldir equivalent"),
+                _ => self.unmapped(c),
             }
         }
         if !keys.iter().any(|(k, _)| k == "address") {
@@ -737,7 +737,7 @@ impl Mapper {
                     None => self.warn(c, "keepalived knows no track_file of that name defined before this (\"unknown track_file\")"),
                 },
                 "weight" => weight = signed_weight(self, c),
-                _ => self.lost(c, "no haldir equivalent"),
+                _ => self.unmapped(c),
             }
         }
         let Some(t) = tracked else {
@@ -754,7 +754,7 @@ impl Mapper {
                     c,
                     "haldir does not create the file: a missing file reads as 0, as in keepalived",
                 ),
-                _ => self.lost(c, "no haldir equivalent"),
+                _ => self.unmapped(c),
             }
         }
         let Some(file) = file else {

@@ -25,6 +25,8 @@ pub struct Globals {
     pub sync_daemon: bool,
     /// vrrp_no_swap or checker_no_swap was read (one warning for both).
     pub no_swap_seen: bool,
+    /// The top-level `net_namespace`.
+    pub net_namespace: Option<String>,
 }
 
 pub struct Mapper {
@@ -69,6 +71,19 @@ impl Mapper {
             track_files: HashMap::new(),
             used_track_files: std::collections::HashSet::new(),
             script_user: None,
+        }
+    }
+
+    /// A statement haldir has no mapping for: a loss, unless keepalived does not know the
+    /// keyword either and skips it.
+    pub fn unmapped(&mut self, n: &Node) {
+        if super::keywords::known(&n.key) {
+            self.lost(n, "no haldir equivalent");
+        } else {
+            self.warn(
+                n,
+                "keepalived does not know this keyword (\"Unknown keyword\") and skips it",
+            );
         }
     }
 
@@ -211,6 +226,9 @@ impl Mapper {
         }
         self.script_user = super::scripts::file_identity(nodes);
         let of = |k: &'static str| nodes.iter().filter(move |n| n.key == k);
+        if let Some(n) = of("net_namespace").last() {
+            self.globals.net_namespace = self.one(n).map(str::to_string);
+        }
         let globals: Vec<&Node> = of("global_defs").collect();
         self.global_defs(&globals);
         for n in of("vrrp_script") {
@@ -231,6 +249,7 @@ impl Mapper {
             "static_routes",
             "static_rules",
             "global_defs",
+            "net_namespace",
             "vrrp_script",
             "vrrp_instance",
             "vrrp_sync_group",
@@ -249,7 +268,7 @@ impl Mapper {
             if n.key == "}" {
                 self.lost(n, "closes nothing: keepalived ignores it (\"Unknown keyword '}'\"), but the blocks before it may not be what the file meant");
             } else {
-                self.lost(n, "no haldir equivalent");
+                self.unmapped(n);
             }
         }
     }
@@ -259,11 +278,19 @@ impl Mapper {
         let mut ipvs: Vec<(String, V)> = Vec::new();
         let mut mail = super::email::Mail::default();
         for n in blocks.iter().flat_map(|b| b.children()) {
+            if n.key == "lvs_id" {
+                self.warn(n, "keepalived 2 no longer knows lvs_id (1.x's router_id) and skips it: the router id is the host name, in keepalived as in haldir");
+                continue;
+            }
+            if !super::keywords::in_global_defs(&n.key) {
+                self.warn(n, "keepalived does not know this keyword in global_defs (\"Unknown keyword\") and skips it");
+                continue;
+            }
             if self.mail_keyword(n, &mut mail) || self.process_keyword(n, &mut global) {
                 continue;
             }
             match n.key.as_str() {
-                "router_id" | "lvs_id" => {
+                "router_id" => {
                     if let Some(v) = self.one(n) {
                         global.push(("router_id".into(), V::str(v)));
                     }
@@ -291,11 +318,6 @@ impl Mapper {
                         ipvs.push(("sync_daemon".into(), t));
                     }
                 }
-                "net_namespace" => {
-                    if let Some(v) = self.one(n) {
-                        global.push(("net_namespace".into(), V::str(v)));
-                    }
-                }
                 // Read where static addresses without `dev` go (see statics).
                 "default_interface" => {}
                 "vrrp_strict" => self.lost(n, "haldir has no strict mode: keepalived's refuses settings RFC 3768/9568 forbid and adds firewall rules that drop traffic to the VIPs"),
@@ -306,11 +328,15 @@ impl Mapper {
                         ipvs.push(("timeouts".into(), t));
                     }
                 }
-                _ => self.lost(n, "no haldir equivalent"),
+                _ => self.unmapped(n),
             }
         }
         if let Some(u) = &self.script_user {
             global.push(("script_user".into(), V::str(u)));
+        }
+        // A top-level keyword in keepalived (core/global_parser.c install_keyword_root).
+        if let Some(ns) = self.globals.net_namespace.take() {
+            global.push(("net_namespace".into(), V::Str(ns)));
         }
         if !global.is_empty() {
             self.doc.header("[global]");

@@ -8,6 +8,7 @@
 mod email;
 pub mod emit;
 mod globals;
+mod keywords;
 mod lvs;
 pub mod map;
 pub mod preprocess;

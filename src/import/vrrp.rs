@@ -83,7 +83,7 @@ impl Mapper {
                 // Taken where instances track the script (haldir's weight is per reference).
                 "weight" if c.args.len() == 1 => {}
                 "user" => self.script_runs_as(c, &c.args),
-                _ => self.lost(c, "no haldir equivalent"),
+                _ => self.unmapped(c),
             }
         }
         self.doc.header("[[track_script]]");
@@ -184,7 +184,7 @@ impl Mapper {
             "skip_check_adv_addr" => {}
             "dont_track_primary" => i.dont_track_primary = true,
             "lvs_sync_daemon_interface" => self.legacy_sync_daemon(c, i),
-            _ => self.lost(c, "no haldir equivalent"),
+            _ => self.unmapped(c),
         }
     }
 
@@ -430,7 +430,7 @@ impl Mapper {
             match c.key.as_str() {
                 "auth_type" => kind = c.arg(0).map(str::to_string),
                 "auth_pass" => pass = c.arg(0).map(str::to_string),
-                _ => self.lost(c, "no haldir equivalent"),
+                _ => self.unmapped(c),
             }
         }
         match (kind.as_deref(), pass) {

@@ -1,0 +1,45 @@
+//! The keywords keepalived knows, listed from its source: a statement keepalived does not know
+//! is skipped there ("Unknown keyword", lib/parser.c), so it changes nothing and is no loss —
+//! the converter says so in a warning instead.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+fn list(text: &'static str) -> HashSet<&'static str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+static GLOBAL_DEFS: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| list(include_str!("keywords/global_defs.txt")));
+static ALL: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| list(include_str!("keywords/all.txt")));
+
+/// Whether keepalived takes `keyword` inside global_defs.
+pub fn in_global_defs(keyword: &str) -> bool {
+    GLOBAL_DEFS.contains(keyword)
+}
+
+/// Whether keepalived knows `keyword` anywhere.
+pub fn known(keyword: &str) -> bool {
+    ALL.contains(keyword)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_from_keepalived() {
+        assert!(in_global_defs("router_id") && in_global_defs("vrrp_garp_master_delay"));
+        assert!(
+            !in_global_defs("garp_master_delay"),
+            "an instance's keyword"
+        );
+        assert!(!in_global_defs("net_namespace"), "a top-level keyword");
+        assert!(known("garp_master_delay") && known("net_namespace"));
+        assert!(!known("nat_mask"));
+    }
+}
