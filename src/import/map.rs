@@ -226,7 +226,7 @@ impl Mapper {
         }
         self.script_user = super::scripts::file_identity(nodes);
         let of = |k: &'static str| nodes.iter().filter(move |n| n.key == k);
-        if let Some(n) = of("net_namespace").last() {
+        if let Some(n) = nodes.iter().rfind(|n| n.key == "net_namespace") {
             self.globals.net_namespace = self.one(n).map(str::to_string);
         }
         let globals: Vec<&Node> = of("global_defs").collect();
