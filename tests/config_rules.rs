@@ -764,3 +764,29 @@ fn umask_is_an_octal_mask() {
         "`umask` \"01777\" is not an octal mask from \"0000\" to \"0777\"",
     );
 }
+
+#[test]
+fn use_vmac_needs_ipv4_and_multicast_or_xmit_base() {
+    let base = BASE.replace(
+        "virtual_ipaddress = [\"10.0.0.100/32\"]",
+        "virtual_ipaddress = [\"10.0.0.100/32\"]\nuse_vmac = true\nunicast_peers = [\"10.0.0.12\"]",
+    );
+    expect(
+        &base,
+        7,
+        12,
+        "`use_vmac` with `unicast_peers` needs `vmac_xmit_base = true`",
+    );
+    let ok = base.replace("use_vmac = true", "use_vmac = true\nvmac_xmit_base = true");
+    assert_eq!(errors_of(&ok), vec![]);
+    let long = BASE.replace(
+        "virtual_ipaddress = [\"10.0.0.100/32\"]",
+        "virtual_ipaddress = [\"10.0.0.100/32\"]\nuse_vmac = \"a-very-long-vmac-name\"",
+    );
+    expect(
+        &long,
+        7,
+        12,
+        "`use_vmac` \"a-very-long-vmac-name\" is not an interface name (1 to 15 characters)",
+    );
+}

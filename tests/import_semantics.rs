@@ -1092,3 +1092,67 @@ global_defs {
         ]
     );
 }
+
+/// vrrp/vrrp_parser.c vrrp_vmac_handler: `use_vmac [[name] NAME] [MAC] …`; an address without
+/// `dev` goes on the VMAC, one with `dev` — even the instance's own interface — stays there
+/// (vrrp_ipaddress.c alloc_ipaddress); unicast peers need vmac_xmit_base (keepalived.conf(5),
+/// use_vmac NOTE 2).
+#[test]
+fn use_vmac_as_keepalived_places_the_addresses() {
+    let (imp, c) = convert(
+        "vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    use_vmac name gw0
+    virtual_ipaddress {
+        10.0.0.100/32
+        10.0.0.101/32 dev eth0
+    }
+}
+vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    use_vmac
+    vmac_xmit_base
+    unicast_src_ip 10.0.0.11
+    unicast_peer {
+        10.0.0.12
+    }
+    virtual_ipaddress {
+        10.0.0.102/32
+    }
+}
+vrrp_instance VI_3 {
+    interface eth0
+    virtual_router_id 53
+    use_vmac vm3 02:00:00:00:00:01
+    unicast_peer {
+        10.0.0.12
+    }
+    virtual_ipaddress {
+        10.0.0.103/32
+    }
+}
+",
+    );
+    let (a, b, d) = (
+        &c.vrrp_instances[0],
+        &c.vrrp_instances[1],
+        &c.vrrp_instances[2],
+    );
+    assert_eq!(a.vmac.as_ref().map(|v| v.name.as_str()), Some("gw0"));
+    assert_eq!(a.address_interface(), "gw0");
+    let vips: Vec<String> = a.virtual_ipaddress.iter().map(|v| v.to_string()).collect();
+    assert_eq!(vips, vec!["10.0.0.100/32", "10.0.0.101/32 dev eth0"]);
+    let vm = b.vmac.as_ref().expect("VI_2's VMAC");
+    assert_eq!((vm.name.as_str(), vm.xmit_base), ("vrrp.52", true));
+    assert_eq!(b.advert_interface(), "eth0");
+    assert_eq!(d.vmac, None);
+    assert_eq!(
+        losses(&imp),
+        vec![
+            "26: use_vmac vm3 02:00:00:00:00:01: haldir makes the VMAC with the VRRP virtual MAC, in the base interface's link group: MAC 02:00:00:00:00:01 not kept",
+            "26: use_vmac vm3 02:00:00:00:00:01: with unicast peers keepalived needs vmac_xmit_base: the addresses stay on the interface",
+        ]
+    );
+}

@@ -82,6 +82,13 @@ fn vrrp_interop_with_keepalived() {
 }
 
 #[test]
+fn vrrp_vmac_with_keepalived() {
+    let mut tools = BASE.to_vec();
+    tools.push("keepalived");
+    scenario("vrrp-vmac", &tools);
+}
+
+#[test]
 fn vrrp_addresses_with_options_and_excluded() {
     scenario("vrrp-addresses", BASE);
 }

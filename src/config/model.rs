@@ -173,6 +173,9 @@ pub struct VrrpInstance {
     pub unicast_peers: Vec<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mcast_source: Option<IpAddr>,
+    /// The macvlan with the virtual MAC that holds the addresses (keepalived's use_vmac).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vmac: Option<Vmac>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authentication: Option<Authentication>,
     /// Present for VRRPv3 over IPv4 only, the one case where it matters.
@@ -186,7 +189,28 @@ pub struct VrrpInstance {
     pub notify: Notify,
 }
 
+/// A VRRP instance's virtual-MAC interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Vmac {
+    pub name: String,
+    /// Adverts on the instance's `interface` rather than the macvlan.
+    pub xmit_base: bool,
+}
+
 impl VrrpInstance {
+    /// The interface the addresses go on by default: the VMAC's when there is one.
+    pub fn address_interface(&self) -> &str {
+        self.vmac.as_ref().map_or(&self.interface, |v| &v.name)
+    }
+
+    /// The interface adverts are sent and received on.
+    pub fn advert_interface(&self) -> &str {
+        match &self.vmac {
+            Some(v) if !v.xmit_base => &v.name,
+            _ => &self.interface,
+        }
+    }
+
     /// The family of the virtual addresses (validation makes them all one family).
     pub fn family(&self) -> Family {
         self.virtual_ipaddress

@@ -137,6 +137,13 @@ pub struct VrrpInstance {
     /// Source address of multicast adverts (default: the interface's primary address);
     /// keepalived's mcast_src_ip.
     pub mcast_source: Option<Leaf<std::net::IpAddr>>,
+    /// Hold the addresses on a macvlan interface with the VRRP virtual MAC
+    /// (00:00:5e:00:01:VRID), created by haldir: `true` names it `vrrp.VRID`, a string names
+    /// it (keepalived's use_vmac).
+    pub use_vmac: Option<Leaf<super::types::VmacName>>,
+    /// With use_vmac, send and receive the adverts on `interface`, not the macvlan
+    /// (keepalived's vmac_xmit_base).
+    pub vmac_xmit_base: Option<Leaf<bool>>,
     /// v2 only.
     pub authentication: Option<Sp<Authentication>>,
     /// "pseudo-header" (keepalived's default) or "rfc9568"; VRRPv3 over IPv4 only.

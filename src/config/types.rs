@@ -519,3 +519,35 @@ mod tests {
         assert!(PortRange::parse(&s("9-8")).is_err());
     }
 }
+
+/// `use_vmac`: `true` for keepalived's default name (`vrrp.VRID`), or the interface's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VmacName {
+    Off,
+    Default,
+    Named(String),
+}
+
+impl LeafType for VmacName {
+    type Out = VmacName;
+    fn expected() -> Cow<'static, str> {
+        "true, false or an interface name".into()
+    }
+    fn parse(s: &Scalar) -> Result<VmacName, Option<String>> {
+        match s {
+            Scalar::Bool(true) => Ok(VmacName::Default),
+            Scalar::Bool(false) => Ok(VmacName::Off),
+            Scalar::Str(v) => Ok(VmacName::Named(v.clone())),
+            _ => Err(None),
+        }
+    }
+}
+
+impl JsonSchema for VmacName {
+    fn schema_name() -> Cow<'static, str> {
+        "VmacName".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": ["boolean", "string"] })
+    }
+}

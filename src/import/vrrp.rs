@@ -47,6 +47,9 @@ struct Instance<'n> {
     notify: Vec<(String, V)>,
     smtp_alert: Option<(&'n Node, bool)>,
     dont_track_primary: bool,
+    /// `use_vmac`: its statement and haldir's value (true, or the name).
+    vmac: Option<(&'n Node, V)>,
+    vmac_xmit_base: bool,
 }
 
 impl Mapper {
@@ -183,6 +186,8 @@ impl Mapper {
             // haldir never compares an advert's addresses with its own.
             "skip_check_adv_addr" => {}
             "dont_track_primary" => i.dont_track_primary = true,
+            "use_vmac" => i.vmac = self.use_vmac(c).map(|v| (c, v)),
+            "vmac_xmit_base" => i.vmac_xmit_base = true,
             "lvs_sync_daemon_interface" => self.legacy_sync_daemon(c, i),
             _ => self.unmapped(c),
         }
@@ -299,12 +304,19 @@ impl Mapper {
         }
         i.keys.push(("priority".into(), V::Int(priority)));
         let interface = i.interface.clone();
+        // With a VMAC, an address without `dev` goes on the VMAC and one with `dev` on that
+        // interface, even the instance's own (vrrp/vrrp_ipaddress.c alloc_ipaddress).
+        let dev_default = if i.vmac.is_some() {
+            None
+        } else {
+            interface.clone()
+        };
         let mut vips: Vec<String> = Vec::new();
         // A repeated address, whatever its options, is the same VIP to keepalived.
         let addr = |v: &str| v.split_whitespace().next().unwrap_or("").to_string();
         let has = |list: &[String], v: &str| list.iter().any(|x| addr(x) == addr(v));
         for e in std::mem::take(&mut i.vips) {
-            if let Some(v) = self.vip(e, interface.as_deref()) {
+            if let Some(v) = self.vip(e, dev_default.as_deref()) {
                 if has(&vips, &v) {
                     self.warn(e, "keepalived ignores a VIP given twice");
                 } else {
@@ -314,7 +326,7 @@ impl Mapper {
         }
         let mut excluded: Vec<String> = Vec::new();
         for e in std::mem::take(&mut i.excluded) {
-            if let Some(v) = self.vip(e, interface.as_deref()) {
+            if let Some(v) = self.vip(e, dev_default.as_deref()) {
                 if has(&vips, &v) || has(&excluded, &v) {
                     self.warn(e, "keepalived ignores an excluded VIP given twice");
                 } else {
@@ -347,6 +359,7 @@ impl Mapper {
         if !i.peers.is_empty() {
             i.keys.push(("unicast_peers".into(), V::strs(&i.peers)));
         }
+        self.finish_vmac(&mut i, v6);
         if let Some(a) = i.auth
             && let Some(auth) = self.authentication(a, version)
         {
@@ -607,4 +620,52 @@ fn or_to_nexthops(words: &[String]) -> Option<(Vec<String>, bool)> {
         }
     }
     Some((out, more))
+}
+
+impl Mapper {
+    /// `use_vmac [[name] NAME] [MAC] [netlink_notify_msg] [group G]` (vrrp/vrrp_parser.c
+    /// vrrp_vmac_handler): haldir takes the name; a MAC of one's own, the notify message and
+    /// the link group are not kept.
+    fn use_vmac(&mut self, n: &Node) -> Option<V> {
+        let mut args = n.args.iter().map(String::as_str).peekable();
+        let mut name = None;
+        let mut extra = Vec::new();
+        while let Some(a) = args.next() {
+            match a {
+                "name" => name = args.next(),
+                "netlink_notify_msg" => extra.push(a.to_string()),
+                "group" => extra.push(format!("group {}", args.next().unwrap_or(""))),
+                a if a.contains(':') => extra.push(format!("MAC {a}")),
+                a if name.is_none() => name = Some(a),
+                a => extra.push(a.to_string()),
+            }
+        }
+        if !extra.is_empty() {
+            self.lost(n, &format!("haldir makes the VMAC with the VRRP virtual MAC, in the base interface's link group: {} not kept", extra.join(", ")));
+        }
+        Some(name.map_or(V::Bool(true), V::str))
+    }
+
+    /// Writes use_vmac where haldir can make it: IPv4, and unicast adverts from the base
+    /// interface (keepalived's NOTE 2: unicast peers need vmac_xmit_base).
+    fn finish_vmac(&mut self, i: &mut Instance, v6: bool) {
+        let Some((n, v)) = i.vmac.take() else {
+            return;
+        };
+        if v6 {
+            self.lost(
+                n,
+                "haldir makes IPv4 VMACs only: the addresses stay on the interface",
+            );
+            return;
+        }
+        if !i.peers.is_empty() && !i.vmac_xmit_base {
+            self.lost(n, "with unicast peers keepalived needs vmac_xmit_base: the addresses stay on the interface");
+            return;
+        }
+        i.keys.push(("use_vmac".into(), v));
+        if i.vmac_xmit_base {
+            i.keys.push(("vmac_xmit_base".into(), V::Bool(true)));
+        }
+    }
 }

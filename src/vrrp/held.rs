@@ -64,7 +64,7 @@ impl Holdings {
             .chain(&cfg.virtual_ipaddress_excluded);
         let mut out = Holdings::build(
             vips,
-            Some(&cfg.interface),
+            Some(cfg.address_interface()),
             &cfg.virtual_routes,
             &cfg.virtual_rules,
         )?;

@@ -16,6 +16,7 @@ use super::link::{self, Rtnl};
 use super::packet::{self, Advert, Drop, V3Checksum};
 use super::socket::{self, VrrpSocket};
 use super::tracking::{Tracked, Tracking};
+use super::vmac::Vmac;
 use crate::config::model::VrrpInstance;
 
 /// What the daemon asks of an instance.
@@ -75,7 +76,19 @@ pub fn spawn(
     script_user: Option<(u32, u32)>,
     transitions: mpsc::UnboundedSender<Transition>,
 ) -> std::io::Result<Handle> {
-    let ifindex = link::index(&cfg.interface)?;
+    let mut addresses = Rtnl::open()?;
+    // The VMAC first: the addresses go on it, and the adverts may leave from it.
+    let vmac = match &cfg.vmac {
+        Some(v) => Some(Vmac::open(
+            &mut addresses,
+            &v.name,
+            &cfg.interface,
+            cfg.virtual_router_id,
+        )?),
+        None => None,
+    };
+    let advert_interface = cfg.advert_interface().to_string();
+    let ifindex = link::index(&advert_interface)?;
     let v6 = cfg.family() == crate::config::types::Family::Ipv6;
     let vips: Vec<IpAddr> = cfg.virtual_ipaddress.iter().map(|n| n.addr()).collect();
     let primary = match cfg.unicast_source.or(cfg.mcast_source) {
@@ -84,11 +97,10 @@ pub fn spawn(
     };
     let multicast = cfg.unicast_peers.is_empty();
     let sock = match primary {
-        IpAddr::V4(p) => VrrpSocket::open_v4(&cfg.interface, ifindex, p, multicast)?,
-        IpAddr::V6(p) => VrrpSocket::open_v6(&cfg.interface, ifindex, p, multicast)?,
+        IpAddr::V4(p) => VrrpSocket::open_v4(&advert_interface, ifindex, p, multicast)?,
+        IpAddr::V6(p) => VrrpSocket::open_v6(&advert_interface, ifindex, p, multicast)?,
     };
     let held = Holdings::open(&cfg)?;
-    let addresses = Rtnl::open()?;
     let status = Status {
         name: cfg.name.clone(),
         state: State::Init,
@@ -144,6 +156,7 @@ pub fn spawn(
         held,
         sock,
         addresses,
+        vmac,
         status,
         status_tx,
         origin: Instant::now(),
@@ -175,6 +188,8 @@ struct Runtime {
     held: Holdings,
     sock: VrrpSocket,
     addresses: Rtnl,
+    /// The VMAC this instance made or took back, removed when it stops.
+    vmac: Option<Vmac>,
     status: Status,
     status_tx: watch::Sender<Status>,
     origin: Instant,
@@ -485,6 +500,9 @@ impl Runtime {
                         let now = self.now();
                         let acts = self.fsm.handle(now, Event::Shutdown);
                         self.act(acts);
+                        if let Some(v) = self.vmac.take() {
+                            v.close(&mut self.addresses);
+                        }
                         // The stop notification runs before the daemon exits.
                         self.notify.finish(Duration::from_secs(5)).await;
                         return;

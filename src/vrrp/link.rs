@@ -194,6 +194,13 @@ impl Rtnl {
         }
     }
 
+    /// One request of `kind` and its acknowledgement; `create` for a new object (a delete
+    /// must not carry those flags: 0x200 is NLM_F_BULK there).
+    pub fn request(&mut self, kind: u16, create: bool, payload: &[u8]) -> io::Result<()> {
+        let flags = if create { NLM_F_CREATE | NLM_F_EXCL } else { 0 };
+        self.send(kind, flags, payload)
+    }
+
     /// Adds (`present`, with `create` flags) or removes; what is already there, or already
     /// gone, is fine.
     fn set(&mut self, present: bool, kinds: (u16, u16), payload: &[u8]) -> io::Result<()> {

@@ -10,6 +10,7 @@ pub mod packet;
 pub mod routing;
 pub mod socket;
 pub mod tracking;
+pub mod vmac;
 
 /// A track script as a check target: a misc check of nothing in particular, so that the
 /// health runner (rise, fall, timeout, process-group kill) runs it.

@@ -68,6 +68,33 @@ fn raw_v4() -> io::Result<Socket> {
     )
 }
 
+/// IP_MULTICAST_IF by interface index (with the source address): the interface may hold no
+/// address of its own (a VMAC), and a bound socket takes only its own device.
+fn multicast_if_v4(sock: &Socket, ifindex: u32, source: Ipv4Addr) -> io::Result<()> {
+    let mreq = libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: 0 },
+        imr_address: libc::in_addr {
+            s_addr: u32::from_ne_bytes(source.octets()),
+        },
+        imr_ifindex: i32::try_from(ifindex).map_err(io::Error::other)?,
+    };
+    // SAFETY: mreq is a valid ip_mreqn that outlives the call; the length is its size.
+    let r = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            std::ptr::from_ref(&mreq).cast(),
+            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 impl VrrpSocket {
     /// `multicast` joins 224.0.0.18 on the interface; with unicast peers it stays out.
     pub fn open_v4(
@@ -88,7 +115,7 @@ impl VrrpSocket {
         tx.set_ttl_v4(255)?;
         tx.set_multicast_ttl_v4(255)?;
         tx.set_multicast_loop_v4(false)?;
-        tx.set_multicast_if_v4(&primary)?;
+        multicast_if_v4(&tx, ifindex, primary)?;
         // The receiving socket must never be read by the sender's buffer filling up.
         tx.set_recv_buffer_size(1024).ok();
         // SAFETY: the socket owns its descriptor and the AsyncFd owns the socket, so the

@@ -9,7 +9,7 @@ use super::super::model::{
 };
 use super::super::raw;
 use super::super::source::{Diag, Diags, Loc};
-use super::super::types::{Family, V3Checksum};
+use super::super::types::{Family, V3Checksum, VmacName};
 use super::{Unique, command, int_or, interface_name, list, or, positive, req};
 
 const WHAT: &str = "[[vrrp_instance]]";
@@ -252,6 +252,7 @@ fn instance(
         }
     }
 
+    let vmac = vmac(r, vrid, family, &unicast_peers, d);
     let authentication = r
         .authentication
         .as_ref()
@@ -316,6 +317,7 @@ fn instance(
         unicast_source,
         unicast_peers,
         mcast_source,
+        vmac,
         authentication,
         v3_ipv4_checksum,
         smtp_alert,
@@ -324,6 +326,54 @@ fn instance(
         track_script,
         notify,
     })
+}
+
+/// `use_vmac` and `vmac_xmit_base`. haldir makes IPv4 VMACs; unicast adverts leave from the
+/// base interface (the macvlan has no address to route them from).
+fn vmac(
+    r: &raw::VrrpInstance,
+    vrid: Option<u8>,
+    family: Family,
+    unicast_peers: &[std::net::IpAddr],
+    d: &mut Diags,
+) -> Option<crate::config::model::Vmac> {
+    let xmit_base = super::or(&r.vmac_xmit_base, "vmac_xmit_base", false, d);
+    let Some(l) = &r.use_vmac else {
+        if let (true, Some(x)) = (xmit_base, &r.vmac_xmit_base) {
+            d.error(x.loc(), "`vmac_xmit_base` without `use_vmac`");
+        }
+        return None;
+    };
+    let name = match l.get("use_vmac", d)? {
+        VmacName::Off => return None,
+        VmacName::Default => format!("vrrp.{}", vrid?),
+        VmacName::Named(n) => n,
+    };
+    if name.is_empty() || name.len() >= 16 || name.contains(['/', ' ']) {
+        d.error(
+            l.loc(),
+            format!("`use_vmac` \"{name}\" is not an interface name (1 to 15 characters)"),
+        );
+        return None;
+    }
+    if family == Family::Ipv6 {
+        d.error(
+            l.loc(),
+            "`use_vmac` is for IPv4 instances: haldir makes no IPv6 VMAC yet",
+        );
+        return None;
+    }
+    if !unicast_peers.is_empty() && !xmit_base {
+        d.push(
+            Diag::error(
+                l.loc(),
+                "`use_vmac` with `unicast_peers` needs `vmac_xmit_base = true`",
+            )
+            .with_help("the macvlan holds no address to send unicast adverts from; the base interface does"),
+        );
+        return None;
+    }
+    Some(crate::config::model::Vmac { name, xmit_base })
 }
 
 /// v2 carries whole seconds in one byte; v3 centiseconds in 12 bits.

@@ -1,0 +1,118 @@
+# use_vmac: the virtual addresses live on a macvlan with the VRRP virtual MAC
+# (00:00:5e:00:01:VRID, RFC 9568 §7.3), so the client's neighbour entry never changes on
+# failover. haldir (h) and keepalived (k), both with use_vmac, are the two routers: each makes
+# its own vrrp.51, the master holds the VIP there, adverts and gratuitous ARPs leave from the
+# virtual MAC, and the VIP moves between them both ways. As keepalived does
+# (vrrp/vrrp_vmac.c, vrrp_if_config.c), haldir sets arp_ignore/arp_filter on the base
+# interface while its VMAC exists, and puts them back and removes the VMAC on a clean stop;
+# it also sets arp_announce 2 there, so that its own ARP requests (a reply from the VIP leaves
+# by eth0) never teach the client the base MAC for the VIP.
+
+bridge br0
+for ns in h k client; do netns $ns; done
+attach h br0 eth0 10.0.0.11/24
+attach k br0 eth0 10.0.0.12/24
+attach client br0 eth0 10.0.0.10/24
+VMAC=00:00:5e:00:01:33
+
+cat > "$LAB/h.toml" <<TOML
+[global]
+state_dir = "$LAB/state"
+script_user = "root"
+[[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 51
+priority = 150
+version = 2
+advert_interval = "1s"
+use_vmac = true
+virtual_ipaddress = ["10.0.0.100/32"]
+garp = { delay = "0s", repeat = 3 }
+TOML
+cat > "$LAB/k.conf" <<'CONF'
+global_defs {
+  router_id k
+  script_user root
+  enable_script_security
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  use_vmac
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  virtual_ipaddress { 10.0.0.100/32 }
+}
+CONF
+
+start_h() { spawn_at h "$LAB/h.pid" haldir run -c "$LAB/h.toml" 2>>"$LAB/h.log"; }
+start_k() {
+    spawn_at k "$LAB/k.pid" keepalived -n -l -D -P -f "$LAB/k.conf" -p "$LAB/k.main.pid" -r "$LAB/k.vrrp.pid" >>"$LAB/k.log" 2>&1
+}
+logs() { echo "== haldir"; tail -20 "$LAB/h.log"; echo "== keepalived"; tail -20 "$LAB/k.log"; }
+vip_on_vmac() { ip -n "$1" -o addr show dev vrrp.51 2>/dev/null | grep -q ' 10.0.0.100/32 '; }
+no_vip() { ! ip -n "$1" -o addr show | grep -q ' 10.0.0.100/'; }
+mac_of() { ip -n "$1" -o link show "$2" 2>/dev/null | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
+client_sees_vmac() { ip -n client neigh show 10.0.0.100 | grep -q "$VMAC"; }
+sysctl_of() { ip netns exec "$1" cat "/proc/sys/net/ipv4/conf/$2/$3"; }
+ping_vip() { ip netns exec client busybox ping -c1 -W1 10.0.0.100 >/dev/null; }
+
+arp_settings() { for k in arp_ignore arp_filter arp_announce; do sysctl_of h eth0 $k; done | tr '\n' ' '; }
+arp_before=$(arp_settings)
+start_h
+t=$(until_ms 5000 vip_on_vmac h) || { logs; ip -n h addr; fail "haldir, alone, is master with the VIP on vrrp.51"; }
+ok "haldir is master: 10.0.0.100 on vrrp.51 after ${t} ms"
+check_eq "vrrp.51 has the virtual MAC" "$VMAC" "$(mac_of h vrrp.51)"
+check_run "no VIP on eth0" sh -c "! ip -n h -o addr show dev eth0 | grep -q 10.0.0.100"
+check_eq "arp_ignore on vrrp.51" 1 "$(sysctl_of h vrrp.51 arp_ignore)"
+check_eq "arp_ignore on eth0 while the VMAC exists" 1 "$(sysctl_of h eth0 arp_ignore)"
+check_eq "arp_filter on eth0 while the VMAC exists" 1 "$(sysctl_of h eth0 arp_filter)"
+check_eq "arp_announce on eth0 while the VMAC exists (haldir's addition)" 2 "$(sysctl_of h eth0 arp_announce)"
+t=$(until_ms 3000 ping_vip) || { logs; fail "the client reaches the VIP"; }
+
+check_run "the client's entry for the VIP is the virtual MAC" client_sees_vmac
+
+# keepalived leaves arp_announce alone: set by hand, as its users must, or its replies from the
+# VIP teach the client k's eth0 MAC.
+ip netns exec k sh -c "echo 2 > /proc/sys/net/ipv4/conf/eth0/arp_announce"
+start_k
+t=$(until_ms 5000 sh -c "ip -n k link show vrrp.51 >/dev/null 2>&1") || { logs; fail "keepalived makes its vrrp.51"; }
+check_eq "keepalived's vrrp.51 has the same virtual MAC" "$VMAC" "$(mac_of k vrrp.51)"
+sleep 3
+check_run "keepalived (100) stays backup behind haldir's adverts (150)" no_vip k
+check_run "haldir keeps the VIP" vip_on_vmac h
+
+say "haldir dies: keepalived takes the VIP on its own vrrp.51, the client's entry stays"
+kill -9 "$(cat "$LAB/h.pid")"
+ip -n h link del vrrp.51
+t=$(until_ms 6000 vip_on_vmac k) || { logs; fail "keepalived takes over"; }
+ok "keepalived took the VIP on vrrp.51 after ${t} ms"
+t=$(until_ms 3000 ping_vip) || { logs; fail "the client reaches the VIP at keepalived"; }
+check_run "the client's entry is still the virtual MAC" client_sees_vmac
+# What a dead haldir leaves on eth0; the restart must not take it for the original values.
+for key in arp_ignore arp_filter arp_announce; do ip netns exec h sh -c "echo 0 > /proc/sys/net/ipv4/conf/eth0/$key"; done
+
+say "haldir returns with the higher priority and preempts"
+start_h
+t=$(until_ms 6000 vip_on_vmac h) || { logs; fail "haldir takes the VIP back"; }
+ok "haldir took the VIP back on its vrrp.51 after ${t} ms"
+t=$(until_ms 5000 no_vip k) || { logs; fail "keepalived lets it go"; }
+# Both routers' VMACs share the MAC: the bridge follows whichever sent last, which is haldir
+# again with its next advert from vrrp.51.
+t=$(until_ms 3000 ping_vip) || { logs; fail "the client still reaches it"; }
+ok "the client reaches it (${t} ms after keepalived let go)"
+check_run "at the same virtual MAC" client_sees_vmac
+
+say "a clean stop removes haldir's VMAC and puts eth0's ARP settings back"
+kill -TERM "$(cat "$LAB/h.pid")"
+wait_until sh -c "! ip -n h link show vrrp.51 >/dev/null 2>&1" || { logs; fail "vrrp.51 removed"; }
+ok "vrrp.51 removed"
+check_eq "eth0's ARP settings as they were" "$arp_before" "$(arp_settings)"
+t=$(until_ms 6000 vip_on_vmac k) || { logs; fail "keepalived takes over after the clean stop"; }
+ok "keepalived took over ${t} ms after haldir's clean stop"
+kill -TERM "$(cat "$LAB/k.pid")" 2>/dev/null
+sleep 0.5
+kill -9 "$(cat "$LAB/k.vrrp.pid" 2>/dev/null)" "$(cat "$LAB/k.pid")" 2>/dev/null
+true
