@@ -28,6 +28,7 @@ fn check(kind: CheckKind, timeout_ms: u64) -> Check {
         fall: 3,
         rise: 2,
         retry_delay: Duration::from_millis(100),
+        alpha: false,
         port: None,
         address: None,
         source: None,

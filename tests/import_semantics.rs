@@ -1156,3 +1156,63 @@ vrrp_instance VI_3 {
         ]
     );
 }
+
+/// core/global_parser.c: notify_fifo / vrrp_notify_fifo / lvs_notify_fifo with their
+/// `_script` (run with the FIFO's path appended, core/notify.c notify_script_init(1, …)),
+/// vrrp_notify_priority_changes; vrrp_parser.c: a vrrp_script's init_fail; check_api.c: a
+/// checker's alpha (it starts failed).
+#[test]
+fn fifos_init_fail_and_checker_alpha() {
+    let (imp, c) = convert(
+        "global_defs {
+    vrrp_notify_fifo /run/k.fifo
+    vrrp_notify_fifo_script \"/usr/local/bin/handler --x\"
+    lvs_notify_fifo_script /usr/local/bin/orphan
+    vrrp_notify_priority_changes true
+}
+vrrp_script chk {
+    script /bin/true
+    init_fail
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    track_script {
+        chk
+    }
+    virtual_ipaddress {
+        10.0.0.100/32
+    }
+}
+virtual_server 10.0.0.100 80 {
+    protocol TCP
+    real_server 10.0.0.1 80 {
+        TCP_CHECK {
+            alpha
+        }
+    }
+}
+",
+    );
+    let fifo = c
+        .global
+        .vrrp_notify_fifo
+        .as_ref()
+        .expect("vrrp_notify_fifo");
+    assert_eq!(fifo.path, std::path::PathBuf::from("/run/k.fifo"));
+    assert_eq!(
+        fifo.command.as_deref(),
+        Some(&["/usr/local/bin/handler".to_string(), "--x".into()][..])
+    );
+    assert!(c.global.notify_priority_changes && c.global.lvs_notify_fifo.is_none());
+    assert!(c.track_scripts[0].init_fail);
+    let check = c.virtual_servers[0].real_servers[0].check.as_ref().unwrap();
+    assert!(check.alpha);
+    assert!(losses(&imp).is_empty(), "{:?}", losses(&imp));
+    assert_eq!(
+        warnings(&imp),
+        vec![
+            "4: lvs_notify_fifo_script /usr/local/bin/orphan: no lvs_notify_fifo: keepalived opens no FIFO and runs no script"
+        ]
+    );
+}

@@ -139,6 +139,21 @@ pub struct Global {
     pub umask: Option<u32>,
     pub no_swap: bool,
     pub log_all_failures: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_fifo: Option<NotifyFifo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vrrp_notify_fifo: Option<NotifyFifo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lvs_notify_fifo: Option<NotifyFifo>,
+    pub notify_priority_changes: bool,
+}
+
+/// A notify FIFO (keepalived's notify_fifo with its notify_fifo_script).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotifyFifo {
+    pub path: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
 }
 
 /// A umask as written: "0022".
@@ -292,6 +307,9 @@ pub struct TrackScript {
     pub timeout: Duration,
     pub rise: u32,
     pub fall: u32,
+    /// Starts as failed (keepalived's init_fail).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub init_fail: bool,
 }
 
 /// How IPVS identifies a service.
@@ -453,6 +471,9 @@ pub struct Check {
     pub address: Option<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<IpAddr>,
+    /// The server starts down, not up, until its check rises.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub alpha: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]

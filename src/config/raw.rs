@@ -102,6 +102,25 @@ pub struct Global {
     /// Log every failed probe, not only changes of state (keepalived's
     /// checker_log_all_failures; default false).
     pub log_all_failures: Option<Leaf<bool>>,
+    /// A FIFO that gets a line for every VRRP and real-server event (keepalived's notify_fifo
+    /// and notify_fifo_script).
+    pub notify_fifo: Option<Sp<NotifyFifo>>,
+    /// The same for VRRP events only (vrrp_notify_fifo).
+    pub vrrp_notify_fifo: Option<Sp<NotifyFifo>>,
+    /// The same for real servers and services only (lvs_notify_fifo).
+    pub lvs_notify_fifo: Option<Sp<NotifyFifo>>,
+    /// Also write an instance's priority changes to the FIFOs (vrrp_notify_priority_changes).
+    pub notify_priority_changes: Option<Leaf<bool>>,
+}
+
+/// A notify FIFO and the program that reads it.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyFifo {
+    /// The FIFO; made (mode 0644) if it does not exist, and then removed at stop.
+    pub path: Option<Str>,
+    /// Started at start as `script_user` with the FIFO's path appended; stopped at stop.
+    pub command: Option<Command>,
 }
 
 /// A VRRP instance: one virtual router and the addresses it moves.
@@ -236,6 +255,8 @@ pub struct TrackScript {
     pub rise: Option<Int>,
     /// Default 1.
     pub fall: Option<Int>,
+    /// Start as failed, not as up, until it succeeds `rise` times (keepalived's init_fail).
+    pub init_fail: Option<Leaf<bool>>,
 }
 
 /// An IPVS virtual service and its real servers.
@@ -339,6 +360,9 @@ pub struct Check {
     pub dynamic_weight: Option<Leaf<bool>>,
     /// Source address of the probe (keepalived: bindto).
     pub source: Option<Leaf<std::net::IpAddr>>,
+    /// The server starts down and enters after `rise` successes (keepalived: a checker's
+    /// `alpha`).
+    pub alpha: Option<Leaf<bool>>,
     /// http/https: MD5 of the body in hex, as `haldir genhash` prints it.
     pub digest: Option<Str>,
     /// http/https: "1.0", "1.0C" (with Connection: close) or "1.1" (default).

@@ -15,6 +15,8 @@ use crate::vrrp::instance::Transition;
 
 use super::Daemon;
 use super::metrics::Metrics;
+use crate::notify::fifo::{Fifo, Fifos};
+use tracing::error;
 
 /// The mailer of a configuration, counting its sends in the metrics.
 pub(super) fn mailer(config: &Config, metrics: &Metrics) -> Option<Mailer> {
@@ -26,8 +28,29 @@ pub(super) fn mailer(config: &Config, metrics: &Metrics) -> Option<Mailer> {
     ))
 }
 
+/// The notify FIFOs a configuration names; one that cannot be opened is left out, as
+/// keepalived leaves it, with the reason logged.
+pub(super) fn fifos(config: &Config, user: Option<(u32, u32)>) -> Fifos {
+    let g = &config.global;
+    let open = |f: &Option<crate::config::model::NotifyFifo>| {
+        let f = f.as_ref()?;
+        Fifo::open(f, user)
+            .map_err(
+                |e| error!(fifo = %f.path.display(), error = %e, "cannot open the notify FIFO"),
+            )
+            .ok()
+    };
+    Fifos {
+        all: open(&g.notify_fifo),
+        vrrp: open(&g.vrrp_notify_fifo),
+        lvs: open(&g.lvs_notify_fifo),
+        priority_changes: g.notify_priority_changes,
+    }
+}
+
 impl Daemon {
     pub(super) fn tell_transition(&mut self, t: &Transition) {
+        self.fifos.instance(&t.name, t.to, t.priority);
         let Some(state) = VrrpState::parse(t.to.as_str()) else {
             return;
         };
@@ -54,18 +77,20 @@ impl Daemon {
             return;
         }
         self.group_states.insert(g.name.clone(), state);
+        self.fifos.group(&g.name, word_of(state));
         if let Some(mailer) = &self.mailer
             && g.smtp_alert
         {
             mailer.send(message::group(mailer.router_id(), &g.name, state));
         }
         let n = &g.notify;
-        let (specific, word) = match state {
-            VrrpState::Master => (&n.master, "MASTER"),
-            VrrpState::Backup => (&n.backup, "BACKUP"),
-            VrrpState::Fault => (&n.fault, "FAULT"),
-            VrrpState::Stop => (&n.stop, "STOP"),
+        let specific = match state {
+            VrrpState::Master => &n.master,
+            VrrpState::Backup => &n.backup,
+            VrrpState::Fault => &n.fault,
+            VrrpState::Stop => &n.stop,
         };
+        let word = word_of(state);
         let generic = n.any.clone().map(|mut argv| {
             argv.extend(["GROUP".into(), g.name.clone(), word.into(), "0".into()]);
             argv
@@ -77,16 +102,17 @@ impl Daemon {
 
     pub(super) fn tell_health(&mut self, vs: &str, rs: RsAddr, health: Health, ev: &Event) {
         let up = health != Health::Down;
-        let Some(server) = self
+        let Some((service, server)) = self
             .config
             .virtual_servers
             .iter()
             .filter(|v| v.name == vs)
-            .flat_map(|v| &v.real_servers)
-            .find(|r| r.address == rs)
+            .flat_map(|v| v.real_servers.iter().map(move |r| (v, r)))
+            .find(|(_, r)| r.address == rs)
         else {
             return;
         };
+        self.fifos.real_server(service, &rs, up);
         let command = if up {
             &server.notify_up
         } else {
@@ -157,6 +183,7 @@ impl Daemon {
         let Some(v) = self.config.virtual_servers.iter().find(|v| v.name == vs) else {
             return;
         };
+        self.fifos.virtual_server(v, !lost);
         let command = if lost { &v.quorum_down } else { &v.quorum_up };
         if let Some(argv) = command.clone() {
             self.scripts
@@ -173,5 +200,15 @@ impl Daemon {
                 live,
             ));
         }
+    }
+}
+
+/// A group state's word, as keepalived writes it.
+fn word_of(state: VrrpState) -> &'static str {
+    match state {
+        VrrpState::Master => "MASTER",
+        VrrpState::Backup => "BACKUP",
+        VrrpState::Fault => "FAULT",
+        VrrpState::Stop => "STOP",
     }
 }

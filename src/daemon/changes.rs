@@ -31,6 +31,10 @@ const AT_RESTART: &[&str] = &[
     "umask",
     "no_swap",
     "log_all_failures",
+    "notify_fifo",
+    "vrrp_notify_fifo",
+    "lvs_notify_fifo",
+    "notify_priority_changes",
 ];
 
 pub fn changes(old: &Config, new: &Config) -> Changes {

@@ -99,6 +99,8 @@ struct Daemon {
     metrics: Metrics,
     /// Where alerts are mailed ([email]); None without one.
     mailer: Option<crate::email::Mailer>,
+    /// keepalived's notify FIFOs, opened at start.
+    fifos: crate::notify::fifo::Fifos,
     /// Notify commands of groups, services and real servers, run in order.
     scripts: crate::notify::Chain,
     /// What `[static]` holds, and the handle that added it.
@@ -178,8 +180,20 @@ impl Daemon {
         }
     }
 
-    /// A VRRP instance changed state: services bound to it follow.
-    fn on_vrrp(&mut self, t: crate::vrrp::instance::Transition) {
+    /// A VRRP instance changed state (services bound to it follow) or priority.
+    fn on_vrrp(&mut self, report: crate::vrrp::instance::Report) {
+        use crate::vrrp::instance::Report;
+        let t = match report {
+            Report::State(t) => t,
+            Report::Priority {
+                name,
+                state,
+                priority,
+            } => {
+                self.fifos.priority(&name, state, priority);
+                return;
+            }
+        };
         self.metrics.transition(&t.name, t.to.as_str());
         self.tell_transition(&t);
         if self.vrrp.on_transition(&self.config, &t) && self.reconciler.is_some() {
@@ -192,6 +206,7 @@ impl Daemon {
         // Resign first (priority 0, addresses removed), so the backup takes over at once.
         self.vrrp.stop_all().await;
         self.tell_shutdown(std::time::Duration::from_secs(5)).await;
+        self.fifos.close();
         if self.marks.is_some()
             && let Err(e) = crate::netfilter::remove(&self.config)
         {
@@ -313,6 +328,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
     }
     let metrics = Metrics::default();
     let mailer = alerts::mailer(&config, &metrics);
+    let fifos = alerts::fifos(&config, script_user);
     let mut d = Daemon {
         path,
         started: Instant::now(),
@@ -325,6 +341,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         marks: None,
         metrics,
         mailer,
+        fifos,
         scripts: crate::notify::Chain::new(script_user),
         group_states: Default::default(),
         fixed: None,

@@ -72,7 +72,7 @@ impl Daemon {
             let Some(inst) = self.config.vrrp_instances.iter().find(|i| &i.name == name) else {
                 continue;
             };
-            if let Err(e) = self.vrrp.start(inst) {
+            if let Err(e) = self.vrrp.start(inst, &self.config.track_scripts) {
                 error!(instance = %name, error = %e, "cannot start the VRRP instance");
                 lines.push(format!("vrrp_instance {name}: cannot start: {e}"));
             }

@@ -14,7 +14,7 @@ use crate::health::Target;
 use crate::health::runner::{Checks, Event};
 use crate::reconcile::desired::Health;
 use crate::vrrp::fsm::State;
-use crate::vrrp::instance::{self, Command, Transition};
+use crate::vrrp::instance::{self, Command, Report, Transition};
 
 pub struct VrrpSet {
     handles: Vec<(String, instance::Handle)>,
@@ -22,7 +22,7 @@ pub struct VrrpSet {
     pub states: HashMap<String, State>,
     /// Each instance's own tracking fault, apart from its sync group's.
     own_faults: HashMap<String, bool>,
-    transitions: mpsc::UnboundedSender<Transition>,
+    transitions: mpsc::UnboundedSender<Report>,
     script_user: Option<(u32, u32)>,
     scripts: Checks,
     script_names: HashMap<Target, String>,
@@ -33,7 +33,7 @@ pub struct VrrpSet {
 impl VrrpSet {
     pub fn new(
         script_user: Option<(u32, u32)>,
-        transitions: mpsc::UnboundedSender<Transition>,
+        transitions: mpsc::UnboundedSender<Report>,
         scripts: Checks,
         link_tx: mpsc::UnboundedSender<(String, bool)>,
     ) -> Self {
@@ -50,8 +50,23 @@ impl VrrpSet {
         }
     }
 
-    pub fn start(&mut self, cfg: &VrrpInstance) -> std::io::Result<()> {
-        let h = instance::spawn(cfg.clone(), self.script_user, self.transitions.clone())?;
+    /// Starts an instance; its track scripts with `init_fail` start as failed.
+    pub fn start(
+        &mut self,
+        cfg: &VrrpInstance,
+        scripts: &[crate::config::model::TrackScript],
+    ) -> std::io::Result<()> {
+        let failed: Vec<String> = scripts
+            .iter()
+            .filter(|s| s.init_fail)
+            .map(|s| s.name.clone())
+            .collect();
+        let h = instance::spawn(
+            cfg.clone(),
+            self.script_user,
+            self.transitions.clone(),
+            &failed,
+        )?;
         self.handles.push((cfg.name.clone(), h));
         Ok(())
     }
@@ -201,7 +216,7 @@ impl VrrpSet {
 /// Starts every instance of a configuration; the first that cannot start is an error.
 pub fn start_all(set: &mut VrrpSet, config: &Config) -> Result<(), String> {
     for inst in &config.vrrp_instances {
-        if let Err(e) = set.start(inst) {
+        if let Err(e) = set.start(inst, &config.track_scripts) {
             return Err(format!(
                 "cannot start VRRP instance {} on {}: {e}",
                 inst.name, inst.interface

@@ -43,13 +43,17 @@ pub fn targets(config: &Config) -> Consumers {
     out
 }
 
-/// Health before any probe has answered: up, or down for the servers of an `alpha` service.
+/// Health before any probe has answered: up, or down for the servers of an `alpha` service
+/// and those whose check has `alpha`.
 pub fn initial(config: &Config) -> HealthMap {
     let mut map = HealthMap::default();
-    for vs in config.virtual_servers.iter().filter(|v| v.alpha) {
-        for rs in vs.real_servers.iter().filter(|r| r.check.is_some()) {
-            map.servers
-                .insert((vs.name.clone(), rs.address), Health::Down);
+    for vs in &config.virtual_servers {
+        for rs in &vs.real_servers {
+            let Some(check) = &rs.check else { continue };
+            if vs.alpha || check.alpha {
+                map.servers
+                    .insert((vs.name.clone(), rs.address), Health::Down);
+            }
         }
     }
     map

@@ -10,6 +10,26 @@ const MCAST4: &str = "224.0.0.18";
 const MCAST6: &str = "ff02::12";
 
 impl Mapper {
+    /// The keys gathered for a FIFO, and its script's statement.
+    fn fifo_entry(&mut self, key: &str) -> &mut super::map::FifoKeys {
+        self.globals.fifos.entry(key.to_string()).or_default()
+    }
+
+    /// The FIFOs gathered from global_defs, into `[global]`: one without a path opens nothing
+    /// in keepalived (core/notify.c fifo_open), so its script does not run.
+    pub(super) fn fifo_tables(&mut self, global: &mut Vec<(String, V)>) {
+        for (key, (table, script)) in std::mem::take(&mut self.globals.fifos) {
+            if table.iter().any(|(k, _)| k == "path") {
+                global.push((key, V::Table(table)));
+            } else if let Some(n) = script {
+                self.warn(
+                    &n,
+                    &format!("no {key}: keepalived opens no FIFO and runs no script"),
+                );
+            }
+        }
+    }
+
     /// Takes one of these global_defs keywords into `[global]`; false when `n` is none.
     pub(super) fn process_keyword(&mut self, n: &Node, global: &mut Vec<(String, V)>) -> bool {
         match n.key.as_str() {
@@ -36,6 +56,28 @@ impl Mapper {
             "checker_log_all_failures" => {
                 if let Some(on) = self.boolean(n) {
                     global.push(("log_all_failures".into(), V::Bool(on)));
+                }
+            }
+            k @ ("notify_fifo" | "vrrp_notify_fifo" | "lvs_notify_fifo") => {
+                if let Some(path) = self.one(n) {
+                    let key = k.to_string();
+                    self.fifo_entry(&key).0.push(("path".into(), V::str(path)));
+                }
+                if n.args.len() > 1 {
+                    self.script_runs_as(n, &n.args[1..]);
+                }
+            }
+            k @ ("notify_fifo_script" | "vrrp_notify_fifo_script" | "lvs_notify_fifo_script") => {
+                let key = k.trim_end_matches("_script").to_string();
+                if let Some(cmd) = self.script_command(n, super::scripts::Trailing::User) {
+                    let entry = self.fifo_entry(&key);
+                    entry.0.push(("command".into(), cmd));
+                    entry.1 = Some(n.clone());
+                }
+            }
+            "vrrp_notify_priority_changes" => {
+                if let Some(on) = self.boolean(n) {
+                    global.push(("notify_priority_changes".into(), V::Bool(on)));
                 }
             }
             k @ ("vrrp_mcast_group4" | "vrrp_mcast_group6") => {

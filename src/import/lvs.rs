@@ -508,6 +508,12 @@ impl Mapper {
                     other => self.warn(c, &format!("keepalived rejects http_protocol \"{}\" (\"Invalid http_protocol version\") and keeps {protocol}", other.unwrap_or(""))),
                 },
                 "fast_recovery" if web => fast_recovery = true,
+                // check/check_api.c alpha_handler: the checker starts failed.
+                "alpha" => {
+                    if let Some(on) = self.boolean(c) {
+                        extra.push(("alpha".into(), V::Bool(on)));
+                    }
+                }
                 "misc_path" if kind == "misc" => {
                     if let Some(cmd) = self.script_command(c, super::scripts::Trailing::Ignored) {
                         extra.push(("command".into(), cmd));

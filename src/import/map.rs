@@ -14,6 +14,9 @@ pub struct Loss {
     pub what: String,
 }
 
+/// A notify FIFO's keys, and its script's statement (for the warning when it has no path).
+pub type FifoKeys = (Vec<(String, V)>, Option<Node>);
+
 /// Defaults from `global_defs` that instances and checks inherit.
 #[derive(Debug, Default)]
 pub struct Globals {
@@ -27,6 +30,8 @@ pub struct Globals {
     pub no_swap_seen: bool,
     /// The top-level `net_namespace`.
     pub net_namespace: Option<String>,
+    /// notify_fifo, vrrp_notify_fifo, lvs_notify_fifo: their path and command.
+    pub fifos: std::collections::BTreeMap<String, FifoKeys>,
 }
 
 pub struct Mapper {
@@ -334,6 +339,7 @@ impl Mapper {
         if let Some(u) = &self.script_user {
             global.push(("script_user".into(), V::str(u)));
         }
+        self.fifo_tables(&mut global);
         // A top-level keyword in keepalived (core/global_parser.c install_keyword_root).
         if let Some(ns) = self.globals.net_namespace.take() {
             global.push(("net_namespace".into(), V::Str(ns)));

@@ -82,6 +82,8 @@ impl Mapper {
                 }
                 "timeout" => timeout = self.timer(c),
                 "rise" => rise = self.int(c).unwrap_or(rise),
+                // vrrp/vrrp_parser.c vrrp_vscript_init_fail_handler: starts failed.
+                "init_fail" => keys.push(("init_fail".into(), V::Bool(true))),
                 "fall" => fall = self.int(c).unwrap_or(fall),
                 // Taken where instances track the script (haldir's weight is per reference).
                 "weight" if c.args.len() == 1 => {}

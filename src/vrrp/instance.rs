@@ -48,6 +48,20 @@ pub struct Transition {
     /// Caused by the sync group rather than by this instance's own protocol: not passed on
     /// to the group again, so members cannot drive each other round in circles.
     pub by_group: bool,
+    /// The effective priority now.
+    pub priority: u8,
+}
+
+/// What an instance reports to the daemon.
+#[derive(Debug, Clone)]
+pub enum Report {
+    State(Transition),
+    /// Its effective priority changed (tracking) while its state did not.
+    Priority {
+        name: String,
+        state: State,
+        priority: u8,
+    },
 }
 
 /// What an instance shows of itself.
@@ -74,7 +88,8 @@ pub struct Handle {
 pub fn spawn(
     cfg: VrrpInstance,
     script_user: Option<(u32, u32)>,
-    transitions: mpsc::UnboundedSender<Transition>,
+    transitions: mpsc::UnboundedSender<Report>,
+    failed_scripts: &[String],
 ) -> std::io::Result<Handle> {
     let mut addresses = Rtnl::open()?;
     // The VMAC first: the addresses go on it, and the adverts may leave from it.
@@ -110,7 +125,8 @@ pub fn spawn(
         adverts_received: 0,
         dropped: BTreeMap::new(),
     };
-    // Interfaces start as the kernel has them; scripts as up until they fail `fall` times.
+    // Interfaces start as the kernel has them; scripts as up until they fail `fall` times
+    // (as failed until they succeed `rise` times with init_fail).
     let tracking = Tracking {
         interfaces: cfg
             .track_interface
@@ -127,7 +143,7 @@ pub fn spawn(
             .map(|t| Tracked {
                 name: t.name.clone(),
                 weight: t.weight,
-                up: true,
+                up: !failed_scripts.contains(&t.name),
             })
             .collect(),
     };
@@ -199,7 +215,7 @@ struct Runtime {
     /// The next announcement of a burst that an interval spaces out.
     pace_at: Option<Instant>,
     /// Where state changes are reported to the daemon.
-    transitions: mpsc::UnboundedSender<Transition>,
+    transitions: mpsc::UnboundedSender<Report>,
     /// The notify commands still running: each new batch waits for the one before, so
     /// scripts see the states in the order they happened.
     notify: crate::notify::Chain,
@@ -374,13 +390,14 @@ impl Runtime {
                         }
                     }
                     self.notify(to);
-                    let _ = self.transitions.send(Transition {
+                    let _ = self.transitions.send(Report::State(Transition {
                         name: self.cfg.name.clone(),
                         from,
                         to,
                         own_fault: self.tracking.evaluate(self.cfg.priority).0,
                         by_group: self.by_group,
-                    });
+                        priority: self.fsm.priority(),
+                    }));
                 }
             }
         }
@@ -410,6 +427,11 @@ impl Runtime {
         if priority != self.fsm.priority() {
             info!(instance = %self.cfg.name, priority, "priority changed by tracking");
             acts.extend(self.fsm.handle(now, Event::Priority(priority)));
+            let _ = self.transitions.send(Report::Priority {
+                name: self.cfg.name.clone(),
+                state: self.fsm.state(),
+                priority,
+            });
         }
         let faulted = self.fsm.state() == State::Fault;
         if fault != faulted || self.fsm.state() == State::Init {

@@ -30,6 +30,7 @@ pub fn tracking_target(t: &crate::config::model::TrackScript) -> crate::health::
             port: None,
             address: None,
             source: None,
+            alpha: false,
         },
         addr: std::net::IpAddr::from([0, 0, 0, 0]),
         port: 0,

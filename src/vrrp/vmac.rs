@@ -173,7 +173,10 @@ mod tests {
         // IFLA_LINKINFO { KIND "macvlan", DATA { MODE private } }.
         let info = &attrs[32..];
         // Nests carry NLA_F_NESTED (0x8000).
-        assert_eq!(u16::from_ne_bytes([info[2], info[3]]), IFLA_LINKINFO | 0x8000);
+        assert_eq!(
+            u16::from_ne_bytes([info[2], info[3]]),
+            IFLA_LINKINFO | 0x8000
+        );
         assert_eq!(&info[4..8], &[11, 0, 1, 0]);
         assert_eq!(&info[8..15], b"macvlan");
         assert_eq!(&info[16..20], &[12, 0, IFLA_INFO_DATA as u8, 0x80]);

@@ -6,7 +6,8 @@
 # alone keeps that one at weight 0. With log_all_failures (keepalived's
 # checker_log_all_failures) every failed probe is logged, not only the transition. With omega,
 # stopping haldir runs the live servers' notify_down, then quorum_down, as keepalived's checker
-# does when it shuts down (check/ipwrapper.c clear_service_rs, update_vs_notifies).
+# does when it shuts down (check/ipwrapper.c clear_service_rs, update_vs_notifies). The
+# lvs_notify_fifo gets keepalived's RS and VS lines (check/ipwrapper.c notify_fifo_rs/vs).
 
 bridge br0
 for ns in dir rs1 rs2 sorry; do netns $ns; done
@@ -24,6 +25,7 @@ cat > /lab/haldir.toml <<'TOML'
 state_dir = "/run/haldir"
 script_user = "root"
 log_all_failures = true
+lvs_notify_fifo = { path = "/tmp/lvs.fifo", command = ["/bin/sh", "-c", "cat \"$0\" >> /tmp/fifo.log"] }
 [[virtual_server]]
 name = "web"
 address = "10.0.0.100:80"
@@ -121,6 +123,10 @@ wait_until events_are "rs1_down quorum_down " || { events; fail "rs1's notify_do
 ok "notify_down of rs1, then quorum_down, ran: $(events)"
 grep -q 'real server down.*10.0.0.11:80.*connection refused\|real server down.*connection refused.*10.0.0.11' /tmp/haldir.log \
     && ok "the transition is logged with its reason" || { cat /tmp/haldir.log; fail "the transition is logged with its reason"; }
+fifo_has() { grep -qxF "$1" /tmp/fifo.log 2>/dev/null; }
+wait_until fifo_has 'VS [10.0.0.100]:tcp:80 DOWN' || { cat /tmp/fifo.log; fail "the FIFO's VS line"; }
+check_run "the FIFO's RS line for rs1" fifo_has 'RS [10.0.0.11]:tcp:80 [10.0.0.100]:tcp:80 DOWN'
+ok "the FIFO's VS line for the lost quorum"
 failures=$(grep 'check failed' /tmp/haldir.log | grep -c '10.0.0.11:80')
 [ "$failures" -ge 2 ] && ok "log_all_failures: each of the $failures failed probes of rs1 is logged (fall = 2)" \
     || { cat /tmp/haldir.log; fail "log_all_failures logs every failed probe (got $failures)"; }

@@ -1,6 +1,9 @@
 # track_interface and track_script move the VIP; after a split (the link between the
 # directors cut) heals, one master remains within one interval. lb2 runs with keepalived's
 # process settings: its umask reaches the notify script's files, and no_swap locks its memory.
+# lb1 writes keepalived's FIFO lines (vrrp/vrrp_notify.c notify_fifo) to a FIFO its handler
+# reads, priority changes included. lb2's track script starts failed (keepalived's init_fail):
+# FAULT until it has succeeded `rise` times.
 
 bridge br0
 for ns in lb1 lb2; do netns $ns; done
@@ -14,6 +17,8 @@ cat > "$LAB/lb1.toml" <<TOML
 [global]
 state_dir = "$LAB/state-lb1"
 script_user = "root"
+vrrp_notify_fifo = { path = "$LAB/lb1.fifo", command = ["/bin/sh", "-c", "cat \"\$0\" >> $LAB/fifo.log"] }
+notify_priority_changes = true
 [[track_script]]
 name = "service_ok"
 command = ["/bin/sh", "-c", "test ! -e $LAB/service-down"]
@@ -38,6 +43,12 @@ state_dir = "$LAB/state-lb2"
 script_user = "root"
 umask = "0027"
 no_swap = true
+[[track_script]]
+name = "ready"
+command = ["/bin/true"]
+interval = "100ms"
+rise = 3
+init_fail = true
 [[vrrp_instance]]
 name = "VI_1"
 interface = "eth0"
@@ -47,6 +58,7 @@ version = 3
 advert_interval = "100ms"
 virtual_ipaddress = ["10.0.0.100/32"]
 notify = { master = ["/bin/sh", "-c", "echo master > $LAB/lb2-master"] }
+track_script = [{ name = "ready" }]
 TOML
 
 has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
@@ -58,11 +70,21 @@ spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
 spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>"$LAB/lb2.log"
 t=$(until_ms 3000 only lb1 lb2) || { logs; fail "lb1 is master"; }
 ok "lb1 (150) is master"
+states() { grep -o 'to="[A-Z]*"' "$LAB/lb2.log" | tr '\n' ' '; }
+wait_until sh -c "grep -q 'to=\"BACKUP\"' $LAB/lb2.log" || { logs; fail "lb2 leaves FAULT"; }
+check_eq "init_fail: lb2 starts in FAULT, then backs up once its script rose" 'to="FAULT" to="BACKUP" ' "$(states)"
 
 say "track_script: the service fails, priority 150 - 60 = 90 < 100"
 touch "$LAB/service-down"
 t=$(until_ms 3000 only lb2 lb1) || { logs; fail "the VIP moves to lb2"; }
 ok "the VIP moved to lb2 ${t} ms after the service failed (2 failures at 100 ms, then preemption)"
+fifo_has() { grep -qx "$1" "$LAB/fifo.log" 2>/dev/null; }
+wait_until fifo_has 'INSTANCE "VI_1" BACKUP 90' || { cat "$LAB/fifo.log"; logs; fail "lb1's FIFO lines"; }
+check_eq "lb1's FIFO lines, as keepalived writes them" 'INSTANCE "VI_1" BACKUP 150
+INSTANCE "VI_1" MASTER 150
+INSTANCE "VI_1" MASTER_PRIORITY 90
+INSTANCE "VI_1" BACKUP 90' "$(cat "$LAB/fifo.log")"
+check_run "the FIFO exists while lb1 runs" test -p "$LAB/lb1.fifo"
 wait_until test -s "$LAB/lb2-master" || { logs; fail "lb2's notify master ran"; }
 check_eq "umask 0027 reaches the notify script's files" "640" "$(stat -c %a "$LAB/lb2-master")"
 locked=$(awk '/^VmLck:/ {print $2}' "/proc/$(cat "$LAB/lb2.pid")/status")
@@ -90,4 +112,6 @@ t=$(until_ms 2000 only lb1 lb2) || { logs; fail "one master after the split heal
     || fail "the split took ${t} ms to heal"
 
 kill -TERM "$(cat "$LAB/lb1.pid")" "$(cat "$LAB/lb2.pid")"
+wait_until sh -c "! test -e $LAB/lb1.fifo" || fail "lb1 removes the FIFO it made"
+ok "lb1 removed its FIFO at stop"
 wait

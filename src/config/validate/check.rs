@@ -268,6 +268,7 @@ pub(super) fn effective(
         port,
         address,
         source: opt_leaf(pick!(source, specific), "source", d),
+        alpha: opt_leaf(pick!(alpha), "alpha", d).unwrap_or(false),
     })
 }
 

@@ -89,6 +89,15 @@ pub(super) fn global(sp: Option<&Sp<raw::Global>>, host_name: &str, d: &mut Diag
         umask,
         no_swap: or(&g.no_swap, "no_swap", false, d),
         log_all_failures: or(&g.log_all_failures, "log_all_failures", false, d),
+        notify_fifo: g.notify_fifo.as_ref().and_then(|f| notify_fifo(f, d)),
+        vrrp_notify_fifo: g.vrrp_notify_fifo.as_ref().and_then(|f| notify_fifo(f, d)),
+        lvs_notify_fifo: g.lvs_notify_fifo.as_ref().and_then(|f| notify_fifo(f, d)),
+        notify_priority_changes: or(
+            &g.notify_priority_changes,
+            "notify_priority_changes",
+            false,
+            d,
+        ),
         state_dir,
         control_socket,
         metrics_listen: super::super::leaf::opt(&g.metrics_listen, "metrics_listen", d),
@@ -100,6 +109,23 @@ pub(super) fn global(sp: Option<&Sp<raw::Global>>, host_name: &str, d: &mut Diag
             d,
         ),
     }
+}
+
+fn notify_fifo(
+    sp: &Sp<raw::NotifyFifo>,
+    d: &mut Diags,
+) -> Option<crate::config::model::NotifyFifo> {
+    let path = absolute_path(&sp.value.path, "path", PathBuf::new(), d);
+    if sp.value.path.is_none() {
+        d.error(sp.loc, "a notify FIFO needs `path`");
+        return None;
+    }
+    let command = sp
+        .value
+        .command
+        .as_ref()
+        .and_then(|c| super::command(c, "command", d));
+    Some(crate::config::model::NotifyFifo { path, command })
 }
 
 pub(super) fn static_(sp: Option<&Sp<raw::Static>>, d: &mut Diags) -> Static {

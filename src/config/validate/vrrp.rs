@@ -46,6 +46,7 @@ pub(super) fn track_scripts(
                         timeout,
                         rise,
                         fall,
+                        init_fail: or(&t.init_fail, "init_fail", false, d),
                     },
                 ));
             }

@@ -2,6 +2,8 @@
 //! the other in the order the events happened, never holding up the caller, as the script
 //! user. A command that fails is logged; nothing waits on it but the next batch.
 
+pub mod fifo;
+
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
