@@ -7,6 +7,7 @@ pub mod control;
 pub mod daemon;
 pub mod email;
 pub mod health;
+pub mod identity;
 pub mod import;
 pub mod ipvs;
 pub mod logging;

@@ -83,10 +83,7 @@ pub fn check_config(config: &Config, files: &[PathBuf]) -> Result<(), Untrusted>
     for f in files {
         check_path(f)?;
     }
-    if config.global.script_user != "root" {
-        return Ok(());
-    }
-    for argv in config.scripts() {
+    for argv in config.root_scripts() {
         if let Some(prog) = argv.first().and_then(|a| program(a)) {
             check_path(&prog)?;
         }

@@ -790,3 +790,25 @@ fn use_vmac_needs_ipv4_and_multicast_or_xmit_base() {
         "`use_vmac` \"a-very-long-vmac-name\" is not an interface name (1 to 15 characters)",
     );
 }
+
+#[test]
+fn script_identities_are_user_or_user_and_group() {
+    let with = |v: &str| format!("[global]\nscript_user = \"{v}\"\n{BASE}");
+    assert_eq!(errors_of(&with("ziggy:ziggy")), vec![]);
+    expect(
+        &with("ziggy:"),
+        2,
+        15,
+        "`script_user` \"ziggy:\" is not \"user\" or \"user:group\" (\"root\" runs scripts as root)",
+    );
+    let notify = BASE.replace(
+        "virtual_ipaddress = [\"10.0.0.100/32\"]",
+        "virtual_ipaddress = [\"10.0.0.100/32\"]\nnotify = { master = [\"/bin/true\"], user = \" \" }",
+    );
+    expect(
+        &notify,
+        7,
+        43,
+        "`user` \" \" is not \"user\" or \"user:group\" (\"root\" runs scripts as root)",
+    );
+}

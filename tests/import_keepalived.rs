@@ -169,6 +169,7 @@ fn vrrp_instances_scripts_and_sync_groups() {
             "vrrp.conf:8: notification_email { … }: keepalived mails nothing without smtp_server: no [email] is written",
             "vrrp.conf:28: nopreempt: keepalived clears nopreempt with state MASTER (\"nopreempt will not work with initial state MASTER\"): the instance preempts",
             "vrrp.conf:23: state MASTER: haldir starts every instance as BACKUP: with no master answering, keepalived's state MASTER takes over after one advert interval, haldir after the master-down interval (3 adverts and the skew)",
+            "vrrp.conf:34: unicast_peer { … }: haldir takes unicast adverts from these peers only; keepalived without check_unicast_src from any address",
             "vrrp.conf:51: smtp_alert: keepalived mails nothing without notification_email and smtp_server in global_defs",
         ]
     );

@@ -186,6 +186,7 @@ virtual_server 10.0.0.100 80 {
             "8: notify_master /etc/keepalived/fault.sh: keepalived keeps the first notify_master script and ignores this one",
             "15: 10.0.0.12: keepalived ignores a duplicate unicast_peer",
             "21: chk weight -20: keepalived ignores a duplicate track_script",
+            "10: unicast_peer { … }: haldir takes unicast adverts from these peers only; keepalived without check_unicast_src from any address",
             "38: group { … }: keepalived ignores a second group list",
             "47: real_server 10.0.0.1 80 { … }: keepalived removes a real server given twice (\"is duplicated - removing second rs\")",
         ]
@@ -924,7 +925,7 @@ vrrp_instance VI_1 {
     assert_eq!(
         losses(&imp),
         vec![
-            "19: notify_backup /etc/keepalived/notify.sh backup nobody: runs as nobody in keepalived; haldir runs every script as script_user (root)"
+            "19: notify_backup /etc/keepalived/notify.sh backup nobody: runs as nobody in keepalived; haldir runs this table's commands as one user (root)"
         ]
     );
     assert_eq!(
@@ -1215,4 +1216,43 @@ virtual_server 10.0.0.100 80 {
             "4: lvs_notify_fifo_script /usr/local/bin/orphan: no lvs_notify_fifo: keepalived opens no FIFO and runs no script"
         ]
     );
+}
+
+/// core/notify.c notify_script_init: a notify command's trailing words are its user and
+/// group; global_defs' script_user takes a group too (set_script_uid_gid). haldir writes
+/// "user:group", and a notify table whose commands all name one user gets it as `user`.
+/// vrrp.c vrrp_check_packet checks a unicast advert's source only with check_unicast_src,
+/// which haldir always does.
+#[test]
+fn script_users_with_groups_and_notify_tables() {
+    let (imp, c) = convert(
+        "global_defs {
+    script_user ziggy ziggy
+}
+vrrp_script chk {
+    script /bin/true
+    user ziggy ziggy
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    check_unicast_src
+    unicast_peer {
+        10.0.0.12
+    }
+    track_script {
+        chk
+    }
+    notify_master \"/x.sh master\" root root
+    notify_fault \"/x.sh fault\" root
+    virtual_ipaddress {
+        10.0.0.100/32
+    }
+}
+",
+    );
+    assert_eq!(c.global.script_user, "ziggy:ziggy");
+    assert_eq!(c.vrrp_instances[0].notify.user.as_deref(), Some("root"));
+    assert!(losses(&imp).is_empty(), "{:?}", losses(&imp));
+    assert!(warnings(&imp).is_empty(), "{:?}", warnings(&imp));
 }

@@ -65,6 +65,24 @@ pub struct Email {
 }
 
 impl Config {
+    /// Every command haldir runs as root: all of them with `script_user` root, and the notify
+    /// commands whose table names root as their `user`.
+    pub fn root_scripts(&self) -> Vec<&[String]> {
+        let is_root = |spec: &str| split_identity(spec).0 == "root";
+        if is_root(&self.global.script_user) {
+            return self.scripts();
+        }
+        self.vrrp_instances
+            .iter()
+            .map(|i| &i.notify)
+            .chain(self.sync_groups.iter().map(|g| &g.notify))
+            .filter(|n| n.user.as_deref().is_some_and(is_root))
+            .flat_map(|n| [&n.master, &n.backup, &n.fault, &n.stop, &n.any])
+            .flatten()
+            .map(Vec::as_slice)
+            .collect()
+    }
+
     /// Every command haldir may run as the script user: track scripts, notify commands of
     /// instances, groups, services and real servers, misc checks.
     pub fn scripts(&self) -> Vec<&[String]> {
@@ -287,6 +305,18 @@ pub struct Notify {
     pub stop: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub any: Option<Vec<String>>,
+    /// "user" or "user:group"; `None` runs them as `script_user`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// A script identity as written, "user" or "user:group": the user's own group unless one is
+/// named.
+pub fn split_identity(spec: &str) -> (&str, Option<&str>) {
+    match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

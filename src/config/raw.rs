@@ -226,6 +226,8 @@ pub struct Notify {
     pub stop: Option<Command>,
     /// Run on every change with keepalived's arguments appended: "INSTANCE" name state priority.
     pub any: Option<Command>,
+    /// The user these commands run as, "user" or "user:group" (default: `script_user`).
+    pub user: Option<Str>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

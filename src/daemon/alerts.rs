@@ -97,7 +97,11 @@ impl Daemon {
         });
         let commands = specific.clone().into_iter().chain(generic).collect();
         let owner = format!("vrrp_sync_group {}", g.name);
-        self.scripts.run(&owner, commands);
+        match n.user.as_deref().map(crate::identity::resolve) {
+            None => self.scripts.run(&owner, commands),
+            Some(Ok(user)) => self.scripts.run_as(&owner, commands, user),
+            Some(Err(e)) => error!(group = %g.name, error = %e, "notify user: commands not run"),
+        }
     }
 
     pub(super) fn tell_health(&mut self, vs: &str, rs: RsAddr, health: Health, ev: &Event) {

@@ -266,11 +266,11 @@ async fn main_loop(path: PathBuf) -> ExitCode {
     } else {
         None
     };
-    let script_user = if config.global.script_user == "root" || !runs_scripts(&config) {
+    let script_user = if !runs_scripts(&config) {
         None
     } else {
-        match health::probe::lookup_user(&config.global.script_user) {
-            Ok(u) => Some(u),
+        match crate::identity::resolve(&config.global.script_user) {
+            Ok(u) => u,
             Err(e) => {
                 return fail(format!(
                     "script_user \"{}\": {e}",

@@ -43,30 +43,13 @@ pub struct Context {
 
 /// The uid and gid of a user, from the system's user database.
 pub fn lookup_user(name: &str) -> io::Result<(u32, u32)> {
-    let cname =
-        std::ffi::CString::new(name).map_err(|_| io::Error::other("user name has a NUL byte"))?;
-    // SAFETY: getpwnam returns a pointer into static storage or null; we copy out at once and
-    // this runs before any other thread of ours calls it.
-    let pw = unsafe { libc::getpwnam(cname.as_ptr()) };
-    if pw.is_null() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("no user named {name}"),
-        ));
-    }
-    // SAFETY: pw is non-null and points to a valid passwd record.
-    Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
+    crate::identity::user_ids(name)
 }
 
 impl Context {
     /// `script_user` "root" keeps scripts as root; any other name must exist.
     pub fn new(script_user: &str) -> io::Result<Self> {
-        let identity = if script_user == "root" {
-            None
-        } else {
-            Some(lookup_user(script_user)?)
-        };
-        Self::with_identity(identity)
+        Self::with_identity(crate::identity::resolve(script_user)?)
     }
 
     /// With the uid and gid scripts run as already resolved (`None`: as haldir itself).

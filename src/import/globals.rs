@@ -75,6 +75,7 @@ impl Mapper {
                     entry.1 = Some(n.clone());
                 }
             }
+            "vrrp_check_unicast_src" => self.globals.check_unicast_src = true,
             "vrrp_notify_priority_changes" => {
                 if let Some(on) = self.boolean(n) {
                     global.push(("notify_priority_changes".into(), V::Bool(on)));

@@ -28,6 +28,8 @@ pub struct Globals {
     pub sync_daemon: bool,
     /// vrrp_no_swap or checker_no_swap was read (one warning for both).
     pub no_swap_seen: bool,
+    /// global_defs' vrrp_check_unicast_src.
+    pub check_unicast_src: bool,
     /// The top-level `net_namespace`.
     pub net_namespace: Option<String>,
     /// notify_fifo, vrrp_notify_fifo, lvs_notify_fifo: their path and command.

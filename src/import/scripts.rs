@@ -44,13 +44,12 @@ fn line_words(n: &Node) -> Result<Vec<String>, String> {
     quoted_words(&n.text, false)
 }
 
-/// The identity haldir can run a script as: a user, with its own group. `root root` is
-/// root; another group keepalived names cannot be kept.
+/// The identity as haldir writes it: "user", or "user:group" (`root root` is root).
 pub(super) fn identity(user: &str, group: Option<&str>) -> Option<String> {
     match group {
         None => Some(user.to_string()),
         Some("root") if user == "root" => Some(user.to_string()),
-        Some(_) => None,
+        Some(g) => Some(format!("{user}:{g}")),
     }
 }
 
@@ -74,7 +73,7 @@ pub(super) fn file_identity(nodes: &[Node]) -> Option<String> {
         .flat_map(Node::children)
         .rfind(|n| n.key == "script_user");
     if let Some(g) = global {
-        return g.arg(0).map(str::to_string);
+        return spec(&g.args).and_then(|(u, gr)| identity(u, gr));
     }
     let mut found: Option<Option<String>> = None;
     let mut uniform = true;
@@ -111,8 +110,51 @@ fn visit_scripts(nodes: &[Node], f: &mut dyn FnMut(Option<Spec<'_>>)) {
 }
 
 impl Mapper {
-    /// A script keyword's command, split into arguments as keepalived splits it.
-    pub(super) fn script_command(&mut self, n: &Node, trailing: Trailing) -> Option<V> {
+    /// A notify command and the user its line names (None: it names none, so it runs as
+    /// script_user), for a notify table that takes the one user its commands share.
+    pub(super) fn notify_command(&mut self, n: &Node) -> Option<(V, Option<String>)> {
+        let (argv, rest) = self.read_script(n)?;
+        let user = spec(&rest).and_then(|(u, g)| identity(u, g));
+        Some((argv, user))
+    }
+
+    /// The user every notify command of one table runs as in keepalived, as the table's
+    /// `user`: when they agree, and differ from script_user; a command that runs as someone
+    /// else than the others is a loss.
+    pub(super) fn notify_user(
+        &mut self,
+        users: &[(Node, Option<String>)],
+        table: &mut Vec<(String, V)>,
+    ) {
+        let global = self
+            .script_user
+            .clone()
+            .unwrap_or_else(|| "haldir-script".into());
+        let effective: Vec<String> = users
+            .iter()
+            .map(|(_, u)| u.clone().unwrap_or_else(|| global.clone()))
+            .collect();
+        let Some(first) = effective.first() else {
+            return;
+        };
+        if effective.iter().all(|u| u == first) {
+            if *first != global {
+                table.push(("user".into(), V::str(first)));
+            }
+            return;
+        }
+        for ((n, _), u) in users.iter().zip(&effective) {
+            if *u != global {
+                self.lost(
+                    n,
+                    &format!("runs as {u} in keepalived; haldir runs this table's commands as one user ({global})"),
+                );
+            }
+        }
+    }
+
+    /// A script line's command as keepalived splits it, and the words after it.
+    fn read_script(&mut self, n: &Node) -> Option<(V, Vec<String>)> {
         let words = match line_words(n) {
             Ok(w) => w,
             Err(e) => {
@@ -141,9 +183,15 @@ impl Mapper {
                 return None;
             }
         };
-        let rest = &words[2..];
+        warn_shell(self, n, &argv);
+        Some((V::strs(&argv), words[2..].to_vec()))
+    }
+
+    /// A script keyword's command, split into arguments as keepalived splits it.
+    pub(super) fn script_command(&mut self, n: &Node, trailing: Trailing) -> Option<V> {
+        let (argv, rest) = self.read_script(n)?;
         match trailing {
-            Trailing::User if !rest.is_empty() => self.script_runs_as(n, rest),
+            Trailing::User if !rest.is_empty() => self.script_runs_as(n, &rest),
             Trailing::Ignored if !rest.is_empty() => self.warn(
                 n,
                 &format!(
@@ -153,8 +201,7 @@ impl Mapper {
             ),
             _ => {}
         }
-        warn_shell(self, n, &argv);
-        Some(V::strs(&argv))
+        Some(argv)
     }
 
     /// A script's own `user NAME [GROUP]`: kept when it is the user haldir runs every script
@@ -175,10 +222,7 @@ impl Mapper {
                     "runs as {id} in keepalived; haldir runs every script as script_user ({haldir})"
                 ),
             ),
-            None => self.lost(
-                n,
-                "haldir runs scripts with the user's own group, not another one",
-            ),
+            None => {}
         }
     }
 }

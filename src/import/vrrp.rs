@@ -6,6 +6,29 @@ use super::map::Mapper;
 use super::scripts::Trailing;
 use super::tree::Node;
 
+/// An instance's or sync group's notify keyword, first kept as [`first_command`] keeps it,
+/// with the user its line names gathered into `users` for the table's `user`.
+fn first_notify(
+    m: &mut Mapper,
+    n: &Node,
+    slot: &str,
+    keys: &mut Vec<(String, V)>,
+    users: &mut Vec<(Node, Option<String>)>,
+) {
+    if keys.iter().any(|(k, _)| k == slot) {
+        m.warn(
+            n,
+            &format!(
+                "keepalived keeps the first {} script and ignores this one",
+                n.key
+            ),
+        );
+    } else if let Some((cmd, user)) = m.notify_command(n) {
+        keys.push((slot.to_string(), cmd));
+        users.push((n.clone(), user));
+    }
+}
+
 /// A notify keyword whose first occurrence keepalived keeps ("… script already specified -
 /// ignoring", vrrp/vrrp_parser.c, check/check_parser.c): its command under `slot` in `keys`.
 pub(super) fn first_command(m: &mut Mapper, n: &Node, slot: &str, keys: &mut Vec<(String, V)>) {
@@ -47,6 +70,11 @@ struct Instance<'n> {
     notify: Vec<(String, V)>,
     smtp_alert: Option<(&'n Node, bool)>,
     dont_track_primary: bool,
+    /// `check_unicast_src`, and the first unicast_peer block (for the warning without it).
+    check_unicast_src: bool,
+    peer_block: Option<&'n Node>,
+    /// Each kept notify command's statement and the user it names.
+    notify_users: Vec<(Node, Option<String>)>,
     /// `use_vmac`: its statement and haldir's value (true, or the name).
     vmac: Option<(&'n Node, V)>,
     vmac_xmit_base: bool,
@@ -156,7 +184,10 @@ impl Mapper {
                     i.source = Some(v.to_string());
                 }
             }
+            // haldir always takes unicast adverts only from the peers (see finish_instance).
+            "check_unicast_src" => i.check_unicast_src = true,
             "unicast_peer" => {
+                i.peer_block.get_or_insert(c);
                 for p in c.children() {
                     if !p.args.is_empty() {
                         self.lost(p, "peer options (min_ttl, max_ttl) are not kept");
@@ -179,7 +210,7 @@ impl Mapper {
             }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 let slot = key.strip_prefix("notify_").unwrap_or("any");
-                first_command(self, c, slot, &mut i.notify);
+                first_notify(self, c, slot, &mut i.notify, &mut i.notify_users);
             }
             "smtp_alert" => i.smtp_alert = self.boolean(c).map(|on| (c, on)),
             k if super::map::garp_key(k).is_some() => self.garp(c, k, &mut i.garp),
@@ -360,6 +391,13 @@ impl Mapper {
         }
         if !i.peers.is_empty() {
             i.keys.push(("unicast_peers".into(), V::strs(&i.peers)));
+            // vrrp.c vrrp_check_packet checks the source only with check_unicast_src.
+            if let Some(b) = i.peer_block
+                && !i.check_unicast_src
+                && !self.globals.check_unicast_src
+            {
+                self.warn(b, "haldir takes unicast adverts from these peers only; keepalived without check_unicast_src from any address");
+            }
         }
         self.finish_vmac(&mut i, v6);
         if let Some(a) = i.auth
@@ -392,6 +430,8 @@ impl Mapper {
             i.keys
                 .push(("garp".into(), V::Table(std::mem::take(&mut i.garp))));
         }
+        let users = std::mem::take(&mut i.notify_users);
+        self.notify_user(&users, &mut i.notify);
         if !i.notify.is_empty() {
             i.keys
                 .push(("notify".into(), V::Table(std::mem::take(&mut i.notify))));
@@ -521,12 +561,13 @@ impl Mapper {
         let mut members: Option<Vec<String>> = None;
         let mut keys: Vec<(String, V)> = Vec::new();
         let mut notify: Vec<(String, V)> = Vec::new();
+        let mut notify_users = Vec::new();
         for c in n.children() {
             match c.key.as_str() {
                 k @ ("notify_master" | "notify_backup" | "notify_fault" | "notify_stop"
                 | "notify") => {
                     let slot = k.strip_prefix("notify_").unwrap_or("any");
-                    first_command(self, c, slot, &mut notify);
+                    first_notify(self, c, slot, &mut notify, &mut notify_users);
                 }
                 // vrrp_parser.c: "Group list already specified for sync group".
                 "group" if members.is_some() => {
@@ -560,6 +601,7 @@ impl Mapper {
         self.doc.header("[[vrrp_sync_group]]");
         self.doc.set("name", &V::str(name));
         self.doc.set("instances", &V::strs(&members));
+        self.notify_user(&notify_users, &mut notify);
         if !notify.is_empty() {
             keys.push(("notify".into(), V::Table(notify)));
         }

@@ -24,10 +24,15 @@ impl Chain {
     /// Runs `commands` one after another once the batch before has finished. `what` names
     /// the owner in the logs.
     pub fn run(&mut self, what: &str, commands: Vec<Vec<String>>) {
+        self.run_as(what, commands, self.user);
+    }
+
+    /// The same, as `user` rather than the chain's own.
+    pub fn run_as(&mut self, what: &str, commands: Vec<Vec<String>>, user: Option<(u32, u32)>) {
         if commands.is_empty() {
             return;
         }
-        let (user, what, previous) = (self.user, what.to_string(), self.last.take());
+        let (what, previous) = (what.to_string(), self.last.take());
         self.last = Some(tokio::spawn(async move {
             if let Some(p) = previous {
                 let _ = p.await;

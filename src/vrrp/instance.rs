@@ -102,6 +102,12 @@ pub fn spawn(
         )?),
         None => None,
     };
+    // The notify table's own user, else script_user.
+    let notify_user = match &cfg.notify.user {
+        Some(spec) => crate::identity::resolve(spec)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("notify user \"{spec}\": {e}")))?,
+        None => script_user,
+    };
     let advert_interface = cfg.advert_interface().to_string();
     let ifindex = link::index(&advert_interface)?;
     let v6 = cfg.family() == crate::config::types::Family::Ipv6;
@@ -180,7 +186,7 @@ pub fn spawn(
         garp_second_burst: false,
         pace_at: None,
         transitions,
-        notify: crate::notify::Chain::new(script_user),
+        notify: crate::notify::Chain::new(notify_user),
         tracking,
         group_fault: false,
         by_group: false,

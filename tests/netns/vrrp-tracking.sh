@@ -13,6 +13,9 @@ ip -n lb1 link add uplink type veth peer name uplink-peer
 ip -n lb1 link set uplink-peer up
 ip -n lb1 link set uplink up
 
+# Where lb2's notify command, run as daemon, may write (the lab's own directory is root's).
+SHARED=$(mktemp -d /tmp/haldir-shared.XXXXXX)
+chmod 1777 "$SHARED"
 cat > "$LAB/lb1.toml" <<TOML
 [global]
 state_dir = "$LAB/state-lb1"
@@ -57,7 +60,7 @@ priority = 100
 version = 3
 advert_interval = "100ms"
 virtual_ipaddress = ["10.0.0.100/32"]
-notify = { master = ["/bin/sh", "-c", "echo master > $LAB/lb2-master"] }
+notify = { master = ["/bin/sh", "-c", "echo \"\$(id -un) \$(id -gn)\" > $SHARED/lb2-master"], user = "daemon:daemon" }
 track_script = [{ name = "ready" }]
 TOML
 
@@ -85,8 +88,9 @@ INSTANCE "VI_1" MASTER 150
 INSTANCE "VI_1" MASTER_PRIORITY 90
 INSTANCE "VI_1" BACKUP 90' "$(cat "$LAB/fifo.log")"
 check_run "the FIFO exists while lb1 runs" test -p "$LAB/lb1.fifo"
-wait_until test -s "$LAB/lb2-master" || { logs; fail "lb2's notify master ran"; }
-check_eq "umask 0027 reaches the notify script's files" "640" "$(stat -c %a "$LAB/lb2-master")"
+wait_until test -s "$SHARED/lb2-master" || { logs; fail "lb2's notify master ran"; }
+check_eq "the notify table's own user and group (keepalived's notify_master … USER GROUP)" "daemon daemon" "$(cat "$SHARED/lb2-master")"
+check_eq "umask 0027 reaches the notify script's files" "640" "$(stat -c %a "$SHARED/lb2-master")"
 locked=$(awk '/^VmLck:/ {print $2}' "/proc/$(cat "$LAB/lb2.pid")/status")
 [ "${locked:-0}" -gt 0 ] && ok "no_swap: lb2 has ${locked} kB locked" || { logs; fail "no_swap locks lb2's memory (VmLck ${locked:-none})"; }
 rm "$LAB/service-down"
@@ -115,3 +119,4 @@ kill -TERM "$(cat "$LAB/lb1.pid")" "$(cat "$LAB/lb2.pid")"
 wait_until sh -c "! test -e $LAB/lb1.fifo" || fail "lb1 removes the FIFO it made"
 ok "lb1 removed its FIFO at stop"
 wait
+rm -rf "$SHARED"

@@ -185,6 +185,23 @@ fn list<T: LeafType>(sp: &Option<Sp<Vec<Leaf<T>>>>, key: &str, d: &mut Diags) ->
 }
 
 /// An argv array: at least the program, each element a string.
+/// A script identity, "user" or "user:group", neither part empty.
+fn identity(l: &Leaf<String>, key: &str, d: &mut Diags) -> Option<String> {
+    let v = l.get(key, d)?;
+    let (user, group) = super::model::split_identity(&v);
+    let bad = |s: &str| s.trim().is_empty() || s.contains(char::is_whitespace);
+    if bad(user) || group.is_some_and(bad) {
+        d.error(
+            l.loc(),
+            format!(
+                "`{key}` \"{v}\" is not \"user\" or \"user:group\" (\"root\" runs scripts as root)"
+            ),
+        );
+        return None;
+    }
+    Some(v)
+}
+
 fn command(sp: &Command, key: &str, d: &mut Diags) -> Option<Vec<String>> {
     let argv: Vec<String> = sp.value.iter().filter_map(|x| x.get(key, d)).collect();
     if argv.len() != sp.value.len() {

@@ -47,18 +47,10 @@ pub(super) fn global(sp: Option<&Sp<raw::Global>>, host_name: &str, d: &mut Diag
         state_dir.join("control.sock"),
         d,
     );
-    let script_user = or(
-        &g.script_user,
-        "script_user",
-        "haldir-script".to_string(),
-        d,
-    );
-    if let (true, Some(l)) = (script_user.trim().is_empty(), &g.script_user) {
-        d.error(
-            l.loc(),
-            "`script_user` is empty: name a user, or \"root\" to run scripts as root",
-        );
-    }
+    let script_user = match &g.script_user {
+        Some(l) => super::identity(l, "script_user", d).unwrap_or_default(),
+        None => "haldir-script".to_string(),
+    };
     let net_namespace = g.net_namespace.as_ref().and_then(|l| {
         let name = l.get("net_namespace", d)?;
         if name.is_empty() || name.contains('/') || name == "." || name == ".." {

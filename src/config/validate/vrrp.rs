@@ -510,6 +510,7 @@ fn notify(sp: &Sp<raw::Notify>, d: &mut Diags) -> Notify {
         fault: cmd(&n.fault, "fault", d),
         stop: cmd(&n.stop, "stop", d),
         any: cmd(&n.any, "any", d),
+        user: n.user.as_ref().and_then(|l| super::identity(l, "user", d)),
     }
 }
 
