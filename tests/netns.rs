@@ -89,6 +89,13 @@ fn vrrp_vmac_with_keepalived() {
 }
 
 #[test]
+fn vrrp_adverts_never_wait_for_a_busy_daemon() {
+    let mut tools = BASE.to_vec();
+    tools.push("python3");
+    scenario("vrrp-busy-loop", &tools);
+}
+
+#[test]
 fn vrrp_addresses_with_options_and_excluded() {
     scenario("vrrp-addresses", BASE);
 }

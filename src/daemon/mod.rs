@@ -310,12 +310,15 @@ async fn main_loop(path: PathBuf) -> ExitCode {
     let (link_tx, mut link_events) = mpsc::unbounded_channel::<(String, bool)>();
     let (script_tx, mut script_events) = mpsc::unbounded_channel();
     let (file_tx, mut file_events) = mpsc::unbounded_channel();
-    let mut vrrp = VrrpSet::new(
+    let mut vrrp = match VrrpSet::new(
         script_user,
         vrrp_tx,
         Checks::new(script_ctx, script_tx),
         link_tx,
-    );
+    ) {
+        Ok(v) => v,
+        Err(e) => return fail(format!("cannot start the VRRP thread: {e}")),
+    };
     if let Err(e) = vrrp::start_all(&mut vrrp, &config) {
         vrrp.stop_all().await;
         return fail(e);

@@ -20,9 +20,19 @@ impl Daemon {
     }
 
     async fn reload_file(&mut self, why: &str) -> Reply {
-        let loaded = match config::load(&self.path) {
-            Ok(l) => l,
+        // Parsed and validated off the loop: a large file must not hold up the health checks
+        // and timers that share it (VRRP has a thread of its own).
+        let path = self.path.clone();
+        let parsed = tokio::task::spawn_blocking(move || config::load(&path)).await;
+        let loaded = match parsed {
+            Ok(Ok(l)) => l,
             Err(e) => {
+                error!(reason = why, error = %e, "reload refused: the parse did not finish");
+                return Reply::Refused {
+                    errors: e.to_string(),
+                };
+            }
+            Ok(Err(e)) => {
                 error!(
                     reason = why,
                     "reload refused, the running configuration stays:\n{e}"

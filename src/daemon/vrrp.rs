@@ -1,7 +1,8 @@
 //! The VRRP side of the daemon: the running instances, what they track (interfaces through
 //! one watcher of the kernel's link events, scripts run like misc checks) and their sync
 //! groups. A reload starts and stops only the instances that changed; the others keep their
-//! state and their addresses.
+//! state and their addresses. The instances run on VRRP's own thread
+//! ([`crate::vrrp::thread`]); this side only sends them commands and reads what they report.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,6 +16,7 @@ use crate::health::runner::{Checks, Event};
 use crate::reconcile::desired::Health;
 use crate::vrrp::fsm::State;
 use crate::vrrp::instance::{self, Command, Report, Transition};
+use crate::vrrp::thread::VrrpThread;
 
 pub struct VrrpSet {
     handles: Vec<(String, instance::Handle)>,
@@ -28,6 +30,8 @@ pub struct VrrpSet {
     script_names: HashMap<Target, String>,
     link_tx: mpsc::UnboundedSender<(String, bool)>,
     links: Option<(HashSet<String>, tokio::task::JoinHandle<()>)>,
+    /// Last, so that it stops after the handles above are gone.
+    thread: VrrpThread,
 }
 
 impl VrrpSet {
@@ -36,8 +40,8 @@ impl VrrpSet {
         transitions: mpsc::UnboundedSender<Report>,
         scripts: Checks,
         link_tx: mpsc::UnboundedSender<(String, bool)>,
-    ) -> Self {
-        VrrpSet {
+    ) -> std::io::Result<Self> {
+        Ok(VrrpSet {
             handles: Vec::new(),
             states: HashMap::new(),
             own_faults: HashMap::new(),
@@ -47,7 +51,8 @@ impl VrrpSet {
             script_names: HashMap::new(),
             link_tx,
             links: None,
-        }
+            thread: VrrpThread::start()?,
+        })
     }
 
     /// Starts an instance; its track scripts with `init_fail` start as failed.
@@ -61,6 +66,8 @@ impl VrrpSet {
             .filter(|s| s.init_fail)
             .map(|s| s.name.clone())
             .collect();
+        // Sockets and tasks made here belong to VRRP's own runtime.
+        let _on_vrrp_thread = self.thread.handle().enter();
         let h = instance::spawn(
             cfg.clone(),
             self.script_user,

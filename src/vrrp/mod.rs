@@ -9,6 +9,7 @@ pub mod link;
 pub mod packet;
 pub mod routing;
 pub mod socket;
+pub mod thread;
 pub mod tracking;
 pub mod vmac;
 
