@@ -7,19 +7,17 @@ use std::process::ExitCode;
 
 use crate::control::{self, Counters, Reply, Request, Status};
 
-/// The socket to use: the one given, else the configuration's, else the default. A file
-/// that does not validate (the very case `haldir reload` must report) is still read for its
-/// `[global]` paths.
+/// The socket to use: the one given, else the one the file's `[global]` names (read as
+/// plain TOML: validating a large file would cost the daemon's reload time twice over, and a
+/// file that does not validate — the very case `haldir reload` must report — still names
+/// it), else the validated configuration's (includes, defaults), else the default.
 pub fn socket_path(given: Option<PathBuf>, config: &Path) -> PathBuf {
     if let Some(p) = given {
         return p;
     }
-    if let Ok(l) = crate::config::load(config) {
-        return l.config.global.control_socket;
-    }
     let global = std::fs::read_to_string(config)
         .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|text| global_section(&text).parse::<toml::Table>().ok())
         .and_then(|t| t.get("global").and_then(|g| g.as_table()).cloned());
     let get = |k: &str| {
         global
@@ -30,7 +28,31 @@ pub fn socket_path(given: Option<PathBuf>, config: &Path) -> PathBuf {
     };
     get("control_socket")
         .or_else(|| get("state_dir").map(|d| d.join("control.sock")))
+        .or_else(|| {
+            crate::config::load(config)
+                .ok()
+                .map(|l| l.config.global.control_socket)
+        })
         .unwrap_or_else(|| PathBuf::from("/run/haldir/control.sock"))
+}
+
+/// The `[global]` table's lines alone, as their own document: the rest of a large file need
+/// not be parsed to find a socket. (A file that sets them another way falls through to the
+/// full read.)
+fn global_section(text: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            inside = t.trim_end() == "[global]";
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 fn call(socket: &Path, req: &Request) -> Result<Reply, ExitCode> {

@@ -55,12 +55,50 @@ impl Daemon {
 
     /// Reads the kernel and brings it to the desired state; returns what was done.
     pub(super) fn reconcile(&mut self, why: &str) -> Vec<String> {
+        let t = std::time::Instant::now();
+        let want = self.desired();
+        tracing::debug!(took = ?t.elapsed(), "reconcile: desired state");
+        self.health.record_quorum(&want.services);
+        let Some(reconciler) = self.reconciler.as_mut() else {
+            return Vec::new();
+        };
+        let result = reconciler.apply(&want);
+        self.applied(why, want, result)
+    }
+
+    /// A reload's IPVS changes: the new desired state against the one last applied, without
+    /// reading the kernel (the periodic reconcile repairs drift), so that one changed weight
+    /// costs one operation whatever the table's size. Never applied yet, or an operation
+    /// failed: the full reconcile.
+    pub(super) fn reconcile_changes(&mut self, why: &str) -> Vec<String> {
+        if self.last == Desired::default() {
+            return self.reconcile(why);
+        }
         let want = self.desired();
         self.health.record_quorum(&want.services);
         let Some(reconciler) = self.reconciler.as_mut() else {
             return Vec::new();
         };
-        match reconciler.apply(&want) {
+        let result = reconciler.owned().and_then(|owned| {
+            let ops = diff::diff(&want, &Actual::from_desired(&self.last), &owned);
+            reconciler.apply_ops(&want, &owned, ops)
+        });
+        if result.as_ref().is_ok_and(|r| !r.is_clean()) {
+            let mut lines = self.applied(why, want, result);
+            lines.extend(self.reconcile("repair after a failed reload"));
+            return lines;
+        }
+        self.applied(why, want, result)
+    }
+
+    /// Logs and records what a reconcile did; its lines for the reload's reply.
+    fn applied(
+        &mut self,
+        why: &str,
+        want: Desired,
+        result: Result<crate::reconcile::Report, crate::reconcile::ReconcileError>,
+    ) -> Vec<String> {
+        match result {
             Ok(report) => {
                 if !report.applied.is_empty() || !report.failed.is_empty() {
                     info!(

@@ -403,7 +403,14 @@ async fn main_loop(path: PathBuf) -> ExitCode {
                     d.update(&affected);
                 }
             }
-            Some(q) = queries.recv() => d.answer(q).await,
+            Some(q) = queries.recv() => {
+                // An operator's reload reads the file as it is now: the watch's pending one
+                // would only read it again.
+                if matches!(q, Query::Control(Request::Reload, _)) {
+                    settle = None;
+                }
+                d.answer(q).await
+            }
             Some(()) = file_events.recv() => {
                 settle = Some(tokio::time::Instant::now() + watch::SETTLE);
             }

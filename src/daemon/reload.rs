@@ -23,7 +23,9 @@ impl Daemon {
         // Parsed and validated off the loop: a large file must not hold up the health checks
         // and timers that share it (VRRP has a thread of its own).
         let path = self.path.clone();
+        let started = std::time::Instant::now();
         let parsed = tokio::task::spawn_blocking(move || config::load(&path)).await;
+        tracing::debug!(took = ?started.elapsed(), "reload: parsed and validated");
         let loaded = match parsed {
             Ok(Ok(l)) => l,
             Err(e) => {
@@ -57,7 +59,9 @@ impl Daemon {
         }
         self.watch_files(files);
         let new = loaded.config;
+        let t = std::time::Instant::now();
         let plan = changes::changes(&self.config, &new);
+        tracing::debug!(took = ?t.elapsed(), "reload: changes");
         if plan.is_empty() {
             info!(reason = why, "configuration unchanged");
             return Reply::Reloaded {
@@ -90,6 +94,7 @@ impl Daemon {
         if let Err(e) = self.vrrp.sync_tracking(&self.config) {
             lines.push(format!("track_interface: cannot watch interfaces: {e}"));
         }
+        let t = std::time::Instant::now();
         let previous = (
             std::mem::take(&mut self.consumers),
             std::mem::take(&mut self.health),
@@ -97,9 +102,14 @@ impl Daemon {
         self.start_checks(Some(previous));
         drain::prune(&mut self.health.drained, &self.config);
         self.save_drains();
-        lines.extend(self.reconcile("reload"));
+        tracing::debug!(took = ?t.elapsed(), "reload: checks and drains");
+        let t = std::time::Instant::now();
+        lines.extend(self.reconcile_changes("reload"));
+        tracing::debug!(took = ?t.elapsed(), "reload: reconcile");
+        let t = std::time::Instant::now();
         self.marks = None;
         self.netfilter();
+        tracing::debug!(took = ?t.elapsed(), "reload: mark rules");
         if metrics_moved {
             self.serve_metrics().await;
         }
