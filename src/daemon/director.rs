@@ -98,6 +98,7 @@ impl Daemon {
         want: Desired,
         result: Result<crate::reconcile::Report, crate::reconcile::ReconcileError>,
     ) -> Vec<String> {
+        self.table.stale();
         match result {
             Ok(report) => {
                 if !report.applied.is_empty() || !report.failed.is_empty() {
@@ -180,7 +181,9 @@ impl Daemon {
                     return;
                 }
             };
-            match reconciler.apply_ops(&want, &owned, ops) {
+            let result = reconciler.apply_ops(&want, &owned, ops);
+            self.table.stale();
+            match result {
                 Ok(report) => {
                     log_report(&report);
                     self.note(&report);

@@ -16,6 +16,7 @@ mod reload;
 mod scrape;
 mod status;
 mod systemd;
+mod table;
 mod vrrp;
 mod watch;
 
@@ -101,6 +102,8 @@ struct Daemon {
     mailer: Option<crate::email::Mailer>,
     /// keepalived's notify FIFOs, opened at start.
     fifos: crate::notify::fifo::Fifos,
+    /// The kernel's table for status and metrics, dumped off the loop.
+    table: table::TableDump,
     /// Notify commands of groups, services and real servers, run in order.
     scripts: crate::notify::Chain,
     /// What `[static]` holds, and the handle that added it.
@@ -159,12 +162,12 @@ impl Daemon {
     async fn answer(&mut self, q: Query) {
         match q {
             Query::Metrics(tx) => {
-                let status = self.status();
+                let status = self.status().await;
                 let _ = tx.send(self.metrics.render(&status));
             }
             Query::Control(req, tx) => {
                 let reply = match req {
-                    Request::Status => Reply::Status(Box::new(self.status())),
+                    Request::Status => Reply::Status(Box::new(self.status().await)),
                     Request::Reload => self.reload("haldir reload").await,
                     Request::Drain {
                         virtual_server,
@@ -345,6 +348,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
         metrics,
         mailer,
         fifos,
+        table: table::TableDump::default(),
         scripts: crate::notify::Chain::new(script_user),
         group_states: Default::default(),
         fixed: None,

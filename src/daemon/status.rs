@@ -1,5 +1,5 @@
 //! `haldir status`: the daemon's view (VRRP instances, health, drains, last checks) joined
-//! with the kernel's (weights, connections, counters), read at the moment of asking.
+//! with the kernel's (weights, connections, counters), read at most a second ago (see table.rs).
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -23,15 +23,14 @@ fn counters(s: &Stats) -> Counters {
 }
 
 impl Daemon {
-    pub(super) fn status(&mut self) -> Status {
-        let table: Vec<TableEntry> = match self.reconciler.as_mut().map(|r| r.table()) {
-            Some(Ok(t)) => t,
-            Some(Err(e)) => {
-                tracing::warn!(error = %e, "cannot read the IPVS table for status");
-                Vec::new()
-            }
-            None => Vec::new(),
+    pub(super) async fn status(&mut self) -> Status {
+        let table = if self.reconciler.is_some() {
+            self.table.get().await
+        } else {
+            std::sync::Arc::new(Vec::new())
         };
+        let by_id: HashMap<_, &TableEntry> =
+            table.iter().map(|e| (e.service.service.id, e)).collect();
         let mut checked: HashMap<(&str, RsAddr), &Target> = HashMap::new();
         for (target, users) in &self.consumers {
             for (vs, rs) in users {
@@ -67,7 +66,7 @@ impl Daemon {
         let mut services = Vec::new();
         for vs in &self.config.virtual_servers {
             let id = desired::service_id(vs);
-            let entry = table.iter().find(|e| e.service.service.id == id);
+            let entry = by_id.get(&id).copied();
             let mut real_servers = Vec::new();
             for rs in &vs.real_servers {
                 let dest = entry.and_then(|e| {
