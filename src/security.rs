@@ -15,6 +15,24 @@ pub struct Untrusted {
     pub why: String,
 }
 
+/// Why a configuration was not taken: it does not validate, or it cannot be trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckedError {
+    #[error(transparent)]
+    Load(#[from] crate::config::LoadError),
+    #[error(transparent)]
+    Untrusted(#[from] Untrusted),
+}
+
+/// The one way haldir takes a configuration to act on it (`run`, a reload, `plan`,
+/// `apply`): read and validated whole, then its files and root-run scripts checked (as root).
+pub fn load_checked(path: &Path) -> Result<crate::config::Loaded, CheckedError> {
+    let loaded = crate::config::load(path)?;
+    let files: Vec<PathBuf> = loaded.sources.paths().map(Path::to_path_buf).collect();
+    check_config(&loaded.config, &files)?;
+    Ok(loaded)
+}
+
 /// The process's own user, as the kernel shows it on /proc/self (none if unreadable).
 pub fn own_uid() -> Option<u32> {
     std::fs::metadata("/proc/self").ok().map(|m| m.uid())

@@ -7,9 +7,10 @@ use crate::config;
 use crate::reconcile::Reconciler;
 use crate::reconcile::desired::{self, HealthMap, Roles};
 
-/// The configuration, with haldir in its network namespace when it names one.
+/// The configuration (as the daemon takes it: validated and trusted), with haldir in its
+/// network namespace when it names one.
 fn load(path: &Path) -> Option<config::Config> {
-    match config::load(path) {
+    match crate::security::load_checked(path) {
         Ok(l) => {
             if !l.warnings.is_empty() {
                 eprintln!("{}", l.render_warnings());

@@ -85,6 +85,8 @@ pub enum Query {
 }
 
 struct Daemon {
+    /// What the loop listens to, from start until run takes it.
+    inputs: Option<Inputs>,
     path: PathBuf,
     config: Config,
     started: Instant,
@@ -240,204 +242,256 @@ fn runs_scripts(config: &Config) -> bool {
 }
 
 async fn main_loop(path: PathBuf) -> ExitCode {
-    let loaded = match config::load(&path) {
-        Ok(l) => {
-            if !l.warnings.is_empty() {
-                warn!("{}", l.render_warnings());
-            }
-            l
-        }
+    match Daemon::start(path).await {
+        Ok(d) => d.run().await,
         Err(e) => {
             error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What keeps the daemon from starting; each says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::security::CheckedError),
+    #[error(transparent)]
+    Ipvs(#[from] crate::reconcile::ReconcileError),
+    #[error("script_user \"{user}\": {source}")]
+    ScriptUser {
+        user: String,
+        source: std::io::Error,
+    },
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+    #[error(transparent)]
+    Control(#[from] control::BindError),
+    #[error("cannot start the VRRP thread: {0}")]
+    VrrpThread(std::io::Error),
+    #[error("{0}")]
+    Vrrp(String),
+    #[error("cannot set up the real-server role: {0}")]
+    RealServer(std::io::Error),
+}
+
+/// What the daemon's loop listens to: signals, the control socket, and its parts' reports.
+struct Inputs {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    control: tokio::task::JoinHandle<()>,
+    queries: mpsc::UnboundedReceiver<Query>,
+    events: mpsc::UnboundedReceiver<health::runner::Event>,
+    vrrp_events: mpsc::UnboundedReceiver<crate::vrrp::instance::Report>,
+    link_events: mpsc::UnboundedReceiver<(String, bool)>,
+    script_events: mpsc::UnboundedReceiver<health::runner::Event>,
+    file_events: mpsc::UnboundedReceiver<()>,
+    files: Vec<PathBuf>,
+}
+
+impl Daemon {
+    /// Takes the configuration (validated, trusted), opens what the daemon needs and starts
+    /// its VRRP instances first, so that no advert waits for the first reconcile; the IPVS
+    /// table, checks and the rest come in [`Daemon::run`].
+    async fn start(path: PathBuf) -> Result<Daemon, StartError> {
+        let loaded = crate::security::load_checked(&path)?;
+        if !loaded.warnings.is_empty() {
+            warn!("{}", loaded.render_warnings());
+        }
+        let files: Vec<PathBuf> = loaded.sources.paths().map(Path::to_path_buf).collect();
+        let config = loaded.config;
+        let reconciler = if needs_ipvs(&config) {
+            Some(Reconciler::new(config.global.state_dir.clone())?)
+        } else {
+            None
+        };
+        let script_error = |source| StartError::ScriptUser {
+            user: config.global.script_user.clone(),
+            source,
+        };
+        let script_user = if runs_scripts(&config) {
+            crate::identity::resolve(&config.global.script_user).map_err(script_error)?
+        } else {
+            None
+        };
+        let ctx = health::probe::Context::with_identity(script_user).map_err(script_error)?;
+        let script_ctx =
+            health::probe::Context::with_identity(script_user).map_err(script_error)?;
+        let sig = |k| signal(k).map_err(StartError::Signals);
+        let (term, int, hup) = (
+            sig(SignalKind::terminate())?,
+            sig(SignalKind::interrupt())?,
+            sig(SignalKind::hangup())?,
+        );
+        let (queries_tx, queries) = mpsc::unbounded_channel();
+        let control = control::serve(&config.global.control_socket, queries_tx.clone())?;
+        let (tx, events) = mpsc::unbounded_channel();
+        let (vrrp_tx, vrrp_events) = mpsc::unbounded_channel();
+        let (link_tx, link_events) = mpsc::unbounded_channel::<(String, bool)>();
+        let (script_tx, script_events) = mpsc::unbounded_channel();
+        let (file_tx, file_events) = mpsc::unbounded_channel();
+        let mut vrrp = VrrpSet::new(
+            script_user,
+            vrrp_tx,
+            Checks::new(script_ctx, script_tx),
+            link_tx,
+        )
+        .map_err(StartError::VrrpThread)?;
+        if let Err(e) = vrrp::start_all(&mut vrrp, &config) {
+            vrrp.stop_all().await;
+            control.abort();
+            return Err(StartError::Vrrp(e));
+        }
+        if let Some(role) = &config.realserver
+            && let Err(e) = crate::realserver::apply(role, &config.global.state_dir)
+        {
+            vrrp.stop_all().await;
+            control.abort();
+            return Err(StartError::RealServer(e));
+        }
+        let metrics = Metrics::default();
+        let mailer = alerts::mailer(&config, &metrics);
+        let fifos = alerts::fifos(&config, script_user);
+        Ok(Daemon {
+            path,
+            started: Instant::now(),
+            reconciler,
+            vrrp,
+            health: HealthMap::default(),
+            consumers: Consumers::new(),
+            checks: Checks::new(ctx, tx).observe(metrics.observer(config.global.log_all_failures)),
+            last: Desired::default(),
+            marks: None,
+            metrics,
+            mailer,
+            fifos,
+            table: table::TableDump::default(),
+            scripts: crate::notify::Chain::new(script_user),
+            group_states: Default::default(),
+            fixed: None,
+            queries: queries_tx,
+            metrics_task: None,
+            file_events: file_tx,
+            watcher: None,
+            config,
+            inputs: Some(Inputs {
+                term,
+                int,
+                hup,
+                control,
+                queries,
+                events,
+                vrrp_events,
+                link_events,
+                script_events,
+                file_events,
+                files,
+            }),
+        })
+    }
+
+    /// The daemon's life after start: the first reconcile, checks, mark rules, metrics and
+    /// file watch, then the loop until a stop signal, then the clean stop.
+    async fn run(mut self) -> ExitCode {
+        let Some(inputs) = self.inputs.take() else {
             return ExitCode::FAILURE;
-        }
-    };
-    let files: Vec<PathBuf> = loaded.sources.paths().map(Path::to_path_buf).collect();
-    let config = loaded.config;
-    let fail = |msg: String| {
-        error!("{msg}");
-        ExitCode::FAILURE
-    };
-    if let Err(e) = crate::security::check_config(&config, &files) {
-        return fail(e.to_string());
-    }
-    let reconciler = if needs_ipvs(&config) {
-        match Reconciler::new(config.global.state_dir.clone()) {
-            Ok(r) => Some(r),
-            Err(e) => return fail(e.to_string()),
-        }
-    } else {
-        None
-    };
-    let script_user = if !runs_scripts(&config) {
-        None
-    } else {
-        match crate::identity::resolve(&config.global.script_user) {
-            Ok(u) => u,
-            Err(e) => {
-                return fail(format!(
-                    "script_user \"{}\": {e}",
-                    config.global.script_user
-                ));
-            }
-        }
-    };
-    let contexts = (
-        health::probe::Context::with_identity(script_user),
-        health::probe::Context::with_identity(script_user),
-    );
-    let (ctx, script_ctx) = match contexts {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
-            return fail(format!(
-                "script_user \"{}\": {e}",
-                config.global.script_user
-            ));
-        }
-    };
-    let (mut term, mut int, mut hup) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) {
-        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
-        _ => return fail("cannot install signal handlers".into()),
-    };
-    let (queries_tx, mut queries) = mpsc::unbounded_channel();
-    let control = match control::serve(&config.global.control_socket, queries_tx.clone()) {
-        Ok(task) => task,
-        Err(e) => return fail(e.to_string()),
-    };
-    let (tx, mut events) = mpsc::unbounded_channel();
-    let (vrrp_tx, mut vrrp_events) = mpsc::unbounded_channel();
-    let (link_tx, mut link_events) = mpsc::unbounded_channel::<(String, bool)>();
-    let (script_tx, mut script_events) = mpsc::unbounded_channel();
-    let (file_tx, mut file_events) = mpsc::unbounded_channel();
-    let mut vrrp = match VrrpSet::new(
-        script_user,
-        vrrp_tx,
-        Checks::new(script_ctx, script_tx),
-        link_tx,
-    ) {
-        Ok(v) => v,
-        Err(e) => return fail(format!("cannot start the VRRP thread: {e}")),
-    };
-    if let Err(e) = vrrp::start_all(&mut vrrp, &config) {
-        vrrp.stop_all().await;
-        return fail(e);
-    }
-    if let Some(role) = &config.realserver
-        && let Err(e) = crate::realserver::apply(role, &config.global.state_dir)
-    {
-        vrrp.stop_all().await;
-        return fail(format!("cannot set up the real-server role: {e}"));
-    }
-    let metrics = Metrics::default();
-    let mailer = alerts::mailer(&config, &metrics);
-    let fifos = alerts::fifos(&config, script_user);
-    let mut d = Daemon {
-        path,
-        started: Instant::now(),
-        reconciler,
-        vrrp,
-        health: HealthMap::default(),
-        consumers: Consumers::new(),
-        checks: Checks::new(ctx, tx).observe(metrics.observer(config.global.log_all_failures)),
-        last: Desired::default(),
-        marks: None,
-        metrics,
-        mailer,
-        fifos,
-        table: table::TableDump::default(),
-        scripts: crate::notify::Chain::new(script_user),
-        group_states: Default::default(),
-        fixed: None,
-        queries: queries_tx,
-        metrics_task: None,
-        file_events: file_tx,
-        watcher: None,
-        config,
-    };
-    info!(router_id = %d.config.global.router_id, "haldir started");
-    d.hold_static();
-    d.start_checks(None);
-    d.health.drained = drain::load(&d.config.global.state_dir);
-    drain::prune(&mut d.health.drained, &d.config);
-    d.reconcile("start");
-    d.netfilter();
-    d.serve_metrics().await;
-    d.watch_files(files);
-    release_memory();
-    systemd::ready(&d.summary());
-    let mut tick = tokio::time::interval(d.config.global.reconcile_interval);
-    tick.tick().await;
-    // Peers' MACs are looked up again every 2 s: a new or changed one rewrites the rules.
-    let mut peers_tick = tokio::time::interval(std::time::Duration::from_secs(2));
-    let mut watchdog = systemd::watchdog_interval().map(tokio::time::interval);
-    // A change on disk reloads once the writes have settled.
-    let mut settle: Option<tokio::time::Instant> = None;
-    loop {
-        let settled = async {
-            match settle {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
         };
-        let ping = async {
-            match watchdog.as_mut() {
-                Some(w) => {
-                    w.tick().await;
+        let Inputs {
+            mut term,
+            mut int,
+            mut hup,
+            control,
+            mut queries,
+            mut events,
+            mut vrrp_events,
+            mut link_events,
+            mut script_events,
+            mut file_events,
+            files,
+        } = inputs;
+        let d = &mut self;
+        info!(router_id = %d.config.global.router_id, "haldir started");
+        d.hold_static();
+        d.start_checks(None);
+        d.health.drained = drain::load(&d.config.global.state_dir);
+        drain::prune(&mut d.health.drained, &d.config);
+        d.reconcile("start");
+        d.netfilter();
+        d.serve_metrics().await;
+        d.watch_files(files);
+        release_memory();
+        systemd::ready(&d.summary());
+        let mut tick = tokio::time::interval(d.config.global.reconcile_interval);
+        tick.tick().await;
+        // Peers' MACs are looked up again every 2 s: a new or changed one rewrites the rules.
+        let mut peers_tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        let mut watchdog = systemd::watchdog_interval().map(tokio::time::interval);
+        // A change on disk reloads once the writes have settled.
+        let mut settle: Option<tokio::time::Instant> = None;
+        loop {
+            let settled = async {
+                match settle {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
                 }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = peers_tick.tick() => d.netfilter(),
-            Some(t) = vrrp_events.recv() => d.on_vrrp(t),
-            Some((name, up)) = link_events.recv() => d.vrrp.track(&d.config, false, &name, up),
-            Some(ev) = script_events.recv() => d.vrrp.on_script(&d.config, &ev),
-            Some(ev) = events.recv() => {
-                // Everything already queued is taken in one update.
-                let mut affected = HashSet::new();
-                d.on_event(ev, &mut affected);
-                while let Ok(ev) = events.try_recv() {
+            };
+            let ping = async {
+                match watchdog.as_mut() {
+                    Some(w) => {
+                        w.tick().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = peers_tick.tick() => d.netfilter(),
+                Some(t) = vrrp_events.recv() => d.on_vrrp(t),
+                Some((name, up)) = link_events.recv() => d.vrrp.track(&d.config, false, &name, up),
+                Some(ev) = script_events.recv() => d.vrrp.on_script(&d.config, &ev),
+                Some(ev) = events.recv() => {
+                    // Everything already queued is taken in one update.
+                    let mut affected = HashSet::new();
                     d.on_event(ev, &mut affected);
+                    while let Ok(ev) = events.try_recv() {
+                        d.on_event(ev, &mut affected);
+                    }
+                    if !affected.is_empty() {
+                        d.update(&affected);
+                    }
                 }
-                if !affected.is_empty() {
-                    d.update(&affected);
+                Some(q) = queries.recv() => {
+                    // An operator's reload reads the file as it is now: the watch's pending one
+                    // would only read it again.
+                    if matches!(q, Query::Control(Request::Reload, _)) {
+                        settle = None;
+                    }
+                    d.answer(q).await
                 }
-            }
-            Some(q) = queries.recv() => {
-                // An operator's reload reads the file as it is now: the watch's pending one
-                // would only read it again.
-                if matches!(q, Query::Control(Request::Reload, _)) {
+                Some(()) = file_events.recv() => {
+                    settle = Some(tokio::time::Instant::now() + watch::SETTLE);
+                }
+                _ = settled => {
                     settle = None;
+                    d.reload("file changed").await;
                 }
-                d.answer(q).await
+                _ = tick.tick() => {
+                    d.reconcile("interval");
+                }
+                _ = hup.recv() => {
+                    d.reload("SIGHUP").await;
+                }
+                _ = ping => systemd::watchdog(),
+                _ = term.recv() => break,
+                _ = int.recv() => break,
             }
-            Some(()) = file_events.recv() => {
-                settle = Some(tokio::time::Instant::now() + watch::SETTLE);
+            if tick.period() != d.config.global.reconcile_interval {
+                tick = tokio::time::interval(d.config.global.reconcile_interval);
+                tick.tick().await;
             }
-            _ = settled => {
-                settle = None;
-                d.reload("file changed").await;
-            }
-            _ = tick.tick() => {
-                d.reconcile("interval");
-            }
-            _ = hup.recv() => {
-                d.reload("SIGHUP").await;
-            }
-            _ = ping => systemd::watchdog(),
-            _ = term.recv() => break,
-            _ = int.recv() => break,
         }
-        if tick.period() != d.config.global.reconcile_interval {
-            tick = tokio::time::interval(d.config.global.reconcile_interval);
-            tick.tick().await;
-        }
+        control.abort();
+        d.stop().await;
+        ExitCode::SUCCESS
     }
-    control.abort();
-    d.stop().await;
-    ExitCode::SUCCESS
 }

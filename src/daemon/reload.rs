@@ -7,7 +7,6 @@
 use tracing::{error, info, warn};
 
 use super::{Daemon, changes, drain, systemd};
-use crate::config;
 use crate::control::Reply;
 
 impl Daemon {
@@ -24,7 +23,8 @@ impl Daemon {
         // and timers that share it (VRRP has a thread of its own).
         let path = self.path.clone();
         let started = std::time::Instant::now();
-        let parsed = tokio::task::spawn_blocking(move || config::load(&path)).await;
+        let parsed =
+            tokio::task::spawn_blocking(move || crate::security::load_checked(&path)).await;
         tracing::debug!(took = ?started.elapsed(), "reload: parsed and validated");
         let loaded = match parsed {
             Ok(Ok(l)) => l,
@@ -48,15 +48,6 @@ impl Daemon {
             warn!("{}", loaded.render_warnings());
         }
         let files: Vec<_> = loaded.sources.paths().map(|p| p.to_path_buf()).collect();
-        if let Err(e) = crate::security::check_config(&loaded.config, &files) {
-            error!(
-                reason = why,
-                "reload refused, the running configuration stays: {e}"
-            );
-            return Reply::Refused {
-                errors: e.to_string(),
-            };
-        }
         self.watch_files(files);
         let new = loaded.config;
         let t = std::time::Instant::now();
