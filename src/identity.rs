@@ -7,8 +7,15 @@ use std::io;
 
 use crate::config::model::split_identity;
 
+/// The user and group a script runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+}
+
 /// `None` for "root" alone: scripts then run as haldir itself, root.
-pub fn resolve(spec: &str) -> io::Result<Option<(u32, u32)>> {
+pub fn resolve(spec: &str) -> io::Result<Option<Identity>> {
     let (user, group) = split_identity(spec);
     if user == "root" && group.is_none() {
         return Ok(None);
@@ -18,7 +25,7 @@ pub fn resolve(spec: &str) -> io::Result<Option<(u32, u32)>> {
         Some(g) => group_id(g)?,
         None => own_gid,
     };
-    Ok(Some((uid, gid)))
+    Ok(Some(Identity { uid, gid }))
 }
 
 fn cstring(name: &str) -> io::Result<CString> {
@@ -89,9 +96,10 @@ mod tests {
     #[test]
     fn users_and_groups() {
         assert_eq!(resolve("root").unwrap(), None);
-        assert_eq!(resolve("root:root").unwrap(), Some((0, 0)));
-        assert_eq!(resolve("root:daemon").unwrap().map(|(u, _)| u), Some(0));
-        assert_ne!(resolve("root:daemon").unwrap(), Some((0, 0)));
+        let root = Identity { uid: 0, gid: 0 };
+        assert_eq!(resolve("root:root").unwrap(), Some(root));
+        assert_eq!(resolve("root:daemon").unwrap().map(|i| i.uid), Some(0));
+        assert_ne!(resolve("root:daemon").unwrap(), Some(root));
         assert!(resolve("no-such-user-here").is_err());
         assert!(resolve("root:no-such-group-here").is_err());
     }

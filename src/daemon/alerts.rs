@@ -15,6 +15,7 @@ use crate::vrrp::instance::Transition;
 
 use super::Daemon;
 use super::metrics::Metrics;
+use crate::identity::Identity;
 use crate::notify::fifo::{Fifo, Fifos};
 use tracing::error;
 
@@ -30,7 +31,7 @@ pub(super) fn mailer(config: &Config, metrics: &Metrics) -> Option<Mailer> {
 
 /// The notify FIFOs a configuration names; one that cannot be opened is left out, as
 /// keepalived leaves it, with the reason logged.
-pub(super) fn fifos(config: &Config, user: Option<(u32, u32)>) -> Fifos {
+pub(super) fn fifos(config: &Config, user: Option<Identity>) -> Fifos {
     let g = &config.global;
     let open = |f: &Option<crate::config::model::NotifyFifo>| {
         let f = f.as_ref()?;

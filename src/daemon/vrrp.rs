@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::config::model::VrrpInstance;
 use crate::health::Target;
 use crate::health::runner::{Checks, Event};
+use crate::identity::Identity;
 use crate::reconcile::desired::Health;
 use crate::vrrp::fsm::State;
 use crate::vrrp::instance::{self, Command, Report, Transition};
@@ -25,7 +26,7 @@ pub struct VrrpSet {
     /// Each instance's own tracking fault, apart from its sync group's.
     own_faults: HashMap<String, bool>,
     transitions: mpsc::UnboundedSender<Report>,
-    script_user: Option<(u32, u32)>,
+    script_user: Option<Identity>,
     scripts: Checks,
     script_names: HashMap<Target, String>,
     link_tx: mpsc::UnboundedSender<(String, bool)>,
@@ -36,7 +37,7 @@ pub struct VrrpSet {
 
 impl VrrpSet {
     pub fn new(
-        script_user: Option<(u32, u32)>,
+        script_user: Option<Identity>,
         transitions: mpsc::UnboundedSender<Report>,
         scripts: Checks,
         link_tx: mpsc::UnboundedSender<(String, bool)>,

@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::outcome::{Outcome, Reason};
 use super::{dns, file, http, ping, smtp, udp};
 use crate::config::model::{Check, CheckKind};
+use crate::identity::Identity;
 
 /// What is probed: a check and the address and port it is aimed at.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -38,7 +39,7 @@ pub struct Context {
     /// a trust store cannot have it, and its verifying checks fail with the error as reason.
     pub(super) verified: std::sync::OnceLock<Result<reqwest::Client, String>>,
     pub(super) insecure: reqwest::Client,
-    script_user: Option<(u32, u32)>,
+    script_user: Option<Identity>,
 }
 
 /// The uid and gid of a user, from the system's user database.
@@ -53,7 +54,7 @@ impl Context {
     }
 
     /// With the uid and gid scripts run as already resolved (`None`: as haldir itself).
-    pub fn with_identity(script_user: Option<(u32, u32)>) -> io::Result<Self> {
+    pub fn with_identity(script_user: Option<Identity>) -> io::Result<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         Ok(Context {
             verified: std::sync::OnceLock::new(),
@@ -188,7 +189,7 @@ async fn misc(
         // Its own process group, so that the script and everything it started can be killed.
         .process_group(0)
         .kill_on_drop(true);
-    if let Some((uid, gid)) = ctx.script_user {
+    if let Some(Identity { uid, gid }) = ctx.script_user {
         cmd.uid(uid).gid(gid);
     }
     let mut child = match cmd.spawn() {

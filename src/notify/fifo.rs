@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use tracing::{info, warn};
 
 use crate::config::model::{NotifyFifo, RsAddr, ServiceKey, VirtualServer};
+use crate::identity::Identity;
 use crate::vrrp::fsm::State;
 
 /// keepalived's word for a VRRP state in its FIFO lines.
@@ -95,12 +96,12 @@ pub struct Fifo {
 impl Fifo {
     /// Makes the FIFO (mode 0644, as keepalived's, owned by the script user) unless it exists,
     /// starts the handler with the FIFO's path as its last argument, and opens the FIFO.
-    pub fn open(cfg: &NotifyFifo, user: Option<(u32, u32)>) -> io::Result<Fifo> {
+    pub fn open(cfg: &NotifyFifo, user: Option<Identity>) -> io::Result<Fifo> {
         let c = CString::new(cfg.path.as_os_str().as_bytes())
             .map_err(|_| io::Error::other("FIFO path has a NUL byte"))?;
         // SAFETY: c is a valid path string.
         let created = if unsafe { libc::mkfifo(c.as_ptr(), 0o644) } == 0 {
-            if let Some((uid, gid)) = user {
+            if let Some(Identity { uid, gid }) = user {
                 std::os::unix::fs::chown(&cfg.path, Some(uid), Some(gid))?;
             }
             true
@@ -186,7 +187,7 @@ impl Fifo {
 fn spawn_handler(
     argv: &[String],
     path: &Path,
-    user: Option<(u32, u32)>,
+    user: Option<Identity>,
 ) -> io::Result<tokio::process::Child> {
     let (prog, args) = argv
         .split_first()
@@ -196,7 +197,7 @@ fn spawn_handler(
         .arg(path)
         .stdin(std::process::Stdio::null())
         .process_group(0);
-    if let Some((uid, gid)) = user {
+    if let Some(Identity { uid, gid }) = user {
         cmd.uid(uid).gid(gid);
     }
     cmd.spawn()

@@ -6,18 +6,19 @@ pub mod fifo;
 
 use std::time::Duration;
 
+use crate::identity::Identity;
 use tokio::task::JoinHandle;
 use tracing::warn;
 
 /// The commands of one owner (a VRRP instance, the daemon's services and groups), in order.
 #[derive(Debug, Default)]
 pub struct Chain {
-    user: Option<(u32, u32)>,
+    user: Option<Identity>,
     last: Option<JoinHandle<()>>,
 }
 
 impl Chain {
-    pub fn new(user: Option<(u32, u32)>) -> Chain {
+    pub fn new(user: Option<Identity>) -> Chain {
         Chain { user, last: None }
     }
 
@@ -28,7 +29,7 @@ impl Chain {
     }
 
     /// The same, as `user` rather than the chain's own.
-    pub fn run_as(&mut self, what: &str, commands: Vec<Vec<String>>, user: Option<(u32, u32)>) {
+    pub fn run_as(&mut self, what: &str, commands: Vec<Vec<String>>, user: Option<Identity>) {
         if commands.is_empty() {
             return;
         }
@@ -51,7 +52,7 @@ impl Chain {
     }
 }
 
-async fn run_one(what: &str, argv: &[String], user: Option<(u32, u32)>) {
+async fn run_one(what: &str, argv: &[String], user: Option<Identity>) {
     let Some((prog, args)) = argv.split_first() else {
         return;
     };
@@ -60,7 +61,7 @@ async fn run_one(what: &str, argv: &[String], user: Option<(u32, u32)>) {
         .stdin(std::process::Stdio::null())
         .process_group(0)
         .kill_on_drop(true);
-    if let Some((uid, gid)) = user {
+    if let Some(Identity { uid, gid }) = user {
         cmd.uid(uid).gid(gid);
     }
     match cmd.status().await {

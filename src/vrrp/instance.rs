@@ -18,6 +18,7 @@ use super::socket::{self, VrrpSocket};
 use super::tracking::{Tracked, Tracking};
 use super::vmac::Vmac;
 use crate::config::model::VrrpInstance;
+use crate::identity::Identity;
 
 /// What the daemon asks of an instance.
 #[derive(Debug)]
@@ -87,7 +88,7 @@ pub struct Handle {
 /// later are logged and the instance goes on.
 pub fn spawn(
     cfg: VrrpInstance,
-    script_user: Option<(u32, u32)>,
+    script_user: Option<Identity>,
     transitions: mpsc::UnboundedSender<Report>,
     failed_scripts: &[String],
 ) -> std::io::Result<Handle> {
