@@ -13,7 +13,7 @@ use tracing::{info, warn};
 use super::fsm::{Action, Event, Fsm, Params, State};
 use super::held::Holdings;
 use super::link::{self, Rtnl};
-use super::packet::{self, Advert, Drop, V3Checksum};
+use super::packet::{self, Advert, DropReason, V3Checksum};
 use super::socket::{self, VrrpSocket};
 use super::tracking::{Tracked, Tracking};
 use super::vmac::Vmac;
@@ -237,7 +237,7 @@ impl Runtime {
         self.origin.elapsed()
     }
 
-    fn drop(&mut self, why: Drop) {
+    fn drop(&mut self, why: DropReason) {
         *self.status.dropped.entry(why.as_str()).or_insert(0) += 1;
         tracing::debug!(instance = %self.cfg.name, reason = %why, "advert dropped");
     }
@@ -283,11 +283,11 @@ impl Runtime {
             return None;
         }
         if r.ttl != 255 {
-            self.drop(Drop::Ttl);
+            self.drop(DropReason::Ttl);
             return None;
         }
         if !self.cfg.unicast_peers.is_empty() && !self.cfg.unicast_peers.contains(&r.src) {
-            self.drop(Drop::NotPeer);
+            self.drop(DropReason::NotPeer);
             return None;
         }
         let adv = match Advert::decode(&r.payload, r.src, r.dst, self.checksum) {
@@ -298,21 +298,21 @@ impl Runtime {
             }
         };
         if adv.vrid != self.cfg.virtual_router_id {
-            self.drop(Drop::Vrid);
+            self.drop(DropReason::Vrid);
             return None;
         }
         if adv.version != self.cfg.version {
-            self.drop(Drop::Version);
+            self.drop(DropReason::Version);
             return None;
         }
         if self.cfg.version == 2 {
             if adv.password != self.password {
-                self.drop(Drop::Auth);
+                self.drop(DropReason::Auth);
                 return None;
             }
             // RFC 3768: an advert with another interval is dropped.
             if u64::from(adv.interval) != self.cfg.advert_interval.as_secs() {
-                self.drop(Drop::Interval);
+                self.drop(DropReason::Interval);
                 return None;
             }
         }

@@ -34,7 +34,7 @@ pub struct Advert {
 
 /// Why a received packet was dropped: counted per reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Drop {
+pub enum DropReason {
     Truncated,
     Version,
     Type,
@@ -49,25 +49,25 @@ pub enum Drop {
     Length,
 }
 
-impl Drop {
+impl DropReason {
     pub fn as_str(self) -> &'static str {
         match self {
-            Drop::Truncated => "truncated",
-            Drop::Version => "version",
-            Drop::Type => "type",
-            Drop::Checksum => "checksum",
-            Drop::Ttl => "ttl",
-            Drop::Vrid => "vrid",
-            Drop::Auth => "auth",
-            Drop::Interval => "interval",
-            Drop::Family => "family",
-            Drop::NotPeer => "not_peer",
-            Drop::Length => "length",
+            DropReason::Truncated => "truncated",
+            DropReason::Version => "version",
+            DropReason::Type => "type",
+            DropReason::Checksum => "checksum",
+            DropReason::Ttl => "ttl",
+            DropReason::Vrid => "vrid",
+            DropReason::Auth => "auth",
+            DropReason::Interval => "interval",
+            DropReason::Family => "family",
+            DropReason::NotPeer => "not_peer",
+            DropReason::Length => "length",
         }
     }
 }
 
-impl fmt::Display for Drop {
+impl fmt::Display for DropReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -162,35 +162,40 @@ impl Advert {
 
     /// Reads a message received from `src` for `dst`. The family of the addresses it carries
     /// is that of `src`.
-    pub fn decode(m: &[u8], src: IpAddr, dst: IpAddr, v3v4: V3Checksum) -> Result<Advert, Drop> {
+    pub fn decode(
+        m: &[u8],
+        src: IpAddr,
+        dst: IpAddr,
+        v3v4: V3Checksum,
+    ) -> Result<Advert, DropReason> {
         if m.len() < 8 {
-            return Err(Drop::Truncated);
+            return Err(DropReason::Truncated);
         }
         let version = m[0] >> 4;
         if version != 2 && version != 3 {
-            return Err(Drop::Version);
+            return Err(DropReason::Version);
         }
         if version == 2 && src.is_ipv6() {
-            return Err(Drop::Version);
+            return Err(DropReason::Version);
         }
         if m[0] & 0x0f != TYPE_ADVERTISEMENT {
-            return Err(Drop::Type);
+            return Err(DropReason::Type);
         }
         let count = usize::from(m[3]);
         let alen = if src.is_ipv6() { 16 } else { 4 };
         let need = 8 + count * alen + if version == 2 { 8 } else { 0 };
         if m.len() < need {
-            return Err(Drop::Truncated);
+            return Err(DropReason::Truncated);
         }
         if m.len() > need {
-            return Err(Drop::Length);
+            return Err(DropReason::Length);
         }
         let mut zeroed = m.to_vec();
         zeroed[6] = 0;
         zeroed[7] = 0;
         let want = message_checksum(version, &zeroed, src, dst, v3v4);
         if u16::from_be_bytes([m[6], m[7]]) != want {
-            return Err(Drop::Checksum);
+            return Err(DropReason::Checksum);
         }
         let (interval, password) = if version == 2 {
             let pw = match m[4] {
@@ -200,7 +205,7 @@ impl Advert {
                     p.copy_from_slice(&m[need - 8..need]);
                     Some(p)
                 }
-                _ => return Err(Drop::Auth),
+                _ => return Err(DropReason::Auth),
             };
             (u16::from(m[5]), pw)
         } else {
@@ -299,7 +304,7 @@ mod tests {
         );
         assert_eq!(
             Advert::decode(&pseudo, src, dst, V3Checksum::MessageOnly),
-            Err(Drop::Checksum)
+            Err(DropReason::Checksum)
         );
         assert_eq!(
             Advert::decode(&plain, src, dst, V3Checksum::MessageOnly),
@@ -327,7 +332,7 @@ mod tests {
         // Another source: another pseudo-header, so the checksum no longer holds.
         assert_eq!(
             Advert::decode(&bytes, ip("fe80::b"), dst, V3Checksum::MessageOnly),
-            Err(Drop::Checksum)
+            Err(DropReason::Checksum)
         );
     }
 
@@ -415,7 +420,7 @@ mod tests {
         for cut in 0..good.len() {
             assert_eq!(
                 Advert::decode(&good[..cut], src, dst, V3Checksum::PseudoHeader),
-                Err(Drop::Truncated),
+                Err(DropReason::Truncated),
                 "cut {cut}"
             );
         }
@@ -423,32 +428,32 @@ mod tests {
         long.extend_from_slice(&[0u8; 64]);
         assert_eq!(
             Advert::decode(&long, src, dst, V3Checksum::PseudoHeader),
-            Err(Drop::Length),
+            Err(DropReason::Length),
             "trailing bytes"
         );
         let mut bad = good.clone();
         bad[0] = 0x41;
         assert_eq!(
             Advert::decode(&bad, src, dst, V3Checksum::PseudoHeader),
-            Err(Drop::Version)
+            Err(DropReason::Version)
         );
         let mut bad = good.clone();
         bad[0] = 0x32;
         assert_eq!(
             Advert::decode(&bad, src, dst, V3Checksum::PseudoHeader),
-            Err(Drop::Type)
+            Err(DropReason::Type)
         );
         let mut bad = good.clone();
         bad[2] ^= 1;
         assert_eq!(
             Advert::decode(&bad, src, dst, V3Checksum::PseudoHeader),
-            Err(Drop::Checksum)
+            Err(DropReason::Checksum)
         );
         let mut big = good.clone();
         big[3] = 200; // claims 200 addresses
         assert_eq!(
             Advert::decode(&big, src, dst, V3Checksum::PseudoHeader),
-            Err(Drop::Truncated)
+            Err(DropReason::Truncated)
         );
     }
 }
