@@ -9,6 +9,8 @@
 //! Under CI=true a missing server program (dnsmasq, python3 with aiosmtpd) or not being root
 //! (ping's raw socket) fails the test; elsewhere the test says it was skipped.
 
+mod common;
+
 use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -19,25 +21,9 @@ use haldir::config;
 use haldir::health::outcome::{Outcome, Reason};
 use haldir::health::probe::{self, Context, Target};
 
-fn prerequisite(ok: bool, what: &str) -> bool {
-    if !ok {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "{what} is needed, and CI has it"
-        );
-        eprintln!("SKIPPED: {what} is missing");
-    }
-    ok
-}
+use common::require as prerequisite;
 
-fn have(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+use common::have;
 
 /// The check of a one-server service written in TOML, aimed at `addr:port`.
 fn target(check: &str, addr: &str, port: u16) -> Target {

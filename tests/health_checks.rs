@@ -1,6 +1,8 @@
 //! Health checks against real servers made here, on loopback: a TCP listener, an HTTP server
 //! that can be switched between behaviours, HTTPS with a self-signed certificate, and scripts.
 
+mod common;
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
@@ -473,13 +475,7 @@ async fn a_hung_script_is_killed_with_its_children_at_the_timeout() {
 
 #[tokio::test]
 async fn scripts_run_as_script_user() {
-    if unsafe { libc::geteuid() } != 0 {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "switching users needs root, and CI runs as root"
-        );
-        eprintln!("SKIPPED: needs root to switch users");
+    if !common::available("switching users", &["root"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

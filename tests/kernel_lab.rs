@@ -4,6 +4,8 @@
 //!
 //! Under CI=true a missing prerequisite fails the test; elsewhere the test says it was skipped.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
@@ -11,26 +13,16 @@ use std::sync::Mutex;
 /// One VM at a time: each takes a core under TCG, and the first one builds the lab.
 static VM: Mutex<()> = Mutex::new(());
 
-fn missing_prerequisites() -> Vec<&'static str> {
-    [
-        "qemu-system-x86_64",
-        "busybox",
-        "cpio",
-        "ipvsadm",
-        "apt-get",
-        "dpkg",
-        "depmod",
-        "curl",
-    ]
-    .into_iter()
-    .filter(|tool| {
-        !Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-    .collect()
-}
+const PREREQUISITES: &[&str] = &[
+    "qemu-system-x86_64",
+    "busybox",
+    "cpio",
+    "ipvsadm",
+    "apt-get",
+    "dpkg",
+    "depmod",
+    "curl",
+];
 
 fn scenario(name: &str) {
     scenario_with(name, &[]);
@@ -38,49 +30,23 @@ fn scenario(name: &str) {
 
 /// A scenario with more files of tests/kernel/ copied into the VM's /lab.
 fn scenario_with(name: &str, files: &[&str]) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kernel");
+    let dir = common::root().join("tests/kernel");
     run_in_vm(name, &dir.join(format!("{name}.sh")), files);
 }
 
 fn run_in_vm(name: &str, script: &Path, files: &[&str]) {
-    let _vm = VM.lock().unwrap_or_else(|e| e.into_inner());
-    let missing = missing_prerequisites();
-    if !missing.is_empty() {
-        let msg = format!(
-            "kernel lab needs {} (scripts/kernel-lab/install-deps)",
-            missing.join(", ")
-        );
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{msg}");
-        }
-        eprintln!("SKIPPED {name}: {msg}");
-        return;
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(root.join("scripts/kernel-lab/run"))
+    let root = common::root();
+    let mut command = Command::new(root.join("scripts/kernel-lab/run"));
+    command
         .arg(script)
         .args(files.iter().map(|f| root.join("tests/kernel").join(f)))
-        .env("HALDIR_BIN", env!("CARGO_BIN_EXE_haldir"))
         // The longest scenario (1,000 reloads under qemu's emulation) takes about 6 minutes.
         .env(
             "HALDIR_LAB_TIMEOUT",
             std::env::var("HALDIR_LAB_TIMEOUT").unwrap_or_else(|_| "900".into()),
-        )
-        .output()
-        .expect("scripts/kernel-lab/run starts");
-    let console = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "scenario {name} failed ({}):\n{console}\n--- stderr\n{stderr}",
-        out.status
-    );
-    // Shown with --nocapture: the scenario's transcript.
-    println!("{console}");
-    let checks = console.lines().filter(|l| l.starts_with("ok - ")).count();
-    assert!(checks > 0, "scenario {name} made no check:\n{console}");
-    assert!(!console.contains("not ok - "), "{console}");
-    eprintln!("{name}: {checks} checks passed");
+        );
+    let hint = " (scripts/kernel-lab/install-deps)";
+    common::run(&VM, name, command, PREREQUISITES, hint);
 }
 
 #[test]
@@ -111,7 +77,7 @@ fn udp_and_dns_checks_drive_a_udp_service() {
 /// The README's first command (scripts/lab) runs this demo: it must keep working.
 #[test]
 fn the_lab_demo_directs_traffic_and_fails_over() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = common::root();
     run_in_vm("lab demo", &root.join("scripts/kernel-lab/demo.sh"), &[]);
 }
 

@@ -4,6 +4,8 @@
 //!
 //! Under CI=true not being root fails the test.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -15,14 +17,7 @@ fn root() -> bool {
 }
 
 fn require_root() -> bool {
-    if root() {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("the privilege tests need root");
-    }
-    eprintln!("SKIPPED: the privilege tests need root");
-    false
+    common::require(root(), "root (the privilege tests)")
 }
 
 fn haldir(args: &[&str]) -> std::process::Output {
