@@ -13,10 +13,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use haldir::config;
+use haldir::health::HealthMap;
 use haldir::ipvs::client::Client;
 use haldir::ipvs::codec::Request;
 use haldir::reconcile::Reconciler;
-use haldir::reconcile::desired::{self, HealthMap, Roles};
+use haldir::reconcile::desired::{self, Roles};
 use haldir::reconcile::diff::Op;
 
 fn arg(i: usize, default: usize) -> usize {

@@ -13,7 +13,8 @@ use ipnet::IpNet;
 
 use crate::config::model::RealServerRole;
 use crate::config::types::RealServerMode;
-use crate::vrrp::link::{self, Rtnl};
+use crate::netlink::rtnl::Rtnl;
+use crate::vrrp::link;
 
 /// The sysctls a mode needs and the values it sets.
 pub fn sysctls(role: &RealServerRole) -> Vec<(String, String)> {

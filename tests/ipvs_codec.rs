@@ -216,7 +216,7 @@ fn what_we_encode_decodes_to_the_same_values() {
                 let mut buf = Vec::new();
                 Request::NewDest(id, entry.dest.clone()).encode(32, 8, &mut buf);
                 // NEW_DEST carries the service nest first, then the destination.
-                let msgs: Vec<_> = haldir::ipvs::wire::messages(&buf)
+                let msgs: Vec<_> = haldir::netlink::wire::messages(&buf)
                     .collect::<Result<_, _>>()
                     .unwrap();
                 assert_eq!(msgs.len(), 1);

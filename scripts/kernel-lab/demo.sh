@@ -34,14 +34,7 @@ router_id = "$1"
 state_dir = "/run/haldir-$1"
 script_user = "root"
 
-[[vrrp_instance]]
-name = "VI_WEB"
-interface = "eth0"
-virtual_router_id = 51
-priority = $2
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.0.0.100/32"]
+$(vrrp_instance priority=$2 name=VI_WEB)
 
 [[virtual_server]]
 name = "web"
@@ -68,14 +61,13 @@ director lb2 100
 step "lb1's configuration (lb2's differs only in router_id and priority 100)"
 show < /lab/lb1.toml
 
-holds_vip() { ip -n "$1" -o addr show eth0 | grep -q ' 10.0.0.100/32 '; }
 status() { haldir -c /lab/$1.toml status; }
-logs() { for n in lb1 lb2; do echo "== $n"; tail -30 /tmp/$n.log; done; }
+LOG_LINES=30
 
 step "haldir starts on both directors"
 spawn_at lb1 /tmp/lb1.pid haldir run -c /lab/lb1.toml 2>>/tmp/lb1.log
 spawn_at lb2 /tmp/lb2.pid haldir run -c /lab/lb2.toml 2>>/tmp/lb2.log
-t=$(until_ms 10000 holds_vip lb1) || { logs; fail "lb1 takes the VIP"; }
+t=$(until_ms 10000 has_vip lb1) || { logs; fail "lb1 takes the VIP"; }
 note "lb1 took the VIP after $t ms (VRRP v3, adverts every 100 ms)"
 wait_until sh -c "haldir -c /lab/lb2.toml status | grep -q 'VI_WEB.*BACKUP'" || { logs; fail "lb2 is backup"; }
 note "haldir status on lb1 and on lb2:"
@@ -125,7 +117,7 @@ sleep 2
 killed_at=$(now_ms)
 kill -9 "$(cat /tmp/lb1.pid)"
 ip -n lb1 link set eth0 down
-t=$(until_ms 10000 holds_vip lb2) || { logs; fail "lb2 takes over"; }
+t=$(until_ms 10000 has_vip lb2) || { logs; fail "lb2 takes over"; }
 note "lb2 holds the VIP $t ms after the kill (master down: 3 adverts + skew = 360 ms after the last advert)"
 sleep 2
 touch /tmp/load.stop
@@ -146,7 +138,7 @@ check_eq "lb2 directs the traffic: 2 each" "2 rs1
 step "lb1 comes back and, with the higher priority, takes the VIP again"
 ip -n lb1 link set eth0 up
 spawn_at lb1 /tmp/lb1.pid haldir run -c /lab/lb1.toml 2>>/tmp/lb1.log
-t=$(until_ms 10000 holds_vip lb1) || { logs; fail "lb1 preempts"; }
+t=$(until_ms 10000 has_vip lb1) || { logs; fail "lb1 preempts"; }
 note "lb1 master again after $t ms; lb2 released the VIP:"
 wait_until sh -c "! /usr/sbin/ip -n lb2 -o addr show eth0 | grep -q ' 10.0.0.100/32 '" || fail "lb2 releases the VIP"
 status lb2 | grep VI_WEB | show

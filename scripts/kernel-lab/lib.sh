@@ -145,3 +145,47 @@ wait_until() {
     done
     return 0
 }
+
+# Where the scenarios write their daemons' logs: $LAB on the host (scripts/netns/run), /tmp in
+# the VM.
+logdir=${LAB:-/tmp}
+
+# has_vip NS [ADDRESS/PREFIX [DEV]]: the address (default the labs' VIP 10.0.0.100/32) is on DEV
+# (default eth0) in namespace NS. lacks_vip: the opposite.
+has_vip() { ip -n "$1" -o addr show dev "${3:-eth0}" 2>/dev/null | grep -q " ${2:-10.0.0.100/32} "; }
+lacks_vip() { ! has_vip "$@"; }
+
+# live_dests NS COUNT: namespace NS's IPVS table has COUNT real servers of weight above 0.
+live_dests() { [ "$(at "$1" ipvsadm -Ln | awk '$1 == "->" && $4 + 0 > 0' | wc -l)" = "$2" ]; }
+
+# logs [NAME...]: the last lines of each daemon's log (default lb1 lb2), to show with a failure.
+logs() {
+    [ $# -gt 0 ] || set -- lb1 lb2
+    for n in "$@"; do echo "== $n"; tail -"${LOG_LINES:-20}" "$logdir/$n.log"; done
+}
+
+# vrrp_instance [KEY=VALUE...]: the labs' VRRP instance as TOML, to paste into a director's file:
+# VRRPv3 at 100 ms, name=VI_1 vrid=51 dev=eth0 priority=100 vip=10.0.0.100/32 unless given.
+vrrp_instance() {
+    local name=VI_1 vrid=51 dev=eth0 priority=100 vip=10.0.0.100/32 kv
+    for kv in "$@"; do
+        case $kv in
+        name=*) name=${kv#name=} ;;
+        vrid=*) vrid=${kv#vrid=} ;;
+        dev=*) dev=${kv#dev=} ;;
+        priority=*) priority=${kv#priority=} ;;
+        vip=*) vip=${kv#vip=} ;;
+        *) fail "vrrp_instance: unknown $kv" ;;
+        esac
+    done
+    cat <<TOML
+[[vrrp_instance]]
+name = "$name"
+interface = "$dev"
+virtual_router_id = $vrid
+priority = $priority
+version = 3
+advert_interval = "100ms"
+virtual_ipaddress = ["$vip"]
+TOML
+}

@@ -4,8 +4,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config;
-use crate::reconcile::Reconciler;
-use crate::reconcile::desired::{self, HealthMap, Roles};
+use crate::health::verdict::HealthMap;
+use crate::host::{Host, IpvsOutcome, Marks};
+use crate::netfilter;
+use crate::reconcile::desired::{self, Roles};
 
 /// The configuration (as the daemon takes it: validated and trusted), with haldir in its
 /// network namespace when it names one.
@@ -40,14 +42,17 @@ pub fn plan(path: &Path) -> ExitCode {
     let Some(c) = load(path) else {
         return ExitCode::FAILURE;
     };
-    let result =
-        Reconciler::new(c.global.state_dir.clone()).and_then(|mut r| r.plan(&desired_of(&c)));
+    let result = Host::open(&c).map(|mut host| host.plan(&desired_of(&c)));
     match result {
-        Ok(ops) if ops.is_empty() => {
+        Ok(None) => {
+            println!("nothing to do: {} has nothing for IPVS", path.display());
+            ExitCode::SUCCESS
+        }
+        Ok(Some(Ok(ops))) if ops.is_empty() => {
             println!("nothing to do: the kernel matches {}", path.display());
             ExitCode::SUCCESS
         }
-        Ok(ops) => {
+        Ok(Some(Ok(ops))) => {
             for op in &ops {
                 println!("{op}");
             }
@@ -58,31 +63,29 @@ pub fn plan(path: &Path) -> ExitCode {
             );
             ExitCode::from(2)
         }
-        Err(e) => {
+        Err(e) | Ok(Some(Err(e))) => {
             eprintln!("haldir: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 /// Loads haldir's mark rules, or removes its table or chain when the configuration has none.
-fn apply_netfilter(c: &config::Config) -> bool {
-    let result = if crate::netfilter::wanted(c) {
-        let rules = crate::netfilter::desired(c, true);
-        crate::netfilter::apply(c, &rules).map(|()| {
+fn apply_marks(host: &mut Host, c: &config::Config) -> bool {
+    match host.marks(c, true) {
+        Ok(Marks::Loaded { rules, .. }) => {
+            let (backend, table) = (&c.netfilter.backend, &c.netfilter.table);
             println!(
-                "~ netfilter {} {}: {} mark rule{}",
-                c.netfilter.backend,
-                c.netfilter.table,
-                rules.len(),
-                if rules.len() == 1 { "" } else { "s" }
-            )
-        })
-    } else {
-        crate::netfilter::remove(c)
-    };
-    match result {
-        Ok(()) => true,
+                "~ netfilter {backend} {table}: {rules} mark rule{}",
+                plural(rules)
+            );
+            true
+        }
+        Ok(_) => true,
         Err(e) => {
             eprintln!("haldir: {e}");
             false
@@ -91,61 +94,60 @@ fn apply_netfilter(c: &config::Config) -> bool {
 }
 
 /// Sets up the real-server role, or undoes it when the configuration no longer has one.
-fn apply_realserver(c: &config::Config) -> bool {
+fn apply_role(host: &Host, c: &config::Config) -> bool {
+    let state_dir = &c.global.state_dir;
     let result = match &c.realserver {
-        Some(role) => crate::realserver::apply(role, &c.global.state_dir).map(|()| {
-            println!(
-                "~ real-server role {}: {} VIP{}",
-                role.mode,
-                role.vips.len(),
-                if role.vips.len() == 1 { "" } else { "s" }
-            )
+        Some(role) => host.set_up_role(role, state_dir).map(|()| {
+            let n = role.vips.len();
+            println!("~ real-server role {}: {n} VIP{}", role.mode, plural(n));
         }),
-        None => crate::realserver::remove(&c.global.state_dir),
+        None => host.undo_role(state_dir),
     };
-    result
-        .map_err(|e| eprintln!("haldir: real-server role: {e}"))
-        .is_ok()
+    result.map_err(|e| eprintln!("haldir: {e}")).is_ok()
 }
 
-pub fn apply(path: &Path) -> ExitCode {
-    let Some(c) = load(path) else {
-        return ExitCode::FAILURE;
-    };
-    let role_ok = apply_realserver(&c);
-    if !crate::daemon::needs_ipvs(&c) {
-        return if apply_netfilter(&c) && role_ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        };
-    }
-    let result =
-        Reconciler::new(c.global.state_dir.clone()).and_then(|mut r| r.apply(&desired_of(&c)));
-    match result {
-        Ok(report) => {
+/// Prints what a pass did; whether it was clean.
+fn report_ipvs(outcome: IpvsOutcome, c: &config::Config, path: &Path) -> bool {
+    match outcome {
+        None => true,
+        Some(Ok(report)) => {
             for op in &report.applied {
                 println!("{op}");
             }
             for (op, e) in &report.failed {
                 eprintln!("failed: {op}: {e}");
             }
-            if report.applied.is_empty()
-                && report.failed.is_empty()
-                && !crate::netfilter::wanted(&c)
-            {
+            if report.applied.is_empty() && report.failed.is_empty() && !netfilter::wanted(c) {
                 println!("nothing to do: the kernel matches {}", path.display());
             }
-            let netfilter_ok = apply_netfilter(&c);
-            if report.is_clean() && netfilter_ok && role_ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
+            report.is_clean()
         }
+        Some(Err(e)) => {
+            eprintln!("haldir: {e}");
+            false
+        }
+    }
+}
+
+/// Brings the host to the configuration once, as the daemon would with every real server up
+/// and every instance master: the real-server role, the IPVS table, the mark rules.
+pub fn apply(path: &Path) -> ExitCode {
+    let Some(c) = load(path) else {
+        return ExitCode::FAILURE;
+    };
+    let mut host = match Host::open(&c) {
+        Ok(h) => h,
         Err(e) => {
             eprintln!("haldir: {e}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+    };
+    let role_ok = apply_role(&host, &c);
+    let ipvs_ok = report_ipvs(host.reconcile(desired_of(&c)), &c, path);
+    let marks_ok = apply_marks(&mut host, &c);
+    if role_ok && ipvs_ok && marks_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -143,3 +143,11 @@ pub fn json_schema() -> serde_json::Value {
 pub fn to_toml(config: &Config) -> Result<String, toml::ser::Error> {
     toml::to_string_pretty(config)
 }
+
+/// A configuration from TOML text, for the tests of the modules that read one.
+#[cfg(test)]
+pub(crate) fn test_config(text: &str) -> Config {
+    load_str(Path::new("test.toml"), text)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .config
+}

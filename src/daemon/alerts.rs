@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::config::model::RsAddr;
 use crate::email::{Mailer, VrrpState, message};
 use crate::health::runner::Event;
-use crate::reconcile::desired::Health;
+use crate::health::verdict::Health;
 use crate::vrrp::instance::Transition;
 
 use super::Daemon;

@@ -267,13 +267,8 @@ fn fields_changed(a: &Value, b: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
-    fn config(text: &str) -> Config {
-        crate::config::load_str(Path::new("t.toml"), text)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .config
-    }
+    use crate::config::test_config as config;
 
     const BASE: &str = r#"
 [global]

@@ -9,10 +9,12 @@ use tracing::{error, info, warn};
 
 use super::Daemon;
 use crate::health::runner::Event;
+use crate::health::verdict::{Health, HealthMap};
 use crate::health::{self, Consumers};
+use crate::host::{IpvsOutcome, Marks};
 use crate::reconcile::Report;
-use crate::reconcile::desired::{self, Desired, Health, HealthMap, Roles};
-use crate::reconcile::diff::{self, Actual, Owned};
+use crate::reconcile::desired::{self, Desired, Roles};
+use crate::reconcile::increment;
 use crate::vrrp::fsm::State as VrrpState;
 
 pub fn log_report(report: &Report) {
@@ -58,46 +60,31 @@ impl Daemon {
         let t = std::time::Instant::now();
         let want = self.desired();
         tracing::debug!(took = ?t.elapsed(), "reconcile: desired state");
-        self.health.record_quorum(&want.services);
-        let Some(reconciler) = self.reconciler.as_mut() else {
-            return Vec::new();
-        };
-        let result = reconciler.apply(&want);
-        self.applied(why, want, result)
+        self.health.record_quorum(want.quorum_verdicts());
+        let outcome = self.host.reconcile(want);
+        self.applied(why, outcome)
     }
 
-    /// A reload's IPVS changes: the new desired state against the one last applied, without
-    /// reading the kernel (the periodic reconcile repairs drift), so that one changed weight
-    /// costs one operation whatever the table's size. Never applied yet, or an operation
-    /// failed: the full reconcile.
+    /// A reload's IPVS changes, against the state last applied (see
+    /// [`crate::host::Host::apply_changes`]); a failed operation is repaired by a full
+    /// reconcile.
     pub(super) fn reconcile_changes(&mut self, why: &str) -> Vec<String> {
-        if self.last == Desired::default() {
-            return self.reconcile(why);
-        }
         let want = self.desired();
-        self.health.record_quorum(&want.services);
-        let Some(reconciler) = self.reconciler.as_mut() else {
-            return Vec::new();
-        };
-        let result = reconciler.owned().and_then(|owned| {
-            let ops = diff::diff(&want, &Actual::from_desired(&self.last), &owned);
-            reconciler.apply_ops(&want, &owned, ops)
-        });
-        if result.as_ref().is_ok_and(|r| !r.is_clean()) {
-            let mut lines = self.applied(why, want, result);
+        self.health.record_quorum(want.quorum_verdicts());
+        let outcome = self.host.apply_changes(want);
+        let failed = matches!(&outcome, Some(Ok(r)) if !r.is_clean());
+        let mut lines = self.applied(why, outcome);
+        if failed {
             lines.extend(self.reconcile("repair after a failed reload"));
-            return lines;
         }
-        self.applied(why, want, result)
+        lines
     }
 
-    /// Logs and records what a reconcile did; its lines for the reload's reply.
-    fn applied(
-        &mut self,
-        why: &str,
-        want: Desired,
-        result: Result<crate::reconcile::Report, crate::reconcile::ReconcileError>,
-    ) -> Vec<String> {
+    /// Logs and counts what a pass did; its lines for the reload's reply.
+    fn applied(&mut self, why: &str, outcome: IpvsOutcome) -> Vec<String> {
+        let Some(result) = outcome else {
+            return Vec::new();
+        };
         self.table.stale();
         match result {
             Ok(report) => {
@@ -111,7 +98,6 @@ impl Daemon {
                 }
                 log_report(&report);
                 self.note(&report);
-                self.last = want;
                 report
                     .applied
                     .iter()
@@ -133,82 +119,35 @@ impl Daemon {
     }
 
     /// Applies what changed in these virtual servers since the state last applied, without
-    /// reading the kernel: only their desired state is computed and compared, so a change
-    /// costs the same with ten services or ten thousand.
+    /// reading the kernel (see [`crate::reconcile::increment`]).
     pub(super) fn update(&mut self, affected: &HashSet<String>) {
-        let mut want = Desired::default();
-        let mut had = Desired::default();
-        let roles = self.roles();
-        let mut quorum_changes = Vec::new();
-        for vs in self
-            .config
-            .virtual_servers
-            .iter()
-            .filter(|v| affected.contains(&v.name))
-        {
-            if !desired::active(vs, &roles) {
-                continue;
-            }
-            let new = desired::desired_service(vs, &self.health);
-            if new.quorum_lost != self.health.quorum_lost.contains(&new.name) {
-                warn!(virtual_server = %new.name, lost = new.quorum_lost, "quorum {}", if new.quorum_lost { "lost" } else { "regained" });
-                let live = desired::live_weight(vs, &self.health);
-                quorum_changes.push((new.name.clone(), new.quorum_lost, live));
-            }
-            if let Some(old) = self
-                .last
-                .services
-                .iter()
-                .find(|s| s.service.id == new.service.id)
-            {
-                had.services.push(old.clone());
-            }
-            want.services.push(new);
+        let inc = increment::increment(
+            &self.config,
+            &self.health,
+            &self.roles(),
+            self.host.last(),
+            affected,
+        );
+        self.health.record_quorum(inc.want.quorum_verdicts());
+        for q in &inc.quorum_changes {
+            warn!(virtual_server = %q.service, lost = q.lost, "quorum {}", if q.lost { "lost" } else { "regained" });
+            self.tell_quorum(&q.service, q.lost, q.live_weight);
         }
-        self.health.record_quorum(&want.services);
-        for (name, lost, live) in quorum_changes {
-            self.tell_quorum(&name, lost, live);
-        }
-        let ops = diff::diff(&want, &Actual::from_desired(&had), &Owned::default());
-        if !ops.is_empty() {
-            let Some(reconciler) = self.reconciler.as_mut() else {
-                return;
-            };
-            let owned = match reconciler.owned() {
-                Ok(o) => o,
-                Err(e) => {
-                    error!(error = %e, "cannot read the ownership record");
-                    return;
-                }
-            };
-            let result = reconciler.apply_ops(&want, &owned, ops);
-            self.table.stale();
-            match result {
-                Ok(report) => {
-                    log_report(&report);
-                    self.note(&report);
-                    if !report.is_clean() {
-                        // The kernel is not what haldir last made it: read it and repair.
-                        self.reconcile("repair after a failed update");
-                        return;
-                    }
-                }
-                Err(e) => {
-                    error!(error = %e, "update failed");
-                    self.metrics.netlink(0, 1);
-                    return;
+        match self.host.apply_increment(inc) {
+            None => {}
+            Some(Ok(report)) => {
+                self.table.stale();
+                log_report(&report);
+                self.note(&report);
+                if !report.is_clean() {
+                    // The kernel is not what haldir last made it: read it and repair.
+                    self.reconcile("repair after a failed update");
                 }
             }
-        }
-        for new in want.services {
-            match self
-                .last
-                .services
-                .iter_mut()
-                .find(|s| s.service.id == new.service.id)
-            {
-                Some(slot) => *slot = new,
-                None => self.last.services.push(new),
+            Some(Err(e)) => {
+                self.table.stale();
+                error!(error = %e, "update failed");
+                self.metrics.netlink(0, 1);
             }
         }
     }
@@ -282,24 +221,15 @@ impl Daemon {
     /// Loads the mark rules when they differ from those loaded (a peer's MAC learned or
     /// changed, a reload), or removes haldir's table when the configuration has none.
     pub(super) fn netfilter(&mut self) {
-        if !crate::netfilter::wanted(&self.config) {
-            if self.marks.take().is_some()
-                && let Err(e) = crate::netfilter::remove(&self.config)
-            {
-                error!(error = %e, "cannot remove the mark rules");
+        match self.host.marks(&self.config, false) {
+            Ok(Marks::Loaded {
+                rules,
+                excluded_macs,
+            }) => {
+                info!(backend = %self.config.netfilter.backend, table = %self.config.netfilter.table, rules, excluded_macs, "mark rules loaded")
             }
-            return;
-        }
-        let rules = crate::netfilter::desired(&self.config, false);
-        if self.marks.as_ref() == Some(&rules) {
-            return;
-        }
-        match crate::netfilter::apply(&self.config, &rules) {
-            Ok(()) => {
-                let excluded: usize = rules.iter().map(|r| r.exclude_macs.len()).sum();
-                info!(backend = %self.config.netfilter.backend, table = %self.config.netfilter.table, rules = rules.len(), excluded_macs = excluded, "mark rules loaded");
-                self.marks = Some(rules);
-            }
+            Ok(Marks::Removed) => info!("mark rules removed"),
+            Ok(Marks::Unchanged | Marks::None) => {}
             Err(e) => error!(error = %e, "cannot load the mark rules"),
         }
     }
@@ -310,13 +240,11 @@ impl Daemon {
         role: Option<&crate::config::model::RealServerRole>,
         state_dir: &std::path::Path,
     ) {
-        if let Err(e) = crate::realserver::remove(&self.config.global.state_dir) {
-            error!(error = %e, "cannot undo the real-server role");
-        }
-        if let Some(role) = role
-            && let Err(e) = crate::realserver::apply(role, state_dir)
+        if let Err(e) = self
+            .host
+            .role(&self.config.global.state_dir, role, state_dir)
         {
-            error!(error = %e, "cannot set up the real-server role");
+            error!(error = %e, "real-server role");
         }
     }
 }

@@ -5,8 +5,8 @@
 use tracing::error;
 
 use super::Daemon;
+use crate::netlink::rtnl::{Rtnl, Want};
 use crate::vrrp::held::Holdings;
-use crate::vrrp::link::Rtnl;
 
 impl Daemon {
     /// Holds what the configuration's `[static]` says, letting go of what was held before.
@@ -17,7 +17,7 @@ impl Daemon {
         }
         match (Holdings::fixed(&self.config.static_), Rtnl::open()) {
             (Ok(held), Ok(mut rtnl)) => {
-                held.set(&mut rtnl, true, "static");
+                held.set(&mut rtnl, Want::Present, "static");
                 self.fixed = Some((held, rtnl));
             }
             (Err(e), _) | (_, Err(e)) => {
@@ -28,7 +28,7 @@ impl Daemon {
 
     pub(super) fn release_static(&mut self) {
         if let Some((held, mut rtnl)) = self.fixed.take() {
-            held.set(&mut rtnl, false, "static");
+            held.set(&mut rtnl, Want::Absent, "static");
         }
     }
 }

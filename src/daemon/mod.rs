@@ -33,9 +33,9 @@ use crate::config::types::OnStop;
 use crate::config::{self, Config};
 use crate::control::{Reply, Request};
 use crate::health::runner::Checks;
+use crate::health::verdict::HealthMap;
 use crate::health::{self, Consumers};
-use crate::reconcile::Reconciler;
-use crate::reconcile::desired::{Desired, HealthMap};
+use crate::host::Host;
 use director::log_report;
 use metrics::Metrics;
 use vrrp::VrrpSet;
@@ -73,11 +73,6 @@ fn release_memory() {
     }
 }
 
-/// Whether a configuration asks anything of IPVS: a VRRP-only director runs without it.
-pub fn needs_ipvs(c: &Config) -> bool {
-    !c.virtual_servers.is_empty() || c.ipvs.timeouts.is_some() || c.ipvs.sync_daemon.is_some()
-}
-
 /// A question for the daemon's loop from one of its servers, with where to answer.
 pub enum Query {
     Control(Request, oneshot::Sender<Reply>),
@@ -90,15 +85,12 @@ struct Daemon {
     path: PathBuf,
     config: Config,
     started: Instant,
-    reconciler: Option<Reconciler>,
+    /// The kernel state haldir keeps: IPVS, mark rules, real-server role.
+    host: Host,
     vrrp: VrrpSet,
     health: HealthMap,
     consumers: Consumers,
     checks: Checks,
-    /// The desired state last applied: health changes are diffed against it.
-    last: Desired,
-    /// The mark rules last loaded (None: not yet, or removed).
-    marks: Option<Vec<crate::netfilter::rules::MarkRule>>,
     metrics: Metrics,
     /// Where alerts are mailed ([email]); None without one.
     mailer: Option<crate::email::Mailer>,
@@ -109,7 +101,7 @@ struct Daemon {
     /// Notify commands of groups, services and real servers, run in order.
     scripts: crate::notify::Chain,
     /// What `[static]` holds, and the handle that added it.
-    fixed: Option<(crate::vrrp::held::Holdings, crate::vrrp::link::Rtnl)>,
+    fixed: Option<(crate::vrrp::held::Holdings, crate::netlink::rtnl::Rtnl)>,
     /// Each sync group's state as last told (a group's scripts run once per state).
     group_states: std::collections::HashMap<String, crate::email::VrrpState>,
     queries: mpsc::UnboundedSender<Query>,
@@ -201,7 +193,7 @@ impl Daemon {
         };
         self.metrics.transition(&t.name, t.to.as_str());
         self.tell_transition(&t);
-        if self.vrrp.on_transition(&self.config, &t) && self.reconciler.is_some() {
+        if self.vrrp.on_transition(&self.config, &t) && self.host.has_ipvs() {
             self.reconcile("vrrp role");
         }
     }
@@ -212,22 +204,19 @@ impl Daemon {
         self.vrrp.stop_all().await;
         self.tell_shutdown(std::time::Duration::from_secs(5)).await;
         self.fifos.close();
-        if self.marks.is_some()
-            && let Err(e) = crate::netfilter::remove(&self.config)
-        {
+        if let Err(e) = self.host.remove_marks(&self.config) {
             error!(error = %e, "cannot remove the mark rules");
         }
         if self.config.realserver.is_some()
-            && let Err(e) = crate::realserver::remove(&self.config.global.state_dir)
+            && let Err(e) = self.host.undo_role(&self.config.global.state_dir)
         {
-            error!(error = %e, "cannot undo the real-server role");
+            error!(error = %e, "at stop");
         }
-        if let Some(reconciler) = self.reconciler.as_mut()
-            && self.config.ipvs.on_stop == OnStop::Remove
-        {
-            match reconciler.remove_owned() {
-                Ok(report) => log_report(&report),
-                Err(e) => error!(error = %e, "could not remove haldir's services"),
+        if self.config.ipvs.on_stop == OnStop::Remove {
+            match self.host.remove_owned() {
+                Some(Ok(report)) => log_report(&report),
+                Some(Err(e)) => error!(error = %e, "could not remove haldir's services"),
+                None => {}
             }
         }
         self.release_static();
@@ -271,8 +260,8 @@ pub enum StartError {
     VrrpThread(std::io::Error),
     #[error("{0}")]
     Vrrp(String),
-    #[error("cannot set up the real-server role: {0}")]
-    RealServer(std::io::Error),
+    #[error(transparent)]
+    RealServer(#[from] crate::host::RoleError),
 }
 
 /// What the daemon's loop listens to: signals, the control socket, and its parts' reports.
@@ -301,11 +290,7 @@ impl Daemon {
         }
         let files: Vec<PathBuf> = loaded.sources.paths().map(Path::to_path_buf).collect();
         let config = loaded.config;
-        let reconciler = if needs_ipvs(&config) {
-            Some(Reconciler::new(config.global.state_dir.clone())?)
-        } else {
-            None
-        };
+        let host = Host::open(&config)?;
         let script_error = |source| StartError::ScriptUser {
             user: config.global.script_user.clone(),
             source,
@@ -344,7 +329,7 @@ impl Daemon {
             return Err(StartError::Vrrp(e));
         }
         if let Some(role) = &config.realserver
-            && let Err(e) = crate::realserver::apply(role, &config.global.state_dir)
+            && let Err(e) = host.set_up_role(role, &config.global.state_dir)
         {
             vrrp.stop_all().await;
             control.abort();
@@ -356,13 +341,11 @@ impl Daemon {
         Ok(Daemon {
             path,
             started: Instant::now(),
-            reconciler,
+            host,
             vrrp,
             health: HealthMap::default(),
             consumers: Consumers::new(),
             checks: Checks::new(ctx, tx).observe(metrics.observer(config.global.log_all_failures)),
-            last: Desired::default(),
-            marks: None,
             metrics,
             mailer,
             fifos,

@@ -98,7 +98,7 @@ impl Daemon {
         lines.extend(self.reconcile_changes("reload"));
         tracing::debug!(took = ?t.elapsed(), "reload: reconcile");
         let t = std::time::Instant::now();
-        self.marks = None;
+        self.host.forget_marks();
         self.netfilter();
         tracing::debug!(took = ?t.elapsed(), "reload: mark rules");
         if metrics_moved {

@@ -8,9 +8,10 @@ use super::Daemon;
 use crate::config::model::RsAddr;
 use crate::control::{Counters, LastCheck, RsStatus, Status, VrrpStatus, VsStatus};
 use crate::health::Target;
+use crate::health::verdict::Health;
 use crate::ipvs::client::TableEntry;
 use crate::ipvs::types::Stats;
-use crate::reconcile::desired::{self, Health};
+use crate::reconcile::desired;
 
 fn counters(s: &Stats) -> Counters {
     Counters {
@@ -24,7 +25,7 @@ fn counters(s: &Stats) -> Counters {
 
 impl Daemon {
     pub(super) async fn status(&mut self) -> Status {
-        let table = if self.reconciler.is_some() {
+        let table = if self.host.has_ipvs() {
             self.table.get().await
         } else {
             std::sync::Arc::new(Vec::new())

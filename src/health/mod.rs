@@ -1,6 +1,7 @@
 //! Health checks: probes ([`probe`]: tcp and misc, with [`http`], [`udp`], [`dns`], [`ping`],
 //! [`smtp`] and [`file`] in their modules), rise/fall tracking ([`tracker`],
-//! pure) and the tasks that run them ([`runner`]). [`targets`] derives what to probe from the
+//! pure), the verdicts the desired state reads ([`verdict`]) and the tasks that run them
+//! ([`runner`]). [`targets`] derives what to probe from the
 //! configuration, one target per distinct check and address, each feeding every (service,
 //! real server) that uses it.
 
@@ -14,13 +15,14 @@ pub mod runner;
 pub mod smtp;
 pub mod tracker;
 pub mod udp;
+pub mod verdict;
 
 use std::collections::HashMap;
 
 use crate::config::Config;
 use crate::config::model::RsAddr;
-use crate::reconcile::desired::{Health, HealthMap};
 pub use probe::Target;
+pub use verdict::{Health, HealthMap};
 
 /// Who is fed by each target: (virtual server name, real server address) pairs.
 pub type Consumers = HashMap<Target, Vec<(String, RsAddr)>>;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::outcome::Outcome;
-use crate::reconcile::desired::Health;
+use crate::health::verdict::Health;
 
 /// What is known of a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

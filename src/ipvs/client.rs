@@ -4,17 +4,16 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::AsRawFd;
 
-use neli::consts::socket::{Msg, NlFamily};
+use neli::consts::socket::NlFamily;
 use neli::router::synchronous::NlRouter;
-use neli::socket::NlSocket;
 use neli::utils::Groups;
 use thiserror::Error;
 
 use super::codec::{GENL_NAME, Reply, Request};
 use super::types::*;
-use super::wire::WireError;
+use crate::netlink::socket::{Protocol, Socket};
+use crate::netlink::wire::WireError;
 
 /// What went wrong talking to IPVS.
 #[derive(Debug, Error)]
@@ -119,10 +118,8 @@ const CHUNK_BYTES: usize = 64 * 1024;
 const RCVBUF: i32 = 4 * 1024 * 1024;
 
 pub struct Client {
-    sock: NlSocket,
+    sock: Socket,
     family: u16,
-    seq: u32,
-    rbuf: Vec<u8>,
 }
 
 impl Client {
@@ -140,25 +137,19 @@ impl Client {
                         detail: e.to_string(),
                     })?
             };
-        let sock = NlSocket::connect(NlFamily::Generic, None, Groups::empty())?;
-        set_rcvbuf(&sock, RCVBUF);
-        Ok(Client {
-            sock,
-            family,
-            seq: 0,
-            rbuf: vec![0; 256 * 1024],
-        })
+        let sock = Socket::open(Protocol::Generic, 0, 256 * 1024)?;
+        sock.set_rcvbuf(RCVBUF);
+        Ok(Client { sock, family })
     }
 
     fn next_seq(&mut self) -> u32 {
-        self.seq = self.seq.wrapping_add(1);
-        self.seq
+        self.sock.next_seq()
     }
 
     fn recv(&mut self) -> Result<Vec<Reply>, IpvsError> {
-        let (n, _) = self.sock.recv(&mut self.rbuf[..], Msg::empty())?;
-        trace_buffer(self.family, &self.rbuf[..n]);
-        Ok(super::codec::decode(&self.rbuf[..n], self.family)?)
+        let buf = self.sock.recv()?;
+        trace_buffer(self.family, buf);
+        Ok(super::codec::decode(buf, self.family)?)
     }
 
     /// Sends non-dump requests pipelined and returns each one's outcome, in order. An `Err`
@@ -168,14 +159,14 @@ impl Client {
         let mut start = 0;
         while start < reqs.len() {
             let mut buf = Vec::with_capacity(CHUNK_BYTES);
-            let first_seq = self.seq.wrapping_add(1);
+            let first_seq = self.sock.peek_seq();
             let mut end = start;
             while end < reqs.len() && (buf.len() < CHUNK_BYTES - 1024 || end == start) {
                 let seq = self.next_seq();
                 reqs[end].encode(self.family, seq, &mut buf);
                 end += 1;
             }
-            self.sock.send(&buf, Msg::empty())?;
+            self.sock.send(&buf)?;
             let count = end - start;
             let mut answers: Vec<Option<i32>> = vec![None; count];
             let mut pending = count;
@@ -220,7 +211,7 @@ impl Client {
         let seq = self.next_seq();
         let mut buf = Vec::new();
         req.encode(self.family, seq, &mut buf);
-        self.sock.send(&buf, Msg::empty())?;
+        self.sock.send(&buf)?;
         let mut out = Vec::new();
         loop {
             for reply in self.recv()? {
@@ -247,7 +238,7 @@ impl Client {
         let seq = self.next_seq();
         let mut buf = Vec::new();
         req.encode(self.family, seq, &mut buf);
-        self.sock.send(&buf, Msg::empty())?;
+        self.sock.send(&buf)?;
         let mut answer = None;
         loop {
             for reply in self.recv()? {
@@ -352,26 +343,5 @@ fn trace_buffer(family: u16, buf: &[u8]) {
         .open(path)
     {
         let _ = writeln!(f, "{family} {hex}");
-    }
-}
-
-/// A larger receive buffer; root may exceed the system maximum (SO_RCVBUFFORCE). A failure
-/// only costs speed: chunks are sized for the default buffer as well.
-fn set_rcvbuf(sock: &NlSocket, size: i32) {
-    let fd = sock.as_raw_fd();
-    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: fd is an open socket owned by `sock`; the option value is a live i32.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                opt,
-                (&size as *const i32).cast(),
-                std::mem::size_of::<i32>() as libc::socklen_t,
-            )
-        };
-        if rc == 0 {
-            return;
-        }
     }
 }

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use super::types::*;
-use super::wire::{self, Attr, AttrWriter, WireError};
+use crate::netlink::wire::{self, Attr, AttrWriter, WireError};
 
 pub const GENL_NAME: &str = "IPVS";
 pub const GENL_VERSION: u8 = 1;

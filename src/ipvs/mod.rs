@@ -1,8 +1,8 @@
-//! IPVS over generic netlink: the data model ([`types`]), the framing ([`wire`]) and the
-//! messages ([`codec`]) are pure; [`client`] is the socket.
+//! IPVS over generic netlink: the data model ([`types`]) and the messages ([`codec`], framed
+//! by [`crate::netlink::wire`]) are pure; [`client`] talks to the kernel over a
+//! [`crate::netlink::socket::Socket`].
 
 pub mod client;
 pub mod codec;
 pub mod render;
 pub mod types;
-pub mod wire;

@@ -1,56 +1,12 @@
 //! Desired state: what the kernel's IPVS table should hold, computed from the configuration,
 //! the health of the real servers and the VRRP roles. A pure function: no kernel, no clock.
 
-use std::collections::{HashMap, HashSet};
-
-use crate::config::model::{Config, RealServer, RsAddr, ServiceKey, VirtualServer};
+use crate::config::model::{Config, RealServer, ServiceKey, VirtualServer};
 use crate::config::types::{Forwarding, Protocol, SchedulerFlag, TunnelChecksum, TunnelType};
+use crate::health::verdict::{Health, HealthMap};
 use crate::ipvs::types::{
     self as k, Daemon, DaemonState, Dest, FwdMethod, Service, ServiceId, Timeouts, TunnelSpec,
 };
-
-/// What the checkers say of a real server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Health {
-    Up,
-    /// Up with a weight set by a dynamic check (misc with `dynamic_weight`).
-    UpWithWeight(u32),
-    /// Up with this added to the configured weight (a file check with `weight`), as
-    /// keepalived adds a FILE_CHECK's value to the real server's weight, floored at 0.
-    UpWithOffset(i32),
-    Down,
-}
-
-/// What is observed of the real servers: their health by (virtual server name, real server
-/// address) — a server not in the map is up, as keepalived treats a server without checks —
-/// and the services whose quorum is currently lost (hysteresis needs the previous verdict);
-/// with them, the servers an operator drained (`haldir drain`).
-#[derive(Debug, Clone, Default)]
-pub struct HealthMap {
-    pub servers: HashMap<(String, RsAddr), Health>,
-    pub quorum_lost: HashSet<String>,
-    pub drained: HashSet<(String, RsAddr)>,
-}
-
-impl HealthMap {
-    pub fn get(&self, vs: &str, rs: &RsAddr) -> Health {
-        self.servers
-            .get(&(vs.to_string(), *rs))
-            .copied()
-            .unwrap_or(Health::Up)
-    }
-
-    /// Takes the quorum verdicts of newly computed services as the state for the next time.
-    pub fn record_quorum<'a>(&mut self, services: impl IntoIterator<Item = &'a DesiredService>) {
-        for s in services {
-            if s.quorum_lost {
-                self.quorum_lost.insert(s.name.clone());
-            } else {
-                self.quorum_lost.remove(&s.name);
-            }
-        }
-    }
-}
 
 /// Which VRRP instances are master here. `All` stands for "no VRRP": `haldir apply` and a
 /// daemon whose instances have not started yet program every service.
@@ -78,6 +34,30 @@ pub struct DesiredService {
     pub dests: Vec<Dest>,
     /// The live weight is under the quorum: the sorry server (if any) stands in.
     pub quorum_lost: bool,
+}
+
+impl Desired {
+    /// Each service's quorum verdict, by name: the hysteresis of the next computation
+    /// starts from them ([`HealthMap::record_quorum`]).
+    pub fn quorum_verdicts(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.services
+            .iter()
+            .map(|s| (s.name.as_str(), s.quorum_lost))
+    }
+
+    /// Puts these services in place of the ones with the same id, adding the new ones.
+    pub fn replace_services(&mut self, services: Vec<DesiredService>) {
+        for new in services {
+            match self
+                .services
+                .iter_mut()
+                .find(|s| s.service.id == new.service.id)
+            {
+                Some(slot) => *slot = new,
+                None => self.services.push(new),
+            }
+        }
+    }
 }
 
 /// The whole desired IPVS state.
@@ -325,13 +305,9 @@ pub fn desired(config: &Config, health: &HealthMap, roles: &Roles) -> Desired {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
+    use crate::config::model::RsAddr;
 
-    fn config(text: &str) -> Config {
-        crate::config::load_str(Path::new("t.toml"), text)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .config
-    }
+    use crate::config::test_config as config;
 
     const TWO: &str = r#"
 [[virtual_server]]
@@ -412,7 +388,7 @@ weight = 2
                     .insert(("web".into(), a.parse().unwrap()), Health::Down);
             }
             let d = desired(&c, h, &Roles::All);
-            h.record_quorum(&d.services);
+            h.record_quorum(d.quorum_verdicts());
             d.services[0].quorum_lost
         };
         assert!(!step(&mut h, &[]), "live 6");

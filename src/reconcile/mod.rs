@@ -5,6 +5,7 @@
 
 pub mod desired;
 pub mod diff;
+pub mod increment;
 pub mod state;
 
 use std::path::PathBuf;

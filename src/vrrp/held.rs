@@ -15,11 +15,12 @@ use tokio::time::Instant;
 use tracing::warn;
 
 use super::announce::{self, Announcer};
-use super::link::{self, Rtnl};
-use super::routing;
+use super::link;
 use crate::config::model::VrrpInstance;
 use crate::config::route::{Route, Rule};
 use crate::config::vip::Vip;
+use crate::netlink::route::Devices;
+use crate::netlink::rtnl::{Rtnl, Want};
 
 /// How addresses are announced on one interface, in one family.
 enum Announce {
@@ -50,8 +51,15 @@ pub struct Holdings {
     intervals: (Duration, Duration),
     senders: Vec<Sender>,
     /// Routes with the index of their `dev` and of each nexthop's.
-    routes: Vec<(Route, routing::Devices)>,
+    routes: Vec<(Route, Devices)>,
     rules: Vec<Rule>,
+}
+
+fn failure(want: Want) -> &'static str {
+    match want {
+        Want::Present => "cannot add",
+        Want::Absent => "cannot remove",
+    }
 }
 
 impl Holdings {
@@ -100,7 +108,7 @@ impl Holdings {
                     })
                     .transpose()
             };
-            let devices = routing::Devices {
+            let devices = Devices {
                 route: index(&r.dev)?,
                 nexthops: r
                     .nexthops
@@ -151,44 +159,42 @@ impl Holdings {
     }
 
     /// Adds (or removes) every address, route and rule; a failure is logged and the others
-    /// go on.
-    pub fn set(&self, rtnl: &mut Rtnl, present: bool, instance: &str) {
-        if present {
-            self.addresses(rtnl, true, instance);
-            self.routing(rtnl, true, instance);
-        } else {
-            self.routing(rtnl, false, instance);
-            self.addresses(rtnl, false, instance);
+    /// go on. Addresses come first and go last: a route may need its source address.
+    pub fn set(&self, rtnl: &mut Rtnl, want: Want, instance: &str) {
+        match want {
+            Want::Present => {
+                self.addresses(rtnl, want, instance);
+                self.routing(rtnl, want, instance);
+            }
+            Want::Absent => {
+                self.routing(rtnl, want, instance);
+                self.addresses(rtnl, want, instance);
+            }
         }
     }
 
-    fn routing(&self, rtnl: &mut Rtnl, present: bool, instance: &str) {
-        let what = if present {
-            "cannot add"
-        } else {
-            "cannot remove"
-        };
+    fn routing(&self, rtnl: &mut Rtnl, want: Want, instance: &str) {
+        let what = failure(want);
         for (r, devices) in &self.routes {
-            if let Err(e) = rtnl.route(present, r, devices) {
+            if let Err(e) = rtnl.route(want, r, devices) {
                 warn!(instance = %instance, route = %r, error = %e, "{what}");
             }
         }
         for r in &self.rules {
-            if let Err(e) = rtnl.rule(present, r) {
+            if let Err(e) = rtnl.rule(want, r) {
                 warn!(instance = %instance, rule = %r, error = %e, "{what}");
             }
         }
     }
 
-    fn addresses(&self, addresses: &mut Rtnl, present: bool, instance: &str) {
+    fn addresses(&self, rtnl: &mut Rtnl, want: Want, instance: &str) {
         for h in &self.held {
-            let r = if present {
-                addresses.add(h.ifindex, &h.vip)
-            } else {
-                addresses.remove(h.ifindex, &h.vip)
+            let r = match want {
+                Want::Present => rtnl.add(h.ifindex, &h.vip),
+                Want::Absent => rtnl.remove(h.ifindex, &h.vip),
             };
             if let Err(e) = r {
-                warn!(instance = %instance, address = %h.vip, error = %e, "{}", if present { "cannot add" } else { "cannot remove" });
+                warn!(instance = %instance, address = %h.vip, error = %e, "{}", failure(want));
             }
         }
     }

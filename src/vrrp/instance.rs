@@ -12,13 +12,14 @@ use tracing::{info, warn};
 
 use super::fsm::{Action, Event, Fsm, Params, State};
 use super::held::Holdings;
-use super::link::{self, Rtnl};
+use super::link;
 use super::packet::{self, Advert, DropReason, V3Checksum};
 use super::socket::{self, VrrpSocket};
 use super::tracking::{Tracked, Tracking};
 use super::vmac::Vmac;
 use crate::config::model::VrrpInstance;
 use crate::identity::Identity;
+use crate::netlink::rtnl::{Rtnl, Want};
 
 /// What the daemon asks of an instance.
 #[derive(Debug)]
@@ -337,8 +338,8 @@ impl Runtime {
         }
     }
 
-    fn set_addresses(&mut self, present: bool) {
-        self.held.set(&mut self.addresses, present, &self.cfg.name);
+    fn set_addresses(&mut self, want: Want) {
+        self.held.set(&mut self.addresses, want, &self.cfg.name);
     }
 
     fn notify(&mut self, state: State) {
@@ -375,7 +376,7 @@ impl Runtime {
                 Action::Transition { from, to } => {
                     info!(instance = %self.cfg.name, from = from.as_str(), to = to.as_str(), priority = self.fsm.priority(), "VRRP state");
                     if to == State::Master {
-                        self.set_addresses(true);
+                        self.set_addresses(Want::Present);
                         self.garp_burst(self.cfg.garp.repeat);
                         self.status.master = Some(self.primary);
                         self.garp_second_burst = !self.cfg.garp.delay.is_zero();
@@ -388,7 +389,7 @@ impl Runtime {
                         };
                     } else if from == State::Master || from == State::Init {
                         // From Init too: a backup must not keep addresses a crash left.
-                        self.set_addresses(false);
+                        self.set_addresses(Want::Absent);
                         self.garp_at = None;
                         self.held.cancel();
                         self.pace_at = None;

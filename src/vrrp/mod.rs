@@ -7,7 +7,6 @@ pub mod held;
 pub mod instance;
 pub mod link;
 pub mod packet;
-pub mod routing;
 pub mod socket;
 pub mod thread;
 pub mod tracking;

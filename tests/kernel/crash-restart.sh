@@ -47,11 +47,8 @@ TOML
 director lb1 150
 director lb2 100
 start() { spawn_at "$1" "/tmp/$1.pid" haldir run -c "/lab/$1.toml" 2>>"/tmp/$1.log"; }
-has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
-lacks_vip() { ! has_vip "$1"; }
 metric() { at "$1" curl -s 127.0.0.1:9474/metrics | awk -v m="$2" '$1 == m {print $2}'; }
 conns() { at lb1 ipvsadm -Ln --stats --exact | awk '/^TCP/ {print $3}'; }
-logs() { for n in lb1 lb2; do echo "== $n"; tail -20 /tmp/$n.log; done; }
 
 start lb1
 start lb2
@@ -66,7 +63,7 @@ say "SIGKILL of lb1's haldir, restarted at once, under a long-lived connection"
 sleep 3 # the kernel folds its counters every 2 s
 before=$(conns)
 spawn_at client /tmp/slow.pid sh -c "curl -s --max-time 30 http://10.0.0.100/cgi-bin/slow > /tmp/slow.out; echo \$? > /tmp/slow.rc"
-sleep 1
+wait_until sh -c "/usr/sbin/ip netns exec lb1 ipvsadm -Lnc | grep -q ESTABLISHED" || fail "the long-lived connection is established"
 : > /tmp/lb1.restart.log
 kill -9 "$(cat /tmp/lb1.pid)"
 spawn_at lb1 /tmp/lb1.pid haldir run -c /lab/lb1.toml 2>/tmp/lb1.restart.log

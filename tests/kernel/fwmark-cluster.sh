@@ -24,14 +24,7 @@ script_user = "root"
 reconcile_interval = "2s"
 [netfilter]
 backend = "$BACKEND"
-[[vrrp_instance]]
-name = "VI_1"
-interface = "eth0"
-virtual_router_id = 51
-priority = $2
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.0.0.100/32"]
+$(vrrp_instance priority=$2)
 [[fwmark]]
 mark = 3
 destination = "10.0.0.100"
@@ -65,14 +58,13 @@ marks_ready() { # both directors' rules exclude the peer's learned MAC
         iptables) at "$1" iptables-save -t mangle 2>/dev/null | grep -q -- '--mac-source' ;;
     esac
 }
-logs() { for n in lb1 lb2; do echo "== $n"; tail -20 /tmp/$n.log; done; }
 
 say "two directors that are also real servers ($BACKEND)"
 start lb1; start lb2
 wait_until master_vip lb1 || { logs; fail "lb1 is master"; }
 wait_until marks_ready lb1 && wait_until marks_ready lb2 || { logs; fail "the mark rules exclude the peer"; }
 ok "lb1 is master; both directors mark all but the peer's packets"
-sleep 1.5   # the first checks of the three servers
+wait_until live_dests lb1 3 || { logs; fail "the first checks find the three servers up"; }
 
 check_eq "30 requests are balanced over the three servers, each answered once" "10 lb1
 10 lb2
@@ -86,7 +78,7 @@ say "the master dies"
 kill -9 "$(cat /tmp/lb1.pid)"
 ip -n lb1 link set eth0 down      # the whole host is gone
 wait_until master_vip lb2 || { logs; fail "lb2 takes over"; }
-sleep 1.5                         # lb2's check takes lb1 out
+wait_until live_dests lb2 2 || { logs; fail "lb2's check takes lb1 out"; }
 check_eq "lb2 serves everything, over the servers that are left" "10 lb2
 10 rs3" "$(tally client http://10.0.0.100/ 20)"
 
@@ -96,9 +88,9 @@ ip -n lb1 addr del 10.0.0.100/32 dev eth0 2>/dev/null
 start lb1
 wait_until master_vip lb1 || { logs; fail "lb1 takes the VIP back"; }
 wait_until marks_ready lb1 || { logs; fail "lb1's rules are back"; }
-sleep 1.5
+wait_until live_dests lb1 3 && wait_until live_dests lb2 3 || { logs; fail "both directors see the three servers up"; }
 check_eq "the split is restored" "10 lb1
 10 lb2
 10 rs3" "$(tally client http://10.0.0.100/ 30)"
 kill -TERM "$(cat /tmp/lb1.pid)" "$(cat /tmp/lb2.pid)"
-sleep 1
+wait "$(cat /tmp/lb1.pid)" "$(cat /tmp/lb2.pid)"

@@ -65,7 +65,6 @@ failed_at_zero() { echo "$keepalived_table" | grep -q -- '-r 10.0.0.13:443 -i -w
 check_run "the failed server is at weight 0 in both (the tables are equal)" failed_at_zero
 
 say "VRRP: keepalived (original, lb1) and haldir (converted, lb2) as one pair"
-has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
 haldir import keepalived /lab/keepalived-dr.conf --conditional lb2 > /lab/lb2.toml 2>/dev/null || fail "lb2's reading converts"
 haldir import keepalived /lab/keepalived-dr.conf --conditional lb1 > /lab/lb1.toml 2>/dev/null || fail "lb1's reading converts"
 grep -q '^priority = 100' /lab/lb2.toml && grep -q '^priority = 150' /lab/lb1.toml \

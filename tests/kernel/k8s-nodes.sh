@@ -27,14 +27,7 @@ director() { # NAME PRIORITY
 [global]
 state_dir = "/run/haldir-$1"
 script_user = "root"
-[[vrrp_instance]]
-name = "VI_1"
-interface = "eth0"
-virtual_router_id = 80
-priority = $2
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.0.0.100/32"]
+$(vrrp_instance priority=$2 vrid=80)
 [[virtual_server]]
 name = "ingress"
 address = "10.0.0.100:80"

@@ -19,22 +19,8 @@ director() { # NAME PRIORITY
 [global]
 state_dir = "/run/haldir-$1"
 script_user = "root"
-[[vrrp_instance]]
-name = "VI_PUBLIC"
-interface = "eth0"
-virtual_router_id = 60
-priority = $2
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.0.0.100/32"]
-[[vrrp_instance]]
-name = "VI_GATEWAY"
-interface = "eth1"
-virtual_router_id = 61
-priority = $2
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.1.0.1/32"]
+$(vrrp_instance priority=$2 name=VI_PUBLIC vrid=60)
+$(vrrp_instance priority=$2 name=VI_GATEWAY vrid=61 dev=eth1 vip=10.1.0.1/32)
 [[vrrp_sync_group]]
 name = "G_NAT"
 instances = ["VI_PUBLIC", "VI_GATEWAY"]

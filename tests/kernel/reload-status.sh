@@ -25,14 +25,7 @@ metrics_listen = "127.0.0.1:9474"
 script_user = "root"
 reconcile_interval = "30s"
 
-[[vrrp_instance]]
-name = "VI_1"
-interface = "eth0"
-virtual_router_id = 51
-priority = 150
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.0.0.100/32"]
+$(vrrp_instance priority=150)
 
 [[virtual_server]]
 name = "web"
@@ -86,7 +79,7 @@ load() {
 }
 load &
 loader=$!
-sleep 1
+wait_until [ -s /tmp/load.log ] || fail "the load runs"
 saved_before=$(ipvs_saved)
 i=0 failed_reloads=0
 while [ $i -lt 100 ]; do

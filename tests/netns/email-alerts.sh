@@ -29,31 +29,10 @@ smtp_server = "$3"
 smtp_helo_name = "$1.example.com"
 smtp_connect_timeout = "2s"
 vrrp = true
-[[vrrp_instance]]
-name = "VI_1"
-interface = "eth0"
-virtual_router_id = 51
-priority = $2
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.0.0.100/32"]
-[[vrrp_instance]]
-name = "VI_QUIET"
-interface = "eth0"
-virtual_router_id = 52
-priority = $2
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.0.0.101/32"]
+$(vrrp_instance priority=$2)
+$(vrrp_instance priority=$2 name=VI_QUIET vrid=52 vip=10.0.0.101/32)
 smtp_alert = false
-[[vrrp_instance]]
-name = "VI_GW"
-interface = "eth0"
-virtual_router_id = 53
-priority = $2
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.0.0.102/32"]
+$(vrrp_instance priority=$2 name=VI_GW vrid=53 vip=10.0.0.102/32)
 smtp_alert = false
 [[vrrp_sync_group]]
 name = "G1"
@@ -118,8 +97,7 @@ check_eq "one MASTER mail from lb1, one from lb2" "1 1" \
 say "a dead mail server: the failure is counted, VRRP goes on"
 director lb1 150 10.0.0.25:2626
 start lb1
-has_vip() { ip -n lb1 -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
-wait_until has_vip || { show; fail "lb1 preempts with its mail server unreachable"; }
+wait_until has_vip lb1 || { show; fail "lb1 preempts with its mail server unreachable"; }
 ok "lb1 preempted though its mail server refuses"
 failed() { [ "$(metric lb1 'haldir_email_alerts_total{result="failed"}')" -ge 2 ]; }
 wait_until failed || { show; fail "the failed sends are counted"; }

@@ -21,14 +21,7 @@ cat > "$LAB/lb1.toml" <<TOML
 state_dir = "$LAB/state"
 script_user = "root"
 metrics_listen = "127.0.0.1:9474"
-[[vrrp_instance]]
-name = "V3"
-interface = "eth0"
-virtual_router_id = 51
-priority = 150
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.0.0.100/32"]
+$(vrrp_instance priority=150 name=V3)
 [[vrrp_instance]]
 name = "V2"
 interface = "eth0"

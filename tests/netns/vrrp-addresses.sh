@@ -36,7 +36,6 @@ director lb1 150
 director lb2 100
 spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
 spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>"$LAB/lb2.log"
-logs() { for n in lb1 lb2; do echo "== $n"; tail -20 "$LAB/$n.log"; done; }
 
 holds() { # NS: every address on its interface
     ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 ' \

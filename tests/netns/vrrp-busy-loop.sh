@@ -14,22 +14,13 @@ director() { # NAME PRIORITY
     cat > "$LAB/$1.toml" <<TOML
 [global]
 state_dir = "$LAB/state-$1"
-[[vrrp_instance]]
-name = "VI_1"
-interface = "eth0"
-virtual_router_id = 51
-priority = $2
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.0.0.100/32"]
+$(vrrp_instance priority=$2)
 TOML
 }
 director lb1 150
 director lb2 100
 spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
 spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>"$LAB/lb2.log"
-has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
-logs() { for n in lb1 lb2; do echo "== $n"; tail -20 "$LAB/$n.log"; done; }
 wait_until has_vip lb1 || { logs; fail "lb1 is master"; }
 ok "lb1 is master"
 transitions() { grep -c 'VRRP state' "$LAB/lb2.log"; }

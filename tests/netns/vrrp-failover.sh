@@ -32,8 +32,6 @@ TOML
 
 start() { spawn_at "$1" "$LAB/$1.pid" haldir run -c "$LAB/$1.toml" 2>>"$LAB/$1.log"; }
 pid_of() { cat "$LAB/$1.pid"; }
-has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
-lacks_vip() { ! has_vip "$1"; }
 mac_of() { ip -n "$1" -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 client_sees() { ip -n client neigh show 10.0.0.100 | grep -q "$(mac_of "$1")"; }
 

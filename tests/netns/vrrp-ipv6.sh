@@ -14,7 +14,6 @@ attach client br0 eth0 2001:db8::10/64
 sleep 0.2
 
 has_vip() { ip -n "$1" -6 -o addr show dev eth0 | grep -q ' 2001:db8::100/128 '; }
-lacks_vip() { ! has_vip "$1"; }
 only() { has_vip "$1" && lacks_vip "$2"; }
 mac_of() { ip -n "$1" -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 client_sees() { ip -n client -6 neigh show 2001:db8::100 | grep -q "$(mac_of "$1")"; }
@@ -23,14 +22,7 @@ haldir_conf() { # NAME PRIORITY
 [global]
 state_dir = "$LAB/state-$1"
 script_user = "root"
-[[vrrp_instance]]
-name = "VI_6"
-interface = "eth0"
-virtual_router_id = 61
-priority = $2
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["2001:db8::100/128"]
+$(vrrp_instance priority=$2 name=VI_6 vrid=61 vip=2001:db8::100/128)
 TOML
 }
 keepalived_conf() { # NAME PRIORITY
@@ -55,7 +47,6 @@ stop_all() {
     rm -rf "$LAB"/state-* "$LAB"/*.main "$LAB"/*.vrrp
     sleep 0.3
 }
-logs() { for n in lb1 lb2; do echo "== $n"; tail -15 "$LAB/$n.log"; done; }
 
 say "two haldir directors over IPv6"
 haldir_conf lb1 150; haldir_conf lb2 100

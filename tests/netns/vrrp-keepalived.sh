@@ -7,8 +7,6 @@ for ns in h k; do netns $ns; done
 attach h br0 eth0 10.0.0.11/24
 attach k br0 eth0 10.0.0.12/24
 
-has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
-lacks_vip() { ! has_vip "$1"; }
 
 haldir_conf() { # VERSION INTERVAL PRIORITY AUTH UNICAST
     {

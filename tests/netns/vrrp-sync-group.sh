@@ -19,22 +19,8 @@ director() { # NAME PRIORITY TRACK
 [global]
 state_dir = "$LAB/state-$1"
 script_user = "root"
-[[vrrp_instance]]
-name = "VI_PUBLIC"
-interface = "eth0"
-virtual_router_id = 51
-priority = $2
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.0.0.100/32"]
-[[vrrp_instance]]
-name = "VI_GATEWAY"
-interface = "eth1"
-virtual_router_id = 52
-priority = $2
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.1.0.1/32"]
+$(vrrp_instance priority=$2 name=VI_PUBLIC)
+$(vrrp_instance priority=$2 name=VI_GATEWAY vrid=52 dev=eth1 vip=10.1.0.1/32)
 $3
 [[vrrp_sync_group]]
 name = "G_NAT"
@@ -49,7 +35,6 @@ vip() { ip -n "$1" -o addr show | grep -q " $2/32 "; }
 holds_both() { vip "$1" 10.0.0.100 && vip "$1" 10.1.0.1; }
 holds_none() { ! vip "$1" 10.0.0.100 && ! vip "$1" 10.1.0.1; }
 group_on() { holds_both "$1" && holds_none "$2"; }
-logs() { for n in lb1 lb2; do echo "== $n"; tail -20 "$LAB/$n.log"; done; }
 
 spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
 spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>"$LAB/lb2.log"

@@ -29,14 +29,7 @@ interval = "100ms"
 timeout = "1s"
 fall = 2
 rise = 2
-[[vrrp_instance]]
-name = "VI_1"
-interface = "eth0"
-virtual_router_id = 51
-priority = 150
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.0.0.100/32"]
+$(vrrp_instance priority=150)
 track_interface = [{ name = "uplink" }]
 track_script = [{ name = "service_ok", weight = -60 }]
 TOML
@@ -52,21 +45,11 @@ command = ["/bin/true"]
 interval = "100ms"
 rise = 3
 init_fail = true
-[[vrrp_instance]]
-name = "VI_1"
-interface = "eth0"
-virtual_router_id = 51
-priority = 100
-version = 3
-advert_interval = "100ms"
-virtual_ipaddress = ["10.0.0.100/32"]
+$(vrrp_instance priority=100)
 notify = { master = ["/bin/sh", "-c", "echo \"\$(id -un) \$(id -gn)\" > $SHARED/lb2-master"], user = "daemon:daemon" }
 track_script = [{ name = "ready" }]
 TOML
 
-has_vip() { ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '; }
-lacks_vip() { ! has_vip "$1"; }
-logs() { for n in lb1 lb2; do echo "== $n"; tail -15 "$LAB/$n.log"; done; }
 only() { has_vip "$1" && lacks_vip "$2"; }
 
 spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
