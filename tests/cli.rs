@@ -185,3 +185,43 @@ fn man_page_and_completions_name_every_command() {
         assert!(man.contains(cmd), "the man page lacks {cmd}");
     }
 }
+
+/// Under systemd, when stderr is the journal's stream (JOURNAL_STREAM names its device and
+/// inode), every line carries its syslog priority (sd-daemon(3)) and no timestamp of its own,
+/// so that `journalctl -p err` finds haldir's errors; elsewhere the lines are plain text.
+#[test]
+fn log_lines_carry_their_priority_for_the_journal() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[global]\nbogus = 1\n").unwrap();
+    let log = dir.path().join("stderr");
+    let run = |journal: bool| {
+        let file = std::fs::File::create(&log).unwrap();
+        let meta = file.metadata().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_haldir"));
+        cmd.args(["run", "-c"]).arg(&bad).stderr(file);
+        if journal {
+            cmd.env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()));
+        } else {
+            cmd.env_remove("JOURNAL_STREAM");
+        }
+        let status = cmd.status().unwrap();
+        assert!(!status.success(), "a refused file stops the start");
+        std::fs::read_to_string(&log).unwrap()
+    };
+    let journal = run(true);
+    assert!(journal.contains("unknown key `bogus`"), "{journal}");
+    for line in journal.lines() {
+        assert!(
+            line.starts_with("<3>"),
+            "an error's every line is priority 3: {line:?}"
+        );
+    }
+    assert!(
+        !journal.contains("ERROR"),
+        "no level word or timestamp: {journal}"
+    );
+    let plain = run(false);
+    assert!(plain.contains("ERROR") && !plain.contains("<3>"), "{plain}");
+}

@@ -443,15 +443,25 @@ async fn scripts_exit_codes_placeholders_and_dynamic_weight() {
     );
 }
 
+/// A script that starts a child and waits for it, writing both pids to the returned file.
+fn hanging_script(dir: &Path) -> (String, std::path::PathBuf) {
+    let pids = dir.join("pids");
+    let body = format!("sleep 60 & echo \"$$ $!\" > {}\nwait", pids.display());
+    (script(dir, "hang.sh", &body), pids)
+}
+
+fn pids_of(file: &Path) -> Vec<i32> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect()
+}
+
 #[tokio::test]
 async fn a_hung_script_is_killed_with_its_children_at_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let pids = dir.path().join("pids");
-    let hang = script(
-        dir.path(),
-        "hang.sh",
-        &format!("sleep 60 & echo \"$$ $!\" > {}\nwait", pids.display()),
-    );
+    let (hang, pids) = hanging_script(dir.path());
     let start = Instant::now();
     let outcome = probe::probe(&misc(vec![hang], false, 300), &ctx()).await;
     let took = start.elapsed();
@@ -460,17 +470,38 @@ async fn a_hung_script_is_killed_with_its_children_at_the_timeout() {
         took >= Duration::from_millis(290) && took < Duration::from_millis(1500),
         "{took:?}"
     );
-    let text = std::fs::read_to_string(&pids).unwrap();
-    let ids: Vec<i32> = text
-        .split_whitespace()
-        .map(|p| p.parse().unwrap())
-        .collect();
+    let ids = pids_of(&pids);
     // SIGKILL is delivered at once, but give the kernel a moment to finish the exits.
     tokio::time::sleep(Duration::from_millis(100)).await;
     for pid in ids {
         assert!(!alive(pid), "process {pid} of the hung script survived");
     }
     assert_eq!(zombie_children(), Vec::<String>::new(), "no zombie is left");
+}
+
+/// A probe cancelled while its script runs (a reload or a stop drops it) takes the script's
+/// whole process group with it, not only the script: nothing it started outlives the check.
+#[tokio::test]
+async fn a_cancelled_check_kills_the_scripts_children_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hang, pids) = hanging_script(dir.path());
+    let target = misc(vec![hang], false, 30_000);
+    let ctx = ctx();
+    let probe = probe::probe(&target, &ctx);
+    let cancelled = tokio::time::timeout(Duration::from_millis(500), probe).await;
+    assert!(
+        cancelled.is_err(),
+        "the probe was still running when dropped"
+    );
+    let ids = pids_of(&pids);
+    assert_eq!(ids.len(), 2, "the script and its child: {ids:?}");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while ids.iter().any(|p| alive(*p)) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for pid in ids {
+        assert!(!alive(pid), "process {pid} of the cancelled check survived");
+    }
 }
 
 #[tokio::test]

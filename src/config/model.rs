@@ -141,6 +141,7 @@ impl Config {
 pub struct Global {
     pub router_id: String,
     pub state_dir: PathBuf,
+    pub drain_dir: PathBuf,
     pub control_socket: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_listen: Option<SocketAddr>,

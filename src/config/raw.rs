@@ -82,6 +82,9 @@ pub struct Global {
     pub router_id: Option<Str>,
     /// Where haldir remembers what it owns in the kernel (default "/run/haldir").
     pub state_dir: Option<Str>,
+    /// Where the drains an operator set (`haldir drain`) are kept across restarts and reboots
+    /// (default "/var/lib/haldir", or `state_dir` when that is set).
+    pub drain_dir: Option<Str>,
     /// Unix socket of `haldir status`, `reload`, `drain` (default "/run/haldir/control.sock").
     pub control_socket: Option<Str>,
     /// Prometheus endpoint, "127.0.0.1:9474"; absent means no metrics.

@@ -16,6 +16,7 @@ use crate::vrrp::instance::Transition;
 use super::Daemon;
 use super::metrics::Metrics;
 use crate::identity::Identity;
+use crate::notify::Scope;
 use crate::notify::fifo::{Fifo, Fifos};
 use tracing::error;
 
@@ -78,25 +79,14 @@ impl Daemon {
             return;
         }
         self.group_states.insert(g.name.clone(), state);
-        self.fifos.group(&g.name, word_of(state));
+        self.fifos.group(&g.name, state.word());
         if let Some(mailer) = &self.mailer
             && g.smtp_alert
         {
             mailer.send(message::group(mailer.router_id(), &g.name, state));
         }
         let n = &g.notify;
-        let specific = match state {
-            VrrpState::Master => &n.master,
-            VrrpState::Backup => &n.backup,
-            VrrpState::Fault => &n.fault,
-            VrrpState::Stop => &n.stop,
-        };
-        let word = word_of(state);
-        let generic = n.any.clone().map(|mut argv| {
-            argv.extend(["GROUP".into(), g.name.clone(), word.into(), "0".into()]);
-            argv
-        });
-        let commands = specific.clone().into_iter().chain(generic).collect();
+        let commands = crate::notify::commands(n, Scope::Group, &g.name, state, 0);
         let owner = format!("vrrp_sync_group {}", g.name);
         match n.user.as_deref().map(crate::identity::resolve) {
             None => self.scripts.run(&owner, commands),
@@ -145,9 +135,9 @@ impl Daemon {
 
     /// At stop, each `omega` service tells as keepalived's checker does when it shuts down
     /// (check/ipwrapper.c clear_service_rs, update_vs_notifies): every live real server's
-    /// notify_down and mail, then quorum_down and the service's mail; then waits up to `limit`
+    /// notify_down and mail, then quorum_down and the service's mail; then waits until `deadline`
     /// for those commands and mails.
-    pub(super) async fn tell_shutdown(&mut self, limit: std::time::Duration) {
+    pub(super) async fn tell_shutdown(&mut self, deadline: tokio::time::Instant) {
         let mut mails = Vec::new();
         for v in self.config.virtual_servers.iter().filter(|v| v.omega) {
             for rs in &v.real_servers {
@@ -175,13 +165,14 @@ impl Daemon {
                 mails.push(m.send(message::shutting_down(m.router_id(), &v.name, None)));
             }
         }
+        let limit = deadline.saturating_duration_since(tokio::time::Instant::now());
         let wait = async {
             self.scripts.finish(limit).await;
             for m in mails {
                 let _ = m.await;
             }
         };
-        let _ = tokio::time::timeout(limit, wait).await;
+        let _ = tokio::time::timeout_at(deadline, wait).await;
     }
 
     pub(super) fn tell_quorum(&mut self, vs: &str, lost: bool, live: u64) {
@@ -205,15 +196,5 @@ impl Daemon {
                 live,
             ));
         }
-    }
-}
-
-/// A group state's word, as keepalived writes it.
-fn word_of(state: VrrpState) -> &'static str {
-    match state {
-        VrrpState::Master => "MASTER",
-        VrrpState::Backup => "BACKUP",
-        VrrpState::Fault => "FAULT",
-        VrrpState::Stop => "STOP",
     }
 }

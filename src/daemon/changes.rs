@@ -340,8 +340,10 @@ address = "10.0.1.2:80"
         assert_eq!(
             c.lines,
             vec![
-                // The control socket's default lives in the state directory.
+                // The control socket's default lives in the state directory; with a
+                // state_dir of one's own, the drains do too (saved there from now on).
                 "global.control_socket changed (takes effect when haldir restarts)",
+                "global.drain_dir changed",
                 "global.state_dir changed (takes effect when haldir restarts)",
                 "vrrp_instance VI_2 removed",
                 "vrrp_instance VI_3 added",

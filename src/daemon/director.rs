@@ -9,7 +9,7 @@ use tracing::{error, info, warn};
 
 use super::Daemon;
 use crate::health::runner::Event;
-use crate::health::verdict::{Health, HealthMap};
+use crate::health::verdict::{self, Health, HealthMap};
 use crate::health::{self, Consumers};
 use crate::host::{IpvsOutcome, Marks};
 use crate::reconcile::Report;
@@ -199,18 +199,7 @@ impl Daemon {
         let consumers = health::targets(&self.config);
         let mut map = health::initial(&self.config);
         if let Some((old_consumers, old_health)) = previous {
-            for (target, users) in &consumers {
-                if old_consumers.contains_key(target) {
-                    for key in users {
-                        let key = (key.0.clone(), key.1);
-                        if let Some(h) = old_health.servers.get(&key) {
-                            map.servers.insert(key, *h);
-                        }
-                    }
-                }
-            }
-            map.quorum_lost = old_health.quorum_lost;
-            map.drained = old_health.drained;
+            map = verdict::carried_over(map, &consumers, &old_consumers, old_health);
         }
         self.checks.sync(consumers.keys().cloned());
         self.consumers = consumers;

@@ -71,13 +71,16 @@ pub fn prune(drains: &mut Drains, config: &Config) {
     });
 }
 
-fn path(state_dir: &Path) -> PathBuf {
-    state_dir.join(FILE)
+fn path(dir: &Path) -> PathBuf {
+    dir.join(FILE)
 }
 
-/// The drains saved by an earlier run; none when there is no file or it cannot be read.
-pub fn load(state_dir: &Path) -> Drains {
-    let Ok(text) = std::fs::read_to_string(path(state_dir)) else {
+/// The drains saved by an earlier run in `drain_dir` — or, the first time, where an earlier
+/// version kept them (`state_dir`); none when there is no file or it cannot be read.
+pub fn load(drain_dir: &Path, state_dir: &Path) -> Drains {
+    let text = std::fs::read_to_string(path(drain_dir))
+        .or_else(|_| std::fs::read_to_string(path(state_dir)));
+    let Ok(text) = text else {
         return Drains::new();
     };
     match serde_json::from_str::<Vec<(String, String)>>(&text) {
@@ -92,16 +95,16 @@ pub fn load(state_dir: &Path) -> Drains {
     }
 }
 
-pub fn save(state_dir: &Path, drains: &Drains) -> std::io::Result<()> {
+pub fn save(drain_dir: &Path, drains: &Drains) -> std::io::Result<()> {
     let mut list: Vec<(String, String)> = drains
         .iter()
         .map(|(vs, rs)| (vs.clone(), rs.to_string()))
         .collect();
     list.sort();
-    std::fs::create_dir_all(state_dir)?;
-    let tmp = state_dir.join(format!("{FILE}.tmp"));
+    std::fs::create_dir_all(drain_dir)?;
+    let tmp = drain_dir.join(format!("{FILE}.tmp"));
     std::fs::write(&tmp, serde_json::to_vec(&list)?)?;
-    std::fs::rename(tmp, path(state_dir))
+    std::fs::rename(tmp, path(drain_dir))
 }
 
 #[cfg(test)]
@@ -167,9 +170,23 @@ address = "10.0.1.1"
         d.insert(("web".into(), "10.0.1.1:80".parse().unwrap()));
         d.insert(("web".into(), "10.0.9.9:80".parse().unwrap()));
         save(dir.path(), &d).unwrap();
-        let mut back = load(dir.path());
+        let mut back = load(dir.path(), Path::new("/nonexistent"));
         assert_eq!(back, d);
         prune(&mut back, &config());
         assert_eq!(back.len(), 1);
+    }
+
+    #[test]
+    fn drains_kept_by_an_earlier_version_in_state_dir_are_found_once() {
+        let (old, new) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut d = Drains::new();
+        d.insert(("web".into(), "10.0.1.1:80".parse().unwrap()));
+        save(old.path(), &d).unwrap();
+        assert_eq!(load(new.path(), old.path()), d, "read where they were");
+        save(new.path(), &Drains::new()).unwrap();
+        assert!(
+            load(new.path(), old.path()).is_empty(),
+            "once saved in drain_dir, that file is the truth"
+        );
     }
 }

@@ -73,6 +73,13 @@ fn release_memory() {
     }
 }
 
+/// The one budget of a clean stop: the VRRP instances' stop scripts (all instances side by
+/// side, each instance's scripts in order after any still running), then the `omega`
+/// notifications and mails, must be done within it; what still runs is then left (and
+/// systemd's `KillMode=mixed` ends it). The unit's `TimeoutStopSec=20s` covers it with room
+/// for the rest of the stop (mark rules, the real-server role, `on_stop = "remove"`).
+pub const STOP_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A question for the daemon's loop from one of its servers, with where to answer.
 pub enum Query {
     Control(Request, oneshot::Sender<Reply>),
@@ -201,8 +208,9 @@ impl Daemon {
     async fn stop(&mut self) {
         systemd::stopping();
         // Resign first (priority 0, addresses removed), so the backup takes over at once.
-        self.vrrp.stop_all().await;
-        self.tell_shutdown(std::time::Duration::from_secs(5)).await;
+        let deadline = tokio::time::Instant::now() + STOP_BUDGET;
+        self.vrrp.stop_all(deadline).await;
+        self.tell_shutdown(deadline).await;
         self.fifos.close();
         if let Err(e) = self.host.remove_marks(&self.config) {
             error!(error = %e, "cannot remove the mark rules");
@@ -324,14 +332,16 @@ impl Daemon {
         )
         .map_err(StartError::VrrpThread)?;
         if let Err(e) = vrrp::start_all(&mut vrrp, &config) {
-            vrrp.stop_all().await;
+            vrrp.stop_all(tokio::time::Instant::now() + STOP_BUDGET)
+                .await;
             control.abort();
             return Err(StartError::Vrrp(e));
         }
         if let Some(role) = &config.realserver
             && let Err(e) = host.set_up_role(role, &config.global.state_dir)
         {
-            vrrp.stop_all().await;
+            vrrp.stop_all(tokio::time::Instant::now() + STOP_BUDGET)
+                .await;
             control.abort();
             return Err(StartError::RealServer(e));
         }
@@ -397,7 +407,7 @@ impl Daemon {
         info!(router_id = %d.config.global.router_id, "haldir started");
         d.hold_static();
         d.start_checks(None);
-        d.health.drained = drain::load(&d.config.global.state_dir);
+        d.health.drained = drain::load(&d.config.global.drain_dir, &d.config.global.state_dir);
         drain::prune(&mut d.health.drained, &d.config);
         d.reconcile("start");
         d.netfilter();

@@ -146,7 +146,7 @@ impl Daemon {
     }
 
     fn save_drains(&self) {
-        if let Err(e) = drain::save(&self.config.global.state_dir, &self.health.drained) {
+        if let Err(e) = drain::save(&self.config.global.drain_dir, &self.health.drained) {
             warn!(error = %e, "cannot save the drains");
         }
     }

@@ -7,7 +7,11 @@
 use std::collections::{HashMap, HashSet};
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tracing::{error, warn};
+
+/// What an instance may take beyond the budget to remove its addresses after its scripts.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 use crate::config::Config;
 use crate::config::model::VrrpInstance;
@@ -79,14 +83,18 @@ impl VrrpSet {
         Ok(())
     }
 
-    /// Resigns (priority 0, addresses removed) and waits for the instance to finish.
+    /// Resigns (priority 0, addresses removed) and waits for the instance to finish: its stop
+    /// scripts get the whole stop budget (a reload that removes an instance).
     pub async fn stop(&mut self, name: &str) {
         let Some(i) = self.handles.iter().position(|(n, _)| n == name) else {
             return;
         };
         let (name, h) = self.handles.remove(i);
-        let _ = h.commands.send(Command::Shutdown);
-        if tokio::time::timeout(std::time::Duration::from_secs(3), h.task)
+        let deadline = Instant::now() + super::STOP_BUDGET;
+        let _ = h.commands.send(Command::Shutdown {
+            scripts_until: deadline,
+        });
+        if tokio::time::timeout_at(deadline + STOP_GRACE, h.task)
             .await
             .is_err()
         {
@@ -96,15 +104,24 @@ impl VrrpSet {
         self.own_faults.remove(&name);
     }
 
-    /// Stops every instance, all resigning at once so that backups take over together.
-    pub async fn stop_all(&mut self) {
+    /// Stops every instance, all resigning at once so that backups take over together; their
+    /// stop scripts run side by side until `deadline`.
+    pub async fn stop_all(&mut self, deadline: Instant) {
         for (_, h) in &self.handles {
-            let _ = h.commands.send(Command::Shutdown);
+            let _ = h.commands.send(Command::Shutdown {
+                scripts_until: deadline,
+            });
         }
-        let names: Vec<String> = self.handles.iter().map(|(n, _)| n.clone()).collect();
-        for name in names {
-            self.stop(&name).await;
+        for (name, h) in std::mem::take(&mut self.handles) {
+            if tokio::time::timeout_at(deadline + STOP_GRACE, h.task)
+                .await
+                .is_err()
+            {
+                warn!(instance = %name, "VRRP instance did not stop in time");
+            }
         }
+        self.states.clear();
+        self.own_faults.clear();
     }
 
     pub fn statuses(&self) -> Vec<instance::Status> {
@@ -180,9 +197,7 @@ impl VrrpSet {
         (before == Some(State::Master)) != (t.to == State::Master)
     }
 
-    /// Keeps the members of a sync group together: one member's own fault takes the group to
-    /// FAULT; a member becoming master brings the others; a master member yielding takes the
-    /// others along.
+    /// Keeps the members of a sync group together (see [`crate::vrrp::group`]).
     fn sync_group(&mut self, config: &Config, t: &Transition) {
         let Some(group) = config
             .sync_groups
@@ -192,29 +207,17 @@ impl VrrpSet {
             return;
         };
         self.own_faults.insert(t.name.clone(), t.own_fault);
-        // A member's group fault is the others' own faults, never its own echoed back.
-        let others_fault = |member: &str| {
-            group
-                .instances
-                .iter()
-                .any(|m| m != member && self.own_faults.get(m).copied().unwrap_or(false))
-        };
-        for (member, h) in self
+        let running: Vec<&str> = self
             .handles
             .iter()
             .filter(|(n, _)| group.instances.contains(n))
-        {
-            let _ = h.commands.send(Command::GroupFault(others_fault(member)));
-            if *member == t.name || t.by_group {
-                continue;
-            }
-            let cmd = match (t.from, t.to) {
-                (_, State::Master) => Some(Command::GroupMaster),
-                (State::Master, State::Backup) => Some(Command::GroupBackup),
-                _ => None,
-            };
-            if let Some(cmd) = cmd {
-                tracing::debug!(group = %group.name, from = %t.name, to = %member, "sync group follows");
+            .map(|(n, _)| n.as_str())
+            .collect();
+        for (member, cmd) in crate::vrrp::group::commands(&running, &self.own_faults, t) {
+            if let Some((_, h)) = self.handles.iter().find(|(n, _)| *n == member) {
+                if !matches!(cmd, Command::GroupFault(_)) {
+                    tracing::debug!(group = %group.name, from = %t.name, to = %member, "sync group follows");
+                }
                 let _ = h.commands.send(cmd);
             }
         }

@@ -30,6 +30,16 @@ impl VrrpState {
         }
     }
 
+    /// keepalived's word for the state in notify arguments and FIFO lines.
+    pub fn word(self) -> &'static str {
+        match self {
+            VrrpState::Master => "MASTER",
+            VrrpState::Backup => "BACKUP",
+            VrrpState::Fault => "FAULT",
+            VrrpState::Stop => "STOP",
+        }
+    }
+
     fn subject(self) -> &'static str {
         match self {
             VrrpState::Master => "Entering MASTER state",

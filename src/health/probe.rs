@@ -164,10 +164,19 @@ pub fn expand(argv: &[String], addr: IpAddr, port: u16) -> Vec<String> {
         .collect()
 }
 
-fn kill_group(pgid: i32) {
-    // SAFETY: kill with a negative pid signals a process group; no memory is involved.
-    unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
+/// Kills a script's process group however its probe ends: finished, timed out, or cancelled
+/// (a reload or a stop drops the probe's future while the script runs). Whatever the script
+/// started in its group goes with it.
+struct GroupKill(Option<i32>);
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            // SAFETY: kill with a negative pid signals a process group; no memory is involved.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
     }
 }
 
@@ -196,12 +205,9 @@ async fn misc(
         Ok(c) => c,
         Err(e) => return Outcome::Down(Reason::Spawn(format!("{program}: {e}"))),
     };
-    let pgid = child.id().map(|p| p as i32);
+    let group = GroupKill(child.id().map(|p| p as i32));
     let result = tokio::time::timeout(target.check.timeout, child.wait()).await;
-    // Whatever the script left running in its group goes with it.
-    if let Some(pgid) = pgid {
-        kill_group(pgid);
-    }
+    drop(group);
     let status = match result {
         Ok(Ok(status)) => status,
         Ok(Err(e)) => return Outcome::Down(Reason::Spawn(e.to_string())),

@@ -48,3 +48,80 @@ impl HealthMap {
         }
     }
 }
+
+/// The health a reload starts from. A check that still runs (the same target, so the same
+/// probe keeps its rise/fall count) keeps its verdict for every server it still feeds; a new
+/// or changed check starts from `initial` (keepalived's `alpha`, or up); the quorum verdicts
+/// and the drains carry over whole (the drains are pruned later against the new file).
+pub fn carried_over(
+    mut initial: HealthMap,
+    consumers: &super::Consumers,
+    old_consumers: &super::Consumers,
+    old: HealthMap,
+) -> HealthMap {
+    for (target, users) in consumers {
+        if !old_consumers.contains_key(target) {
+            continue;
+        }
+        for (vs, rs) in users {
+            let key = (vs.clone(), *rs);
+            if let Some(h) = old.servers.get(&key) {
+                initial.servers.insert(key, *h);
+            }
+        }
+    }
+    initial.quorum_lost = old.quorum_lost;
+    initial.drained = old.drained;
+    initial
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::test_config;
+    use crate::health::{initial, targets};
+
+    const FILE: &str = r#"
+[[virtual_server]]
+name = "web"
+address = "10.0.0.1:80"
+[[virtual_server.real_server]]
+address = "10.0.0.2:80"
+check = { type = "tcp" }
+[[virtual_server.real_server]]
+address = "10.0.0.3:80"
+check = { type = "tcp" }
+"#;
+
+    #[test]
+    fn a_reload_keeps_the_verdicts_of_unchanged_checks_only() {
+        let old_config = test_config(FILE);
+        let old_consumers = targets(&old_config);
+        let mut old = initial(&old_config);
+        let (a, b): (RsAddr, RsAddr) = (
+            "10.0.0.2:80".parse().unwrap(),
+            "10.0.0.3:80".parse().unwrap(),
+        );
+        old.servers.insert(("web".into(), a), Health::Down);
+        old.servers.insert(("web".into(), b), Health::Down);
+        old.quorum_lost.insert("web".into());
+        old.drained.insert(("web".into(), a));
+
+        // The second server's check changes port: a new probe, a fresh verdict.
+        let new_config = test_config(&FILE.replacen(
+            "address = \"10.0.0.3:80\"\ncheck = { type = \"tcp\" }",
+            "address = \"10.0.0.3:80\"\ncheck = { type = \"tcp\", port = 8080 }",
+            1,
+        ));
+        let consumers = targets(&new_config);
+        let map = carried_over(initial(&new_config), &consumers, &old_consumers, old);
+        assert_eq!(map.get("web", &a), Health::Down, "the same check: kept");
+        assert_eq!(
+            map.get("web", &b),
+            Health::Up,
+            "a changed check starts afresh"
+        );
+        assert!(map.quorum_lost.contains("web"));
+        assert!(map.drained.contains(&("web".to_string(), a)));
+    }
+}

@@ -6,9 +6,51 @@ pub mod fifo;
 
 use std::time::Duration;
 
+use crate::config::model::Notify;
+use crate::email::VrrpState;
 use crate::identity::Identity;
 use tokio::task::JoinHandle;
 use tracing::warn;
+
+/// Whose state changed: keepalived's first argument to the generic notify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Instance,
+    Group,
+}
+
+/// What keepalived runs when `name` enters `state`, in its order (vrrp_notify.c,
+/// send_instance_notifies and send_group_notifies): the state's own command as written,
+/// then the generic `notify` with "INSTANCE"|"GROUP" NAME STATE PRIORITY appended. A group's
+/// priority is 0.
+pub fn commands(
+    n: &Notify,
+    scope: Scope,
+    name: &str,
+    state: VrrpState,
+    priority: u8,
+) -> Vec<Vec<String>> {
+    let specific = match state {
+        VrrpState::Master => &n.master,
+        VrrpState::Backup => &n.backup,
+        VrrpState::Fault => &n.fault,
+        VrrpState::Stop => &n.stop,
+    };
+    let kind = match scope {
+        Scope::Instance => "INSTANCE",
+        Scope::Group => "GROUP",
+    };
+    let generic = n.any.clone().map(|mut argv| {
+        argv.extend([
+            kind.to_string(),
+            name.to_string(),
+            state.word().to_string(),
+            priority.to_string(),
+        ]);
+        argv
+    });
+    specific.clone().into_iter().chain(generic).collect()
+}
 
 /// The commands of one owner (a VRRP instance, the daemon's services and groups), in order.
 #[derive(Debug, Default)]
@@ -94,5 +136,33 @@ mod tests {
             std::fs::read_to_string(&out).unwrap(),
             "first\nsecond\nthird\n"
         );
+    }
+
+    fn argv(s: &str) -> Vec<String> {
+        s.split(' ').map(String::from).collect()
+    }
+
+    #[test]
+    fn the_states_own_command_first_then_the_generic_one_with_keepalived_arguments() {
+        let n = Notify {
+            master: Some(argv("/m.sh")),
+            stop: Some(argv("/stop.sh now")),
+            any: Some(argv("/any.sh")),
+            ..Notify::default()
+        };
+        assert_eq!(
+            commands(&n, Scope::Instance, "VI_1", VrrpState::Master, 150),
+            vec![argv("/m.sh"), argv("/any.sh INSTANCE VI_1 MASTER 150")]
+        );
+        assert_eq!(
+            commands(&n, Scope::Instance, "VI_1", VrrpState::Stop, 0),
+            vec![argv("/stop.sh now"), argv("/any.sh INSTANCE VI_1 STOP 0")]
+        );
+        assert_eq!(
+            commands(&n, Scope::Group, "G1", VrrpState::Backup, 0),
+            vec![argv("/any.sh GROUP G1 BACKUP 0")],
+            "no backup command: the generic one only"
+        );
+        assert!(commands(&Notify::default(), Scope::Group, "G1", VrrpState::Fault, 0).is_empty());
     }
 }

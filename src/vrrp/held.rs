@@ -5,16 +5,15 @@
 //! addresses (a route may take a VIP as its source) and removed before them, as keepalived
 //! does with virtual_routes and virtual_rules.
 
-use std::collections::VecDeque;
 use std::io;
 use std::net::IpAddr;
-use std::time::Duration;
 
 use tokio::time::Instant;
 
 use tracing::warn;
 
 use super::announce::{self, Announcer};
+use super::garp::Pacer;
 use super::link;
 use crate::config::model::VrrpInstance;
 use crate::config::route::{Route, Rule};
@@ -45,10 +44,8 @@ struct Held {
 
 pub struct Holdings {
     held: Vec<Held>,
-    /// Announcements waiting for their turn (indexes into `held`) when an interval spaces
-    /// them, and those intervals (IPv4, IPv6).
-    pending: VecDeque<usize>,
-    intervals: (Duration, Duration),
+    /// Announcements waiting for their turn when an interval spaces them.
+    pacer: Pacer,
     senders: Vec<Sender>,
     /// Routes with the index of their `dev` and of each nexthop's.
     routes: Vec<(Route, Devices)>,
@@ -76,7 +73,7 @@ impl Holdings {
             &cfg.virtual_routes,
             &cfg.virtual_rules,
         )?;
-        out.intervals = (cfg.garp.interval, cfg.garp.na_interval);
+        out.pacer = Pacer::new(cfg.garp.interval, cfg.garp.na_interval);
         Ok(out)
     }
 
@@ -93,8 +90,7 @@ impl Holdings {
     ) -> io::Result<Holdings> {
         let mut out = Holdings {
             held: Vec::new(),
-            pending: VecDeque::new(),
-            intervals: (Duration::ZERO, Duration::ZERO),
+            pacer: Pacer::default(),
             senders: Vec::new(),
             routes: Vec::new(),
             rules: rules.to_vec(),
@@ -202,35 +198,28 @@ impl Holdings {
     /// `count` announcements of every address on its interface: at once where no interval
     /// spaces them, else queued; returns when the next queued one is due (now).
     pub fn announce(&mut self, count: u32, instance: &str) -> Option<Instant> {
-        for i in 0..self.held.len() {
-            if self.interval_of(i).is_zero() {
-                self.send(i, count, instance);
-            } else {
-                self.pending.extend(std::iter::repeat_n(i, count as usize));
-            }
+        let (at_once, next) = self.pacer.burst(&self.families(), count, Instant::now());
+        for (i, count) in at_once {
+            self.send(i, count, instance);
         }
-        (!self.pending.is_empty()).then(Instant::now)
+        next
     }
 
     /// Sends the next queued announcement; returns when the one after it is due.
     pub fn announce_next(&mut self, instance: &str) -> Option<Instant> {
-        let i = self.pending.pop_front()?;
+        let (i, after) = self.pacer.next(&self.families(), Instant::now())?;
         self.send(i, 1, instance);
-        let next = *self.pending.front()?;
-        Some(Instant::now() + self.interval_of(next))
+        after
     }
 
     /// Drops the queued announcements (the instance left master).
     pub fn cancel(&mut self) {
-        self.pending.clear();
+        self.pacer.cancel();
     }
 
-    fn interval_of(&self, i: usize) -> Duration {
-        if self.held[i].vip.addr().is_ipv6() {
-            self.intervals.1
-        } else {
-            self.intervals.0
-        }
+    /// Whether each address is IPv6.
+    fn families(&self) -> Vec<bool> {
+        self.held.iter().map(|h| h.vip.addr().is_ipv6()).collect()
     }
 
     fn send(&self, i: usize, count: u32, instance: &str) {

@@ -10,7 +10,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use super::admit::{self, Verdict};
 use super::fsm::{Action, Event, Fsm, Params, State};
+use super::garp::Bursts;
 use super::held::Holdings;
 use super::link;
 use super::packet::{self, Advert, DropReason, V3Checksum};
@@ -18,14 +20,19 @@ use super::socket::{self, VrrpSocket};
 use super::tracking::{Tracked, Tracking};
 use super::vmac::Vmac;
 use crate::config::model::VrrpInstance;
+use crate::email::VrrpState;
 use crate::identity::Identity;
 use crate::netlink::rtnl::{Rtnl, Want};
+use crate::notify::Scope;
 
 /// What the daemon asks of an instance.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Resign (priority 0), remove the addresses, and stop.
-    Shutdown,
+    /// Resign (priority 0), remove the addresses, run the stop notification, and stop: its
+    /// scripts may run until the deadline (the daemon's one stop budget).
+    Shutdown {
+        scripts_until: Instant,
+    },
     /// A tracked interface (`script: false`) or script changed state.
     Track {
         script: bool,
@@ -157,6 +164,7 @@ pub fn spawn(
     };
     let (status_tx, status_rx) = watch::channel(status.clone());
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let bursts = Bursts::new(cfg.garp.clone());
     let rt = Runtime {
         fsm: Fsm::new(Params {
             version: cfg.version,
@@ -184,8 +192,7 @@ pub fn spawn(
         status,
         status_tx,
         origin: Instant::now(),
-        garp_at: None,
-        garp_second_burst: false,
+        bursts,
         pace_at: None,
         transitions,
         notify: crate::notify::Chain::new(notify_user),
@@ -217,9 +224,9 @@ struct Runtime {
     status: Status,
     status_tx: watch::Sender<Status>,
     origin: Instant,
-    /// The next gratuitous ARP burst while master (the delayed second one, then refreshes).
-    garp_at: Option<Instant>,
-    garp_second_burst: bool,
+    /// The gratuitous announcement bursts while master (the delayed second one, then
+    /// refreshes).
+    bursts: Bursts,
     /// The next announcement of a burst that an interval spaces out.
     pace_at: Option<Instant>,
     /// Where state changes are reported to the daemon.
@@ -280,56 +287,37 @@ impl Runtime {
 
     /// Checks a received packet and turns it into an event for the state machine.
     fn accept(&mut self, r: &socket::Packet) -> Option<Event> {
-        if r.src == self.primary {
-            return None;
-        }
-        if r.ttl != 255 {
-            self.drop(DropReason::Ttl);
-            return None;
-        }
-        if !self.cfg.unicast_peers.is_empty() && !self.cfg.unicast_peers.contains(&r.src) {
-            self.drop(DropReason::NotPeer);
-            return None;
-        }
-        let adv = match Advert::decode(&r.payload, r.src, r.dst, self.checksum) {
-            Ok(a) => a,
-            Err(why) => {
+        let expect = admit::Expect {
+            own: self.primary,
+            vrid: self.cfg.virtual_router_id,
+            version: self.cfg.version,
+            advert_interval: self.cfg.advert_interval,
+            password: self.password,
+            unicast_peers: &self.cfg.unicast_peers,
+            checksum: self.checksum,
+        };
+        match admit::admit(r, &expect) {
+            Verdict::Own => None,
+            Verdict::Dropped(why) => {
                 self.drop(why);
-                return None;
+                None
             }
-        };
-        if adv.vrid != self.cfg.virtual_router_id {
-            self.drop(DropReason::Vrid);
-            return None;
-        }
-        if adv.version != self.cfg.version {
-            self.drop(DropReason::Version);
-            return None;
-        }
-        if self.cfg.version == 2 {
-            if adv.password != self.password {
-                self.drop(DropReason::Auth);
-                return None;
-            }
-            // RFC 3768: an advert with another interval is dropped.
-            if u64::from(adv.interval) != self.cfg.advert_interval.as_secs() {
-                self.drop(DropReason::Interval);
-                return None;
+            Verdict::Advert {
+                src,
+                priority,
+                interval,
+            } => {
+                self.status.adverts_received += 1;
+                if self.fsm.state() != State::Master {
+                    self.status.master = Some(src);
+                }
+                Some(Event::Advert {
+                    src,
+                    priority,
+                    interval,
+                })
             }
         }
-        self.status.adverts_received += 1;
-        if self.fsm.state() != State::Master {
-            self.status.master = Some(r.src);
-        }
-        let interval = match adv.version {
-            2 => Duration::from_secs(u64::from(adv.interval)),
-            _ => Duration::from_millis(u64::from(adv.interval) * 10),
-        };
-        Some(Event::Advert {
-            src: r.src,
-            priority: adv.priority,
-            interval,
-        })
     }
 
     fn garp_burst(&mut self, count: u32) {
@@ -343,28 +331,19 @@ impl Runtime {
     }
 
     fn notify(&mut self, state: State) {
-        let n = &self.cfg.notify;
-        let specific = match state {
-            State::Master => n.master.clone(),
-            State::Backup => n.backup.clone(),
-            State::Fault => n.fault.clone(),
-            State::Init => n.stop.clone(),
+        let reported = match state {
+            State::Master => VrrpState::Master,
+            State::Backup => VrrpState::Backup,
+            State::Fault => VrrpState::Fault,
+            State::Init => VrrpState::Stop,
         };
-        // keepalived's generic notify: "INSTANCE" name state priority.
-        let generic = n.any.clone().map(|mut argv| {
-            argv.extend([
-                "INSTANCE".to_string(),
-                self.cfg.name.clone(),
-                if state == State::Init {
-                    "STOP".into()
-                } else {
-                    state.as_str().to_string()
-                },
-                self.fsm.priority().to_string(),
-            ]);
-            argv
-        });
-        let commands: Vec<Vec<String>> = specific.into_iter().chain(generic).collect();
+        let commands = crate::notify::commands(
+            &self.cfg.notify,
+            Scope::Instance,
+            &self.cfg.name,
+            reported,
+            self.fsm.priority(),
+        );
         // In order, one after the other, without holding up the protocol.
         self.notify.run(&self.cfg.name, commands);
     }
@@ -377,20 +356,13 @@ impl Runtime {
                     info!(instance = %self.cfg.name, from = from.as_str(), to = to.as_str(), priority = self.fsm.priority(), "VRRP state");
                     if to == State::Master {
                         self.set_addresses(Want::Present);
-                        self.garp_burst(self.cfg.garp.repeat);
+                        let count = self.bursts.on_master(Instant::now());
+                        self.garp_burst(count);
                         self.status.master = Some(self.primary);
-                        self.garp_second_burst = !self.cfg.garp.delay.is_zero();
-                        self.garp_at = if self.garp_second_burst {
-                            Some(Instant::now() + self.cfg.garp.delay)
-                        } else if !self.cfg.garp.refresh.is_zero() {
-                            Some(Instant::now() + self.cfg.garp.refresh)
-                        } else {
-                            None
-                        };
                     } else if from == State::Master || from == State::Init {
                         // From Init too: a backup must not keep addresses a crash left.
                         self.set_addresses(Want::Absent);
-                        self.garp_at = None;
+                        self.bursts.on_leave();
                         self.held.cancel();
                         self.pace_at = None;
                         if to != State::Backup {
@@ -415,15 +387,8 @@ impl Runtime {
     }
 
     fn garp_due(&mut self) {
-        let count = if self.garp_second_burst {
-            self.cfg.garp.repeat
-        } else {
-            self.cfg.garp.refresh_repeat
-        };
+        let count = self.bursts.fire(Instant::now());
         self.garp_burst(count);
-        self.garp_second_burst = false;
-        self.garp_at =
-            (!self.cfg.garp.refresh.is_zero()).then(|| Instant::now() + self.cfg.garp.refresh);
     }
 
     /// Re-evaluates tracking and tells the state machine what changed.
@@ -476,7 +441,7 @@ impl Runtime {
                     None => std::future::pending().await,
                 }
             };
-            let garp_at = self.garp_at;
+            let garp_at = self.bursts.at();
             let garp = async {
                 match garp_at {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -526,15 +491,19 @@ impl Runtime {
                             self.retrack();
                         }
                     }
-                    Some(Command::Shutdown) | None => {
+                    cmd @ (Some(Command::Shutdown { .. }) | None) => {
                         let now = self.now();
                         let acts = self.fsm.handle(now, Event::Shutdown);
                         self.act(acts);
                         if let Some(v) = self.vmac.take() {
                             v.close(&mut self.addresses);
                         }
-                        // The stop notification runs before the daemon exits.
-                        self.notify.finish(Duration::from_secs(5)).await;
+                        // The stop notification runs before the daemon exits, within its budget.
+                        let until = match cmd {
+                            Some(Command::Shutdown { scripts_until }) => scripts_until,
+                            _ => Instant::now(),
+                        };
+                        self.notify.finish(until.saturating_duration_since(Instant::now())).await;
                         return;
                     }
                 },

@@ -1,8 +1,13 @@
-//! VRRP v2 and v3: the packet codec ([`packet`]) and the state machine ([`fsm`]) are pure; the
-//! network side moves the addresses and talks to the peers.
+//! VRRP v2 and v3. Pure, and replay-tested: the packet codec ([`packet`]), which adverts are
+//! admitted ([`admit`]), the state machine ([`fsm`]), the gratuitous announcements' schedule
+//! ([`garp`]) and the sync groups' commands ([`group`]). The network side ([`instance`] on
+//! its own thread, [`thread`]) moves the addresses and talks to the peers.
 
+pub mod admit;
 pub mod announce;
 pub mod fsm;
+pub mod garp;
+pub mod group;
 pub mod held;
 pub mod instance;
 pub mod link;

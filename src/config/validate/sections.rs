@@ -41,6 +41,13 @@ pub(super) fn global(sp: Option<&Sp<raw::Global>>, host_name: &str, d: &mut Diag
         d.error(l.loc(), "`router_id` is empty");
     }
     let state_dir = absolute_path(&g.state_dir, "state_dir", PathBuf::from("/run/haldir"), d);
+    // Drains must outlive a reboot, the record of the kernel must not: by default they live
+    // apart (/run is emptied at boot). A state_dir of one's own keeps both, as before.
+    let drain_default = match g.state_dir {
+        Some(_) => state_dir.clone(),
+        None => PathBuf::from("/var/lib/haldir"),
+    };
+    let drain_dir = absolute_path(&g.drain_dir, "drain_dir", drain_default, d);
     let control_socket = absolute_path(
         &g.control_socket,
         "control_socket",
@@ -91,6 +98,7 @@ pub(super) fn global(sp: Option<&Sp<raw::Global>>, host_name: &str, d: &mut Diag
             d,
         ),
         state_dir,
+        drain_dir,
         control_socket,
         metrics_listen: super::super::leaf::opt(&g.metrics_listen, "metrics_listen", d),
         script_user,

@@ -1,0 +1,192 @@
+//! When a master's gratuitous announcements (ARP for IPv4, unsolicited NA for IPv6) go out,
+//! as keepalived schedules them: a burst of `repeat` on becoming master, a second burst
+//! `delay` later (garp_master_delay), then `refresh_repeat` every `refresh`
+//! (garp_master_refresh); within a burst, one announcement every `interval` (garp_interval,
+//! gna_interval) where one is set, else all at once. Pure: time is given, the instance sends.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::config::model::Garp;
+
+/// The bursts of one instance.
+#[derive(Debug, Clone)]
+pub struct Bursts {
+    garp: Garp,
+    /// The next burst is the second one after becoming master (else a refresh).
+    second: bool,
+    at: Option<Instant>,
+}
+
+impl Bursts {
+    pub fn new(garp: Garp) -> Self {
+        Bursts {
+            garp,
+            second: false,
+            at: None,
+        }
+    }
+
+    /// Became master at `now`: the size of the burst to send now.
+    pub fn on_master(&mut self, now: Instant) -> u32 {
+        self.second = !self.garp.delay.is_zero();
+        self.at = if self.second {
+            Some(now + self.garp.delay)
+        } else {
+            self.refresh(now)
+        };
+        self.garp.repeat
+    }
+
+    /// Left master: nothing more is due.
+    pub fn on_leave(&mut self) {
+        self.second = false;
+        self.at = None;
+    }
+
+    /// When the next burst is due.
+    pub fn at(&self) -> Option<Instant> {
+        self.at
+    }
+
+    /// The burst due at `now`: its size.
+    pub fn fire(&mut self, now: Instant) -> u32 {
+        let count = if self.second {
+            self.garp.repeat
+        } else {
+            self.garp.refresh_repeat
+        };
+        self.second = false;
+        self.at = self.refresh(now);
+        count
+    }
+
+    fn refresh(&self, now: Instant) -> Option<Instant> {
+        (!self.garp.refresh.is_zero()).then(|| now + self.garp.refresh)
+    }
+}
+
+/// Announcements spaced by an interval: which address goes next, and when.
+#[derive(Debug, Clone, Default)]
+pub struct Pacer {
+    /// Indexes of the addresses waiting for their turn.
+    pending: VecDeque<usize>,
+    /// The spacing of IPv4 and of IPv6 announcements (zero: all at once).
+    intervals: (Duration, Duration),
+}
+
+impl Pacer {
+    pub fn new(ipv4: Duration, ipv6: Duration) -> Self {
+        Pacer {
+            pending: VecDeque::new(),
+            intervals: (ipv4, ipv6),
+        }
+    }
+
+    fn interval(&self, v6: bool) -> Duration {
+        if v6 {
+            self.intervals.1
+        } else {
+            self.intervals.0
+        }
+    }
+
+    /// A burst of `count` for each address (`v6[i]`: whether address `i` is IPv6): what to
+    /// send at once (index, count), and when the first queued one is due.
+    pub fn burst(
+        &mut self,
+        v6: &[bool],
+        count: u32,
+        now: Instant,
+    ) -> (Vec<(usize, u32)>, Option<Instant>) {
+        let mut at_once = Vec::new();
+        for (i, six) in v6.iter().enumerate() {
+            if self.interval(*six).is_zero() {
+                at_once.push((i, count));
+            } else {
+                self.pending.extend(std::iter::repeat_n(i, count as usize));
+            }
+        }
+        (at_once, (!self.pending.is_empty()).then_some(now))
+    }
+
+    /// The queued announcement due at `now`, and when the one after it is due.
+    pub fn next(&mut self, v6: &[bool], now: Instant) -> Option<(usize, Option<Instant>)> {
+        let i = self.pending.pop_front()?;
+        let after = self
+            .pending
+            .front()
+            .map(|n| now + self.interval(v6.get(*n).copied().unwrap_or(false)));
+        Some((i, after))
+    }
+
+    /// Drops what is queued (the instance left master).
+    pub fn cancel(&mut self) {
+        self.pending.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn keepalived_defaults_two_bursts_of_five_five_seconds_apart() {
+        let t0 = Instant::now();
+        let mut b = Bursts::new(Garp::default());
+        assert_eq!(b.on_master(t0), 5);
+        assert_eq!(b.at(), Some(t0 + ms(5000)));
+        assert_eq!(b.fire(t0 + ms(5000)), 5);
+        assert_eq!(b.at(), None, "no refresh by default");
+    }
+
+    #[test]
+    fn refreshes_follow_the_second_burst_and_stop_on_leaving_master() {
+        let garp = Garp {
+            delay: ms(1000),
+            repeat: 3,
+            refresh: ms(60_000),
+            refresh_repeat: 2,
+            ..Garp::default()
+        };
+        let t0 = Instant::now();
+        let mut b = Bursts::new(garp.clone());
+        assert_eq!(b.on_master(t0), 3);
+        let t1 = t0 + ms(1000);
+        assert_eq!(b.at(), Some(t1));
+        assert_eq!(b.fire(t1), 3, "the second burst is a full one");
+        assert_eq!(b.at(), Some(t1 + ms(60_000)));
+        assert_eq!(b.fire(t1 + ms(60_000)), 2, "a refresh is refresh_repeat");
+        b.on_leave();
+        assert_eq!(b.at(), None);
+        // Without a delay there is no second burst: refreshes only.
+        let mut b = Bursts::new(Garp {
+            delay: Duration::ZERO,
+            ..garp
+        });
+        assert_eq!(b.on_master(t0), 3);
+        assert_eq!(b.at(), Some(t0 + ms(60_000)));
+    }
+
+    #[test]
+    fn an_interval_spaces_the_announcements_of_its_family_only() {
+        let t0 = Instant::now();
+        let v6 = [false, true];
+        let mut p = Pacer::new(ms(100), Duration::ZERO);
+        let (now, first) = p.burst(&v6, 2, t0);
+        assert_eq!(now, vec![(1, 2)], "IPv6 has no interval: at once");
+        assert_eq!(first, Some(t0));
+        assert_eq!(p.next(&v6, t0), Some((0, Some(t0 + ms(100)))));
+        assert_eq!(p.next(&v6, t0 + ms(100)), Some((0, None)));
+        assert_eq!(p.next(&v6, t0 + ms(200)), None);
+        p.burst(&v6, 3, t0);
+        p.cancel();
+        assert_eq!(p.next(&v6, t0), None, "leaving master drops the queue");
+    }
+}
