@@ -13,6 +13,7 @@ mod fixed;
 mod metrics;
 mod process;
 mod reload;
+mod resident;
 mod scrape;
 mod status;
 mod systemd;
@@ -63,15 +64,7 @@ pub fn run(path: &Path) -> ExitCode {
     runtime.block_on(main_loop(path))
 }
 
-/// Hands memory freed after a large one-off job (reading the configuration, the first full
-/// reconcile) back to the system: glibc keeps it otherwise, and a daemon lives long.
-fn release_memory() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only returns free heap pages to the kernel.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
+use resident::release_memory;
 
 /// The one budget of a clean stop: the VRRP instances' stop scripts (all instances side by
 /// side, each instance's scripts in order after any still running), then the `omega`
@@ -231,6 +224,11 @@ impl Daemon {
         let _ = std::fs::remove_file(&self.config.global.control_socket);
         info!("stopped");
     }
+}
+
+/// Whether mark rules name peers, whose MACs the daemon looks up again while it runs.
+fn has_peers(config: &Config) -> bool {
+    config.fwmarks.iter().any(|r| !r.exclude_peers.is_empty())
 }
 
 /// Whether anything is run as `script_user`: it must exist only then.
@@ -414,15 +412,35 @@ impl Daemon {
         d.serve_metrics().await;
         d.watch_files(files);
         release_memory();
+        if !d.config.global.no_swap {
+            resident::release_code();
+        }
         systemd::ready(&d.summary());
         let mut tick = tokio::time::interval(d.config.global.reconcile_interval);
         tick.tick().await;
-        // Peers' MACs are looked up again every 2 s: a new or changed one rewrites the rules.
+        // Peers' MACs are looked up again every 2 s, when mark rules name peers: a new or
+        // changed one rewrites the rules. Without, the loop sleeps until something happens.
         let mut peers_tick = tokio::time::interval(std::time::Duration::from_secs(2));
         let mut watchdog = systemd::watchdog_interval().map(tokio::time::interval);
         // A change on disk reloads once the writes have settled.
         let mut settle: Option<tokio::time::Instant> = None;
         loop {
+            let peers_due = has_peers(&d.config);
+            let repair_due = d.host.has_ipvs();
+            let peers = async {
+                if peers_due {
+                    peers_tick.tick().await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
+            let repair = async {
+                if repair_due {
+                    tick.tick().await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
             let settled = async {
                 match settle {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -438,7 +456,7 @@ impl Daemon {
                 }
             };
             tokio::select! {
-                _ = peers_tick.tick() => d.netfilter(),
+                _ = peers => d.netfilter(),
                 Some(t) = vrrp_events.recv() => d.on_vrrp(t),
                 Some((name, up)) = link_events.recv() => d.vrrp.track(&d.config, false, &name, up),
                 Some(ev) = script_events.recv() => d.vrrp.on_script(&d.config, &ev),
@@ -468,7 +486,7 @@ impl Daemon {
                     settle = None;
                     d.reload("file changed").await;
                 }
-                _ = tick.tick() => {
+                _ = repair => {
                     d.reconcile("interval");
                 }
                 _ = hup.recv() => {

@@ -104,7 +104,7 @@ impl Daemon {
         if metrics_moved {
             self.serve_metrics().await;
         }
-        super::release_memory();
+        super::resident::release_memory();
         for l in &lines {
             info!(change = %l, "reload");
         }

@@ -17,6 +17,7 @@ use super::held::Holdings;
 use super::link;
 use super::packet::{self, Advert, DropReason, V3Checksum};
 use super::socket::{self, VrrpSocket};
+use super::timer::Timer;
 use super::tracking::{Tracked, Tracking};
 use super::vmac::Vmac;
 use crate::config::model::VrrpInstance;
@@ -165,6 +166,7 @@ pub fn spawn(
     let (status_tx, status_rx) = watch::channel(status.clone());
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let bursts = Bursts::new(cfg.garp.clone());
+    let timer = Timer::new()?;
     let rt = Runtime {
         fsm: Fsm::new(Params {
             version: cfg.version,
@@ -194,6 +196,7 @@ pub fn spawn(
         origin: Instant::now(),
         bursts,
         pace_at: None,
+        timer,
         transitions,
         notify: crate::notify::Chain::new(notify_user),
         tracking,
@@ -229,6 +232,8 @@ struct Runtime {
     bursts: Bursts,
     /// The next announcement of a burst that an interval spaces out.
     pace_at: Option<Instant>,
+    /// Wakes the instance at the earliest of its deadlines.
+    timer: Timer,
     /// Where state changes are reported to the daemon.
     transitions: mpsc::UnboundedSender<Report>,
     /// The notify commands still running: each new batch waits for the one before, so
@@ -413,6 +418,22 @@ impl Runtime {
         self.act(acts);
     }
 
+    /// What the timer found due: the paced announcement, the state machine's deadline, the
+    /// next GARP burst (each only when its time has come).
+    fn due(&mut self, deadline: Option<Instant>) {
+        let now = Instant::now();
+        if self.pace_at.is_some_and(|at| at <= now) {
+            self.pace_at = self.held.announce_next(&self.cfg.name);
+        }
+        if deadline.is_some_and(|at| at <= now) {
+            let acts = self.fsm.handle(self.now(), Event::Tick);
+            self.act(acts);
+        }
+        if self.bursts.at().is_some_and(|at| at <= now) {
+            self.garp_due();
+        }
+    }
+
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         self.retrack();
         let now = self.now();
@@ -435,34 +456,15 @@ impl Runtime {
         let mut buf = vec![0u8; 2048];
         loop {
             let deadline = self.fsm.deadline().map(|d| self.origin + d);
-            let timer = async {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let garp_at = self.bursts.at();
-            let garp = async {
-                match garp_at {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let pace_at = self.pace_at;
-            let pace = async {
-                match pace_at {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let next = [deadline, self.bursts.at(), self.pace_at]
+                .into_iter()
+                .flatten()
+                .min();
+            if let Err(e) = self.timer.set(next) {
+                warn!(instance = %self.cfg.name, error = %e, "cannot arm the timer");
+            }
             tokio::select! {
-                _ = pace => self.pace_at = self.held.announce_next(&self.cfg.name),
-                _ = timer => {
-                    let now = self.now();
-                    let acts = self.fsm.handle(now, Event::Tick);
-                    self.act(acts);
-                }
-                _ = garp => self.garp_due(),
+                _ = self.timer.fired() => self.due(deadline),
                 cmd = commands.recv() => match cmd {
                     Some(Command::GroupFault(f)) => {
                         if self.group_fault != f {

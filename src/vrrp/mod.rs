@@ -14,6 +14,7 @@ pub mod link;
 pub mod packet;
 pub mod socket;
 pub mod thread;
+pub mod timer;
 pub mod tracking;
 pub mod vmac;
 
