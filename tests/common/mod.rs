@@ -69,15 +69,30 @@ pub fn available(test: &str, tools: &[&'static str]) -> bool {
 /// under `lock` (one at a time: they measure failover times, and each VM takes a core under
 /// TCG). `hint` says what to install when a prerequisite is missing. Panics with the
 /// transcript when it fails.
-pub fn run(lock: &Mutex<()>, name: &str, mut command: Command, tools: &[&'static str], hint: &str) {
+pub fn run(lock: &Mutex<()>, name: &str, command: Command, tools: &[&'static str], hint: &str) {
+    run_with(lock, name, command, tools, hint, |_| {});
+}
+
+/// [`run`], with `before` called on the command once the lock is held (a build that must not
+/// compete with another scenario for the CPU).
+pub fn run_with(
+    lock: &Mutex<()>,
+    name: &str,
+    mut command: Command,
+    tools: &[&'static str],
+    hint: &str,
+    before: impl FnOnce(&mut Command),
+) {
     let _one = lock.lock().unwrap_or_else(|e| e.into_inner());
     if !available(&format!("scenario {name}{hint}"), tools) {
         return;
     }
-    let out = command
-        .env("HALDIR_BIN", env!("CARGO_BIN_EXE_haldir"))
-        .output()
-        .expect("the scenario runner starts");
+    before(&mut command);
+    // The binary under test, unless the caller chose one (the release build).
+    if !command.get_envs().any(|(k, _)| k == "HALDIR_BIN") {
+        command.env("HALDIR_BIN", env!("CARGO_BIN_EXE_haldir"));
+    }
+    let out = command.output().expect("the scenario runner starts");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -91,6 +106,23 @@ pub fn run(lock: &Mutex<()>, name: &str, mut command: Command, tools: &[&'static
     assert!(checks > 0, "scenario {name} made no check:\n{stdout}");
     assert!(!stdout.contains("not ok - "), "{stdout}");
     eprintln!("{name}: {checks} checks passed");
+}
+
+/// Builds the release binary (what users run, and what figures are quoted for) and returns
+/// its path.
+pub fn release_binary() -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let built = Command::new(cargo)
+        .args(["build", "--release", "--locked", "--bin", "haldir"])
+        .current_dir(root())
+        .output()
+        .expect("cargo starts");
+    assert!(
+        built.status.success(),
+        "the release build: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    root().join("target/release/haldir")
 }
 
 /// The repository's root.
