@@ -65,6 +65,9 @@ before=$(conns)
 spawn_at client /tmp/slow.pid sh -c "curl -s --max-time 30 http://10.0.0.100/cgi-bin/slow > /tmp/slow.out; echo \$? > /tmp/slow.rc"
 wait_until sh -c "/usr/sbin/ip netns exec lb1 ipvsadm -Lnc | grep -q ESTABLISHED" || fail "the long-lived connection is established"
 : > /tmp/lb1.restart.log
+# Counted from here: at start-up lb2 may have been master for a moment (its master-down timer
+# is only 0.2 s longer than lb1's, and lb1 is started second).
+masters_before=$(metric lb2 'haldir_vrrp_transitions_total{instance="VI_1",to="MASTER"}')
 kill -9 "$(cat /tmp/lb1.pid)"
 spawn_at lb1 /tmp/lb1.pid haldir run -c /lab/lb1.toml 2>/tmp/lb1.restart.log
 # For the master-down interval and well past it, the backup must not take the VIP.
@@ -74,7 +77,7 @@ while [ "$(now_ms)" -lt "$end" ]; do
     sleep 0.1
 done
 ok "lb2 never took the VIP (watched for 6 s, master-down is 3.6 s)"
-check_eq "lb2 made no transition to MASTER" "" "$(metric lb2 'haldir_vrrp_transitions_total{instance="VI_1",to="MASTER"}')"
+check_eq "lb2 made no transition to MASTER" "$masters_before" "$(metric lb2 'haldir_vrrp_transitions_total{instance="VI_1",to="MASTER"}')"
 grep -q 'resuming as master' /tmp/lb1.restart.log && ok "the restarted haldir found its VIP and resumed as master" \
     || { cat /tmp/lb1.restart.log; fail "resumed as master"; }
 grep -q 'applied' /tmp/lb1.restart.log && { cat /tmp/lb1.restart.log; fail "the table is adopted as it is"; }
