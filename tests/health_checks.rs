@@ -131,7 +131,7 @@ async fn http_server() -> HttpServer {
 
 fn target(kind: CheckKind, addr: SocketAddr, timeout_ms: u64) -> Target {
     Target {
-        check: check(kind, timeout_ms),
+        check: check(kind, timeout_ms).into(),
         addr: addr.ip(),
         port: addr.port(),
     }
@@ -363,7 +363,8 @@ fn misc(argv: Vec<String>, dynamic_weight: bool, timeout_ms: u64) -> Target {
                 dynamic_weight,
             },
             timeout_ms,
-        ),
+        )
+        .into(),
         addr: "192.0.2.7".parse().unwrap(),
         port: 8080,
     }

@@ -391,9 +391,10 @@ pub struct VirtualServer {
     pub smtp_alert: bool,
     /// At stop, run the live servers' notify_down and quorum_down, and mail (keepalived's omega).
     pub omega: bool,
-    /// The service-wide check, as written (each real server carries its effective one).
+    /// The service-wide check, as written (each real server carries its effective one: this
+    /// same one, shared, when it has none of its own).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub check: Option<Check>,
+    pub check: Option<std::sync::Arc<Check>>,
     #[serde(rename = "real_server")]
     pub real_servers: Vec<RealServer>,
 }
@@ -481,7 +482,7 @@ pub struct RealServer {
     pub smtp_alert: bool,
     /// The effective check; `None` means always up, as keepalived treats an unchecked server.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub check: Option<Check>,
+    pub check: Option<std::sync::Arc<Check>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]

@@ -42,6 +42,7 @@ use metrics::Metrics;
 use vrrp::VrrpSet;
 
 pub fn run(path: &Path) -> ExitCode {
+    resident::small_pages();
     // Before the runtime starts a thread: every thread inherits the namespace and the mask.
     if let Ok(l) = config::load(path)
         && !process::apply(&l.config.global)

@@ -5,6 +5,18 @@
 //! what runs afterwards. Measured with scripts/bench/idle: a VRRP-only daemon held 5.7 MiB of
 //! its code resident after start.
 
+/// Keeps the daemon's memory in small pages. Debian's kernels back anonymous memory with
+/// transparent huge pages whenever they can: a 2 MiB page stays resident whole however little
+/// of it is used, and a daemon's heap is small, sparse and long-lived. Measured with 10,000
+/// TCP checks (scripts/bench/checks-load): 34 of the heap's 36 MiB were huge pages. A failure
+/// (an old kernel) only leaves the pages as they were.
+pub fn small_pages() {
+    // SAFETY: PR_SET_THP_DISABLE sets a flag of this process; no memory is involved.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 /// Returns freed heap pages to the kernel.
 pub fn release_memory() {
     #[cfg(target_env = "gnu")]

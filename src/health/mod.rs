@@ -42,6 +42,8 @@ pub fn targets(config: &Config) -> Consumers {
                 .push((vs.name.clone(), rs.address));
         }
     }
+    // Most targets feed one server: no room kept for more.
+    out.values_mut().for_each(Vec::shrink_to_fit);
     out
 }
 

@@ -16,7 +16,8 @@ use crate::identity::Identity;
 /// What is probed: a check and the address and port it is aimed at.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Target {
-    pub check: Check,
+    /// Shared with the configuration: ten thousand servers of one service hold one check.
+    pub check: Arc<Check>,
     pub addr: IpAddr,
     pub port: u16,
 }

@@ -23,7 +23,7 @@ pub mod vmac;
 pub fn tracking_target(t: &crate::config::model::TrackScript) -> crate::health::Target {
     use crate::config::model::{Check, CheckKind};
     crate::health::Target {
-        check: Check {
+        check: std::sync::Arc::new(Check {
             kind: CheckKind::Misc {
                 command: t.command.clone(),
                 dynamic_weight: false,
@@ -37,7 +37,7 @@ pub fn tracking_target(t: &crate::config::model::TrackScript) -> crate::health::
             address: None,
             source: None,
             alpha: false,
-        },
+        }),
         addr: std::net::IpAddr::from([0, 0, 0, 0]),
         port: 0,
     }

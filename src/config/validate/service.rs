@@ -92,7 +92,9 @@ fn virtual_server(
         );
     }
     let service_check = r.check.as_ref();
-    let check = service_check.and_then(|c| check::effective(None, Some(c), d));
+    let check = service_check
+        .and_then(|c| check::effective(None, Some(c), d))
+        .map(std::sync::Arc::new);
 
     let key = key?;
     let family = key.family();
@@ -170,6 +172,7 @@ fn virtual_server(
             forwarding,
             tunnel,
             check: service_check,
+            effective_check: check.as_ref(),
             inhibit_on_failure,
             alerts,
         };
@@ -181,6 +184,8 @@ fn virtual_server(
         }
     }
 
+    // Kept for the daemon's life: no room for servers that will never come.
+    real_servers.shrink_to_fit();
     let uses_tun = forwarding == Forwarding::Tun
         || real_servers.iter().any(|s| s.forwarding == Forwarding::Tun);
     if let (Some(t), false) = (&r.tunnel, uses_tun) {
@@ -344,6 +349,8 @@ struct Service<'a> {
     forwarding: Forwarding,
     tunnel: Option<Tunnel>,
     check: Option<&'a Sp<raw::Check>>,
+    /// The service's check as its servers without one of their own share it.
+    effective_check: Option<&'a std::sync::Arc<super::super::model::Check>>,
     inhibit_on_failure: bool,
     alerts: &'a super::Alerts,
 }
@@ -409,7 +416,10 @@ fn real_server(sp: &Sp<raw::RealServer>, vs: &Service, d: &mut Diags) -> Option<
     ) {
         d.error(l.loc(), format!("`lower_threshold` ({lower_threshold}) is above `upper_threshold` ({upper_threshold})"));
     }
-    let check = check::effective(r.check.as_ref(), service_check, d);
+    let check = match &r.check {
+        None => vs.effective_check.cloned(),
+        Some(own) => check::effective(Some(own), service_check, d).map(std::sync::Arc::new),
+    };
     if let (Some(c), Some(RsAddr { port: None, .. })) = (&check, address)
         && c.port.is_none()
         && !matches!(c.kind, crate::config::model::CheckKind::Misc { .. })
