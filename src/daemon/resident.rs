@@ -5,8 +5,8 @@
 //! what runs afterwards. Measured with scripts/bench/idle: a VRRP-only daemon held 5.7 MiB of
 //! its code resident after start.
 
-/// Keeps the daemon's memory in small pages. Debian's kernels back anonymous memory with
-/// transparent huge pages whenever they can: a 2 MiB page stays resident whole however little
+/// Keeps the daemon's memory in small pages. Debian's cloud kernel (THP "always") backs
+/// anonymous memory with transparent huge pages whenever it can: a 2 MiB page stays resident whole however little
 /// of it is used, and a daemon's heap is small, sparse and long-lived. Measured with 10,000
 /// TCP checks (scripts/bench/checks-load): 34 of the heap's 36 MiB were huge pages. A failure
 /// (an old kernel) only leaves the pages as they were.
