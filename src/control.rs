@@ -64,6 +64,21 @@ pub struct Status {
     pub tasks: u64,
     pub vrrp: Vec<VrrpStatus>,
     pub virtual_servers: Vec<VsStatus>,
+    /// The VIPs offered to the routers (`[[announce]]`).
+    #[serde(default)]
+    pub announced: Vec<AnnounceStatus>,
+}
+
+/// One `[[announce]]`: whether its route is wanted, whether it is in haldir's table, and why
+/// not when it is withheld.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnnounceStatus {
+    pub prefix: String,
+    pub table: u32,
+    pub wanted: bool,
+    pub in_table: bool,
+    /// drained, checks pending, startup delay, quorum, hold-down.
+    pub withheld: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,7 +20,27 @@ use crate::reconcile::{ReconcileError, Reconciler, Report};
 /// Whether the configuration has anything for IPVS: without, haldir never opens it (a
 /// VRRP-only director runs on a kernel without the module).
 pub fn needs_ipvs(c: &Config) -> bool {
-    !c.virtual_servers.is_empty() || c.ipvs.timeouts.is_some() || c.ipvs.sync_daemon.is_some()
+    !c.virtual_servers.is_empty()
+        || c.ipvs.timeouts.is_some()
+        || c.ipvs.sync_daemon.is_some()
+        || c.ipvs.sloppy_tcp.is_some()
+}
+
+/// Where the kernel keeps IPVS's sloppy_tcp switch (per network namespace).
+const SLOPPY_TCP: &str = "/proc/sys/net/ipv4/vs/sloppy_tcp";
+
+/// Sets net.ipv4.vs.sloppy_tcp when the configuration says and the kernel differs. A failure
+/// is logged and the rest goes on: the table matters more than the switch.
+fn sloppy_tcp(want: Option<bool>) {
+    let Some(on) = want else { return };
+    let value = if on { "1" } else { "0" };
+    match std::fs::read_to_string(SLOPPY_TCP) {
+        Ok(now) if now.trim() == value => {}
+        _ => match std::fs::write(SLOPPY_TCP, value) {
+            Ok(()) => tracing::info!(sloppy_tcp = value, "set net.ipv4.vs.sloppy_tcp"),
+            Err(e) => tracing::warn!(path = SLOPPY_TCP, error = %e, "cannot set sloppy_tcp"),
+        },
+    }
 }
 
 /// What a pass did to the IPVS table: nothing to do (no IPVS in the configuration), or the
@@ -80,7 +100,9 @@ impl Host {
 
     /// Reads the kernel and brings it to `want` (start, drift repair, a role change).
     pub fn reconcile(&mut self, want: Desired) -> IpvsOutcome {
-        let result = self.ipvs.as_mut()?.apply(&want);
+        let reconciler = self.ipvs.as_mut()?;
+        sloppy_tcp(want.sloppy_tcp);
+        let result = reconciler.apply(&want);
         self.remember(want, &result);
         Some(result)
     }
@@ -99,6 +121,7 @@ impl Host {
             return self.reconcile(want);
         }
         let reconciler = self.ipvs.as_mut()?;
+        sloppy_tcp(want.sloppy_tcp);
         let result = reconciler.owned().and_then(|owned| {
             let ops = diff::diff(&want, &Actual::from_desired(&self.last), &owned);
             reconciler.apply_ops(&want, &owned, ops)

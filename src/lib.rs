@@ -4,11 +4,13 @@
 //! The shape, module by module, is the README's "Layout" section (README.md#layout). In
 //! short: [`config`] reads and validates the file; pure cores decide — [`reconcile`] (desired
 //! state, diff, incremental updates), [`vrrp`] (codec, admission, state machine, GARP
-//! schedule, sync groups), [`health::tracker`], [`netfilter::rules`]; the edges act —
+//! schedule, sync groups), [`health::tracker`], [`netfilter::rules`], [`announce`] (which VIPs
+//! are offered to the routers); the edges act —
 //! [`netlink`] (one socket type, rtnetlink messages), [`ipvs`], [`host`] (one orchestration
 //! bringing the host to the configuration), [`daemon`] (the loop, with VRRP on its own thread)
 //! and [`cli`].
 
+pub mod announce;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -812,3 +812,107 @@ fn script_identities_are_user_or_user_and_group() {
         "`user` \" \" is not \"user\" or \"user:group\" (\"root\" runs scripts as root)",
     );
 }
+
+/// Active-active: one `mh` service on the announced VIP.
+const ACTIVE: &str = r#"
+[[virtual_server]]
+name = "web"
+address = "192.0.2.10:80"
+scheduler = "mh"
+scheduler_flags = ["mh-port", "mh-fallback"]
+forwarding = "dr"
+[[virtual_server.real_server]]
+address = "10.0.0.1:80"
+
+[[announce]]
+prefix = "192.0.2.10/32"
+"#;
+
+#[test]
+fn an_announced_vip_takes_the_services_on_it_and_routing_defaults() {
+    let c = config::load_str(Path::new("t.toml"), ACTIVE)
+        .unwrap()
+        .config;
+    let routing = c
+        .routing
+        .expect("[[announce]] brings [routing] with its defaults");
+    assert_eq!((routing.table, routing.protocol), (200, 200));
+    assert_eq!(routing.startup_delay, std::time::Duration::from_secs(3));
+    assert_eq!(c.announces.len(), 1);
+    assert_eq!(c.announces[0].virtual_servers, vec!["web".to_string()]);
+    assert_eq!(c.announces[0].hold_down, std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn an_announced_service_is_mh_with_mh_port() {
+    let rr = ACTIVE.replace(
+        "scheduler = \"mh\"\nscheduler_flags = [\"mh-port\", \"mh-fallback\"]\n",
+        "scheduler = \"rr\"\n",
+    );
+    expect(
+        &rr,
+        11,
+        10,
+        "virtual_server `web` is announced but scheduled with `rr`",
+    );
+    let no_port = ACTIVE.replace("[\"mh-port\", \"mh-fallback\"]", "[\"mh-fallback\"]");
+    expect(
+        &no_port,
+        12,
+        10,
+        "virtual_server `web` is announced but scheduled with `mh` without `mh-port`",
+    );
+}
+
+#[test]
+fn an_announced_prefix_is_one_address_and_not_a_vrrp_address() {
+    expect(
+        &ACTIVE.replace("192.0.2.10/32", "192.0.2.0/24"),
+        12,
+        10,
+        "`192.0.2.0/24` is not a single address",
+    );
+    let both = format!(
+        "{ACTIVE}\n[[vrrp_instance]]\nname = \"VI_1\"\ninterface = \"eth1\"\nvirtual_router_id = 51\nvirtual_ipaddress = [\"192.0.2.10/32\"]\n"
+    );
+    expect(
+        &both,
+        12,
+        10,
+        "192.0.2.10 is also a virtual address of vrrp_instance `VI_1`",
+    );
+    expect(
+        &format!("{ACTIVE}[[announce]]\nprefix = \"192.0.2.10\"\n"),
+        14,
+        10,
+        "duplicate announced prefix `192.0.2.10/32`",
+    );
+}
+
+#[test]
+fn announce_names_existing_services_and_routing_owns_its_table() {
+    expect(
+        &format!("{ACTIVE}virtual_servers = [\"wbe\"]\n"),
+        13,
+        20,
+        "no virtual_server is named `wbe`",
+    );
+    expect(
+        &format!("{ACTIVE}\n[routing]\ntable = 254\n"),
+        15,
+        9,
+        "table 254 is one of the kernel's own",
+    );
+    expect(
+        &format!("{ACTIVE}\n[routing]\nprotocol = 3\n"),
+        15,
+        12,
+        "route protocol 3 is one the kernel itself uses",
+    );
+    expect(
+        &ACTIVE.replace("192.0.2.10/32", "192.0.2.11/32"),
+        12,
+        10,
+        "no virtual server has the address 192.0.2.11",
+    );
+}

@@ -163,6 +163,11 @@ fn real_keepalived_configurations_and_their_conversions_agree() {
 }
 
 #[test]
+fn active_active_directors_announced_by_bird() {
+    scenario("announce-bird");
+}
+
+#[test]
 fn crash_and_restart_of_the_master() {
     scenario("crash-restart");
 }

@@ -253,6 +253,22 @@ pub fn render(s: &Status) -> String {
             );
         }
     }
+    if !s.announced.is_empty() {
+        let _ = writeln!(o, "\nAnnounced (table {})", s.announced[0].table);
+    }
+    for a in &s.announced {
+        let table = if a.in_table {
+            "in the table"
+        } else {
+            "not in the table"
+        };
+        let why = a
+            .withheld
+            .as_ref()
+            .map_or(String::new(), |w| format!("  withheld: {w}"));
+        let wanted = if a.wanted { "wanted" } else { "not wanted" };
+        let _ = writeln!(o, "  {:<20} {wanted}, {table}{why}", a.prefix);
+    }
     o
 }
 

@@ -33,6 +33,45 @@ pub struct Config {
     pub email: Option<Email>,
     #[serde(rename = "static", skip_serializing_if = "Static::is_empty")]
     pub static_: Static,
+    /// Present with `[routing]` or any `[[announce]]` (then with its defaults).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
+    #[serde(rename = "announce")]
+    pub announces: Vec<Announce>,
+}
+
+/// The kernel routing table haldir owns for announced VIPs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Routing {
+    pub table: u32,
+    pub protocol: u8,
+    #[serde(serialize_with = "serialize_duration")]
+    pub startup_delay: Duration,
+    pub on_stop: RoutesOnStop,
+}
+
+impl Default for Routing {
+    fn default() -> Self {
+        Routing {
+            table: 200,
+            protocol: 200,
+            startup_delay: Duration::from_secs(3),
+            on_stop: RoutesOnStop::Withdraw,
+        }
+    }
+}
+
+/// One VIP offered to the routers while its virtual servers can serve it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Announce {
+    /// A host route: /32 or /128.
+    pub prefix: IpNet,
+    /// The names of the virtual servers it depends on (never empty once validated).
+    pub virtual_servers: Vec<String>,
+    pub when: AnnounceWhen,
+    #[serde(serialize_with = "serialize_duration")]
+    pub hold_down: Duration,
+    pub metric: u32,
 }
 
 /// What haldir holds for as long as it runs.
@@ -701,6 +740,8 @@ pub struct Ipvs {
     pub timeouts: Option<Timeouts>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_daemon: Option<SyncDaemon>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sloppy_tcp: Option<bool>,
 }
 
 /// IPVS connection timeouts; an absent one is left as the kernel has it.

@@ -33,6 +33,42 @@ pub struct Document {
     pub email: Option<Sp<Email>>,
     #[serde(rename = "static")]
     pub static_: Option<Sp<Static>>,
+    pub routing: Option<Sp<Routing>>,
+    pub announce: Option<Vec<Sp<Announce>>>,
+}
+
+/// Active-active directors: the kernel routing table in which haldir puts a route for each
+/// announced VIP, for the host's routing daemon (BIRD, FRR) to export over BGP.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[routing]")]
+#[schemars(rename = "Routing")]
+pub struct Routing {
+    /// The kernel routing table haldir owns (default 200).
+    pub table: Option<Int>,
+    /// The route protocol its routes carry (default 200), for the daemon's filters.
+    pub protocol: Option<Int>,
+    /// Nothing is announced before the first round of checks is done and this has passed
+    /// (default "3s").
+    pub startup_delay: Option<Leaf<Dur>>,
+    /// "withdraw" (default) or "keep": what a clean stop does to the routes.
+    pub on_stop: Option<Leaf<RoutesOnStop>>,
+}
+
+/// One VIP this director offers to the routers while its virtual servers can serve it.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[[announce]]")]
+#[schemars(rename = "Announce")]
+pub struct Announce {
+    /// A host prefix, "192.0.2.10/32" or "2001:db8::10/128" (a bare address is taken as one).
+    pub prefix: Option<Leaf<Prefix>>,
+    /// The virtual servers that must be up (default: every one on that address).
+    pub virtual_servers: Option<Sp<Vec<Str>>>,
+    /// "all" (default) or "any": all of them, or at least one, above their quorum.
+    pub when: Option<Leaf<AnnounceWhen>>,
+    /// After a withdrawal, wait this long before announcing again (default "10s").
+    pub hold_down: Option<Leaf<Dur>>,
+    /// The route's metric (default 0): the routing daemon may map it to MED or communities.
+    pub metric: Option<Int>,
 }
 
 /// Addresses, routes and policy rules held for as long as haldir runs, whatever the VRRP
@@ -488,6 +524,9 @@ pub struct Ipvs {
     pub on_stop: Option<Leaf<OnStop>>,
     pub timeouts: Option<Sp<Timeouts>>,
     pub sync_daemon: Option<Sp<SyncDaemon>>,
+    /// net.ipv4.vs.sloppy_tcp: a TCP flow that reaches this director mid-stream (the routers
+    /// moved it) is scheduled from any packet, not only a SYN. Unset: left as the kernel has it.
+    pub sloppy_tcp: Option<Leaf<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -124,6 +124,14 @@ named_enum!(
     OnStop, "an on_stop action" { Keep = "keep", Remove = "remove" }
 );
 named_enum!(
+    /// What a clean stop does to the announced routes.
+    RoutesOnStop, "an on_stop action for routes" { Withdraw = "withdraw", Keep = "keep" }
+);
+named_enum!(
+    /// Which of an announcement's virtual servers must be up.
+    AnnounceWhen, "`all` or `any`" { All = "all", Any = "any" }
+);
+named_enum!(
     /// Checksum of VRRPv3 over IPv4.
     V3Checksum, "a VRRPv3 IPv4 checksum form" { PseudoHeader = "pseudo-header", Rfc9568 = "rfc9568" }
 );

@@ -324,6 +324,7 @@ mod tests {
                 adverts_received: 0,
                 dropped: [("ttl".to_string(), 2)].into_iter().collect(),
             }],
+            announced: Vec::new(),
             virtual_servers: vec![VsStatus {
                 name: "web".into(),
                 service: "TCP 10.0.0.1:80".into(),

@@ -5,6 +5,7 @@
 //! the real-server role, and leaves or removes the services as `ipvs.on_stop` says.
 
 mod alerts;
+mod announce;
 mod changes;
 mod control;
 mod director;
@@ -109,6 +110,8 @@ struct Daemon {
     metrics_task: Option<tokio::task::JoinHandle<()>>,
     file_events: mpsc::UnboundedSender<()>,
     watcher: Option<watch::ConfigWatch>,
+    /// The VIPs offered to the routers ([routing], [[announce]]).
+    announcements: announce::Announcements,
 }
 
 impl Daemon {
@@ -201,6 +204,8 @@ impl Daemon {
 
     async fn stop(&mut self) {
         systemd::stopping();
+        // The routers first: they move the flows away while this director still serves them.
+        self.stop_announcing();
         // Resign first (priority 0, addresses removed), so the backup takes over at once.
         let deadline = tokio::time::Instant::now() + STOP_BUDGET;
         self.vrrp.stop_all(deadline).await;
@@ -366,6 +371,7 @@ impl Daemon {
             metrics_task: None,
             file_events: file_tx,
             watcher: None,
+            announcements: Default::default(),
             config,
             inputs: Some(Inputs {
                 term,
@@ -409,6 +415,7 @@ impl Daemon {
         d.health.drained = drain::load(&d.config.global.drain_dir, &d.config.global.state_dir);
         drain::prune(&mut d.health.drained, &d.config);
         d.reconcile("start");
+        d.announce();
         d.netfilter();
         d.serve_metrics().await;
         d.watch_files(files);
@@ -448,6 +455,13 @@ impl Daemon {
                     None => std::future::pending().await,
                 }
             };
+            let announce_due = d.announcements.next;
+            let reannounce = async {
+                match announce_due {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             let ping = async {
                 match watchdog.as_mut() {
                     Some(w) => {
@@ -471,14 +485,17 @@ impl Daemon {
                     if !affected.is_empty() {
                         d.update(&affected);
                     }
+                    d.announce();
                 }
+                _ = reannounce => d.announce(),
                 Some(q) = queries.recv() => {
                     // An operator's reload reads the file as it is now: the watch's pending one
                     // would only read it again.
                     if matches!(q, Query::Control(Request::Reload, _)) {
                         settle = None;
                     }
-                    d.answer(q).await
+                    d.answer(q).await;
+                    d.announce();
                 }
                 Some(()) = file_events.recv() => {
                     settle = Some(tokio::time::Instant::now() + watch::SETTLE);
@@ -486,12 +503,14 @@ impl Daemon {
                 _ = settled => {
                     settle = None;
                     d.reload("file changed").await;
+                    d.announce();
                 }
                 _ = repair => {
                     d.reconcile("interval");
                 }
                 _ = hup.recv() => {
                     d.reload("SIGHUP").await;
+                    d.announce();
                 }
                 _ = ping => systemd::watchdog(),
                 _ = term.recv() => break,

@@ -127,6 +127,7 @@ impl Daemon {
                 .num_alive_tasks() as u64,
             vrrp,
             virtual_servers: services,
+            announced: self.announce_status(),
         }
     }
 }

@@ -222,6 +222,11 @@ impl Checks {
         self.lock().index.len()
     }
 
+    /// Whether every check has been probed at least once (the first round is over).
+    pub fn all_probed(&self) -> bool {
+        self.lock().slots.iter().flatten().all(|s| s.last.is_some())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -113,6 +113,32 @@ pub fn route(r: &Route, devices: &Devices) -> RouteMessage {
     m
 }
 
+/// The route of an announced VIP: `PREFIX dev lo proto PROTOCOL metric METRIC table TABLE`,
+/// for the routing daemon to learn from the table and export (the table is not one the host
+/// forwards with: no rule points to it).
+pub fn announced(
+    prefix: &ipnet::IpNet,
+    table: u32,
+    protocol: u8,
+    metric: u32,
+    lo: u32,
+) -> RouteMessage {
+    let mut m = RouteMessage::default();
+    let h = &mut m.header;
+    h.address_family = family(prefix.addr().is_ipv6());
+    h.destination_prefix_length = prefix.prefix_len();
+    h.table = table_byte(table);
+    h.protocol = RouteProtocol::from(protocol);
+    h.kind = Kind::Unicast;
+    h.scope = RouteScope::Link;
+    let a = &mut m.attributes;
+    a.push(RouteAttribute::Destination(prefix.addr().into()));
+    a.push(RouteAttribute::Oif(lo));
+    a.push(RouteAttribute::Priority(metric));
+    a.push(RouteAttribute::Table(table));
+    m
+}
+
 /// RTA_MULTIPATH: one next hop per path (hops = weight - 1), each with its gateway.
 fn nexthops(r: &Route, ifindexes: &[Option<u32>]) -> Vec<RouteNextHop> {
     r.nexthops

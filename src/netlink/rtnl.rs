@@ -5,8 +5,8 @@
 use std::io;
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkDeserializable, NetlinkHeader,
-    NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkDeserializable,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::AddressMessage;
@@ -16,6 +16,9 @@ use super::socket::{Protocol, Socket};
 use super::wire;
 use crate::config::route::{Route, Rule};
 use crate::config::vip::Vip;
+
+/// The loopback's interface index, the same in every network namespace.
+const LOOPBACK: u32 = 1;
 
 /// What a request may find already done: an object that exists (adding) or is gone
 /// (removing) is fine.
@@ -91,6 +94,23 @@ impl Rtnl {
             RouteNetlinkMessage::DelRoute(m),
         );
         self.set(want, new, del, NLM_F_CREATE)
+    }
+
+    /// The route of an announced VIP in haldir's table (see [`route::announced`]).
+    pub fn announced(
+        &mut self,
+        want: Want,
+        prefix: &ipnet::IpNet,
+        table: u32,
+        protocol: u8,
+        metric: u32,
+    ) -> io::Result<()> {
+        let m = route::announced(prefix, table, protocol, metric, LOOPBACK);
+        let (new, del) = (
+            RouteNetlinkMessage::NewRoute(m.clone()),
+            RouteNetlinkMessage::DelRoute(m),
+        );
+        self.set(want, new, del, NLM_F_CREATE | NLM_F_REPLACE)
     }
 
     pub fn rule(&mut self, want: Want, r: &Rule) -> io::Result<()> {

@@ -67,6 +67,8 @@ pub struct Desired {
     /// Only the timeouts the configuration sets (0 = leave the kernel's).
     pub timeouts: Option<Timeouts>,
     pub daemons: Vec<Daemon>,
+    /// net.ipv4.vs.sloppy_tcp, when the configuration sets it.
+    pub sloppy_tcp: Option<bool>,
 }
 
 pub fn service_id(vs: &VirtualServer) -> ServiceId {
@@ -299,6 +301,7 @@ pub fn desired(config: &Config, health: &HealthMap, roles: &Roles) -> Desired {
         services,
         timeouts,
         daemons,
+        sloppy_tcp: config.ipvs.sloppy_tcp,
     }
 }
 

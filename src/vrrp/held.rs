@@ -38,8 +38,9 @@ struct Held {
     vip: Vip,
     interface: String,
     ifindex: u32,
-    /// Index of its sender.
-    sender: usize,
+    /// Index of its sender; none on an interface without ARP (lo, a tunnel), where keepalived
+    /// announces nothing either.
+    sender: Option<usize>,
 }
 
 pub struct Holdings {
@@ -121,7 +122,10 @@ impl Holdings {
             let ifindex = link::index(&interface).map_err(|e| {
                 io::Error::new(e.kind(), format!("{} on {interface}: {e}", vip.net))
             })?;
-            let sender = out.sender(&interface, ifindex, vip.addr().is_ipv6())?;
+            let sender = match link::mac(&interface) {
+                Ok(_) => Some(out.sender(&interface, ifindex, vip.addr().is_ipv6())?),
+                Err(_) => None,
+            };
             out.held.push(Held {
                 vip: vip.clone(),
                 interface,
@@ -224,7 +228,9 @@ impl Holdings {
 
     fn send(&self, i: usize, count: u32, instance: &str) {
         let h = &self.held[i];
-        let s = &self.senders[h.sender];
+        let Some(s) = h.sender.map(|n| &self.senders[n]) else {
+            return;
+        };
         let sent = match (h.vip.addr(), &s.announce) {
             (IpAddr::V4(a), Announce::Arp(tx)) => {
                 let frame = announce::garp_frame(s.mac, a);

@@ -10,6 +10,7 @@ state_dir = "/run/haldir"
 [ipvs]
 timeouts = { tcp = "900s", tcp_fin = "120s", udp = "300s" }
 sync_daemon = { interface = "sync0", sync_id = 51 }
+sloppy_tcp = true
 TOML
 port=1000
 for s in rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh; do
@@ -141,6 +142,8 @@ check_eq "sync daemons (no instance to follow: both roles)" \
     "master sync daemon (mcast=sync0, syncid=51, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)
 backup sync daemon (mcast=sync0, syncid=51, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)" "$(ipvsadm -L --daemon)"
 check_eq "timeouts" "Timeout (tcp tcpfin udp): 900 120 300" "$(ipvsadm -L --timeout)"
+check_eq "sloppy_tcp (active-active: a flow moved here mid-stream is scheduled)" 1 \
+    "$(cat /proc/sys/net/ipv4/vs/sloppy_tcp)"
 
 say "a second apply is a no-op"
 check_status "haldir plan: nothing to do" 0 haldir plan -c /lab/haldir.toml

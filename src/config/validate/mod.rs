@@ -5,6 +5,7 @@
 mod check;
 mod email;
 mod kinds;
+mod routing;
 mod sections;
 mod service;
 mod vrrp;
@@ -56,6 +57,13 @@ pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<C
         .realserver
         .as_ref()
         .and_then(|r| sections::realserver(r, d));
+    let (routing, announces) = routing::routing(
+        doc.routing.as_ref(),
+        doc.announce.as_deref().unwrap_or(&[]),
+        &virtual_servers,
+        &vrrp_instances,
+        d,
+    );
     if d.has_errors() {
         return None;
     }
@@ -71,6 +79,8 @@ pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<C
         realserver,
         email,
         static_,
+        routing,
+        announces,
     })
 }
 

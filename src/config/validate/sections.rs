@@ -275,6 +275,7 @@ pub(super) fn ipvs(
         on_stop,
         timeouts,
         sync_daemon,
+        sloppy_tcp: super::super::leaf::opt(&i.sloppy_tcp, "sloppy_tcp", d),
     }
 }
 
