@@ -841,6 +841,8 @@ fn an_announced_vip_takes_the_services_on_it_and_routing_defaults() {
     assert_eq!(c.announces.len(), 1);
     assert_eq!(c.announces[0].virtual_servers, vec!["web".to_string()]);
     assert_eq!(c.announces[0].hold_down, std::time::Duration::from_secs(10));
+    // A failed server stays at weight 0: its mh slots stay where they are.
+    assert!(c.virtual_servers[0].real_servers[0].inhibit_on_failure);
 }
 
 #[test]

@@ -105,6 +105,8 @@ withdrawn=$(now_ms)
 ok "the router dropped d1's next hop ${t} ms after its probes began to fail"
 check_run "d1's route is out of table 200" sh -c "! /usr/sbin/ip netns exec d1 ip route show table 200 | grep -q 192.0.2.10"
 check_eq "haldir status says why" "192.0.2.10/32        not wanted, not in the table  withheld: quorum" "$(status_of d1)"
+check_eq "d1 keeps its failed servers at weight 0 (their mh slots stay in place)" "0 0" \
+    "$(at d1 ipvsadm -Ln | awk '$1 == "->" && $2 ~ /^10/ {print $4}' | tr '\n' ' ' | sed 's/ $//')"
 check_eq "the client is still served (through d2)" "rs" "$(at client curl -s --max-time 3 http://192.0.2.10/ | cut -c1-2)"
 
 say "d1's checks pass again: it announces only after its hold-down (5 s from the withdrawal)"

@@ -67,6 +67,8 @@ pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<C
     if d.has_errors() {
         return None;
     }
+    let mut virtual_servers = virtual_servers;
+    routing::keep_failed_in_place(&announces, &mut virtual_servers);
     Some(Config {
         global,
         vrrp_instances: vrrp_instances.into_iter().map(|(_, i)| i).collect(),

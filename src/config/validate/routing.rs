@@ -179,3 +179,19 @@ fn same_on_every_director(vs: &VirtualServer, at: Loc, d: &mut Diags) {
         .with_help("behind ECMP every director must send a flow to the same real server: scheduler = \"mh\" with scheduler_flags = [\"mh-port\", \"mh-fallback\"]"),
     );
 }
+
+/// The failed servers of an announced service stay in its table at weight 0, as with
+/// `inhibit_on_failure`. With `mh` a removed destination that comes back goes to the head of
+/// the list and reshuffles the lookup table; at weight 0 every slot stays where it was and
+/// `mh-fallback` moves exactly the failed server's share, the same way on every director.
+pub(super) fn keep_failed_in_place(announces: &[Announce], services: &mut [VirtualServer]) {
+    for vs in services.iter_mut().filter(|vs| {
+        announces
+            .iter()
+            .any(|a| a.virtual_servers.contains(&vs.name))
+    }) {
+        for rs in &mut vs.real_servers {
+            rs.inhibit_on_failure = true;
+        }
+    }
+}
