@@ -112,13 +112,31 @@ impl Announcer {
         (verdicts, next)
     }
 
+    /// Takes over prefixes found announced at start (haldir restarted after a crash, or
+    /// with `on_stop = "keep"`): they count as announced by this director.
+    pub fn adopt(&mut self, prefixes: impl IntoIterator<Item = IpNet>) {
+        for p in prefixes {
+            self.announced.insert(p, true);
+        }
+    }
+
     fn one(&mut self, routing: &Routing, a: &Announce, facts: &Facts) -> Result<(), Withheld> {
         if facts.drained {
             return Err(Withheld::Drained);
         }
-        let done = facts.checks_done.ok_or(Withheld::ChecksPending)?;
+        let was = self.announced.get(&a.prefix).copied().unwrap_or(false);
+        // A route adopted at start stays until the checks can say otherwise: the routers
+        // have been sending its flows here all along, and the kernel serving them.
+        let Some(done) = facts.checks_done else {
+            return if was {
+                Ok(())
+            } else {
+                Err(Withheld::ChecksPending)
+            };
+        };
+        // The startup delay holds back a first announcement, not one already in place.
         let ready = done + routing.startup_delay;
-        if facts.now < ready {
+        if facts.now < ready && !was {
             return Err(Withheld::StartupDelay(ready));
         }
         let mut states = a.virtual_servers.iter().map(|vs| (facts.up)(vs));
@@ -126,7 +144,6 @@ impl Announcer {
             AnnounceWhen::All => states.all(|u| u),
             AnnounceWhen::Any => states.any(|u| u),
         };
-        let was = self.announced.get(&a.prefix).copied().unwrap_or(false);
         if !up {
             if was {
                 self.withdrawn.insert(a.prefix, facts.now);
@@ -239,6 +256,44 @@ mod tests {
         assert_eq!(replay(&all, &[(5, &["web"], true)]), ["quorum"]);
         assert_eq!(replay(&any, &[(5, &["web"], true)]), ["announced"]);
         assert_eq!(replay(&any, &[(5, &[], true)]), ["quorum"]);
+    }
+
+    #[test]
+    fn an_adopted_route_stays_through_the_first_checks_and_goes_on_their_verdict() {
+        let t0 = Instant::now();
+        let a = announce("192.0.2.10/32", &["web"], AnnounceWhen::All);
+        let routing = Routing::default();
+        fn web_up(_: &str) -> bool {
+            true
+        }
+        fn web_down(_: &str) -> bool {
+            false
+        }
+        let facts = |now: u64, done: bool, up: &'static dyn Fn(&str) -> bool| Facts {
+            now: t0 + Duration::from_secs(now),
+            drained: false,
+            checks_done: done.then_some(t0 + Duration::from_secs(1)),
+            up,
+        };
+        let decide = |ann: &mut Announcer, f: &Facts| {
+            ann.decide(&routing, std::slice::from_ref(&a), f).0[0].announce
+        };
+        let mut ann = Announcer::default();
+        ann.adopt(["192.0.2.10/32".parse().unwrap()]);
+        // Kept while the checks run and through the startup delay (which ends at 4 s).
+        assert_eq!(decide(&mut ann, &facts(0, false, &web_up)), Ok(()));
+        assert_eq!(decide(&mut ann, &facts(2, true, &web_up)), Ok(()));
+        // Withdrawn when the checks find the service down.
+        assert_eq!(
+            decide(&mut ann, &facts(3, true, &web_down)),
+            Err(Withheld::Quorum)
+        );
+        // Without adoption, the same start withholds it.
+        let mut fresh = Announcer::default();
+        assert_eq!(
+            decide(&mut fresh, &facts(0, false, &web_up)),
+            Err(Withheld::ChecksPending)
+        );
     }
 
     #[test]

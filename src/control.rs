@@ -26,6 +26,10 @@ pub enum Request {
         virtual_server: String,
         real_server: String,
     },
+    /// The whole director: withdraw every announcement (or announce again).
+    DrainDirector {
+        drained: bool,
+    },
 }
 
 /// The daemon's answer.
@@ -67,6 +71,9 @@ pub struct Status {
     /// The VIPs offered to the routers (`[[announce]]`).
     #[serde(default)]
     pub announced: Vec<AnnounceStatus>,
+    /// Routes of someone else found in haldir's routing table (left alone): "PREFIX proto N".
+    #[serde(default)]
+    pub foreign_routes: Vec<String>,
 }
 
 /// One `[[announce]]`: whether its route is wanted, whether it is in haldir's table, and why
@@ -79,6 +86,9 @@ pub struct AnnounceStatus {
     pub in_table: bool,
     /// drained, checks pending, startup delay, quorum, hold-down.
     pub withheld: Option<String>,
+    /// The BGP sessions BIRD exports it to; `None` when BIRD's socket did not answer.
+    #[serde(default)]
+    pub exported_to: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

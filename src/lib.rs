@@ -11,6 +11,7 @@
 //! and [`cli`].
 
 pub mod announce;
+pub mod bird;
 pub mod cli;
 pub mod config;
 pub mod control;

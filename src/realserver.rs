@@ -2,7 +2,9 @@
 //! nodes with an external IP, or directors that are also real servers. DR: the VIPs on `lo`,
 //! with `arp_ignore=1` and `arp_announce=2` so the host accepts the VIP's packets without
 //! answering ARP for it. TUN: the VIPs on the tunnel device (tunl0, ip6tnl0 for IPv6) and
-//! reverse-path filtering relaxed for it, ARP kept quiet as well. What haldir changed is
+//! reverse-path filtering relaxed for it, ARP kept quiet as well. An active-active director's
+//! announced VIPs are local routes on `lo` (see [`crate::config::Config::local_role`]), with the
+//! DR settings. What haldir changed is
 //! remembered in `state_dir/realserver.json` and undone on stop.
 
 use std::collections::BTreeMap;
@@ -13,7 +15,7 @@ use ipnet::IpNet;
 
 use crate::config::model::RealServerRole;
 use crate::config::types::RealServerMode;
-use crate::netlink::rtnl::Rtnl;
+use crate::netlink::rtnl::{Rtnl, Want};
 use crate::vrrp::link;
 
 /// The sysctls a mode needs and the values it sets.
@@ -47,6 +49,9 @@ pub fn device(mode: RealServerMode, net: &IpNet) -> &'static str {
 pub struct Undo {
     pub sysctls: BTreeMap<String, String>,
     pub addresses: Vec<(String, IpNet)>,
+    /// Local routes, with their protocol.
+    #[serde(default)]
+    pub local_routes: Vec<(IpNet, u8)>,
 }
 
 fn record(state_dir: &Path) -> PathBuf {
@@ -94,6 +99,12 @@ pub fn apply(role: &RealServerRole, state_dir: &Path) -> io::Result<()> {
             undo.addresses.push((dev.to_string(), *net));
         }
     }
+    for net in &role.local_routes {
+        addrs.local_route(Want::Present, net, role.local_protocol)?;
+        if !undo.local_routes.contains(&(*net, role.local_protocol)) {
+            undo.local_routes.push((*net, role.local_protocol));
+        }
+    }
     std::fs::create_dir_all(state_dir)?;
     std::fs::write(
         record(state_dir),
@@ -112,6 +123,9 @@ pub fn remove(state_dir: &Path) -> io::Result<()> {
         if let Ok(index) = link::index(dev) {
             addrs.remove(index, &(*net).into())?;
         }
+    }
+    for (net, protocol) in &undo.local_routes {
+        addrs.local_route(Want::Absent, net, *protocol)?;
     }
     for (key, value) in &undo.sysctls {
         write_sysctl(key, value)?;
@@ -143,6 +157,8 @@ mod tests {
         let dr = RealServerRole {
             vips: vec!["10.0.0.100/32".parse().unwrap()],
             mode: RealServerMode::Dr,
+            local_routes: Vec::new(),
+            local_protocol: 0,
         };
         assert_eq!(sysctls(&dr).len(), 2);
         assert_eq!(device(dr.mode, &dr.vips[0]), "lo");

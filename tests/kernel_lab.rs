@@ -164,7 +164,27 @@ fn real_keepalived_configurations_and_their_conversions_agree() {
 
 #[test]
 fn active_active_directors_announced_by_bird() {
-    scenario("announce-bird");
+    scenario_with("announce-bird", &["active-active.lib.sh"]);
+}
+
+/// Three directors with BIRD and BFD under 200 held flows: a haldir crash, a director's death,
+/// its rejoin, a drain and stop; no flow lost.
+#[test]
+fn active_active_directors_lose_no_flow() {
+    scenario_with("active-active-flows", &["active-active.lib.sh"]);
+}
+
+/// FRR 8.4 instead of BIRD on the directors: convergence and a director's death.
+#[test]
+fn active_active_directors_with_frr() {
+    scenario_with("active-active-frr", &["active-active.lib.sh"]);
+}
+
+/// A real server's death moves its own share of the tuples and no more; directors with
+/// different histories map every tuple alike.
+#[test]
+fn active_active_real_server_death_moves_its_share() {
+    scenario_with("active-active-realserver", &["active-active.lib.sh"]);
 }
 
 #[test]

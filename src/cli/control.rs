@@ -122,19 +122,25 @@ pub fn reload(socket: &Path) -> ExitCode {
     }
 }
 
-pub fn drain(socket: &Path, vs: &str, rs: &str, on: bool) -> ExitCode {
-    let req = if on {
-        Request::Drain {
-            virtual_server: vs.into(),
-            real_server: rs.into(),
-        }
-    } else {
-        Request::Undrain {
-            virtual_server: vs.into(),
-            real_server: rs.into(),
+/// `haldir drain VS RS`, `haldir drain --director` and their undrains.
+pub fn drain(config: &Path, a: super::ServerArgs, on: bool) -> ExitCode {
+    let socket = socket_path(a.socket.socket, config);
+    let req = match (a.director, a.virtual_server, a.real_server, on) {
+        (true, _, _, drained) => Request::DrainDirector { drained },
+        (false, Some(virtual_server), Some(real_server), true) => Request::Drain {
+            virtual_server,
+            real_server,
+        },
+        (false, Some(virtual_server), Some(real_server), false) => Request::Undrain {
+            virtual_server,
+            real_server,
+        },
+        _ => {
+            eprintln!("haldir: give a virtual server and a real server, or --director");
+            return ExitCode::from(2);
         }
     };
-    match call(socket, &req) {
+    match call(&socket, &req) {
         Ok(Reply::Done { message }) => {
             println!("{message}");
             ExitCode::SUCCESS
@@ -267,7 +273,18 @@ pub fn render(s: &Status) -> String {
             .as_ref()
             .map_or(String::new(), |w| format!("  withheld: {w}"));
         let wanted = if a.wanted { "wanted" } else { "not wanted" };
-        let _ = writeln!(o, "  {:<20} {wanted}, {table}{why}", a.prefix);
+        let exported = match a.exported_to.as_deref() {
+            None => String::new(),
+            Some([]) => ", not exported by BIRD".to_string(),
+            Some(to) => format!(", exported by BIRD to {}", to.join(" ")),
+        };
+        let _ = writeln!(o, "  {:<20} {wanted}, {table}{exported}{why}", a.prefix);
+    }
+    for r in &s.foreign_routes {
+        let _ = writeln!(
+            o,
+            "  {r:<20} someone else's route in haldir's table: left alone"
+        );
     }
     o
 }

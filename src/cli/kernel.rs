@@ -96,7 +96,7 @@ fn apply_marks(host: &mut Host, c: &config::Config) -> bool {
 /// Sets up the real-server role, or undoes it when the configuration no longer has one.
 fn apply_role(host: &Host, c: &config::Config) -> bool {
     let state_dir = &c.global.state_dir;
-    let result = match &c.realserver {
+    let result = match &c.local_role() {
         Some(role) => host.set_up_role(role, state_dir).map(|()| {
             let n = role.vips.len();
             println!("~ real-server role {}: {n} VIP{}", role.mode, plural(n));

@@ -117,9 +117,15 @@ pub enum ImportCommand {
 #[derive(Debug, clap::Args)]
 pub struct ServerArgs {
     /// The virtual server: its name, its address (10.0.0.1:80) or fwmark-N.
-    pub virtual_server: String,
+    #[arg(required_unless_present = "director")]
+    pub virtual_server: Option<String>,
     /// The real server's address; the port may be left out when it is unambiguous.
-    pub real_server: String,
+    #[arg(required_unless_present = "director")]
+    pub real_server: Option<String>,
+    /// The whole director instead: it withdraws (or announces again) every `[[announce]]`,
+    /// so that the routers move its flows away while IPVS still serves those that arrive.
+    #[arg(long, conflicts_with_all = ["virtual_server", "real_server"])]
+    pub director: bool,
     #[command(flatten)]
     pub socket: Socket,
 }
@@ -195,18 +201,8 @@ pub fn main() -> ExitCode {
         Command::Reload { socket } => {
             control::reload(&control::socket_path(socket.socket, &cli.config))
         }
-        Command::Drain(a) => control::drain(
-            &control::socket_path(a.socket.socket, &cli.config),
-            &a.virtual_server,
-            &a.real_server,
-            true,
-        ),
-        Command::Undrain(a) => control::drain(
-            &control::socket_path(a.socket.socket, &cli.config),
-            &a.virtual_server,
-            &a.real_server,
-            false,
-        ),
+        Command::Drain(a) => control::drain(&cli.config, a, true),
+        Command::Undrain(a) => control::drain(&cli.config, a, false),
         Command::Import {
             command: ImportCommand::Keepalived { file, conditional },
         } => import::keepalived(&file, conditional),

@@ -48,6 +48,7 @@ pub struct Routing {
     #[serde(serialize_with = "serialize_duration")]
     pub startup_delay: Duration,
     pub on_stop: RoutesOnStop,
+    pub bird_socket: PathBuf,
 }
 
 impl Default for Routing {
@@ -57,6 +58,7 @@ impl Default for Routing {
             protocol: 200,
             startup_delay: Duration::from_secs(3),
             on_stop: RoutesOnStop::Withdraw,
+            bird_socket: PathBuf::from("/run/bird/bird.ctl"),
         }
     }
 }
@@ -104,6 +106,32 @@ pub struct Email {
 }
 
 impl Config {
+    /// What this host holds as a real server: `[realserver]`, and the announced prefixes of
+    /// an active-active director, which it accepts as local routes (`local PREFIX dev lo
+    /// table local`) with the ARP settings of a DR real server, announced or not, so that the
+    /// flows the routers still send are served. A route rather than an address on `lo`:
+    /// FRR 8.4 would see the address as a connected route, which hides the announcement it
+    /// imports from haldir's table.
+    pub fn local_role(&self) -> Option<RealServerRole> {
+        let mut role = self.realserver.clone().or_else(|| {
+            (!self.announces.is_empty()).then(|| RealServerRole {
+                vips: Vec::new(),
+                mode: RealServerMode::Dr,
+                local_routes: Vec::new(),
+                local_protocol: 0,
+            })
+        })?;
+        for a in &self.announces {
+            if !role.local_routes.contains(&a.prefix) {
+                role.local_routes.push(a.prefix);
+            }
+        }
+        if let Some(r) = &self.routing {
+            role.local_protocol = r.protocol;
+        }
+        Some(role)
+    }
+
     /// Every command haldir runs as root: all of them with `script_user` root, and the notify
     /// commands whose table names root as their `user`.
     pub fn root_scripts(&self) -> Vec<&[String]> {
@@ -791,4 +819,10 @@ pub struct SyncDaemon {
 pub struct RealServerRole {
     pub vips: Vec<IpNet>,
     pub mode: RealServerMode,
+    /// Prefixes accepted as local routes rather than addresses (announced VIPs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub local_routes: Vec<IpNet>,
+    /// The route protocol of those routes (haldir's `[routing] protocol`).
+    #[serde(skip)]
+    pub local_protocol: u8,
 }

@@ -52,6 +52,9 @@ pub struct Routing {
     pub startup_delay: Option<Leaf<Dur>>,
     /// "withdraw" (default) or "keep": what a clean stop does to the routes.
     pub on_stop: Option<Leaf<RoutesOnStop>>,
+    /// BIRD's control socket (default "/run/bird/bird.ctl"), read for `haldir status` to show
+    /// what BIRD exports; nothing else depends on it.
+    pub bird_socket: Option<Str>,
 }
 
 /// One VIP this director offers to the routers while its virtual servers can serve it.

@@ -107,6 +107,27 @@ pub fn save(drain_dir: &Path, drains: &Drains) -> std::io::Result<()> {
     std::fs::rename(tmp, path(drain_dir))
 }
 
+/// The file whose presence says the whole director is drained (`haldir drain --director`).
+const DIRECTOR_FILE: &str = "director-drained";
+
+/// Whether an operator drained the whole director (kept across restarts, like the drains).
+pub fn director_drained(drain_dir: &Path) -> bool {
+    drain_dir.join(DIRECTOR_FILE).exists()
+}
+
+pub fn save_director(drain_dir: &Path, drained: bool) -> std::io::Result<()> {
+    let file = drain_dir.join(DIRECTOR_FILE);
+    if drained {
+        std::fs::create_dir_all(drain_dir)?;
+        std::fs::write(file, b"drained by haldir drain --director\n")
+    } else {
+        match std::fs::remove_file(file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +195,17 @@ address = "10.0.1.1"
         assert_eq!(back, d);
         prune(&mut back, &config());
         assert_eq!(back.len(), 1);
+    }
+
+    #[test]
+    fn a_drained_director_stays_drained_until_undrained() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!director_drained(dir.path()));
+        save_director(dir.path(), true).unwrap();
+        assert!(director_drained(dir.path()));
+        save_director(dir.path(), false).unwrap();
+        save_director(dir.path(), false).unwrap();
+        assert!(!director_drained(dir.path()));
     }
 
     #[test]

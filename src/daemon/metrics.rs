@@ -147,6 +147,7 @@ impl Metrics {
             self.netlink_errors.clone(),
         );
         states(&mut r, status);
+        announcements(&mut r, status);
         let mut out = String::new();
         if let Err(e) = encode(&mut out, &r) {
             tracing::warn!(error = %e, "cannot encode the metrics");
@@ -262,6 +263,62 @@ fn states(r: &mut Registry, s: &Status) {
     }
 }
 
+const WITHHELD: [&str; 5] = [
+    "drained",
+    "checks pending",
+    "startup delay",
+    "quorum",
+    "hold-down",
+];
+
+/// Per announced prefix: wanted, in haldir's table, why not, and whether BIRD exports it.
+fn announcements(r: &mut Registry, s: &Status) {
+    let wanted = gauge(
+        r,
+        "haldir_announce_wanted",
+        "1 while the prefix's services are fit to be announced",
+    );
+    let in_table = gauge(
+        r,
+        "haldir_announce_in_table",
+        "1 while the prefix's route is in haldir's routing table",
+    );
+    let withheld = gauge(
+        r,
+        "haldir_announce_withheld",
+        "1 for the reason a prefix is withheld",
+    );
+    let exported = gauge(
+        r,
+        "haldir_announce_exported_sessions",
+        "BGP sessions BIRD exports the prefix to (absent without BIRD)",
+    );
+    for a in &s.announced {
+        let who = || vec![("prefix", a.prefix.clone())];
+        set(&wanted, who(), i64::from(a.wanted));
+        set(&in_table, who(), i64::from(a.in_table));
+        for reason in WITHHELD {
+            let mut l = who();
+            l.push(("reason", reason.to_string()));
+            set(
+                &withheld,
+                l,
+                i64::from(a.withheld.as_deref() == Some(reason)),
+            );
+        }
+        if let Some(to) = &a.exported_to {
+            set(&exported, who(), to.len() as i64);
+        }
+    }
+    let foreign = Gauge::<i64>::default();
+    foreign.set(s.foreign_routes.len() as i64);
+    r.register(
+        "haldir_routing_foreign_routes",
+        "Routes of someone else found in haldir's routing table",
+        foreign,
+    );
+}
+
 /// The kernel's totals of a service or a real server, as counters.
 struct CounterSet {
     conns: Family<Labels, Counter>,
@@ -324,7 +381,15 @@ mod tests {
                 adverts_received: 0,
                 dropped: [("ttl".to_string(), 2)].into_iter().collect(),
             }],
-            announced: Vec::new(),
+            announced: vec![crate::control::AnnounceStatus {
+                prefix: "192.0.2.10/32".into(),
+                table: 200,
+                wanted: false,
+                in_table: true,
+                withheld: Some("hold-down".into()),
+                exported_to: Some(vec!["uplink".into()]),
+            }],
+            foreign_routes: vec!["192.0.2.99/32 proto 186".into()],
             virtual_servers: vec![VsStatus {
                 name: "web".into(),
                 service: "TCP 10.0.0.1:80".into(),
@@ -366,6 +431,12 @@ mod tests {
             r#"haldir_ipvs_active_connections{virtual_server="web",real_server="10.0.1.1:80"} 3"#,
             r#"haldir_ipvs_real_server_bytes_in_total{virtual_server="web",real_server="10.0.1.1:80"} 999"#,
             r#"haldir_ipvs_service_connections_total{virtual_server="web"} 12"#,
+            r#"haldir_announce_wanted{prefix="192.0.2.10/32"} 0"#,
+            r#"haldir_announce_in_table{prefix="192.0.2.10/32"} 1"#,
+            r#"haldir_announce_withheld{prefix="192.0.2.10/32",reason="hold-down"} 1"#,
+            r#"haldir_announce_withheld{prefix="192.0.2.10/32",reason="quorum"} 0"#,
+            r#"haldir_announce_exported_sessions{prefix="192.0.2.10/32"} 1"#,
+            "haldir_routing_foreign_routes 1",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -175,6 +175,7 @@ impl Daemon {
                         virtual_server,
                         real_server,
                     } => self.drain(&virtual_server, &real_server, false),
+                    Request::DrainDirector { drained } => self.drain_director(drained),
                 };
                 let _ = tx.send(reply);
             }
@@ -214,7 +215,15 @@ impl Daemon {
         if let Err(e) = self.host.remove_marks(&self.config) {
             error!(error = %e, "cannot remove the mark rules");
         }
-        if self.config.realserver.is_some()
+        // Routes kept at stop (`on_stop = "keep"`) keep bringing flows: so do their VIPs.
+        let routes_kept = self
+            .config
+            .routing
+            .as_ref()
+            .is_some_and(|r| r.on_stop == crate::config::types::RoutesOnStop::Keep)
+            && !self.config.announces.is_empty();
+        if self.config.local_role().is_some()
+            && !routes_kept
             && let Err(e) = self.host.undo_role(&self.config.global.state_dir)
         {
             error!(error = %e, "at stop");
@@ -341,7 +350,7 @@ impl Daemon {
             control.abort();
             return Err(StartError::Vrrp(e));
         }
-        if let Some(role) = &config.realserver
+        if let Some(role) = &config.local_role()
             && let Err(e) = host.set_up_role(role, &config.global.state_dir)
         {
             vrrp.stop_all(tokio::time::Instant::now() + STOP_BUDGET)
@@ -414,6 +423,7 @@ impl Daemon {
         d.start_checks(None);
         d.health.drained = drain::load(&d.config.global.drain_dir, &d.config.global.state_dir);
         drain::prune(&mut d.health.drained, &d.config);
+        d.announcements.drained = drain::director_drained(&d.config.global.drain_dir);
         d.reconcile("start");
         d.announce();
         d.netfilter();

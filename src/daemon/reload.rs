@@ -63,8 +63,8 @@ impl Daemon {
         for name in &plan.vrrp_stop {
             self.vrrp.stop(name).await;
         }
-        if new.realserver != self.config.realserver {
-            self.realserver(new.realserver.as_ref(), &new.global.state_dir);
+        if new.local_role() != self.config.local_role() {
+            self.realserver(new.local_role().as_ref(), &new.global.state_dir);
         }
         let metrics_moved = new.global.metrics_listen != self.config.global.metrics_listen;
         let static_changed = new.static_ != self.config.static_;

@@ -127,7 +127,13 @@ impl Daemon {
                 .num_alive_tasks() as u64,
             vrrp,
             virtual_servers: services,
-            announced: self.announce_status(),
+            announced: self.announce_status().await,
+            foreign_routes: self
+                .announcements
+                .foreign
+                .iter()
+                .map(|r| format!("{} proto {}", r.prefix, r.protocol))
+                .collect(),
         }
     }
 }

@@ -139,6 +139,72 @@ pub fn announced(
     m
 }
 
+/// A prefix the host accepts as its own without an address: `local PREFIX dev lo proto
+/// PROTOCOL table local` (scope host).
+pub fn local_route(prefix: &ipnet::IpNet, protocol: u8, lo: u32) -> RouteMessage {
+    const LOCAL_TABLE: u32 = 255;
+    let mut m = RouteMessage::default();
+    let h = &mut m.header;
+    h.address_family = family(prefix.addr().is_ipv6());
+    h.destination_prefix_length = prefix.prefix_len();
+    h.table = table_byte(LOCAL_TABLE);
+    h.protocol = RouteProtocol::from(protocol);
+    h.kind = Kind::Local;
+    h.scope = RouteScope::Host;
+    let a = &mut m.attributes;
+    a.push(RouteAttribute::Destination(prefix.addr().into()));
+    a.push(RouteAttribute::Oif(lo));
+    a.push(RouteAttribute::Table(LOCAL_TABLE));
+    m
+}
+
+/// A route found in a table: what haldir needs to adopt its own and report the others'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableRoute {
+    pub prefix: ipnet::IpNet,
+    pub protocol: u8,
+    pub metric: u32,
+}
+
+/// The request for a dump of every IPv4 or IPv6 route (the kernel filters by table only
+/// with strict checking: the caller keeps the table it wants).
+pub fn route_dump(v6: bool) -> RouteMessage {
+    let mut m = RouteMessage::default();
+    m.header.address_family = family(v6);
+    m
+}
+
+/// The route of a dump, if it is in `table`.
+pub fn table_route(m: &RouteMessage, table: u32) -> Option<TableRoute> {
+    let mut in_table = u32::from(m.header.table);
+    let mut dest = None;
+    let mut metric = 0;
+    for a in &m.attributes {
+        match a {
+            RouteAttribute::Table(t) => in_table = *t,
+            RouteAttribute::Destination(RouteAddress::Inet(a)) => dest = Some(IpAddr::V4(*a)),
+            RouteAttribute::Destination(RouteAddress::Inet6(a)) => dest = Some(IpAddr::V6(*a)),
+            RouteAttribute::Priority(p) => metric = *p,
+            _ => {}
+        }
+    }
+    if in_table != table {
+        return None;
+    }
+    let v6 = m.header.address_family == AddressFamily::Inet6;
+    let addr = dest.unwrap_or(if v6 {
+        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+    });
+    let prefix = ipnet::IpNet::new(addr, m.header.destination_prefix_length).ok()?;
+    Some(TableRoute {
+        prefix,
+        protocol: u8::from(m.header.protocol),
+        metric,
+    })
+}
+
 /// RTA_MULTIPATH: one next hop per path (hops = weight - 1), each with its gateway.
 fn nexthops(r: &Route, ifindexes: &[Option<u32>]) -> Vec<RouteNextHop> {
     r.nexthops

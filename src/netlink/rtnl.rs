@@ -5,8 +5,8 @@
 use std::io;
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkDeserializable,
-    NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+    NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::AddressMessage;
@@ -111,6 +111,41 @@ impl Rtnl {
             RouteNetlinkMessage::DelRoute(m),
         );
         self.set(want, new, del, NLM_F_CREATE | NLM_F_REPLACE)
+    }
+
+    /// A prefix accepted as local (see [`route::local_route`]).
+    pub fn local_route(
+        &mut self,
+        want: Want,
+        prefix: &ipnet::IpNet,
+        protocol: u8,
+    ) -> io::Result<()> {
+        let m = route::local_route(prefix, protocol, LOOPBACK);
+        let (new, del) = (
+            RouteNetlinkMessage::NewRoute(m.clone()),
+            RouteNetlinkMessage::DelRoute(m),
+        );
+        self.set(want, new, del, NLM_F_CREATE | NLM_F_REPLACE)
+    }
+
+    /// Every route in `table`, of both families.
+    pub fn routes_in(&mut self, table: u32) -> io::Result<Vec<route::TableRoute>> {
+        let mut out = Vec::new();
+        for v6 in [false, true] {
+            let seq = self.sock.next_seq();
+            let request = RouteNetlinkMessage::GetRoute(route::route_dump(v6));
+            let answer = self.sock.dump(&frame(request, NLM_F_DUMP, seq), seq)?;
+            for (kind, payload) in answer {
+                let mut header = NetlinkHeader::default();
+                header.message_type = kind;
+                if let Ok(RouteNetlinkMessage::NewRoute(m)) =
+                    RouteNetlinkMessage::deserialize(&header, &payload)
+                {
+                    out.extend(route::table_route(&m, table));
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub fn rule(&mut self, want: Want, r: &Rule) -> io::Result<()> {

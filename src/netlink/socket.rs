@@ -113,6 +113,32 @@ impl Socket {
     }
 }
 
+impl Socket {
+    /// Sends one dump request framed with sequence number `seq` and collects the messages
+    /// of its answer, up to NLMSG_DONE: each as (type, payload).
+    pub fn dump(&mut self, request: &[u8], seq: u32) -> io::Result<Vec<(u16, Vec<u8>)>> {
+        self.send(request)?;
+        let mut out = Vec::new();
+        loop {
+            for msg in wire::messages(self.recv()?) {
+                let msg = msg.map_err(io::Error::other)?;
+                if msg.seq != seq {
+                    continue;
+                }
+                match msg.kind {
+                    wire::NLMSG_DONE => return Ok(out),
+                    wire::NLMSG_ERROR => {
+                        let (errno, _) =
+                            wire::error_payload(msg.payload).map_err(io::Error::other)?;
+                        return Err(io::Error::from_raw_os_error(errno));
+                    }
+                    kind => out.push((kind, msg.payload.to_vec())),
+                }
+            }
+        }
+    }
+}
+
 impl AsRawFd for Socket {
     fn as_raw_fd(&self) -> RawFd {
         self.sock.as_raw_fd()

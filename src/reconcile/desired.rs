@@ -32,6 +32,11 @@ pub struct DesiredService {
     pub name: String,
     pub service: Service,
     pub dests: Vec<Dest>,
+    /// For each of `dests`, its weight in the file. The kernel's `mh` scheduler gives a
+    /// destination its table slots by the last weight it had above 0 (0 when it was added at
+    /// 0): a destination added while down is added at this weight first, then set to 0, so
+    /// that every director builds the same `mh` table whatever the health it has seen.
+    pub file_weights: Vec<u32>,
     /// The live weight is under the quorum: the sorry server (if any) stands in.
     pub quorum_lost: bool,
 }
@@ -181,10 +186,14 @@ fn offset(weight: u32, by: i32) -> u32 {
     (i64::from(weight) + i64::from(by)).clamp(0, i64::from(i32::MAX)) as u32
 }
 
-fn dests(vs: &VirtualServer, map: &HealthMap) -> (Vec<Dest>, bool) {
+fn dests(vs: &VirtualServer, map: &HealthMap) -> (Vec<Dest>, Vec<u32>, bool) {
     let mut out = Vec::with_capacity(vs.real_servers.len());
+    let mut file_weights = Vec::with_capacity(vs.real_servers.len());
     let mut live_weight: u64 = 0;
     for rs in &vs.real_servers {
+        if map.get(&vs.name, &rs.address) != Health::Down || rs.inhibit_on_failure {
+            file_weights.push(rs.weight);
+        }
         let health = map.get(&vs.name, &rs.address);
         if health != Health::Down && drained(vs, rs, map) {
             // Weight 0: no new connections, the established ones finish; not live weight.
@@ -229,9 +238,9 @@ fn dests(vs: &VirtualServer, map: &HealthMap) -> (Vec<Dest>, bool) {
             smtp_alert: false,
             check: None,
         };
-        return (vec![dest(&rs, 1)], true);
+        return (vec![dest(&rs, 1)], vec![1], true);
     }
-    (out, lost)
+    (out, file_weights, lost)
 }
 
 fn drained(vs: &VirtualServer, rs: &RealServer, map: &HealthMap) -> bool {
@@ -247,11 +256,12 @@ pub fn active(vs: &VirtualServer, roles: &Roles) -> bool {
 
 /// One service as it should be, given the health of its real servers.
 pub fn desired_service(vs: &VirtualServer, health: &HealthMap) -> DesiredService {
-    let (dests, quorum_lost) = dests(vs, health);
+    let (dests, file_weights, quorum_lost) = dests(vs, health);
     DesiredService {
         name: vs.name.clone(),
         service: service(vs),
         dests,
+        file_weights,
         quorum_lost,
     }
 }

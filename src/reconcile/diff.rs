@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-use super::desired::Desired;
+use super::desired::{Desired, DesiredService};
 use crate::ipvs::client::TableEntry;
 use crate::ipvs::codec::Request;
 use crate::ipvs::types::{Daemon, DaemonState, Dest, Service, ServiceId, Timeouts};
@@ -169,6 +169,28 @@ impl Actual {
     }
 }
 
+/// Adds the `i`th destination of `want`. One of an `mh` service that is to be at weight 0
+/// is added at its weight in the file, then set to 0: the kernel gives it its table slots by
+/// that weight (`last_weight`), as on a director that saw it up before it failed.
+fn add_dest(ops: &mut Vec<Op>, want: &DesiredService, i: usize, d: &Dest) {
+    let id = want.service.id;
+    match want.file_weights.get(i) {
+        Some(&w) if w > 0 && d.weight == 0 && want.service.scheduler == "mh" => {
+            let first = Dest {
+                weight: w,
+                ..d.clone()
+            };
+            ops.push(Op::AddDest(id, first.clone()));
+            ops.push(Op::EditDest {
+                id,
+                old: first,
+                new: d.clone(),
+            });
+        }
+        _ => ops.push(Op::AddDest(id, d.clone())),
+    }
+}
+
 /// The operations from `actual` to `desired`, in an order the kernel accepts: services are
 /// added before their destinations; a deleted service takes its destinations with it.
 pub fn diff(desired: &Desired, actual: &Actual, owned: &Owned) -> Vec<Op> {
@@ -184,7 +206,9 @@ pub fn diff(desired: &Desired, actual: &Actual, owned: &Owned) -> Vec<Op> {
         match current.get(&id) {
             None => {
                 ops.push(Op::AddService(want.service.clone()));
-                ops.extend(want.dests.iter().map(|d| Op::AddDest(id, d.clone())));
+                for (i, d) in want.dests.iter().enumerate() {
+                    add_dest(&mut ops, want, i, d);
+                }
             }
             Some(have) => {
                 if have.service.service != want.service {
@@ -205,9 +229,9 @@ pub fn diff(desired: &Desired, actual: &Actual, owned: &Owned) -> Vec<Op> {
                         ops.push(Op::DelDest(id, d.dest.clone()));
                     }
                 }
-                for d in &want.dests {
+                for (i, d) in want.dests.iter().enumerate() {
                     match have_dests.get(&(d.addr, d.port)) {
-                        None => ops.push(Op::AddDest(id, d.clone())),
+                        None => add_dest(&mut ops, want, i, d),
                         Some(old) if *old != d => ops.push(Op::EditDest {
                             id,
                             old: (*old).clone(),
@@ -299,7 +323,6 @@ pub fn owned_after(owned: &Owned, desired: &Desired, ops: &[Op], done: &[bool]) 
 mod tests {
     use super::*;
     use crate::ipvs::types::{DestEntry, FwdMethod, ServiceEntry, Stats};
-    use crate::reconcile::desired::DesiredService;
 
     fn svc(port: u16, sched: &str) -> Service {
         Service {
@@ -353,6 +376,7 @@ mod tests {
                 .into_iter()
                 .map(|(service, dests)| DesiredService {
                     name: String::new(),
+                    file_weights: dests.iter().map(|d| d.weight.max(1)).collect(),
                     service,
                     dests,
                     quorum_lost: false,
@@ -360,6 +384,23 @@ mod tests {
                 .collect(),
             ..Desired::default()
         }
+    }
+
+    #[test]
+    fn a_down_destination_of_an_mh_service_is_added_at_its_weight_then_set_to_0() {
+        let d = want(vec![(svc(80, "mh"), vec![dest(1, 3), dest(2, 0)])]);
+        let ops = diff(&d, &Actual::default(), &Owned::default());
+        assert!(matches!(&ops[1], Op::AddDest(_, d) if d.weight == 3));
+        assert!(matches!(&ops[2], Op::AddDest(_, d) if d.weight == 1));
+        assert!(
+            matches!(&ops[3], Op::EditDest { old, new, .. } if old.weight == 1 && new.weight == 0)
+        );
+        assert_eq!(ops.len(), 4);
+        // Other schedulers give no slots by weight: added at 0 directly.
+        let d = want(vec![(svc(80, "wlc"), vec![dest(2, 0)])]);
+        let ops = diff(&d, &Actual::default(), &Owned::default());
+        assert!(matches!(&ops[1], Op::AddDest(_, d) if d.weight == 0));
+        assert_eq!(ops.len(), 2);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::super::model::{Announce, Routing, ServiceKey, VirtualServer, VrrpInst
 use super::super::raw;
 use super::super::source::{Diag, Diags, Loc};
 use super::super::types::{AnnounceWhen, RoutesOnStop, Scheduler, SchedulerFlag};
+use super::sections::absolute_path;
 use super::{Unique, int_or, or, unknown_reference};
 
 /// Tables a route of haldir's must not go to: default, main, local (0 is out of range).
@@ -71,6 +72,7 @@ fn table(sp: &Sp<raw::Routing>, d: &mut Diags) -> Routing {
         protocol: protocol.unwrap_or(defaults.protocol),
         startup_delay: or(&r.startup_delay, "startup_delay", defaults.startup_delay, d),
         on_stop: or(&r.on_stop, "on_stop", RoutesOnStop::Withdraw, d),
+        bird_socket: absolute_path(&r.bird_socket, "bird_socket", defaults.bird_socket, d),
     }
 }
 

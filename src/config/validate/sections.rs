@@ -13,7 +13,7 @@ use super::super::source::{Diags, Loc};
 use super::super::types::{Family, NetfilterBackend, OnStop, RealServerMode};
 use super::{int_or, interface_name, list, opt_int, or, positive, req, whole_seconds};
 
-fn absolute_path(
+pub(super) fn absolute_path(
     leaf: &Option<Leaf<String>>,
     key: &str,
     default: PathBuf,
@@ -339,5 +339,10 @@ pub(super) fn realserver(sp: &Sp<raw::RealServerRole>, d: &mut Diags) -> Option<
     }
     let vips = list(&r.vips, "vips", d);
     let mode = or(&r.mode, "mode", RealServerMode::Dr, d);
-    Some(RealServerRole { vips, mode })
+    Some(RealServerRole {
+        vips,
+        mode,
+        local_routes: Vec::new(),
+        local_protocol: 0,
+    })
 }
