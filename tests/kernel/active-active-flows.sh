@@ -21,7 +21,7 @@ check_eq "haldir made the VIP local on d1 itself (a local route, not an address)
     "local $VIP dev lo proto 200 scope host" "$(at d1 ip route show table local $VIP | sed 's/ *$//')"
 check_eq "with the ARP settings of a DR director" "1 2" \
     "$(at d1 cat /proc/sys/net/ipv4/conf/all/arp_ignore) $(at d1 cat /proc/sys/net/ipv4/conf/all/arp_announce)"
-check_eq "every director holds the destinations in the same order" "$(at d1 ipvsadm -Ln | awk '$1 == "->" {print $2, $3, $4}')" \
+check_eq "every director holds the same destinations and weights" "$(at d1 ipvsadm -Ln | awk '$1 == "->" {print $2, $3, $4}')" \
     "$(at d3 ipvsadm -Ln | awk '$1 == "->" {print $2, $3, $4}')"
 wait_until sh -c "/usr/local/bin/haldir -c /lab/d1.toml status 2>&1 | grep -q 'exported by BIRD to uplink'" \
     || { at d1 haldir -c /lab/d1.toml status; fail "haldir status shows what BIRD exports"; }
