@@ -74,6 +74,9 @@ pub struct Status {
     /// Routes of someone else found in haldir's routing table (left alone): "PREFIX proto N".
     #[serde(default)]
     pub foreign_routes: Vec<String>,
+    /// Policy rules of someone else that look up haldir's table: "rule PRIORITY".
+    #[serde(default)]
+    pub foreign_rules: Vec<String>,
 }
 
 /// One `[[announce]]`: whether its route is wanted, whether it is in haldir's table, and why

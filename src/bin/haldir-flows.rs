@@ -63,6 +63,10 @@ impl<'a> Options<'a> {
         Ok(Options { pairs })
     }
 
+    fn text(&self, name: &str) -> Option<&'a str> {
+        self.pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+
     fn get<T: std::str::FromStr>(&self, name: &str, default: Option<T>) -> Result<T, String> {
         match self.pairs.iter().find(|(n, _)| *n == name) {
             Some((_, v)) => v.parse().map_err(|_| format!("{name}: bad value {v:?}")),
@@ -178,7 +182,7 @@ impl Hold {
             every: Duration::from_millis(o.get("--every", Some(300))?),
             run_for: Duration::from_secs(o.get("--seconds", Some(30))?),
             timeout: Duration::from_secs(o.get("--timeout", Some(15))?),
-            ready: o.get::<String>("--ready", Some(String::new())).ok(),
+            ready: o.text("--ready").map(str::to_string),
         })
     }
 
@@ -205,7 +209,7 @@ impl Hold {
         }
         drop(tx);
         connected.wait();
-        if let Some(file) = self.ready.as_deref().filter(|f| !f.is_empty()) {
+        if let Some(file) = &self.ready {
             std::fs::write(file, format!("{}\n", self.flows)).map_err(|e| e.to_string())?;
         }
         let mut flows: Vec<Flow> = rx.iter().collect();

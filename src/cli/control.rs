@@ -286,6 +286,12 @@ pub fn render(s: &Status) -> String {
             "  {r:<20} someone else's route in haldir's table: left alone"
         );
     }
+    for r in &s.foreign_rules {
+        let _ = writeln!(
+            o,
+            "  {r:<20} someone else's rule looks up haldir's table: left alone"
+        );
+    }
     o
 }
 

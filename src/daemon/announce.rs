@@ -35,13 +35,15 @@ pub(super) struct Announcements {
     adopted: bool,
     /// Routes of someone else in haldir's table: left alone, reported.
     pub(super) foreign: Vec<TableRoute>,
+    /// The priorities of policy rules that look up haldir's table (none of haldir's own).
+    pub(super) foreign_rules: Vec<u32>,
     /// When to decide again by the clock alone (a startup delay or a hold-down ends, or the
     /// first round of checks is not over yet).
     pub(super) next: Option<Instant>,
 }
 
 /// The rtnetlink socket in `slot`, opened on first use.
-fn rtnl(slot: &mut Option<Rtnl>) -> Option<&mut Rtnl> {
+fn socket(slot: &mut Option<Rtnl>) -> Option<&mut Rtnl> {
     if slot.is_none() {
         match Rtnl::open() {
             Ok(r) => *slot = Some(r),
@@ -96,7 +98,7 @@ impl Daemon {
     /// first decision. Anyone else's routes stay and are reported.
     fn adopt_routes(&mut self, routing: &Routing) {
         let a = &mut self.announcements;
-        let Some(rtnl) = rtnl(&mut a.rtnl) else {
+        let Some(rtnl) = socket(&mut a.rtnl) else {
             return;
         };
         let found = match rtnl.routes_in(routing.table) {
@@ -115,6 +117,18 @@ impl Daemon {
                 "a route of someone else is in haldir's table: left alone");
         }
         a.foreign = foreign;
+        // A rule that looks up haldir's table makes the host forward with it: someone
+        // else's choice, reported.
+        a.foreign_rules = socket(&mut a.rtnl)
+            .and_then(|r| r.rules_to(routing.table).ok())
+            .unwrap_or_default();
+        for priority in &a.foreign_rules {
+            warn!(
+                priority,
+                table = routing.table,
+                "a policy rule of someone else looks up haldir's table: left alone"
+            );
+        }
         let configured = |p: &IpNet| self.config.announces.iter().any(|x| x.prefix == *p);
         for r in &own {
             a.in_table
@@ -181,7 +195,7 @@ impl Daemon {
         if want == a.in_table {
             return;
         }
-        let Some(rtnl) = rtnl(&mut a.rtnl) else {
+        let Some(rtnl) = socket(&mut a.rtnl) else {
             return;
         };
         let gone: Vec<(IpNet, (u32, u8, u32))> = a

@@ -317,6 +317,13 @@ fn announcements(r: &mut Registry, s: &Status) {
         "Routes of someone else found in haldir's routing table",
         foreign,
     );
+    let rules = Gauge::<i64>::default();
+    rules.set(s.foreign_rules.len() as i64);
+    r.register(
+        "haldir_routing_foreign_rules",
+        "Policy rules of someone else that look up haldir's routing table",
+        rules,
+    );
 }
 
 /// The kernel's totals of a service or a real server, as counters.
@@ -390,6 +397,7 @@ mod tests {
                 exported_to: Some(vec!["uplink".into()]),
             }],
             foreign_routes: vec!["192.0.2.99/32 proto 186".into()],
+            foreign_rules: Vec::new(),
             virtual_servers: vec![VsStatus {
                 name: "web".into(),
                 service: "TCP 10.0.0.1:80".into(),
@@ -437,6 +445,7 @@ mod tests {
             r#"haldir_announce_withheld{prefix="192.0.2.10/32",reason="quorum"} 0"#,
             r#"haldir_announce_exported_sessions{prefix="192.0.2.10/32"} 1"#,
             "haldir_routing_foreign_routes 1",
+            "haldir_routing_foreign_rules 0",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

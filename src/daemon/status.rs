@@ -134,6 +134,12 @@ impl Daemon {
                 .iter()
                 .map(|r| format!("{} proto {}", r.prefix, r.protocol))
                 .collect(),
+            foreign_rules: self
+                .announcements
+                .foreign_rules
+                .iter()
+                .map(|p| format!("rule {p}"))
+                .collect(),
         }
     }
 }

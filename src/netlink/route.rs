@@ -205,6 +205,27 @@ pub fn table_route(m: &RouteMessage, table: u32) -> Option<TableRoute> {
     })
 }
 
+/// The request for a dump of every IPv4 or IPv6 policy rule.
+pub fn rule_dump(v6: bool) -> RuleMessage {
+    let mut m = RuleMessage::default();
+    m.header.family = family(v6);
+    m
+}
+
+/// The priority of a dumped rule that looks up `table`, if it does.
+pub fn rule_to_table(m: &RuleMessage, table: u32) -> Option<u32> {
+    let mut to = u32::from(m.header.table);
+    let mut priority = 0;
+    for a in &m.attributes {
+        match a {
+            RuleAttribute::Table(t) => to = *t,
+            RuleAttribute::Priority(p) => priority = *p,
+            _ => {}
+        }
+    }
+    (to == table && m.header.action == RuleAction::ToTable).then_some(priority)
+}
+
 /// RTA_MULTIPATH: one next hop per path (hops = weight - 1), each with its gateway.
 fn nexthops(r: &Route, ifindexes: &[Option<u32>]) -> Vec<RouteNextHop> {
     r.nexthops
@@ -310,7 +331,7 @@ mod tests {
     //! encoding the kernel would misread fails here, not only in the scenarios.
 
     use super::*;
-    use netlink_packet_core::Emitable;
+    use netlink_packet_core::{Emitable, NetlinkDeserializable, NetlinkHeader};
 
     const RT_SCOPE_UNIVERSE: u8 = 0;
     const RT_SCOPE_LINK: u8 = 253;
@@ -324,6 +345,58 @@ mod tests {
         let mut b = vec![0; m.buffer_len()];
         m.emit(&mut b);
         b
+    }
+
+    const RTM_NEWROUTE: u16 = 24;
+    const RTM_NEWRULE: u16 = 32;
+
+    /// A message as a dump would bring it back (the same decoding as `Rtnl`'s).
+    fn read_back(kind: u16, payload: &[u8]) -> RouteNetlinkMessage {
+        let mut h = NetlinkHeader::default();
+        h.message_type = kind;
+        RouteNetlinkMessage::deserialize(&h, payload).expect("it decodes")
+    }
+
+    #[test]
+    fn a_local_route_for_an_announced_vip() {
+        let b = bytes(&local_route(&"192.0.2.10/32".parse().unwrap(), 200, 1));
+        // rtmsg: family, dst_len, src_len, tos, table (local), protocol, scope (host), type
+        // (RTN_LOCAL).
+        assert_eq!(&b[..8], &[2, 32, 0, 0, 255, 200, 254, 2]);
+    }
+
+    #[test]
+    fn a_route_read_back_from_a_table_dump() {
+        let prefix = "2001:db8::10/128".parse().unwrap();
+        let m = announced(&prefix, 200, 201, 7, 1);
+        let RouteNetlinkMessage::NewRoute(parsed) = read_back(RTM_NEWROUTE, &bytes(&m)) else {
+            panic!("a route message reads back as a route");
+        };
+        assert_eq!(
+            table_route(&parsed, 200),
+            Some(TableRoute {
+                prefix,
+                protocol: 201,
+                metric: 7
+            })
+        );
+        assert_eq!(
+            table_route(&parsed, 100),
+            None,
+            "another table's route is not ours"
+        );
+    }
+
+    #[test]
+    fn a_rule_that_looks_up_a_table() {
+        let r: Rule = "from 198.51.100.0/24 table 200 priority 1234"
+            .parse()
+            .unwrap();
+        let RouteNetlinkMessage::NewRule(parsed) = read_back(RTM_NEWRULE, &bytes(&rule(&r))) else {
+            panic!("a rule message reads back as a rule");
+        };
+        assert_eq!(rule_to_table(&parsed, 200), Some(1234));
+        assert_eq!(rule_to_table(&parsed, 201), None);
     }
 
     #[test]

@@ -128,24 +128,46 @@ impl Rtnl {
         self.set(want, new, del, NLM_F_CREATE | NLM_F_REPLACE)
     }
 
-    /// Every route in `table`, of both families.
-    pub fn routes_in(&mut self, table: u32) -> io::Result<Vec<route::TableRoute>> {
+    /// The messages of a dump, of both families (`request` builds one family's request).
+    fn dump(
+        &mut self,
+        request: impl Fn(bool) -> RouteNetlinkMessage,
+    ) -> io::Result<Vec<RouteNetlinkMessage>> {
         let mut out = Vec::new();
         for v6 in [false, true] {
             let seq = self.sock.next_seq();
-            let request = RouteNetlinkMessage::GetRoute(route::route_dump(v6));
-            let answer = self.sock.dump(&frame(request, NLM_F_DUMP, seq), seq)?;
+            let answer = self.sock.dump(&frame(request(v6), NLM_F_DUMP, seq), seq)?;
             for (kind, payload) in answer {
                 let mut header = NetlinkHeader::default();
                 header.message_type = kind;
-                if let Ok(RouteNetlinkMessage::NewRoute(m)) =
-                    RouteNetlinkMessage::deserialize(&header, &payload)
-                {
-                    out.extend(route::table_route(&m, table));
-                }
+                out.extend(RouteNetlinkMessage::deserialize(&header, &payload).ok());
             }
         }
         Ok(out)
+    }
+
+    /// Every route in `table`, of both families.
+    pub fn routes_in(&mut self, table: u32) -> io::Result<Vec<route::TableRoute>> {
+        let all = self.dump(|v6| RouteNetlinkMessage::GetRoute(route::route_dump(v6)))?;
+        Ok(all
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewRoute(r) => route::table_route(r, table),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The priorities of the policy rules that look up `table`, of both families.
+    pub fn rules_to(&mut self, table: u32) -> io::Result<Vec<u32>> {
+        let all = self.dump(|v6| RouteNetlinkMessage::GetRule(route::rule_dump(v6)))?;
+        Ok(all
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewRule(r) => route::rule_to_table(r, table),
+                _ => None,
+            })
+            .collect())
     }
 
     pub fn rule(&mut self, want: Want, r: &Rule) -> io::Result<()> {

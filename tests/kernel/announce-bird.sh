@@ -51,16 +51,29 @@ ok "the router dropped d2 ${t} ms after its haldir was stopped"
 check_run "d2's table 200 is empty" sh -c "[ -z \"\$(/usr/sbin/ip netns exec d2 ip route show table 200)\" ]"
 check_eq "and its VIP is no longer local" "" "$(at d2 ip route show table local $VIP)"
 
-say "a route of someone else in haldir's table is left alone and reported"
+say "a route of someone else in haldir's table, and a rule that looks it up, are left alone and reported"
 at d1 ip route add 198.51.100.7/32 dev lo table 200 proto static
+at d1 ip rule add from 198.51.100.0/24 lookup 200 priority 1234
 kill -TERM "$(cat /tmp/d1.pid)"
 wait "$(cat /tmp/d1.pid)" 2>/dev/null
 aa_start d1
 wait_until in_table d1 || fail "d1 announces after its restart"
 check_run "haldir status reports it" sh -c "/usr/local/bin/haldir -c /lab/d1.toml status | grep -q '198.51.100.7/32 proto 4 *someone else'"
+at d1 haldir -c /lab/d1.toml status | grep -q 'rule 1234 *someone else' \
+    || { at d1 haldir -c /lab/d1.toml status; grep -i rule /tmp/d1.log; at d1 ip rule; fail "haldir status reports the rule that looks up its table"; }
+ok "and the rule that looks up haldir's table"
 check_eq "and leaves it in the table" "198.51.100.7 dev lo proto static scope link" \
     "$(at d1 ip route show table 200 198.51.100.7 | sed 's/ *$//')"
 kill -TERM "$(cat /tmp/d1.pid)"
 wait "$(cat /tmp/d1.pid)" 2>/dev/null
 check_eq "a clean stop leaves it too" "198.51.100.7 dev lo proto static scope link" \
     "$(at d1 ip route show table 200 198.51.100.7 | sed 's/ *$//')"
+check_run "and the rule" sh -c "/usr/sbin/ip -n d1 rule show priority 1234 | grep -q 'lookup 200'"
+
+say "without its routing daemon haldir still puts its routes; status has no exported column"
+kill "$(cat /tmp/bird-d1.pid)"
+aa_start d1
+wait_until in_table d1 || { logs d1; fail "d1 announces without BIRD"; }
+wait_until status_is 1 "wanted, in the table" || fail "status without BIRD (got: $(status_of 1))"
+ok "haldir status: $(status_of 1)"
+kill -TERM "$(cat /tmp/d1.pid)"
