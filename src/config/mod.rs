@@ -5,11 +5,13 @@
 //! which accepts anything and records unknown keys; validation ([`validate`]) turns the raw
 //! model into [`model::Config`] and explains every problem with its file, line and column.
 
+pub mod blocks;
 pub(crate) mod de;
 pub mod include;
 pub mod leaf;
 pub mod model;
 pub mod raw;
+pub mod reread;
 pub mod route;
 pub mod source;
 mod text;
@@ -84,13 +86,18 @@ impl fmt::Display for Invalid {
 
 /// Loads and validates the file at `path` with its includes.
 pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_text(path, text)
+}
+
+/// Reads the file at `path` whose text is `text` (and the files it includes).
+pub fn load_text(path: &Path, text: String) -> Result<Loaded, LoadError> {
     let mut sources = SourceMap::default();
     let mut diags = source::Diags::default();
-    let doc =
-        include::read_tree(path, &mut sources, &mut diags).map_err(|source| LoadError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let doc = include::read_tree(path, text, &mut sources, &mut diags);
     finish(&doc, sources, diags)
 }
 
@@ -126,7 +133,7 @@ fn finish(
 }
 
 /// The host name, from the kernel.
-fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .ok()

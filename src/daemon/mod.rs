@@ -85,7 +85,10 @@ struct Daemon {
     /// What the loop listens to, from start until run takes it.
     inputs: Option<Inputs>,
     path: PathBuf,
-    config: Config,
+    /// Shared with a reload's reading off the loop, which takes its unchanged services over.
+    config: std::sync::Arc<Config>,
+    /// The text last accepted, for a reload to read only what changed in it.
+    basis: Option<crate::config::reread::Basis>,
     started: Instant,
     /// The kernel state haldir keeps: IPVS, mark rules, real-server role.
     host: Host,
@@ -305,7 +308,7 @@ impl Daemon {
     /// its VRRP instances first, so that no advert waits for the first reconcile; the IPVS
     /// table, checks and the rest come in [`Daemon::run`].
     async fn start(path: PathBuf) -> Result<Daemon, StartError> {
-        let loaded = crate::security::load_checked(&path)?;
+        let (loaded, basis) = crate::security::load_checked_since(&path, None)?;
         if !loaded.warnings.is_empty() {
             warn!("{}", loaded.render_warnings());
         }
@@ -381,7 +384,8 @@ impl Daemon {
             file_events: file_tx,
             watcher: None,
             announcements: Default::default(),
-            config,
+            config: std::sync::Arc::new(config),
+            basis,
             inputs: Some(Inputs {
                 term,
                 int,

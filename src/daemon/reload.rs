@@ -21,13 +21,21 @@ impl Daemon {
     async fn reload_file(&mut self, why: &str) -> Reply {
         // Parsed and validated off the loop: a large file must not hold up the health checks
         // and timers that share it (VRRP has a thread of its own).
+        // Read by its changed services when the last file allows ([`crate::config::reread`]).
         let path = self.path.clone();
+        let since = self.basis.clone().map(|b| (b, self.config.clone()));
         let started = std::time::Instant::now();
-        let parsed =
-            tokio::task::spawn_blocking(move || crate::security::load_checked(&path)).await;
+        let parsed = tokio::task::spawn_blocking(move || {
+            let since = since.as_ref().map(|(b, c)| (b, &**c));
+            crate::security::load_checked_since(&path, since)
+        })
+        .await;
         tracing::debug!(took = ?started.elapsed(), "reload: parsed and validated");
         let loaded = match parsed {
-            Ok(Ok(l)) => l,
+            Ok(Ok((l, basis))) => {
+                self.basis = basis;
+                l
+            }
             Err(e) => {
                 error!(reason = why, error = %e, "reload refused: the parse did not finish");
                 return Reply::Refused {
@@ -68,7 +76,7 @@ impl Daemon {
         }
         let metrics_moved = new.global.metrics_listen != self.config.global.metrics_listen;
         let static_changed = new.static_ != self.config.static_;
-        self.config = new;
+        self.config = std::sync::Arc::new(new);
         if static_changed {
             self.hold_static();
         }

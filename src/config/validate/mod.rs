@@ -22,6 +22,30 @@ use super::types::Dur;
 /// Validates a merged document. Returns the model when no error was found. `host_name` is the
 /// default `router_id`, as in keepalived.
 pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<Config> {
+    let services = doc
+        .virtual_server
+        .as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .map(ServiceSlot::Written)
+        .collect();
+    validate_with(doc, host_name, d, services)
+}
+
+/// A virtual server to validate: as written, or as validated before (a reload that reads
+/// only the services that changed, [`super::reread`]).
+pub enum ServiceSlot<'a> {
+    Written(&'a Sp<raw::VirtualServer>),
+    Kept(&'a super::model::VirtualServer),
+}
+
+/// Validates a document whose virtual servers are `services`, in their order.
+pub fn validate_with(
+    doc: &raw::Document,
+    host_name: &str,
+    d: &mut Diags,
+    services: Vec<ServiceSlot<'_>>,
+) -> Option<Config> {
     let global = sections::global(doc.global.as_ref(), host_name, d);
     let email = email::email(doc.email.as_ref(), host_name, d);
     let static_ = sections::static_(doc.static_.as_ref(), d);
@@ -44,12 +68,7 @@ pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<C
         &vrrp_instances,
         d,
     );
-    let virtual_servers = service::virtual_servers(
-        doc.virtual_server.as_deref().unwrap_or(&[]),
-        &vrrp_instances,
-        &alerts,
-        d,
-    );
+    let virtual_servers = service::virtual_servers(services, &vrrp_instances, &alerts, d);
     let fwmarks = sections::fwmarks(doc.fwmark.as_deref().unwrap_or(&[]), &virtual_servers, d);
     let netfilter = sections::netfilter(doc.netfilter.as_ref(), d);
     let ipvs = sections::ipvs(doc.ipvs.as_ref(), &vrrp_instances, d);

@@ -12,26 +12,34 @@ use super::{Unique, check, command, int_or, or, whole_seconds};
 const WHAT: &str = "[[virtual_server]]";
 
 pub(super) fn virtual_servers(
-    raw: &[Sp<raw::VirtualServer>],
+    services: Vec<super::ServiceSlot<'_>>,
     instances: &[(Loc, VrrpInstance)],
     alerts: &super::Alerts,
     d: &mut Diags,
 ) -> Vec<VirtualServer> {
     let mut names = Unique::new("virtual_server name");
     let mut keys = Unique::new("virtual server");
-    let mut out = Vec::new();
-    for sp in raw {
-        let Some(vs) = virtual_server(sp, instances, alerts, d) else {
-            continue;
+    let mut out = Vec::with_capacity(services.len());
+    for slot in services {
+        let (vs, name_at, key_at) = match slot {
+            super::ServiceSlot::Written(sp) => {
+                let Some(vs) = virtual_server(sp, instances, alerts, d) else {
+                    continue;
+                };
+                let name_at = sp.value.name.as_ref().map_or(sp.loc, Leaf::loc);
+                let key_at = sp
+                    .value
+                    .address
+                    .as_ref()
+                    .map(Leaf::loc)
+                    .or(sp.value.fwmark.as_ref().map(Leaf::loc))
+                    .unwrap_or(sp.loc);
+                (vs, name_at, key_at)
+            }
+            // Validated before: only a duplicate can be wrong with it, and then the file is
+            // read whole, where the duplicate has its place.
+            super::ServiceSlot::Kept(vs) => (vs.clone(), Loc::default(), Loc::default()),
         };
-        let name_at = sp.value.name.as_ref().map_or(sp.loc, Leaf::loc);
-        let key_at = sp
-            .value
-            .address
-            .as_ref()
-            .map(Leaf::loc)
-            .or(sp.value.fwmark.as_ref().map(Leaf::loc))
-            .unwrap_or(sp.loc);
         let key = match vs.key {
             ServiceKey::Address(a) => format!("{} {a}", vs.protocol),
             ServiceKey::Fwmark { mark, family } => format!("fwmark {mark} ({family})"),
@@ -91,7 +99,7 @@ fn virtual_server(
             format!("`one_packet` is for UDP services; this one is {protocol}"),
         );
     }
-    let service_check = r.check.as_ref();
+    let service_check = r.check.as_deref();
     let check = service_check
         .and_then(|c| check::effective(None, Some(c), d))
         .map(std::sync::Arc::new);

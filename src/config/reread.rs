@@ -1,0 +1,236 @@
+//! Reading a changed file by what changed. A reload of a large file usually changes one
+//! `[[virtual_server]]` block; parsing and validating the whole file again cost a 10,000-server
+//! director most of its reload. When the file last accepted was one file that loaded without a
+//! word, the new text is cut into blocks ([`super::blocks`]): if only virtual-server blocks
+//! differ, the rest of the file and those blocks alone are parsed, and the unchanged services
+//! are taken over as they were validated. Validation still sees every service (duplicates,
+//! references from `[[fwmark]]` and `[[announce]]`). Whenever this path has anything to say —
+//! an error, a warning, a text it does not follow — it steps aside and the file is read whole,
+//! so every message is the full read's, with its exact location.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::blocks::{self, Block, Kind};
+use super::model::Config;
+use super::source::{Diags, SourceMap};
+use super::validate::{self, ServiceSlot};
+use super::{Loaded, include};
+
+/// The text of the file last accepted and its blocks; with the configuration it gave, what
+/// a reload can reuse.
+#[derive(Debug, Clone)]
+pub struct Basis {
+    text: Arc<str>,
+    blocks: Arc<[Block]>,
+}
+
+impl Basis {
+    /// Only a single file that loaded without a warning can be reused.
+    pub fn of(loaded: &Loaded) -> Option<Basis> {
+        if loaded.sources.len() != 1 || !loaded.warnings.is_empty() {
+            return None;
+        }
+        let text = loaded.sources.text(super::source::FileId(0));
+        let blocks = blocks::split(text)?;
+        Some(Basis {
+            text: text.into(),
+            blocks: blocks.into(),
+        })
+    }
+
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+}
+
+/// Reads the file at `path`: by its changed virtual servers when `since` (the basis and the
+/// configuration it gave) allows, else whole. Also returns the basis for the next reload.
+pub fn load(
+    path: &Path,
+    since: Option<(&Basis, &Config)>,
+) -> Result<(Loaded, Option<Basis>), super::LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| super::LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if let Some(read) = since.and_then(|(basis, config)| reread(path, basis, config, &text)) {
+        tracing::debug!(
+            services = read.0.config.virtual_servers.len(),
+            "configuration read by its changed services"
+        );
+        return Ok((read.0, Some(read.1)));
+    }
+    let loaded = super::load_text(path, text)?;
+    let basis = Basis::of(&loaded);
+    Ok((loaded, basis))
+}
+
+/// The new text read by its changed virtual servers, with its basis; `None` when it must be
+/// read whole. `config` is what the basis gave.
+pub fn reread(path: &Path, basis: &Basis, config: &Config, text: &str) -> Option<(Loaded, Basis)> {
+    let aligned = align(basis, text)?;
+    let plan = plan(basis, &aligned, text)?;
+    let mut sources = SourceMap::default();
+    let mut diags = Diags::default();
+    let doc = include::read_text(path, plan.text, &mut sources, &mut diags);
+    if doc.virtual_server.as_ref().map_or(0, Vec::len) != plan.written {
+        return None;
+    }
+    let written = doc.virtual_server.as_deref().unwrap_or(&[]);
+    let slots = plan
+        .services
+        .iter()
+        .map(|s| match *s {
+            Slot::Kept(i) => config.virtual_servers.get(i).map(ServiceSlot::Kept),
+            Slot::Written(j) => written.get(j).map(ServiceSlot::Written),
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let config = validate::validate_with(&doc, &super::host_name(), &mut diags, slots);
+    let (Some(config), true) = (config, diags.finish().is_empty()) else {
+        return None;
+    };
+    let mut sources = SourceMap::default();
+    sources.add(path.to_path_buf(), text.to_string());
+    let loaded = Loaded {
+        config,
+        warnings: Vec::new(),
+        sources,
+    };
+    let next = Basis {
+        text: text.into(),
+        blocks: aligned.blocks.into(),
+    };
+    Some((loaded, next))
+}
+
+/// The blocks of the new text, and how they pair with the old: the old blocks before
+/// `first` and from `rest` on are in the new text unchanged (moved, after `first`); between
+/// them, old blocks `first..rest` became new blocks `first..first + found`. Only that stretch
+/// of the new text is scanned.
+struct Aligned {
+    blocks: Vec<Block>,
+    first: usize,
+    rest: usize,
+    found: usize,
+}
+
+fn align(basis: &Basis, text: &str) -> Option<Aligned> {
+    let old = basis.text.as_bytes();
+    let new = text.as_bytes();
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let room = old.len().min(new.len()) - prefix;
+    let suffix = old
+        .iter()
+        .rev()
+        .zip(new.iter().rev())
+        .take(room)
+        .take_while(|(a, b)| a == b)
+        .count();
+    // The first block that may differ: the one that starts before the first difference (so
+    // at the same place in both texts) and reaches it. A block that ends right at the
+    // difference counts, since what was inserted there may belong to it.
+    let first = basis
+        .blocks
+        .partition_point(|b| b.start < prefix)
+        .saturating_sub(1);
+    let from = basis.blocks.get(first)?.start;
+    // An empty root shares its start with the first header: scanning from 0 finds both.
+    let first = if from == 0 { 0 } else { first };
+    // A block start inside the common end that was a block start in the old text: from there
+    // on both texts, and so their blocks, are the same.
+    let old_index = |at: usize| {
+        (at + old.len())
+            .checked_sub(new.len())
+            .and_then(|o| basis.blocks.binary_search_by_key(&o, |b| b.start).ok())
+    };
+    let (found, stopped) = blocks::split_from(text, from, |at| {
+        at >= new.len() - suffix && old_index(at).is_some()
+    })?;
+    let rest = match stopped {
+        Some(at) => old_index(at)?,
+        None => basis.blocks.len(),
+    };
+    let mut aligned = Aligned {
+        blocks: basis.blocks[..first].to_vec(),
+        first,
+        rest,
+        found: found.len(),
+    };
+    aligned.blocks.extend(found);
+    aligned
+        .blocks
+        .extend(basis.blocks[rest..].iter().map(|b| Block {
+            start: b.start + new.len() - old.len(),
+            kind: b.kind,
+        }));
+    Some(aligned)
+}
+
+enum Slot {
+    /// The i-th service of the configuration last accepted.
+    Kept(usize),
+    /// The j-th service of the partial text.
+    Written(usize),
+}
+
+struct Plan {
+    /// Every block but the unchanged services.
+    text: String,
+    written: usize,
+    services: Vec<Slot>,
+}
+
+/// What to parse and what to keep. Blocks that are not services must be the same in both
+/// texts (in the changed stretch, the same list of them); every service in the changed
+/// stretch is parsed, the others are kept.
+fn plan(basis: &Basis, a: &Aligned, text: &str) -> Option<Plan> {
+    let old_text = |i: usize| {
+        basis
+            .text
+            .get(basis.blocks[i].start..blocks::end(&basis.blocks, i, basis.text.len()))
+    };
+    let new_text = |i: usize| text.get(a.blocks[i].start..blocks::end(&a.blocks, i, text.len()));
+    let old_others: Vec<&str> = (a.first..a.rest)
+        .filter(|&i| basis.blocks[i].kind == Kind::Other)
+        .map(old_text)
+        .collect::<Option<_>>()?;
+    let new_others: Vec<&str> = (a.first..a.first + a.found)
+        .filter(|&i| a.blocks[i].kind == Kind::Other)
+        .map(new_text)
+        .collect::<Option<_>>()?;
+    if old_others != new_others {
+        return None;
+    }
+    // The index among the old services of each old block that is one.
+    let mut old_service = Vec::with_capacity(basis.blocks.len());
+    let mut n = 0;
+    for b in basis.blocks.iter() {
+        old_service.push(n);
+        n += usize::from(b.kind == Kind::Service);
+    }
+    let mut plan = Plan {
+        text: String::new(),
+        written: 0,
+        services: Vec::new(),
+    };
+    for (i, block) in a.blocks.iter().enumerate() {
+        match block.kind {
+            Kind::Other => plan.text.push_str(new_text(i)?),
+            Kind::Service if (a.first..a.first + a.found).contains(&i) => {
+                plan.text.push_str(new_text(i)?);
+                plan.services.push(Slot::Written(plan.written));
+                plan.written += 1;
+            }
+            Kind::Service => {
+                let old_block = if i < a.first {
+                    i
+                } else {
+                    i - a.first - a.found + a.rest
+                };
+                plan.services.push(Slot::Kept(*old_service.get(old_block)?));
+            }
+        }
+    }
+    Some(plan)
+}
