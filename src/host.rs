@@ -13,7 +13,7 @@ use crate::config::model::RealServerRole;
 use crate::netfilter::NetfilterError;
 use crate::netfilter::rules::MarkRule;
 use crate::reconcile::desired::Desired;
-use crate::reconcile::diff::{self, Actual};
+use crate::reconcile::diff;
 use crate::reconcile::increment::Increment;
 use crate::reconcile::{ReconcileError, Reconciler, Report};
 
@@ -123,7 +123,9 @@ impl Host {
         let reconciler = self.ipvs.as_mut()?;
         sloppy_tcp(want.sloppy_tcp);
         let result = reconciler.owned().and_then(|owned| {
-            let ops = diff::diff(&want, &Actual::from_desired(&self.last), &owned);
+            let t = std::time::Instant::now();
+            let ops = diff::diff_from(&want, &self.last, &owned);
+            tracing::debug!(took = ?t.elapsed(), ops = ops.len(), "reload: diff");
             reconciler.apply_ops(&want, &owned, ops)
         });
         self.remember(want, &result);

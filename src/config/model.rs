@@ -22,7 +22,7 @@ pub struct Config {
     #[serde(rename = "track_script")]
     pub track_scripts: Vec<TrackScript>,
     #[serde(rename = "virtual_server")]
-    pub virtual_servers: Vec<VirtualServer>,
+    pub virtual_servers: Vec<std::sync::Arc<VirtualServer>>,
     #[serde(rename = "fwmark")]
     pub fwmarks: Vec<FwmarkRule>,
     pub netfilter: Netfilter,

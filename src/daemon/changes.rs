@@ -213,15 +213,21 @@ fn named<T: Serialize + PartialEq>(
 }
 
 /// Virtual servers, with their real servers compared one by one.
-fn virtual_servers(old: &[VirtualServer], new: &[VirtualServer], lines: &mut Vec<String>) {
-    let by_name: HashMap<&str, &VirtualServer> = new.iter().map(|v| (v.name.as_str(), v)).collect();
+fn virtual_servers(
+    old: &[std::sync::Arc<VirtualServer>],
+    new: &[std::sync::Arc<VirtualServer>],
+    lines: &mut Vec<String>,
+) {
+    let by_name: HashMap<&str, &std::sync::Arc<VirtualServer>> =
+        new.iter().map(|v| (v.name.as_str(), v)).collect();
     let old_names: HashSet<&str> = old.iter().map(|v| v.name.as_str()).collect();
     for v in old {
         let Some(w) = by_name.get(v.name.as_str()) else {
             lines.push(format!("virtual_server {} removed", v.name));
             continue;
         };
-        if v == *w {
+        // A service a reload took over unread is the same one, shared.
+        if std::sync::Arc::ptr_eq(v, w) || v == *w {
             continue;
         }
         let fields: Vec<String> = fields_changed(&value(v), &value(*w))

@@ -70,6 +70,7 @@ async fn session(
 ) -> std::io::Result<()> {
     // The file mode keeps others out; the peer's credentials are checked as well, in case the
     // socket was made reachable by a wider directory or a bind mount.
+    let started = std::time::Instant::now();
     let uid = stream.peer_cred()?.uid();
     let (read, mut write) = stream.into_split();
     let reply = if uid != 0 && uid != owner {
@@ -102,5 +103,7 @@ async fn session(
     };
     let mut text = serde_json::to_string(&reply).map_err(std::io::Error::other)?;
     text.push('\n');
-    write.write_all(text.as_bytes()).await
+    write.write_all(text.as_bytes()).await?;
+    tracing::debug!(took = ?started.elapsed(), "control: answered");
+    Ok(())
 }

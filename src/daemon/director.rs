@@ -69,9 +69,13 @@ impl Daemon {
     /// [`crate::host::Host::apply_changes`]); a failed operation is repaired by a full
     /// reconcile.
     pub(super) fn reconcile_changes(&mut self, why: &str) -> Vec<String> {
+        let t = std::time::Instant::now();
         let want = self.desired();
         self.health.record_quorum(want.quorum_verdicts());
+        tracing::debug!(took = ?t.elapsed(), "reload: desired state");
+        let t = std::time::Instant::now();
         let outcome = self.host.apply_changes(want);
+        tracing::debug!(took = ?t.elapsed(), "reload: applied");
         let failed = matches!(&outcome, Some(Ok(r)) if !r.is_clean());
         let mut lines = self.applied(why, outcome);
         if failed {

@@ -11,10 +11,12 @@ use crate::control::Reply;
 
 impl Daemon {
     pub(super) async fn reload(&mut self, why: &str) -> Reply {
+        let started = std::time::Instant::now();
         systemd::reloading();
         let reply = self.reload_file(why).await;
         self.metrics.reload(matches!(reply, Reply::Reloaded { .. }));
         systemd::ready(&self.summary());
+        tracing::debug!(took = ?started.elapsed(), "reload: done");
         reply
     }
 

@@ -36,7 +36,7 @@ pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<C
 /// only the services that changed, [`super::reread`]).
 pub enum ServiceSlot<'a> {
     Written(&'a Sp<raw::VirtualServer>),
-    Kept(&'a super::model::VirtualServer),
+    Kept(&'a std::sync::Arc<super::model::VirtualServer>),
 }
 
 /// Validates a document whose virtual servers are `services`, in their order.

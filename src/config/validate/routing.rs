@@ -19,7 +19,7 @@ const RESERVED_TABLES: [i64; 3] = [253, 254, 255];
 pub(super) fn routing(
     sp: Option<&Sp<raw::Routing>>,
     announces: &[Sp<raw::Announce>],
-    services: &[VirtualServer],
+    services: &[std::sync::Arc<VirtualServer>],
     instances: &[(Loc, VrrpInstance)],
     d: &mut Diags,
 ) -> (Option<Routing>, Vec<Announce>) {
@@ -78,7 +78,7 @@ fn table(sp: &Sp<raw::Routing>, d: &mut Diags) -> Routing {
 
 fn announce(
     sp: &Sp<raw::Announce>,
-    services: &[VirtualServer],
+    services: &[std::sync::Arc<VirtualServer>],
     instances: &[(Loc, VrrpInstance)],
     d: &mut Diags,
 ) -> Option<Announce> {
@@ -139,7 +139,11 @@ fn announce(
 }
 
 /// The names in `virtual_servers`, each of which must exist.
-fn named(list: &Sp<Vec<raw::Str>>, services: &[VirtualServer], d: &mut Diags) -> Vec<String> {
+fn named(
+    list: &Sp<Vec<raw::Str>>,
+    services: &[std::sync::Arc<VirtualServer>],
+    d: &mut Diags,
+) -> Vec<String> {
     if list.value.is_empty() {
         d.error(
             list.loc,
@@ -186,13 +190,20 @@ fn same_on_every_director(vs: &VirtualServer, at: Loc, d: &mut Diags) {
 /// `inhibit_on_failure`. With `mh` a removed destination that comes back goes to the head of
 /// the list and reshuffles the lookup table; at weight 0 every slot stays where it was and
 /// `mh-fallback` moves exactly the failed server's share, the same way on every director.
-pub(super) fn keep_failed_in_place(announces: &[Announce], services: &mut [VirtualServer]) {
+pub(super) fn keep_failed_in_place(
+    announces: &[Announce],
+    services: &mut [std::sync::Arc<VirtualServer>],
+) {
     for vs in services.iter_mut().filter(|vs| {
         announces
             .iter()
             .any(|a| a.virtual_servers.contains(&vs.name))
     }) {
-        for rs in &mut vs.real_servers {
+        // A service taken over from the last reading has it already: not copied again.
+        if vs.real_servers.iter().all(|rs| rs.inhibit_on_failure) {
+            continue;
+        }
+        for rs in &mut std::sync::Arc::make_mut(vs).real_servers {
             rs.inhibit_on_failure = true;
         }
     }

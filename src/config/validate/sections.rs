@@ -156,7 +156,7 @@ pub(super) fn static_(sp: Option<&Sp<raw::Static>>, d: &mut Diags) -> Static {
 
 pub(super) fn fwmarks(
     raw: &[Sp<raw::FwmarkRule>],
-    services: &[VirtualServer],
+    services: &[std::sync::Arc<VirtualServer>],
     d: &mut Diags,
 ) -> Vec<FwmarkRule> {
     let mut out = Vec::new();

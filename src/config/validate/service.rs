@@ -1,5 +1,6 @@
 //! Virtual servers and their real servers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::super::leaf::{Leaf, Sp, opt};
@@ -16,7 +17,7 @@ pub(super) fn virtual_servers(
     instances: &[(Loc, VrrpInstance)],
     alerts: &super::Alerts,
     d: &mut Diags,
-) -> Vec<VirtualServer> {
+) -> Vec<Arc<VirtualServer>> {
     let mut names = Unique::new("virtual_server name");
     let mut keys = Unique::new("virtual server");
     let mut out = Vec::with_capacity(services.len());
@@ -34,15 +35,15 @@ pub(super) fn virtual_servers(
                     .map(Leaf::loc)
                     .or(sp.value.fwmark.as_ref().map(Leaf::loc))
                     .unwrap_or(sp.loc);
-                (vs, name_at, key_at)
+                (Arc::new(vs), name_at, key_at)
             }
             // Validated before: only a duplicate can be wrong with it, and then the file is
             // read whole, where the duplicate has its place.
-            super::ServiceSlot::Kept(vs) => (vs.clone(), Loc::default(), Loc::default()),
+            super::ServiceSlot::Kept(vs) => (Arc::clone(vs), Loc::default(), Loc::default()),
         };
         let key = match vs.key {
-            ServiceKey::Address(a) => format!("{} {a}", vs.protocol),
-            ServiceKey::Fwmark { mark, family } => format!("fwmark {mark} ({family})"),
+            ServiceKey::Address(a) => Ident::Address(vs.protocol, a),
+            ServiceKey::Fwmark { mark, family } => Ident::Fwmark(mark, family),
         };
         // A duplicate service also has a duplicate default name: report it once.
         if keys.insert(key, key_at, d) && names.insert(vs.name.clone(), name_at, d) {
@@ -50,6 +51,23 @@ pub(super) fn virtual_servers(
         }
     }
     out
+}
+
+/// What makes two services the same to IPVS; written out only when it is a duplicate (a
+/// string per service was most of the time to take 1,000 services over in a reload).
+#[derive(PartialEq, Eq, Hash)]
+enum Ident {
+    Address(Protocol, std::net::SocketAddr),
+    Fwmark(u32, Family),
+}
+
+impl std::fmt::Display for Ident {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ident::Address(protocol, a) => write!(f, "{protocol} {a}"),
+            Ident::Fwmark(mark, family) => write!(f, "fwmark {mark} ({family})"),
+        }
+    }
 }
 
 fn virtual_server(
