@@ -171,11 +171,11 @@ impl Daemon {
             // A server with no verdict yet counts as up (or down with alpha): a first "up"
             // for a server already taken as up changes nothing.
             if self.health.get(vs, rs) == health {
-                self.health.servers.insert((vs.clone(), *rs), health);
+                self.health.set(vs, *rs, health);
                 continue;
             }
-            self.health.servers.insert((vs.clone(), *rs), health);
-            affected.insert(vs.clone());
+            self.health.set(vs, *rs, health);
+            affected.insert(vs.to_string());
             changed.push((vs.clone(), *rs));
             match health {
                 Health::Down => {

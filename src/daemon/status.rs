@@ -35,7 +35,7 @@ impl Daemon {
         let mut checked: HashMap<(&str, RsAddr), &Target> = HashMap::new();
         for (target, users) in &self.consumers {
             for (vs, rs) in users {
-                checked.insert((vs.as_str(), *rs), target);
+                checked.insert((&**vs, *rs), target);
             }
         }
         let vrrp = self

@@ -24,12 +24,14 @@ use crate::config::model::RsAddr;
 pub use probe::Target;
 pub use verdict::{Health, HealthMap};
 
-/// Who is fed by each target: (virtual server name, real server address) pairs.
-pub type Consumers = HashMap<Target, Vec<(String, RsAddr)>>;
+/// Who is fed by each target: (virtual server name, real server address) pairs. A service's
+/// name is shared by its servers.
+pub type Consumers = HashMap<Target, Vec<(std::sync::Arc<str>, RsAddr)>>;
 
 pub fn targets(config: &Config) -> Consumers {
     let mut out: Consumers = HashMap::new();
     for vs in &config.virtual_servers {
+        let name: std::sync::Arc<str> = vs.name.as_str().into();
         for rs in &vs.real_servers {
             let Some(check) = &rs.check else { continue };
             let target = Target {
@@ -39,7 +41,7 @@ pub fn targets(config: &Config) -> Consumers {
             };
             out.entry(target)
                 .or_default()
-                .push((vs.name.clone(), rs.address));
+                .push((name.clone(), rs.address));
         }
     }
     // Most targets feed one server: no room kept for more.
@@ -55,8 +57,7 @@ pub fn initial(config: &Config) -> HealthMap {
         for rs in &vs.real_servers {
             let Some(check) = &rs.check else { continue };
             if vs.alpha || check.alpha {
-                map.servers
-                    .insert((vs.name.clone(), rs.address), Health::Down);
+                map.set(&vs.name, rs.address, Health::Down);
             }
         }
     }
@@ -98,7 +99,7 @@ check = { type = "tcp", port = 8443 }
             "10.0.1.1 port 80 is probed once for both services"
         );
         let shared = t.iter().find(|(k, _)| k.port == 80).unwrap().1;
-        let names: Vec<&str> = shared.iter().map(|(vs, _)| vs.as_str()).collect();
+        let names: Vec<&str> = shared.iter().map(|(vs, _)| &**vs).collect();
         assert_eq!(names, vec!["http", "https"]);
         // alpha: the https servers start down, the http one up.
         let h = initial(&c);

@@ -23,17 +23,45 @@ pub enum Health {
 /// with them, the servers an operator drained (`haldir drain`).
 #[derive(Debug, Clone, Default)]
 pub struct HealthMap {
-    pub servers: HashMap<(String, RsAddr), Health>,
+    /// By service, then real server: a lookup takes the service's name as it is, where a
+    /// (name, address) key cost a string for every probe's verdict and for every server.
+    servers: HashMap<String, HashMap<RsAddr, Health>>,
     pub quorum_lost: HashSet<String>,
     pub drained: HashSet<(String, RsAddr)>,
 }
 
 impl HealthMap {
     pub fn get(&self, vs: &str, rs: &RsAddr) -> Health {
-        self.servers
-            .get(&(vs.to_string(), *rs))
-            .copied()
-            .unwrap_or(Health::Up)
+        self.verdict(vs, rs).unwrap_or(Health::Up)
+    }
+
+    /// The verdict recorded for a server, if any.
+    pub fn verdict(&self, vs: &str, rs: &RsAddr) -> Option<Health> {
+        self.servers.get(vs)?.get(rs).copied()
+    }
+
+    pub fn set(&mut self, vs: &str, rs: RsAddr, health: Health) {
+        match self.servers.get_mut(vs) {
+            Some(m) => {
+                m.insert(rs, health);
+            }
+            None => {
+                self.servers
+                    .insert(vs.to_string(), HashMap::from([(rs, health)]));
+            }
+        }
+    }
+
+    /// Forgets a server's verdict: it counts as up again.
+    pub fn forget(&mut self, vs: &str, rs: &RsAddr) {
+        if let Some(m) = self.servers.get_mut(vs) {
+            m.remove(rs);
+        }
+    }
+
+    /// Forgets every verdict (quorum and drains stay).
+    pub fn forget_all(&mut self) {
+        self.servers.clear();
     }
 
     /// Takes the quorum verdicts (service name, quorum lost) of newly computed services as
@@ -64,9 +92,8 @@ pub fn carried_over(
             continue;
         }
         for (vs, rs) in users {
-            let key = (vs.clone(), *rs);
-            if let Some(h) = old.servers.get(&key) {
-                initial.servers.insert(key, *h);
+            if let Some(h) = old.verdict(vs, rs) {
+                initial.set(vs, *rs, h);
             }
         }
     }
@@ -102,8 +129,8 @@ check = { type = "tcp" }
             "10.0.0.2:80".parse().unwrap(),
             "10.0.0.3:80".parse().unwrap(),
         );
-        old.servers.insert(("web".into(), a), Health::Down);
-        old.servers.insert(("web".into(), b), Health::Down);
+        old.set("web", a, Health::Down);
+        old.set("web", b, Health::Down);
         old.quorum_lost.insert("web".into());
         old.drained.insert(("web".into(), a));
 

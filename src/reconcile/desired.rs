@@ -362,7 +362,7 @@ weight = 2
         let c = config(TWO);
         let rs: RsAddr = "10.0.0.2:80".parse().unwrap();
         let mut h = HealthMap::default();
-        h.servers.insert(("web".into(), rs), Health::Down);
+        h.set("web", rs, Health::Down);
         let d = desired(&c, &h, &Roles::All);
         // Live weight 2 < quorum 3: only the sorry server remains.
         let addrs: Vec<String> = d.services[0]
@@ -395,10 +395,9 @@ weight = 2
         let c = config(text);
         let mut h = HealthMap::default();
         let step = |h: &mut HealthMap, down: &[&str]| {
-            h.servers.clear();
+            h.forget_all();
             for a in down {
-                h.servers
-                    .insert(("web".into(), a.parse().unwrap()), Health::Down);
+                h.set("web", a.parse().unwrap(), Health::Down);
             }
             let d = desired(&c, h, &Roles::All);
             h.record_quorum(d.quorum_verdicts());
@@ -419,7 +418,7 @@ weight = 2
         let c = config(&TWO.replace("quorum = 3", "inhibit_on_failure = true"));
         let rs: RsAddr = "10.0.0.3:80".parse().unwrap();
         let mut h = HealthMap::default();
-        h.servers.insert(("web".into(), rs), Health::Down);
+        h.set("web", rs, Health::Down);
         let d = desired(&c, &h, &Roles::All);
         let weights: Vec<u32> = d.services[0].dests.iter().map(|d| d.weight).collect();
         assert_eq!(weights, vec![2, 0]);
@@ -439,12 +438,12 @@ weight = 2
         assert_eq!(weights, vec![0, 2]);
         assert!(!d.services[0].quorum_lost);
         // Drained weight is not live weight: the other one down loses the quorum.
-        h.servers.insert(("web".into(), b), Health::Down);
+        h.set("web", b, Health::Down);
         let d = desired(&c, &h, &Roles::All);
         assert!(d.services[0].quorum_lost);
         // A drained server that fails leaves like any other.
-        h.servers.insert(("web".into(), a), Health::Down);
-        h.servers.remove(&("web".into(), b));
+        h.set("web", a, Health::Down);
+        h.forget("web", &b);
         let d = desired(&c, &h, &Roles::All);
         let addrs: Vec<u16> = d.services[0]
             .dests

@@ -115,9 +115,7 @@ address = "10.0.0.3:8080"
         let mut last = desired::desired(&c, &health, &Roles::All);
         health.record_quorum(last.quorum_verdicts());
 
-        health
-            .servers
-            .insert(("api".into(), rs("10.0.0.3:8080")), Health::Down);
+        health.set("api", rs("10.0.0.3:8080"), Health::Down);
         let inc = increment(&c, &health, &Roles::All, &last, &touched(&["api"]));
         assert_eq!(kinds(&inc.ops).len(), 1, "{:?}", kinds(&inc.ops));
         assert!(matches!(&inc.ops[0], Op::DelDest(_, d) if d.port == 8080));
@@ -127,7 +125,7 @@ address = "10.0.0.3:8080"
         last.replace_services(inc.want.services);
         assert_eq!(last.services.len(), 2, "web is still in the state");
 
-        health.servers.remove(&("api".into(), rs("10.0.0.3:8080")));
+        health.forget("api", &rs("10.0.0.3:8080"));
         let inc = increment(&c, &health, &Roles::All, &last, &touched(&["api"]));
         assert_eq!(inc.ops.len(), 1);
         assert!(matches!(&inc.ops[0], Op::AddDest(_, d) if d.port == 8080));
@@ -146,9 +144,7 @@ address = "10.0.0.3:8080"
         let mut last = desired::desired(&c, &health, &Roles::All);
         health.record_quorum(last.quorum_verdicts());
 
-        health
-            .servers
-            .insert(("web".into(), rs("10.0.0.2:80")), Health::Down);
+        health.set("web", rs("10.0.0.2:80"), Health::Down);
         let inc = increment(&c, &health, &Roles::All, &last, &touched(&["web"]));
         assert_eq!(
             inc.quorum_changes,
@@ -183,9 +179,7 @@ address = "10.0.0.3:8080"
         let mut health = HealthMap::default();
         let backup = Roles::Masters(Vec::new());
         let last = desired::desired(&c, &health, &backup);
-        health
-            .servers
-            .insert(("web".into(), rs("10.0.0.2:80")), Health::Down);
+        health.set("web", rs("10.0.0.2:80"), Health::Down);
         let inc = increment(&c, &health, &backup, &last, &touched(&["web"]));
         assert!(inc.want.services.is_empty());
         assert!(inc.ops.is_empty());
