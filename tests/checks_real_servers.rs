@@ -41,11 +41,7 @@ fn target(check: &str, addr: &str, port: u16) -> Target {
         .unwrap_or_else(|e| panic!("{text}\n{e}"))
         .config;
     let check = c.virtual_servers[0].real_servers[0].check.clone().unwrap();
-    Target {
-        check,
-        addr: addr.parse().unwrap(),
-        port,
-    }
+    Target::new(check, addr.parse().unwrap(), port)
 }
 
 async fn run(t: &Target) -> Outcome {

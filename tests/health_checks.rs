@@ -130,11 +130,7 @@ async fn http_server() -> HttpServer {
 }
 
 fn target(kind: CheckKind, addr: SocketAddr, timeout_ms: u64) -> Target {
-    Target {
-        check: check(kind, timeout_ms).into(),
-        addr: addr.ip(),
-        port: addr.port(),
-    }
+    Target::new(check(kind, timeout_ms).into(), addr.ip(), addr.port())
 }
 
 #[tokio::test]
@@ -356,8 +352,8 @@ fn script(dir: &Path, name: &str, body: &str) -> String {
 }
 
 fn misc(argv: Vec<String>, dynamic_weight: bool, timeout_ms: u64) -> Target {
-    Target {
-        check: check(
+    Target::new(
+        check(
             CheckKind::Misc {
                 command: argv,
                 dynamic_weight,
@@ -365,9 +361,9 @@ fn misc(argv: Vec<String>, dynamic_weight: bool, timeout_ms: u64) -> Target {
             timeout_ms,
         )
         .into(),
-        addr: "192.0.2.7".parse().unwrap(),
-        port: 8080,
-    }
+        "192.0.2.7".parse().unwrap(),
+        8080,
+    )
 }
 
 fn alive(pid: i32) -> bool {

@@ -34,11 +34,11 @@ pub fn targets(config: &Config) -> Consumers {
         let name: std::sync::Arc<str> = vs.name.as_str().into();
         for rs in &vs.real_servers {
             let Some(check) = &rs.check else { continue };
-            let target = Target {
-                addr: check.address.unwrap_or(rs.address.ip),
-                port: check.port.or(rs.address.port).unwrap_or(0),
-                check: check.clone(),
-            };
+            let target = Target::new(
+                check.clone(),
+                check.address.unwrap_or(rs.address.ip),
+                check.port.or(rs.address.port).unwrap_or(0),
+            );
             out.entry(target)
                 .or_default()
                 .push((name.clone(), rs.address));

@@ -13,13 +13,37 @@ use super::{dns, file, http, ping, smtp, udp};
 use crate::config::model::{Check, CheckKind};
 use crate::identity::Identity;
 
-/// What is probed: a check and the address and port it is aimed at.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// What is probed: a check and the address and port it is aimed at. Equal by value (a reload
+/// keeps a check running when its target is the same); its hash is computed once, since every
+/// probe's verdict looks its target up, and hashing the whole check each time was a good part
+/// of a probe's cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    hash: u64,
     /// Shared with the configuration: ten thousand servers of one service hold one check.
     pub check: Arc<Check>,
     pub addr: IpAddr,
     pub port: u16,
+}
+
+impl Target {
+    pub fn new(check: Arc<Check>, addr: IpAddr, port: u16) -> Target {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&*check, addr, port).hash(&mut h);
+        Target {
+            hash: h.finish(),
+            check,
+            addr,
+            port,
+        }
+    }
+}
+
+impl std::hash::Hash for Target {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 impl std::fmt::Display for Target {

@@ -22,8 +22,8 @@ pub mod vmac;
 /// health runner (rise, fall, timeout, process-group kill) runs it.
 pub fn tracking_target(t: &crate::config::model::TrackScript) -> crate::health::Target {
     use crate::config::model::{Check, CheckKind};
-    crate::health::Target {
-        check: std::sync::Arc::new(Check {
+    crate::health::Target::new(
+        std::sync::Arc::new(Check {
             kind: CheckKind::Misc {
                 command: t.command.clone(),
                 dynamic_weight: false,
@@ -38,7 +38,7 @@ pub fn tracking_target(t: &crate::config::model::TrackScript) -> crate::health::
             source: None,
             alpha: false,
         }),
-        addr: std::net::IpAddr::from([0, 0, 0, 0]),
-        port: 0,
-    }
+        std::net::IpAddr::from([0, 0, 0, 0]),
+        0,
+    )
 }
