@@ -92,15 +92,31 @@ impl Metrics {
     /// not only the changes of state the daemon logs anyway.
     pub fn observer(&self, log_all_failures: bool) -> Observer {
         let (durations, failures) = (self.check_duration.clone(), self.check_failures.clone());
+        // Each check type's histogram, found once: every probe passes here, and building the
+        // label set to look it up cost allocations and a hash per probe.
+        let by_type =
+            std::sync::Mutex::new(Vec::<(crate::config::types::CheckType, Histogram)>::new());
         std::sync::Arc::new(move |target, outcome, took| {
             if log_all_failures && !outcome.is_up() {
                 tracing::info!(check = %target, reason = %outcome, "check failed");
             }
-            let kind = target.check.kind.check_type().to_string();
-            durations
-                .get_or_create(&vec![("type", kind.clone())])
-                .observe(took.as_secs_f64());
+            let check_type = target.check.kind.check_type();
+            {
+                let mut known = by_type.lock().unwrap_or_else(|e| e.into_inner());
+                let i = match known.iter().position(|(t, _)| *t == check_type) {
+                    Some(i) => i,
+                    None => {
+                        let h = durations
+                            .get_or_create(&vec![("type", check_type.to_string())])
+                            .clone();
+                        known.push((check_type, h));
+                        known.len() - 1
+                    }
+                };
+                known[i].1.observe(took.as_secs_f64());
+            }
             if let crate::health::outcome::Outcome::Down(reason) = outcome {
+                let kind = check_type.to_string();
                 failures
                     .get_or_create(&vec![("type", kind), ("reason", reason.kind().to_string())])
                     .inc();
