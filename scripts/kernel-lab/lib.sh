@@ -103,6 +103,16 @@ tally() {
     done | sort | uniq -c | awk '{print $1, $2}'
 }
 
+# check_tally DESCRIPTION EXPECTED NS URL COUNT: the tally of COUNT requests must be EXPECTED.
+# A balanced split moves when a real server flaps during the requests: on a mismatch, the
+# daemons' health changes are shown to tell that from a scheduling fault.
+check_tally() {
+    local got
+    got=$(tally "$3" "$4" "$5")
+    [ "$got" = "$2" ] || grep -h 'real server \(up\|down\)' "$logdir"/*.log 2>/dev/null | tail -n 20
+    check_eq "$1" "$2" "$got"
+}
+
 # realserver_dr NS VIP: accept the VIP without answering ARP for it (LVS-DR real server).
 realserver_dr() {
     at "$1" ip addr add "$2/32" dev lo

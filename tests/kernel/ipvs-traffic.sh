@@ -40,8 +40,8 @@ for i in 1 2; do
 done
 director_config nat rr 10.0.0.1 10.0.1.11:8080 10.0.1.12:8080 1 1
 check_status "haldir apply in the director" 0 at dir haldir apply -c /lab/nat.toml
-check_eq "rr spreads 10 requests 5/5" "5 rs1
-5 rs2" "$(tally client http://10.0.0.1/ 10)"
+check_tally "rr spreads 10 requests 5/5" "5 rs1
+5 rs2" client http://10.0.0.1/ 10
 check_eq "IPVS holds 10 connections, 5 a real server" "5 10.0.1.11:8080
 5 10.0.1.12:8080" "$(at dir ipvsadm -Lnc | awk '/^TCP/ {print $6}' | sort | uniq -c | awk '{print $1, $2}')"
 sleep 3 # the kernel folds its per-CPU counters into the totals every 2 s
@@ -62,8 +62,8 @@ for i in 1 2; do
 done
 director_config dr wrr 10.0.0.100 10.0.0.11:80 10.0.0.12:80 3 1
 check_status "haldir apply in the director" 0 at dir haldir apply -c /lab/dr.toml
-check_eq "wrr with weights 3:1 spreads 8 requests 6/2" "6 rs1
-2 rs2" "$(tally client http://10.0.0.100/ 8)"
+check_tally "wrr with weights 3:1 spreads 8 requests 6/2" "6 rs1
+2 rs2" client http://10.0.0.100/ 8
 
 say "TUN (ipip): real servers on another subnet, behind a router"
 reset
@@ -87,8 +87,8 @@ for i in 1 2; do
 done
 director_config tun rr 10.0.0.100 10.0.2.11:80 10.0.2.12:80 1 1
 check_status "haldir apply in the director" 0 at dir haldir apply -c /lab/tun.toml
-check_eq "rr spreads 10 requests 5/5 through the tunnel" "5 rs1
-5 rs2" "$(tally client http://10.0.0.100/ 10)"
+check_tally "rr spreads 10 requests 5/5 through the tunnel" "5 rs1
+5 rs2" client http://10.0.0.100/ 10
 sleep 3
 check_eq "10 connections counted, and no reply packet: replies bypass the director" "10 0" \
     "$(at dir ipvsadm -Ln --stats | awk '/^TCP/ {print $3, $5}')"

@@ -51,8 +51,8 @@ wait_until daemon_is lb1 master || { logs; fail "lb1's sync daemon is master"; }
 sleep 0.5
 check_eq "the sync daemons follow the VRRP role: lb1 master" "master" "$(daemon_role lb1)"
 check_eq "lb2 backup" "backup" "$(daemon_role lb2)"
-check_eq "NAT through the master, replies back through its gateway address: 5/5" "5 rs1
-5 rs2" "$(tally client http://10.0.0.100/ 10)"
+check_tally "NAT through the master, replies back through its gateway address: 5/5" "5 rs1
+5 rs2" client http://10.0.0.100/ 10
 
 say "the master dies"
 kill -9 "$(cat /tmp/lb1.pid)"
@@ -62,7 +62,7 @@ wait_until holds_both lb2 || { logs; fail "lb2 takes both addresses"; }
 ok "lb2 took the VIP and the gateway together"
 wait_until daemon_is lb2 master || { logs; fail "lb2's sync daemon becomes master"; }
 ok "lb2's sync daemon switched to master"
-check_eq "requests and replies now flow through lb2: 5/5" "5 rs1
-5 rs2" "$(tally client http://10.0.0.100/ 10)"
+check_tally "requests and replies now flow through lb2: 5/5" "5 rs1
+5 rs2" client http://10.0.0.100/ 10
 kill -TERM "$(cat /tmp/lb2.pid)"
 sleep 1

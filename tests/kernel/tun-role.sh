@@ -45,8 +45,8 @@ wait_until on_tunl0 rs1 && wait_until on_tunl0 rs2 || { cat /tmp/rs1.log; fail "
 ok "the real-server role put the VIP on tunl0 on both servers"
 check_eq "rp_filter relaxed (all, tunl0)" "0 0" "$(at rs1 cat /proc/sys/net/ipv4/conf/all/rp_filter) $(at rs1 cat /proc/sys/net/ipv4/conf/tunl0/rp_filter)"
 check_status "haldir apply in the director" 0 at dir haldir apply -c /lab/dir.toml
-check_eq "rr spreads 10 requests 5/5 through the tunnel to the other subnet" "5 rs1
-5 rs2" "$(tally client http://10.0.0.100/ 10)"
+check_tally "rr spreads 10 requests 5/5 through the tunnel to the other subnet" "5 rs1
+5 rs2" client http://10.0.0.100/ 10
 kill -TERM "$(cat /tmp/rs1.pid)"
 wait "$(cat /tmp/rs1.pid)" 2>/dev/null
 on_tunl0 rs1 && fail "the role is undone on stop" || ok "the role is undone on stop"
