@@ -375,7 +375,7 @@ async fn a_file_check_follows_its_file_without_polling() {
     );
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut checks = Checks::new(Context::new("root").unwrap(), tx);
-    checks.sync([t]);
+    checks.sync([std::sync::Arc::new(t)]);
     let next = async |rx: &mut tokio::sync::mpsc::UnboundedReceiver<_>| {
         let ev: haldir::health::runner::Event =
             tokio::time::timeout(Duration::from_secs(3), rx.recv())

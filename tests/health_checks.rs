@@ -213,7 +213,7 @@ async fn transitions_after_exactly_fall_failures_and_rise_successes() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut checks = Checks::new(Context::new("root").unwrap(), tx);
     let t = target(http_kind(None), server.addr, 300);
-    checks.sync([t.clone()]);
+    checks.sync([std::sync::Arc::new(t.clone())]);
     let next =
         async |rx: &mut tokio::sync::mpsc::UnboundedReceiver<_>| -> haldir::health::runner::Event {
             tokio::time::timeout(Duration::from_secs(10), rx.recv())

@@ -6,6 +6,7 @@
 //! model into [`model::Config`] and explains every problem with its file, line and column.
 
 pub mod blocks;
+pub mod compact;
 pub(crate) mod de;
 pub mod include;
 pub mod leaf;

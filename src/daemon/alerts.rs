@@ -109,13 +109,13 @@ impl Daemon {
         };
         self.fifos.real_server(service, &rs, up);
         let command = if up {
-            &server.notify_up
+            server.notify_up()
         } else {
-            &server.notify_down
+            server.notify_down()
         };
-        if let Some(argv) = command.clone() {
+        if let Some(argv) = command {
             self.scripts
-                .run(&format!("real_server {rs} of {vs}"), vec![argv]);
+                .run(&format!("real_server {rs} of {vs}"), vec![argv.to_vec()]);
         }
         let Some(mailer) = &self.mailer else { return };
         if !server.smtp_alert {
@@ -144,9 +144,9 @@ impl Daemon {
                 if self.health.get(&v.name, &rs.address) == Health::Down {
                     continue;
                 }
-                if let Some(argv) = rs.notify_down.clone() {
+                if let Some(argv) = rs.notify_down() {
                     let owner = format!("real_server {} of {}", rs.address, v.name);
-                    self.scripts.run(&owner, vec![argv]);
+                    self.scripts.run(&owner, vec![argv.to_vec()]);
                 }
                 if let Some(m) = self.mailer.as_ref().filter(|_| rs.smtp_alert) {
                     let rs_name = rs.address.to_string();

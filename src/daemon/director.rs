@@ -211,6 +211,17 @@ impl Daemon {
         info!(checks = self.checks.len(), "health checks running");
     }
 
+    /// When every check has had its first probe answered or timed out: the longest interval
+    /// (the first probe comes within one) plus its timeout. None without checks.
+    pub(super) fn first_round_end(&self) -> Option<tokio::time::Instant> {
+        let longest = self
+            .consumers
+            .keys()
+            .map(|t| t.check.interval + t.check.timeout)
+            .max()?;
+        Some(tokio::time::Instant::now() + longest)
+    }
+
     /// Loads the mark rules when they differ from those loaded (a peer's MAC learned or
     /// changed, a reload), or removes haldir's table when the configuration has none.
     pub(super) fn netfilter(&mut self) {

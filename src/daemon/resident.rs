@@ -20,9 +20,20 @@ pub fn small_pages() {
 /// Returns freed heap pages to the kernel.
 pub fn release_memory() {
     #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only returns free heap pages to the kernel.
+    // SAFETY: malloc_trim only returns free heap pages to the kernel; mallinfo2 only reads the
+    // allocator's counters.
     unsafe {
+        let before = libc::mallinfo2();
         libc::malloc_trim(0);
+        let after = libc::mallinfo2();
+        tracing::debug!(
+            in_use = after.uordblks,
+            free = after.fordblks,
+            mapped = after.hblkhd,
+            heap = after.arena,
+            free_before = before.fordblks,
+            "heap trimmed"
+        );
     }
 }
 
@@ -51,7 +62,10 @@ pub fn code_ranges(maps: &str, exe: &str) -> Vec<(usize, usize)> {
 /// Lets go of the resident pages of haldir's own code: they are clean and file-backed, so the
 /// kernel drops them and faults back in only what runs. Not with `no_swap` (locked pages
 /// stay). Failures are harmless: the pages just stay.
-pub fn release_code() {
+pub fn release_code(config: &crate::config::Config) {
+    if config.global.no_swap {
+        return;
+    }
     let (Ok(maps), Ok(exe)) = (
         std::fs::read_to_string("/proc/self/maps"),
         std::fs::read_link("/proc/self/exe"),

@@ -138,7 +138,8 @@ impl VrrpSet {
             .iter()
             .map(|t| (crate::vrrp::tracking_target(t), t.name.clone()))
             .collect();
-        self.scripts.sync(self.script_names.keys().cloned());
+        self.scripts
+            .sync(self.script_names.keys().cloned().map(std::sync::Arc::new));
         let links: HashSet<String> = config
             .vrrp_instances
             .iter()

@@ -18,6 +18,7 @@ pub mod udp;
 pub mod verdict;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::config::model::RsAddr;
@@ -25,13 +26,20 @@ pub use probe::Target;
 pub use verdict::{Health, HealthMap};
 
 /// Who is fed by each target: (virtual server name, real server address) pairs. A service's
-/// name is shared by its servers.
-pub type Consumers = HashMap<Target, Vec<(std::sync::Arc<str>, RsAddr)>>;
+/// name is shared by its servers; a target is shared with the check that runs it.
+pub type Consumers = HashMap<Arc<Target>, Vec<(Arc<str>, RsAddr)>>;
 
 pub fn targets(config: &Config) -> Consumers {
-    let mut out: Consumers = HashMap::new();
+    // Sized once: ten thousand targets grown by doubling leave the heap in holes.
+    let checked = config
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .filter(|rs| rs.check.is_some())
+        .count();
+    let mut out: Consumers = HashMap::with_capacity(checked);
     for vs in &config.virtual_servers {
-        let name: std::sync::Arc<str> = vs.name.as_str().into();
+        let name: Arc<str> = vs.name.as_str().into();
         for rs in &vs.real_servers {
             let Some(check) = &rs.check else { continue };
             let target = Target::new(
@@ -39,13 +47,16 @@ pub fn targets(config: &Config) -> Consumers {
                 check.address.unwrap_or(rs.address.ip),
                 check.port.or(rs.address.port).unwrap_or(0),
             );
-            out.entry(target)
-                .or_default()
-                .push((name.clone(), rs.address));
+            // Most targets feed one server: no room kept for more.
+            let user = (name.clone(), rs.address);
+            match out.get_mut(&target) {
+                Some(users) => users.push(user),
+                None => {
+                    out.insert(Arc::new(target), vec![user]);
+                }
+            }
         }
     }
-    // Most targets feed one server: no room kept for more.
-    out.values_mut().for_each(Vec::shrink_to_fit);
     out
 }
 

@@ -91,8 +91,7 @@ impl Table {
             .filter(|s| s.generation == key.generation)
     }
 
-    fn add(&mut self, target: Target) {
-        let target = Arc::new(target);
+    fn add(&mut self, target: Arc<Target>) {
         self.generations = self.generations.wrapping_add(1);
         let tracker = match target.check.kind {
             // Every reading of a file check is a verdict.
@@ -183,9 +182,10 @@ impl Checks {
     }
 
     /// Runs exactly these targets: new ones start, gone ones stop, unchanged ones go on with
-    /// their state (a reload does not reset health).
-    pub fn sync(&mut self, targets: impl IntoIterator<Item = Target>) {
-        let wanted: std::collections::HashSet<Target> = targets.into_iter().collect();
+    /// their state (a reload does not reset health). A new check's slot shares the caller's
+    /// target.
+    pub fn sync(&mut self, targets: impl IntoIterator<Item = Arc<Target>>) {
+        let wanted: std::collections::HashSet<Arc<Target>> = targets.into_iter().collect();
         {
             let mut t = self.lock();
             let gone: Vec<u32> = t
@@ -198,6 +198,11 @@ impl Checks {
             for n in gone {
                 t.remove(n);
             }
+            // Room for the new ones at once: grown by doubling, large tables leave holes.
+            let new = wanted.len().saturating_sub(t.index.len());
+            let reused = t.free.len();
+            t.slots.reserve(new.saturating_sub(reused));
+            t.index.reserve(new);
             for target in wanted {
                 if !t.index.contains_key(&target) {
                     t.add(target);

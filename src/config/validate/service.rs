@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::super::leaf::{Leaf, Sp, opt};
-use super::super::model::{RealServer, RsAddr, ServiceKey, Tunnel, VirtualServer, VrrpInstance};
+use super::super::model::{
+    RealServer, RsAddr, ServerNotify, ServiceKey, Tunnel, VirtualServer, VrrpInstance,
+};
 use super::super::raw;
 use super::super::source::{Diag, Diags, Loc};
 use super::super::types::{Family, Forwarding, Protocol, Scheduler, TunnelChecksum, TunnelType};
@@ -465,14 +467,14 @@ fn real_server(sp: &Sp<raw::RealServer>, vs: &Service, d: &mut Diags) -> Option<
         tunnel,
         upper_threshold,
         lower_threshold,
-        notify_up: r
-            .notify_up
-            .as_ref()
-            .and_then(|c| command(c, "notify_up", d)),
-        notify_down: r
-            .notify_down
-            .as_ref()
-            .and_then(|c| command(c, "notify_down", d)),
+        notify: notify(
+            r.notify_up
+                .as_ref()
+                .and_then(|c| command(c, "notify_up", d)),
+            r.notify_down
+                .as_ref()
+                .and_then(|c| command(c, "notify_down", d)),
+        ),
         inhibit_on_failure: or(
             &r.inhibit_on_failure,
             "inhibit_on_failure",
@@ -522,4 +524,9 @@ fn tunnel(sp: &Sp<raw::Tunnel>, d: &mut Diags) -> Option<Tunnel> {
         port,
         checksum,
     })
+}
+
+/// A real server's commands, boxed only when it has one.
+fn notify(up: Option<Vec<String>>, down: Option<Vec<String>>) -> Option<Box<ServerNotify>> {
+    (up.is_some() || down.is_some()).then(|| Box::new(ServerNotify { up, down }))
 }
