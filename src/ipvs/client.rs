@@ -262,25 +262,19 @@ impl Client {
     }
 
     pub fn services(&mut self) -> Result<Vec<ServiceEntry>, IpvsError> {
-        Ok(self
-            .dump(&Request::GetServices)?
-            .into_iter()
-            .filter_map(|r| match r {
-                Reply::Service { entry, .. } => Some(entry),
-                _ => None,
-            })
-            .collect())
+        let replies = self.dump(&Request::GetServices)?;
+        Ok(entries(replies, |r| match r {
+            Reply::Service { entry, .. } => Some(entry),
+            _ => None,
+        }))
     }
 
     pub fn dests(&mut self, id: ServiceId) -> Result<Vec<DestEntry>, IpvsError> {
-        Ok(self
-            .dump(&Request::GetDests(id))?
-            .into_iter()
-            .filter_map(|r| match r {
-                Reply::Dest { entry, .. } => Some(entry),
-                _ => None,
-            })
-            .collect())
+        let replies = self.dump(&Request::GetDests(id))?;
+        Ok(entries(replies, |r| match r {
+            Reply::Dest { entry, .. } => Some(entry),
+            _ => None,
+        }))
     }
 
     /// Every service with its destinations.
@@ -295,14 +289,11 @@ impl Client {
     }
 
     pub fn daemons(&mut self) -> Result<Vec<Daemon>, IpvsError> {
-        Ok(self
-            .dump(&Request::GetDaemons)?
-            .into_iter()
-            .filter_map(|r| match r {
-                Reply::Daemon { daemon, .. } => Some(daemon),
-                _ => None,
-            })
-            .collect())
+        let replies = self.dump(&Request::GetDaemons)?;
+        Ok(entries(replies, |r| match r {
+            Reply::Daemon { daemon, .. } => Some(daemon),
+            _ => None,
+        }))
     }
 
     pub fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
@@ -331,6 +322,16 @@ impl Client {
 
 /// With `HALDIR_NETLINK_TRACE=FILE`, every buffer received from the kernel is appended to FILE
 /// as one line of hex after the family id: material for bug reports and decoder tests.
+/// The entries of a dump, in a vector sized for them. Collected from the replies' vector,
+/// they would be written in place and keep its allocation, sized for the larger `Reply` (176
+/// bytes, a destination 136) and grown by doubling: a service's 10 destinations kept room for
+/// 20, 1.4 MB more for a drift check of 10,000.
+fn entries<T>(replies: Vec<Reply>, pick: impl Fn(Reply) -> Option<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(replies.len());
+    out.extend(replies.into_iter().filter_map(pick));
+    out
+}
+
 fn trace_buffer(family: u16, buf: &[u8]) {
     use std::io::Write as _;
     let Some(path) = std::env::var_os("HALDIR_NETLINK_TRACE") else {
@@ -343,5 +344,42 @@ fn trace_buffer(family: u16, buf: &[u8]) {
         .open(path)
     {
         let _ = writeln!(f, "{family} {hex}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipvs::types::{Dest, FwdMethod, Stats};
+
+    #[test]
+    fn a_dumps_entries_take_their_own_room() {
+        let dest = DestEntry {
+            dest: Dest {
+                addr: "10.0.0.1".parse().unwrap(),
+                port: 80,
+                fwd: FwdMethod::Route,
+                weight: 1,
+                upper_threshold: 0,
+                lower_threshold: 0,
+                tunnel: None,
+            },
+            active_conns: 0,
+            inactive_conns: 0,
+            persist_conns: 0,
+            stats: Stats::default(),
+        };
+        let mut replies = Vec::with_capacity(16);
+        replies.extend((0..10).map(|seq| Reply::Dest {
+            seq,
+            entry: dest.clone(),
+        }));
+        replies.push(Reply::Done { seq: 10 });
+        let dests = entries(replies, |r| match r {
+            Reply::Dest { entry, .. } => Some(entry),
+            _ => None,
+        });
+        assert_eq!(dests, vec![dest; 10]);
+        assert!(dests.capacity() <= 11, "capacity {}", dests.capacity());
     }
 }
