@@ -279,11 +279,20 @@ impl Client {
 
     /// Every service with its destinations.
     pub fn table(&mut self) -> Result<Vec<TableEntry>, IpvsError> {
+        self.table_with(|service, dests| TableEntry { service, dests })
+    }
+
+    /// Every service with its destinations, each made into what the caller keeps of it as
+    /// soon as it is read: one service's full entries are held at a time.
+    pub fn table_with<T>(
+        &mut self,
+        mut keep: impl FnMut(ServiceEntry, Vec<DestEntry>) -> T,
+    ) -> Result<Vec<T>, IpvsError> {
         let services = self.services()?;
         let mut out = Vec::with_capacity(services.len());
         for service in services {
             let dests = self.dests(service.service.id)?;
-            out.push(TableEntry { service, dests });
+            out.push(keep(service, dests));
         }
         Ok(out)
     }

@@ -61,7 +61,7 @@ impl Reconciler {
     /// Reads what the kernel has.
     pub fn actual(&mut self) -> Result<Actual, ReconcileError> {
         Ok(Actual {
-            table: self.client.table()?,
+            table: self.client.table_with(diff::KernelService::read)?,
             timeouts: self.client.timeouts()?,
             daemons: self.client.daemons()?,
         })
