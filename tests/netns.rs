@@ -26,7 +26,9 @@ const BASE: &[&str] = &["root", "ip", "unshare", "busybox", "curl", "timeout"];
 
 #[test]
 fn vrrp_failover_between_haldir_directors() {
-    scenario("vrrp-failover", BASE);
+    let mut tools = BASE.to_vec();
+    tools.push("python3");
+    scenario("vrrp-failover", &tools);
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! with the kernel's (weights, connections, counters), read at most a second ago (see table.rs).
 
 use std::collections::HashMap;
-use std::time::SystemTime;
 
 use super::Daemon;
 use crate::config::model::RsAddr;
@@ -63,7 +62,6 @@ impl Daemon {
                     .collect(),
             })
             .collect();
-        let now = SystemTime::now();
         let mut services = Vec::new();
         for vs in &self.config.virtual_servers {
             let id = desired::service_id(vs);
@@ -79,7 +77,7 @@ impl Daemon {
                 let last = target.and_then(|t| self.checks.last(t)).map(|p| LastCheck {
                     ok: p.outcome.is_up(),
                     result: p.outcome.to_string(),
-                    age_ms: now.duration_since(p.at).map_or(0, |d| d.as_millis() as u64),
+                    age_ms: p.at.elapsed().as_millis() as u64,
                     took_ms: p.took.as_millis() as u64,
                 });
                 let health = match (target, self.health.get(&vs.name, &rs.address)) {

@@ -6,7 +6,8 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::outcome::{Outcome, Reason};
 use super::{dns, file, http, ping, smtp, udp};
@@ -89,19 +90,26 @@ impl Context {
     }
 }
 
-/// Runs one probe, bounded by the check's timeout (per URL for http, per server for smtp).
-/// The larger probes are boxed: their state machines are large, and a task's future is as
+/// Runs one probe, started now.
+pub async fn probe(target: &Target, ctx: &Arc<Context>) -> Outcome {
+    probe_from(target, ctx, Instant::now()).await
+}
+
+/// Runs one probe started at `started`, bounded by the check's timeout from then (per URL for
+/// http, per server for smtp). The caller's clock reading is the start: at ten thousand checks
+/// a second every reading of the clock counts (a system call where the clock source is not
+/// one the vDSO can read, as in many virtual machines). The larger probes are boxed: their state machines are large, and a task's future is as
 /// large as its largest variant — ten thousand idle TCP checks should not each carry room for
 /// an HTTP request.
-pub async fn probe(target: &Target, ctx: &Arc<Context>) -> Outcome {
+pub async fn probe_from(target: &Target, ctx: &Arc<Context>, started: Instant) -> Outcome {
     let check = &target.check;
     let timeout = check.timeout;
     match &check.kind {
-        CheckKind::Tcp => bounded(timeout, tcp(target)).await,
+        CheckKind::Tcp => bounded(started + timeout, tcp(target)).await,
         CheckKind::Http(h) => {
             let n = h.urls.len() as u32;
             let f = http::probe(target, h, http::Tls::No, ctx);
-            bounded(timeout * n, Box::pin(f)).await
+            bounded(started + timeout * n, Box::pin(f)).await
         }
         CheckKind::Https {
             http: h,
@@ -113,7 +121,11 @@ pub async fn probe(target: &Target, ctx: &Arc<Context>) -> Outcome {
                 verify: *tls_verify,
                 sni: sni.as_deref(),
             };
-            bounded(timeout * n, Box::pin(http::probe(target, h, tls, ctx))).await
+            bounded(
+                started + timeout * n,
+                Box::pin(http::probe(target, h, tls, ctx)),
+            )
+            .await
         }
         CheckKind::Misc {
             command,
@@ -121,18 +133,18 @@ pub async fn probe(target: &Target, ctx: &Arc<Context>) -> Outcome {
         } => Box::pin(misc(target, command, *dynamic_weight, ctx)).await,
         // Silence can be success: the UDP probe keeps its own clock.
         CheckKind::Udp(u) => Box::pin(udp::probe(target, u)).await,
-        CheckKind::Dns(q) => bounded(timeout, Box::pin(dns::probe(target, q))).await,
-        CheckKind::Ping => bounded(timeout, Box::pin(ping::probe(target))).await,
+        CheckKind::Dns(q) => bounded(started + timeout, Box::pin(dns::probe(target, q))).await,
+        CheckKind::Ping => bounded(started + timeout, Box::pin(ping::probe(target))).await,
         CheckKind::Smtp(s) => {
             let n = 1 + s.hosts.len() as u32;
-            bounded(timeout * n, Box::pin(smtp::probe(target, s))).await
+            bounded(started + timeout * n, Box::pin(smtp::probe(target, s))).await
         }
         CheckKind::File(f) => file::probe(f),
     }
 }
 
-async fn bounded(timeout: Duration, f: impl std::future::Future<Output = Outcome>) -> Outcome {
-    tokio::time::timeout(timeout, f)
+async fn bounded(deadline: Instant, f: impl std::future::Future<Output = Outcome>) -> Outcome {
+    tokio::time::timeout_at(deadline, f)
         .await
         .unwrap_or(Outcome::Down(Reason::Timeout))
 }

@@ -13,7 +13,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rand::RngExt;
 use tokio::sync::{Notify, mpsc};
@@ -37,7 +37,8 @@ pub struct Event {
 #[derive(Debug, Clone)]
 pub struct Probed {
     pub outcome: Outcome,
-    pub at: SystemTime,
+    /// When it ended (a monotonic instant: status shows its age).
+    pub at: Instant,
     pub took: Duration,
 }
 
@@ -272,11 +273,13 @@ async fn schedule(s: Scheduler) {
             {
                 due.pop();
                 if let Some(slot) = t.get(key) {
+                    // Started now: the one clock reading serves every probe of this round.
                     let task = tokio::spawn(probe_once(
                         key,
                         slot.target.clone(),
                         s.ctx.clone(),
                         done_tx.clone(),
+                        now,
                     ));
                     slot.running = Some(task.abort_handle());
                 }
@@ -325,7 +328,7 @@ impl Scheduler {
         }
         slot.last = Some(Probed {
             outcome: done.outcome.clone(),
-            at: SystemTime::now(),
+            at: done.started + done.took,
             took: done.took,
         });
         let changed = slot.tracker.observe(&done.outcome);
@@ -360,12 +363,12 @@ async fn probe_once(
     target: Arc<Target>,
     ctx: Arc<Context>,
     done: mpsc::UnboundedSender<Done>,
+    started: Instant,
 ) {
     if let CheckKind::File(f) = &target.check.kind {
         return watch_file(key, &f.file, &target, &ctx, &done).await;
     }
-    let started = Instant::now();
-    let outcome = probe::probe(&target, &ctx).await;
+    let outcome = probe::probe_from(&target, &ctx, started).await;
     let _ = done.send(Done {
         key,
         outcome,
@@ -390,7 +393,7 @@ async fn watch_file(
     };
     loop {
         let started = Instant::now();
-        let outcome = probe::probe(target, ctx).await;
+        let outcome = probe::probe_from(target, ctx, started).await;
         let result = Done {
             key,
             outcome,

@@ -388,7 +388,21 @@ impl Runtime {
         }
         self.status.state = self.fsm.state();
         self.status.priority = self.fsm.priority();
-        self.status_tx.send_replace(self.status.clone());
+        self.publish();
+    }
+
+    /// Shows the status to the daemon, copied into the one it holds: every advert passes
+    /// here, and a fresh clone each time cost allocations for the name and the drop counts.
+    fn publish(&self) {
+        self.status_tx.send_modify(|shown| {
+            let s = &self.status;
+            shown.name.clone_from(&s.name);
+            (shown.state, shown.priority, shown.master) = (s.state, s.priority, s.master);
+            (shown.adverts_sent, shown.adverts_received) = (s.adverts_sent, s.adverts_received);
+            if shown.dropped != s.dropped {
+                shown.dropped.clone_from(&s.dropped);
+            }
+        });
     }
 
     fn garp_due(&mut self) {
@@ -518,7 +532,7 @@ impl Runtime {
                                 self.act(acts);
                             }
                         }
-                        self.status_tx.send_replace(self.status.clone());
+                        self.publish();
                     }
                     Err(e) => {
                         warn!(instance = %self.cfg.name, error = %e, "receive failed");

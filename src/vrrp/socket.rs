@@ -2,10 +2,18 @@
 //! each unicast peer) and arrive with their IP header, whose TTL and addresses are read here.
 //! One socket receives (unbound, so multicast reaches it); one bound to the primary address
 //! sends, so adverts leave from it.
+//!
+//! IPv4 adverts carry the IP header haldir writes (IP_HDRINCL), as keepalived's do
+//! (`vrrp_build_ip4` in keepalived/vrrp/vrrp.c): precedence "internetwork control" (TOS 0xc0,
+//! so a congested link queues them ahead of data), no DF, and an identification of its own
+//! counter. Besides the TOS, that is cheaper per advert: the kernel copies one buffer instead
+//! of assembling a datagram and hashing an identification for it.
 
 use std::io;
+use std::io::IoSlice;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU16, Ordering};
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 use tokio::io::unix::AsyncFd;
@@ -58,6 +66,45 @@ pub struct VrrpSocket {
     tx: Socket,
     /// IPv6: the interface, for link-local destinations.
     scope: Option<u32>,
+    /// IPv4: the source written in each header, and the last identification used.
+    source: Ipv4Addr,
+    ip_id: AtomicU16,
+}
+
+/// TOS of IPv4 adverts: precedence 6, internetwork control (keepalived's 0xc0).
+pub const TOS_NETWORK_CONTROL: u8 = 0xc0;
+
+/// The IPv4 header of an advert: TTL 255, no options, no DF. The kernel writes the total
+/// length and the checksum of an IP_HDRINCL packet itself; both are filled in here all the
+/// same, so that the header is whole on its own.
+pub fn ipv4_header(src: Ipv4Addr, dst: Ipv4Addr, id: u16, payload_len: usize) -> [u8; 20] {
+    let total = u16::try_from(20 + payload_len).unwrap_or(u16::MAX);
+    let mut h = [0u8; 20];
+    h[0] = 0x45;
+    h[1] = TOS_NETWORK_CONTROL;
+    h[2..4].copy_from_slice(&total.to_be_bytes());
+    h[4..6].copy_from_slice(&id.to_be_bytes());
+    h[8] = 255;
+    h[9] = PROTO_VRRP;
+    h[12..16].copy_from_slice(&src.octets());
+    h[16..20].copy_from_slice(&dst.octets());
+    let sum = h
+        .chunks(2)
+        .fold(0u32, |a, w| a + u32::from(u16::from_be_bytes([w[0], w[1]])));
+    let folded = (sum & 0xffff) + (sum >> 16);
+    let folded = (folded & 0xffff) + (folded >> 16);
+    h[10..12].copy_from_slice(&(!(folded as u16)).to_be_bytes());
+    h
+}
+
+/// The next identification: never 0, which would make the kernel choose one (and hash for it).
+fn next_id(counter: &AtomicU16) -> u16 {
+    let id = counter.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+    if id == 0 {
+        counter.fetch_add(1, Ordering::Relaxed).wrapping_add(1)
+    } else {
+        id
+    }
 }
 
 fn raw_v4() -> io::Result<Socket> {
@@ -112,8 +159,7 @@ impl VrrpSocket {
         let tx = raw_v4()?;
         tx.bind_device(Some(ifname.as_bytes()))?;
         tx.bind(&SocketAddr::new(IpAddr::V4(primary), 0).into())?;
-        tx.set_ttl_v4(255)?;
-        tx.set_multicast_ttl_v4(255)?;
+        tx.set_header_included_v4(true)?;
         tx.set_multicast_loop_v4(false)?;
         multicast_if_v4(&tx, ifindex, primary)?;
         // The receiving socket must never be read by the sender's buffer filling up.
@@ -125,6 +171,8 @@ impl VrrpSocket {
             rx,
             tx,
             scope: None,
+            source: primary,
+            ip_id: AtomicU16::new(0),
         })
     }
 
@@ -165,15 +213,28 @@ impl VrrpSocket {
             rx,
             tx,
             scope: Some(ifindex),
+            source: Ipv4Addr::UNSPECIFIED,
+            ip_id: AtomicU16::new(0),
         })
     }
 
     pub fn send(&self, payload: &[u8], dst: IpAddr) -> io::Result<()> {
-        let to = match (dst, self.scope) {
-            (IpAddr::V6(a), Some(scope)) => SocketAddr::V6(SocketAddrV6::new(a, 0, 0, scope)),
-            _ => SocketAddr::new(dst, 0),
-        };
-        self.tx.send_to(payload, &to.into()).map(|_| ())
+        match (dst, self.scope) {
+            (IpAddr::V6(a), Some(scope)) => {
+                let to = SocketAddr::V6(SocketAddrV6::new(a, 0, 0, scope));
+                self.tx.send_to(payload, &to.into()).map(|_| ())
+            }
+            (IpAddr::V4(a), _) => {
+                let header = ipv4_header(self.source, a, next_id(&self.ip_id), payload.len());
+                let parts = [IoSlice::new(&header), IoSlice::new(payload)];
+                let to = SocketAddr::new(dst, 0).into();
+                self.tx.send_to_vectored(&parts, &to).map(|_| ())
+            }
+            (IpAddr::V6(_), None) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an IPv6 destination on an IPv4 socket",
+            )),
+        }
     }
 
     /// Waits for at least one packet and returns every packet queued.
@@ -319,5 +380,31 @@ mod tests {
         let mut other = p.clone();
         other[9] = 6;
         assert!(parse_ipv4(&other).is_none(), "not VRRP");
+    }
+
+    #[test]
+    fn advert_header_as_keepalived_writes_it() {
+        let (src, dst) = (Ipv4Addr::new(10, 0, 0, 1), GROUP_V4);
+        let h = ipv4_header(src, dst, 7, 8);
+        // keepalived's vrrp_build_ip4: version 4, IHL 5, TOS 0xc0, no DF, TTL 255, proto 112.
+        assert_eq!(&h[..10], &[0x45, 0xc0, 0, 28, 0, 7, 0, 0, 255, 112]);
+        // The header's checksum sums to zero with it.
+        let sum = h
+            .chunks(2)
+            .fold(0u32, |a, w| a + u32::from(u16::from_be_bytes([w[0], w[1]])));
+        assert_eq!((sum & 0xffff) + (sum >> 16), 0xffff);
+        let mut p = h.to_vec();
+        p.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        let r = parse_ipv4(&p).unwrap();
+        assert_eq!((r.src, r.dst, r.ttl), (src.into(), dst.into(), 255));
+        assert_eq!(r.payload, &[1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+
+    #[test]
+    fn identification_skips_zero() {
+        let c = AtomicU16::new(u16::MAX - 1);
+        assert_eq!(next_id(&c), u16::MAX);
+        assert_eq!(next_id(&c), 1, "0 would let the kernel choose");
+        assert_eq!(next_id(&c), 2);
     }
 }

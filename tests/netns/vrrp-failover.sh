@@ -60,6 +60,27 @@ heard=$(metric lb2 'haldir_vrrp_adverts_received_total{instance="VI_1"}')
 [ "${sent:-0}" -gt 5 ] && [ "${heard:-0}" -gt 5 ] || fail "adverts counted: lb1 sent $sent, lb2 heard $heard"
 ok "adverts counted: lb1 sent $sent, lb2 received $heard"
 
+say "adverts leave with the IP header keepalived writes (vrrp_build_ip4 in keepalived/vrrp/vrrp.c)"
+# Two adverts from lb1 as the client's kernel hands them over: TOS, flags, TTL, identification.
+headers=$(at client python3 - <<'PY'
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             struct.pack("4s4s", socket.inet_aton("224.0.0.18"), socket.inet_aton("10.0.0.10")))
+s.settimeout(2)
+seen = []
+while len(seen) < 2:
+    p, (src, _) = s.recvfrom(2048)
+    if src == "10.0.0.11":
+        tos, ident, frag, ttl = p[1], struct.unpack("!H", p[4:6])[0], struct.unpack("!H", p[6:8])[0], p[8]
+        seen.append((tos, frag, ttl, ident))
+print(" ".join("tos=%#x frag=%#x ttl=%d" % x[:3] for x in seen), "ids_differ=%s" % (seen[0][3] != seen[1][3]),
+      "ids_nonzero=%s" % (0 not in (seen[0][3], seen[1][3])))
+PY
+)
+check_eq "lb1's adverts: TOS 0xc0 (network control), no DF, TTL 255, an identification of their own" \
+    "tos=0xc0 frag=0x0 ttl=255 tos=0xc0 frag=0x0 ttl=255 ids_differ=True ids_nonzero=True" "$headers"
+
 say "a reload that leaves VI_1 alone does not touch it"
 flips() { metric "$1" 'haldir_vrrp_transitions_total{instance="VI_1",to="'"$2"'"}'; }
 before="$(flips lb1 MASTER) $(flips lb2 BACKUP)"
