@@ -77,6 +77,14 @@ measure() { # NAME: after warm-up, CPU and checks over WINDOW seconds
     echo "$1 checks=$total cpu_ticks=$cpu rss_kb=$rss live=$(live_dests)" | tee -a /tmp/results
 }
 
+settle() { # until the last run's TIME_WAIT sockets are gone (keepalived's checks close with a
+    # FIN and leave one per check for 60 s; the next run's connects would search past them)
+    local i=0
+    while [ "$(awk '/^TCP:/ {for (i = 1; i < NF; i++) if ($i == "tw") print $(i + 1)}' /proc/net/sockstat)" -gt 100 ] && [ $i -lt 90 ]; do
+        sleep 1; i=$((i + 1))
+    done
+}
+
 # Haldir and keepalived in turn, ROUNDS times: under the VM's emulation one run's figure moves
 # by a tenth or more with the host's load, so each round is printed and the medians compared.
 round=1
@@ -88,6 +96,7 @@ while [ $round -le $ROUNDS ]; do
     check_eq "haldir: every open server up, every closed one out" "$expected_up" "$(live_dests)"
     kill -TERM $hpid; wait $hpid
     ipvsadm -C
+    settle
 
     say "round $round: keepalived"
     keepalived -C -n -l -D -f /lab/keepalived.conf >/tmp/keepalived.log 2>&1 &
@@ -96,6 +105,7 @@ while [ $round -le $ROUNDS ]; do
     check_eq "keepalived: every open server up, every closed one out" "$expected_up" "$(live_dests)"
     kill -TERM $kpid; wait $kpid
     ipvsadm -C
+    settle
     round=$((round + 1))
 done
 

@@ -98,7 +98,8 @@ pub async fn probe(target: &Target, ctx: &Arc<Context>) -> Outcome {
 /// Runs one probe started at `started`, bounded by the check's timeout from then (per URL for
 /// http, per server for smtp). The caller's clock reading is the start: at ten thousand checks
 /// a second every reading of the clock counts (a system call where the clock source is not
-/// one the vDSO can read, as in many virtual machines). The larger probes are boxed: their state machines are large, and a task's future is as
+/// one the vDSO can read, as in many virtual machines), and the caller needs it anyway.
+/// The larger probes are boxed: their state machines are large, and a task's future is as
 /// large as its largest variant — ten thousand idle TCP checks should not each carry room for
 /// an HTTP request.
 pub async fn probe_from(target: &Target, ctx: &Arc<Context>, started: Instant) -> Outcome {

@@ -273,13 +273,11 @@ async fn schedule(s: Scheduler) {
             {
                 due.pop();
                 if let Some(slot) = t.get(key) {
-                    // Started now: the one clock reading serves every probe of this round.
                     let task = tokio::spawn(probe_once(
                         key,
                         slot.target.clone(),
                         s.ctx.clone(),
                         done_tx.clone(),
-                        now,
                     ));
                     slot.running = Some(task.abort_handle());
                 }
@@ -363,11 +361,14 @@ async fn probe_once(
     target: Arc<Target>,
     ctx: Arc<Context>,
     done: mpsc::UnboundedSender<Done>,
-    started: Instant,
 ) {
     if let CheckKind::File(f) = &target.check.kind {
         return watch_file(key, &f.file, &target, &ctx, &done).await;
     }
+    // The clock is read where the probe starts, not where it was scheduled: on a saturated
+    // runtime a task can wait in the queue, and that wait is no part of the probe's timeout.
+    // Two readings a probe: its start (the timeout's deadline is counted from it) and its end.
+    let started = Instant::now();
     let outcome = probe::probe_from(&target, &ctx, started).await;
     let _ = done.send(Done {
         key,

@@ -187,6 +187,7 @@ pub fn spawn(
         cfg,
         primary,
         vips,
+        encoded: None,
         held,
         sock,
         addresses,
@@ -219,6 +220,8 @@ struct Runtime {
     primary: IpAddr,
     /// The addresses the adverts carry (the excluded ones are held, not advertised).
     vips: Vec<IpAddr>,
+    /// The last adverts encoded: their priority, and each destination's message.
+    encoded: Option<(u8, Vec<(IpAddr, Vec<u8>)>)>,
     held: Holdings,
     sock: VrrpSocket,
     addresses: Rtnl,
@@ -270,24 +273,39 @@ impl Runtime {
         }
     }
 
+    /// Sends the advert of `priority` to the group or each unicast peer. The messages are
+    /// encoded once per priority and kept (as keepalived keeps its send buffer): everything in
+    /// them but the priority is fixed for the instance's life, and an advert sent every 100 ms
+    /// should not encode, checksum and allocate the same bytes each time.
     fn send_advert(&mut self, priority: u8) {
-        let adv = self.advert(priority);
-        let dsts: Vec<IpAddr> = if self.cfg.unicast_peers.is_empty() {
-            vec![match self.primary {
+        if self.encoded.as_ref().is_none_or(|(p, _)| *p != priority) {
+            let adv = self.advert(priority);
+            let group = [match self.primary {
                 IpAddr::V4(_) => IpAddr::V4(socket::GROUP_V4),
                 IpAddr::V6(_) => IpAddr::V6(socket::GROUP_V6),
-            }]
-        } else {
-            self.cfg.unicast_peers.clone()
-        };
-        for dst in dsts {
+            }];
+            let dsts = match self.cfg.unicast_peers.is_empty() {
+                true => &group[..],
+                false => &self.cfg.unicast_peers[..],
+            };
             // The checksum of v3 covers the destination: one message per peer.
-            let bytes = adv.encode(self.primary, dst, self.checksum);
-            match self.sock.send(&bytes, dst) {
-                Ok(()) => self.status.adverts_sent += 1,
+            let messages = dsts
+                .iter()
+                .map(|&dst| (dst, adv.encode(self.primary, dst, self.checksum)))
+                .collect();
+            self.encoded = Some((priority, messages));
+        }
+        let Some((_, messages)) = &self.encoded else {
+            return;
+        };
+        let mut sent = 0;
+        for (dst, bytes) in messages {
+            match self.sock.send(bytes, *dst) {
+                Ok(()) => sent += 1,
                 Err(e) => warn!(instance = %self.cfg.name, %dst, error = %e, "advert not sent"),
             }
         }
+        self.status.adverts_sent += sent;
     }
 
     /// Checks a received packet and turns it into an event for the state machine.
@@ -393,15 +411,22 @@ impl Runtime {
 
     /// Shows the status to the daemon, copied into the one it holds: every advert passes
     /// here, and a fresh clone each time cost allocations for the name and the drop counts.
+    /// Waiters are woken only when the state, priority, master or drops change: the advert
+    /// counters are read when someone asks (status, metrics), and waking every waiter of the
+    /// channel for each advert was a tenth of an advert's instructions.
     fn publish(&self) {
-        self.status_tx.send_modify(|shown| {
+        self.status_tx.send_if_modified(|shown| {
             let s = &self.status;
             shown.name.clone_from(&s.name);
+            let changed = (shown.state, shown.priority, shown.master)
+                != (s.state, s.priority, s.master)
+                || shown.dropped != s.dropped;
             (shown.state, shown.priority, shown.master) = (s.state, s.priority, s.master);
             (shown.adverts_sent, shown.adverts_received) = (s.adverts_sent, s.adverts_received);
             if shown.dropped != s.dropped {
                 shown.dropped.clone_from(&s.dropped);
             }
+            changed
         });
     }
 
@@ -434,13 +459,14 @@ impl Runtime {
 
     /// What the timer found due: the paced announcement, the state machine's deadline, the
     /// next GARP burst (each only when its time has come).
-    fn due(&mut self, deadline: Option<Instant>) {
-        let now = Instant::now();
+    fn due(&mut self, deadline: Option<Instant>, now: Instant) {
         if self.pace_at.is_some_and(|at| at <= now) {
             self.pace_at = self.held.announce_next(&self.cfg.name);
         }
         if deadline.is_some_and(|at| at <= now) {
-            let acts = self.fsm.handle(self.now(), Event::Tick);
+            let acts = self
+                .fsm
+                .handle(now.saturating_duration_since(self.origin), Event::Tick);
             self.act(acts);
         }
         if self.bursts.at().is_some_and(|at| at <= now) {
@@ -478,7 +504,13 @@ impl Runtime {
                 warn!(instance = %self.cfg.name, error = %e, "cannot arm the timer");
             }
             tokio::select! {
-                _ = self.timer.fired() => self.due(deadline),
+                fired = self.timer.fired() => match fired {
+                    Ok(now) => self.due(deadline, now),
+                    Err(e) => {
+                        warn!(instance = %self.cfg.name, error = %e, "the timer failed");
+                        self.due(deadline, Instant::now());
+                    }
+                },
                 cmd = commands.recv() => match cmd {
                     Some(Command::GroupFault(f)) => {
                         if self.group_fault != f {

@@ -76,13 +76,28 @@ impl fmt::Display for DropReason {
 /// The Internet checksum (RFC 1071) of several byte runs taken as one.
 pub fn checksum(parts: &[&[u8]]) -> u16 {
     let mut sum: u32 = 0;
+    // A part of odd length leaves its last byte to pair with the next part's first.
     let mut odd: Option<u8> = None;
     for part in parts {
-        for &b in *part {
-            match odd.take() {
-                Some(hi) => sum += u32::from(u16::from_be_bytes([hi, b])),
-                None => odd = Some(b),
+        let mut rest: &[u8] = part;
+        if let Some(hi) = odd.take() {
+            match rest.split_first() {
+                Some((&lo, tail)) => {
+                    sum += u32::from(u16::from_be_bytes([hi, lo]));
+                    rest = tail;
+                }
+                None => {
+                    odd = Some(hi);
+                    continue;
+                }
             }
+        }
+        let mut pairs = rest.chunks_exact(2);
+        for w in &mut pairs {
+            sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+        }
+        if let [b] = pairs.remainder() {
+            odd = Some(*b);
         }
     }
     if let Some(hi) = odd {
@@ -94,34 +109,38 @@ pub fn checksum(parts: &[&[u8]]) -> u16 {
     !(sum as u16)
 }
 
-fn pseudo_header(src: IpAddr, dst: IpAddr, len: usize) -> Vec<u8> {
-    let mut p = Vec::with_capacity(40);
+/// The pseudo-header the v3 checksum covers, in a buffer of its own: 12 bytes for IPv4,
+/// 40 for IPv6 (no allocation: every advert sent and received computes one).
+fn pseudo_header(src: IpAddr, dst: IpAddr, len: usize) -> ([u8; 40], usize) {
+    let mut p = [0u8; 40];
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
-            p.extend_from_slice(&s.octets());
-            p.extend_from_slice(&d.octets());
-            p.extend_from_slice(&[0, PROTO_VRRP]);
-            p.extend_from_slice(&(len as u16).to_be_bytes());
+            p[..4].copy_from_slice(&s.octets());
+            p[4..8].copy_from_slice(&d.octets());
+            p[8..10].copy_from_slice(&[0, PROTO_VRRP]);
+            p[10..12].copy_from_slice(&(len as u16).to_be_bytes());
+            (p, 12)
         }
         (s, d) => {
             let v6 = |a: IpAddr| match a {
                 IpAddr::V6(a) => a.octets(),
                 IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
             };
-            p.extend_from_slice(&v6(s));
-            p.extend_from_slice(&v6(d));
-            p.extend_from_slice(&(len as u32).to_be_bytes());
-            p.extend_from_slice(&[0, 0, 0, PROTO_VRRP]);
+            p[..16].copy_from_slice(&v6(s));
+            p[16..32].copy_from_slice(&v6(d));
+            p[32..36].copy_from_slice(&(len as u32).to_be_bytes());
+            p[36..40].copy_from_slice(&[0, 0, 0, PROTO_VRRP]);
+            (p, 40)
         }
     }
-    p
 }
 
 /// The checksum a message should carry (with its checksum field zeroed).
 fn message_checksum(version: u8, msg: &[u8], src: IpAddr, dst: IpAddr, v3v4: V3Checksum) -> u16 {
     let with_pseudo = version == 3 && (src.is_ipv6() || v3v4 == V3Checksum::PseudoHeader);
     if with_pseudo {
-        checksum(&[&pseudo_header(src, dst, msg.len()), msg])
+        let (pseudo, n) = pseudo_header(src, dst, msg.len());
+        checksum(&[&pseudo[..n], msg])
     } else {
         checksum(&[msg])
     }

@@ -254,7 +254,7 @@ impl VrrpSocket {
             .await?;
             return Ok(out);
         }
-        let mut guard = self.rx.readable().await?;
+        let mut guard = std::future::poll_fn(|cx| self.rx.poll_read_ready(cx)).await?;
         let mut out = Vec::new();
         loop {
             match recv_v6(guard.get_inner().as_raw_fd(), buf) {
@@ -269,9 +269,10 @@ impl VrrpSocket {
         }
     }
 
-    /// Waits for at least one packet; calls `each` for every packet queued.
+    /// Waits for at least one packet; calls `each` for every packet queued. The readiness is
+    /// polled rather than awaited as a `readable()` future, for the reason `Timer::fired` gives.
     pub async fn recv_each(&self, buf: &mut [u8], mut each: impl FnMut(&[u8])) -> io::Result<()> {
-        let mut guard = self.rx.readable().await?;
+        let mut guard = std::future::poll_fn(|cx| self.rx.poll_read_ready(cx)).await?;
         loop {
             // SAFETY: socket2 wants MaybeUninit; the bytes it reports are initialised by the kernel.
             let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };

@@ -14,6 +14,10 @@ use tokio::time::Instant;
 pub struct Timer {
     fd: AsyncFd<OwnedFd>,
     armed: Option<Instant>,
+    /// One reading of both clocks, taken at creation: Instant is CLOCK_MONOTONIC, so a
+    /// deadline converts to the timerfd's absolute time by an offset from it, without reading
+    /// the clock again at every arm.
+    base: (Instant, libc::timespec),
 }
 
 impl Timer {
@@ -32,7 +36,11 @@ impl Timer {
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         // SAFETY: the AsyncFd owns the descriptor for as long as it is registered.
         let fd = unsafe { AsyncFd::register(fd) }.map_err(|e| e.into_parts().1)?;
-        Ok(Timer { fd, armed: None })
+        Ok(Timer {
+            fd,
+            armed: None,
+            base: (Instant::now(), clock_monotonic()?),
+        })
     }
 
     /// Arms the timer for `at`, or disarms it (None). Setting the deadline it already has
@@ -42,7 +50,7 @@ impl Timer {
             return Ok(());
         }
         let value = match at {
-            Some(at) => monotonic(at)?,
+            Some(at) => monotonic(self.base, at),
             // Zero disarms a timerfd.
             None => libc::timespec {
                 tv_sec: 0,
@@ -72,16 +80,21 @@ impl Timer {
         Ok(())
     }
 
-    /// Returns once the armed deadline has passed; never while disarmed. The expiration count
-    /// is not read: the next `set` resets it, and a readiness that outlived a re-arm is told
-    /// apart by the clock (no system call), so an advert costs one system call fewer.
-    pub async fn fired(&mut self) -> io::Result<()> {
+    /// Returns once the armed deadline has passed, with the time it read (the caller's "now":
+    /// one reading of the clock a wakeup); never while disarmed. The expiration count is not
+    /// read: the next `set` resets it, and a readiness that outlived a re-arm is told apart by
+    /// the clock (no system call), so an advert costs one system call fewer.
+    pub async fn fired(&mut self) -> io::Result<Instant> {
         loop {
-            let mut guard = self.fd.readable().await?;
+            // The readiness is polled, not awaited as a `readable()` future: that future joins
+            // (and, when a select drops it, leaves) a list of waiters under a lock; polling
+            // keeps the one waker of the descriptor's reader slot.
+            let mut guard = std::future::poll_fn(|cx| self.fd.poll_read_ready(cx)).await?;
+            let now = Instant::now();
             match self.armed {
-                Some(at) if Instant::now() >= at => {
+                Some(at) if now >= at => {
                     self.armed = None;
-                    return Ok(());
+                    return Ok(now);
                 }
                 _ => guard.clear_ready(),
             }
@@ -89,25 +102,30 @@ impl Timer {
     }
 }
 
-/// `at` as an absolute CLOCK_MONOTONIC time (the clock std's Instant reads on Linux),
-/// at least 1 ns: 0 would disarm the timer.
-fn monotonic(at: Instant) -> io::Result<libc::timespec> {
+/// CLOCK_MONOTONIC now, the clock std's Instant reads on Linux.
+fn clock_monotonic() -> io::Result<libc::timespec> {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    let reference = Instant::now();
     // SAFETY: clock_gettime writes one timespec into a live one.
     if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    Ok(now)
+}
+
+/// `at` as an absolute CLOCK_MONOTONIC time, from a reading of both clocks (`base`); at least
+/// 1 ns: 0 would disarm the timer. A deadline before the base is the base (already past).
+fn monotonic(base: (Instant, libc::timespec), at: Instant) -> libc::timespec {
+    let (reference, ts) = base;
     let ahead = at.saturating_duration_since(reference);
-    let total = now.tv_nsec as u128 + ahead.subsec_nanos() as u128;
-    let secs = now.tv_sec as u128 + ahead.as_secs() as u128 + total / 1_000_000_000;
-    Ok(libc::timespec {
+    let total = ts.tv_nsec as u128 + ahead.subsec_nanos() as u128;
+    let secs = ts.tv_sec as u128 + ahead.as_secs() as u128 + total / 1_000_000_000;
+    libc::timespec {
         tv_sec: secs.min(i64::MAX as u128) as libc::time_t,
         tv_nsec: ((total % 1_000_000_000) as libc::c_long).max(1),
-    })
+    }
 }
 
 #[cfg(test)]
