@@ -212,6 +212,9 @@ pub fn spawn(
     })
 }
 
+/// Each destination of an advert with its message.
+type Encoded = Vec<(IpAddr, Vec<u8>)>;
+
 struct Runtime {
     cfg: VrrpInstance,
     fsm: Fsm,
@@ -221,7 +224,7 @@ struct Runtime {
     /// The addresses the adverts carry (the excluded ones are held, not advertised).
     vips: Vec<IpAddr>,
     /// The last adverts encoded: their priority, and each destination's message.
-    encoded: Option<(u8, Vec<(IpAddr, Vec<u8>)>)>,
+    encoded: Option<(u8, Encoded)>,
     held: Holdings,
     sock: VrrpSocket,
     addresses: Rtnl,
