@@ -106,6 +106,13 @@ while [ $round -le $ROUNDS ]; do
     kill -TERM $kpid; wait $kpid
     ipvsadm -C
     settle
+
+    say "round $round: the floor (bare system calls)"
+    /lab/check_floor $FIRST $COUNT &
+    fpid=$!
+    measure check_floor
+    kill -TERM $fpid; wait $fpid
+    settle
     round=$((round + 1))
 done
 
@@ -119,9 +126,12 @@ awk -v w="$WINDOW" '
     { split($2, c, "="); split($3, t, "="); split($4, r, "=");
       per[$1] = per[$1] " " (t[2] / 100) / (c[2] / 1000); rate[$1] = rate[$1] " " c[2] / w; mem[$1] = mem[$1] " " r[2] / 1024 }
     END {
-      h = "haldir"; k = "keepalived"
-      printf "%-28s %12s %12s %8s\n", "", h, k, "ratio"
-      printf "%-28s %12.1f %12.1f\n", "checks per second", median(rate[h]), median(rate[k])
-      printf "%-28s %12.4f %12.4f %8.2f\n", "CPU s per 1,000 checks", median(per[h]), median(per[k]), median(per[h]) / median(per[k])
-      printf "%-28s %12.1f %12.1f %8.2f\n", "memory (RSS, MiB)", median(mem[h]), median(mem[k]), median(mem[h]) / median(mem[k])
+      h = "haldir"; k = "keepalived"; f = "check_floor"
+      ph = median(per[h]); pk = median(per[k]); pf = median(per[f])
+      printf "%-28s %12s %12s %12s %8s\n", "", h, k, "floor", "ratio"
+      printf "%-28s %12.1f %12.1f %12.1f\n", "checks per second", median(rate[h]), median(rate[k]), median(rate[f])
+      printf "%-28s %12.4f %12.4f %12.4f %8.2f\n", "CPU s per 1,000 checks", ph, pk, pf, ph / pk
+      # What each checker spends beyond the system calls every connect check makes.
+      printf "%-28s %12.4f %12.4f %12s %8.2f\n", "  of it above the floor", ph - pf, pk - pf, "", (pk > pf) ? (ph - pf) / (pk - pf) : 0
+      printf "%-28s %12.1f %12.1f %12.1f %8.2f\n", "memory (RSS, MiB)", median(mem[h]), median(mem[k]), median(mem[f]), median(mem[h]) / median(mem[k])
     }' /tmp/results

@@ -86,6 +86,12 @@ impl Chain {
         }));
     }
 
+    /// The commands still running, to wait for on a runtime without a time driver (the VRRP
+    /// thread's): `finish` is the same with tokio's timeout.
+    pub fn take(&mut self) -> Option<JoinHandle<()>> {
+        self.last.take()
+    }
+
     /// Waits up to `limit` for the commands still running (a stop's own notification).
     pub async fn finish(&mut self, limit: Duration) {
         if let Some(chain) = self.last.take() {

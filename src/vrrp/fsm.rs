@@ -186,18 +186,25 @@ impl Fsm {
 
     pub fn handle(&mut self, now: Time, event: Event) -> Vec<Action> {
         let mut out = Vec::new();
+        self.handle_into(now, event, &mut out);
+        out
+    }
+
+    /// The same, appending to `out`: a caller that keeps its buffer allocates nothing per
+    /// event (an advert's tick is one).
+    pub fn handle_into(&mut self, now: Time, event: Event, out: &mut Vec<Action>) {
         match (self.state, event) {
             (State::Init, Event::Startup) => {
                 self.started_at = now;
-                self.start(now, &mut out);
+                self.start(now, out);
             }
             (State::Init, Event::Resume) => {
                 self.started_at = now;
                 self.master_adver_interval = self.p.advert_interval;
                 if self.fault {
-                    self.go(State::Fault, &mut out);
+                    self.go(State::Fault, out);
                 } else {
-                    self.become_master(now, &mut out);
+                    self.become_master(now, out);
                 }
             }
             (State::Init, Event::Fault(f)) => self.fault = f,
@@ -210,12 +217,12 @@ impl Fsm {
                 }
                 self.master_down_at = None;
                 self.advert_at = None;
-                self.go(State::Init, &mut out);
+                self.go(State::Init, out);
             }
 
             (State::Fault, Event::Fault(false)) => {
                 self.fault = false;
-                self.start(now, &mut out);
+                self.start(now, out);
             }
             (State::Fault, Event::Priority(p)) => self.priority = p,
             (State::Fault, _) => {}
@@ -228,13 +235,13 @@ impl Fsm {
                 }
                 self.master_down_at = None;
                 self.advert_at = None;
-                self.go(State::Fault, &mut out);
+                self.go(State::Fault, out);
             }
             (_, Event::Fault(false)) => self.fault = false,
 
             (State::Backup, Event::Tick) => {
                 if self.master_down_at.is_some_and(|t| now >= t) {
-                    self.become_master(now, &mut out);
+                    self.become_master(now, out);
                 }
             }
             (State::Backup, Event::Advert { priority: 0, .. }) => {
@@ -284,7 +291,7 @@ impl Fsm {
                     if self.p.version == 3 && !interval.is_zero() {
                         self.master_adver_interval = interval;
                     }
-                    self.become_backup(now, &mut out);
+                    self.become_backup(now, out);
                 } else {
                     // Another master with a lower priority (after a split heals): answer now
                     // rather than at the next interval, so it backs off at once.
@@ -306,19 +313,18 @@ impl Fsm {
                     .heard_master_at
                     .is_some_and(|t| now < t + self.master_down_interval());
                 if !master_alive {
-                    self.become_master(now, &mut out);
+                    self.become_master(now, out);
                 }
             }
             (State::Master, Event::GroupBackup) => {
                 out.push(Action::Advertise(0));
-                self.become_backup(now, &mut out);
+                self.become_backup(now, out);
             }
             (
                 State::Master | State::Backup,
                 Event::Startup | Event::Resume | Event::GroupMaster | Event::GroupBackup,
             ) => {}
         }
-        out
     }
 }
 

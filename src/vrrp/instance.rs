@@ -198,6 +198,7 @@ pub fn spawn(
         bursts,
         pace_at: None,
         timer,
+        actions: Vec::new(),
         transitions,
         notify: crate::notify::Chain::new(notify_user),
         tracking,
@@ -240,6 +241,8 @@ struct Runtime {
     pace_at: Option<Instant>,
     /// Wakes the instance at the earliest of its deadlines.
     timer: Timer,
+    /// The state machine's actions for one event, the buffer kept between events.
+    actions: Vec<Action>,
     /// Where state changes are reported to the daemon.
     transitions: mpsc::UnboundedSender<Report>,
     /// The notify commands still running: each new batch waits for the one before, so
@@ -374,7 +377,16 @@ impl Runtime {
         self.notify.run(&self.cfg.name, commands);
     }
 
-    fn act(&mut self, actions: Vec<Action>) {
+    /// Runs the state machine on `event` and carries out its actions, collected in the
+    /// kept buffer: an advert's tick allocates nothing.
+    fn step(&mut self, now: Duration, event: Event) {
+        let mut acts = std::mem::take(&mut self.actions);
+        self.fsm.handle_into(now, event, &mut acts);
+        self.act(acts.drain(..));
+        self.actions = acts;
+    }
+
+    fn act(&mut self, actions: impl IntoIterator<Item = Action>) {
         for a in actions {
             match a {
                 Action::Advertise(p) => self.send_advert(p),
@@ -467,10 +479,7 @@ impl Runtime {
             self.pace_at = self.held.announce_next(&self.cfg.name);
         }
         if deadline.is_some_and(|at| at <= now) {
-            let acts = self
-                .fsm
-                .handle(now.saturating_duration_since(self.origin), Event::Tick);
-            self.act(acts);
+            self.step(now.saturating_duration_since(self.origin), Event::Tick);
         }
         if self.bursts.at().is_some_and(|at| at <= now) {
             self.garp_due();
@@ -554,7 +563,10 @@ impl Runtime {
                             Some(Command::Shutdown { scripts_until }) => scripts_until,
                             _ => Instant::now(),
                         };
-                        self.notify.finish(until.saturating_duration_since(Instant::now())).await;
+                        if let Some(scripts) = self.notify.take() {
+                            let limit = until.saturating_duration_since(Instant::now());
+                            let _ = super::timer::within(limit, scripts).await;
+                        }
                         return;
                     }
                 },
@@ -563,15 +575,14 @@ impl Runtime {
                         for pkt in packets {
                             if let Some(ev) = self.accept(&pkt) {
                                 let now = self.now();
-                                let acts = self.fsm.handle(now, ev);
-                                self.act(acts);
+                                self.step(now, ev);
                             }
                         }
                         self.publish();
                     }
                     Err(e) => {
                         warn!(instance = %self.cfg.name, error = %e, "receive failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        super::timer::sleep(Duration::from_millis(100)).await;
                     }
                 },
             }

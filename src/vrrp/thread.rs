@@ -29,7 +29,11 @@ impl VrrpThread {
         let thread = std::thread::Builder::new()
             .name("haldir-vrrp".into())
             .spawn(move || {
-                let rt = match Builder::new_current_thread().enable_all().build() {
+                // I/O (with signals and child processes) but no time driver: the instances
+                // wake on their own timerfds, and the driver's turn at every park was a tenth
+                // of an idle advert's instructions. tokio::time panics here; waits use
+                // vrrp::timer's `sleep` and `within`.
+                let rt = match Builder::new_current_thread().enable_io().build() {
                     Ok(rt) => rt,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -78,18 +82,28 @@ mod tests {
         let t = VrrpThread::start().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         t.handle().spawn(async move {
-            let mut ticks = 0;
-            let mut iv = tokio::time::interval(std::time::Duration::from_millis(10));
-            while ticks < 5 {
-                iv.tick().await;
-                ticks += 1;
+            // Waits on the VRRP thread go through vrrp::timer (no time driver there).
+            for _ in 0..5 {
+                crate::vrrp::timer::sleep(std::time::Duration::from_millis(10)).await;
             }
-            let _ = tx.send(std::thread::current().name().map(str::to_string));
+            let within =
+                crate::vrrp::timer::within(std::time::Duration::from_millis(20), async { 7 }).await;
+            let late = crate::vrrp::timer::within(
+                std::time::Duration::from_millis(20),
+                std::future::pending::<()>(),
+            )
+            .await;
+            let _ = tx.send((
+                std::thread::current().name().map(str::to_string),
+                within,
+                late,
+            ));
         });
         // The caller blocks; the thread goes on.
-        let name = rx
+        let (name, within, late) = rx
             .recv_timeout(std::time::Duration::from_secs(5))
             .expect("the task ran while this thread waited");
         assert_eq!(name.as_deref(), Some("haldir-vrrp"));
+        assert_eq!((within, late), (Some(7), None));
     }
 }

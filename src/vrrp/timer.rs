@@ -7,6 +7,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::Duration;
 
 use tokio::io::unix::AsyncFd;
 use tokio::time::Instant;
@@ -102,6 +103,36 @@ impl Timer {
     }
 }
 
+/// Waits `d` on a timer of its own: the VRRP thread's runtime has no time driver (its turn at
+/// every wakeup was a tenth of an advert's instructions), so its rare waits (a back-off after
+/// a receive error, the stop scripts' budget) take a timerfd. Without one to be had (out of
+/// descriptors), a thread of its own waits instead.
+pub async fn sleep(d: Duration) {
+    if let Ok(mut t) = Timer::new()
+        && t.set(Some(Instant::now() + d)).is_ok()
+        && t.fired().await.is_ok()
+    {
+        return;
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let waiter = std::thread::Builder::new().spawn(move || {
+        std::thread::sleep(d);
+        let _ = tx.send(());
+    });
+    if waiter.is_ok() {
+        let _ = rx.await;
+    }
+}
+
+/// `f`'s output if it ends within `limit`, else None (then `f` is dropped): tokio's timeout,
+/// for the VRRP thread's runtime, which has no time driver.
+pub async fn within<F: std::future::Future>(limit: Duration, f: F) -> Option<F::Output> {
+    tokio::select! {
+        out = f => Some(out),
+        () = sleep(limit) => None,
+    }
+}
+
 /// CLOCK_MONOTONIC now, the clock std's Instant reads on Linux.
 fn clock_monotonic() -> io::Result<libc::timespec> {
     let mut now = libc::timespec {
@@ -131,7 +162,6 @@ fn monotonic(base: (Instant, libc::timespec), at: Instant) -> libc::timespec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[tokio::test]
     async fn fires_once_at_the_deadline_and_not_while_disarmed() {
