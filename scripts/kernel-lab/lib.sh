@@ -130,6 +130,22 @@ spawn_at() {
     echo $! > "$pidfile"
 }
 
+# crash_keepalived MAIN_PID VRRP_PID: keepalived's VRRP process dies as in a crash, without
+# resigning, and nothing of that keepalived is left. Its main process is stopped first: it
+# restarts a VRRP child that dies (vrrp_daemon.c, vrrp_respawn_thread), and a child restarted
+# just before the main process is killed can outlive it, go on as master and take the VIP
+# back from whoever the test expects to hold it. Killed after its parent, the VRRP child
+# would instead resign cleanly (PR_SET_PDEATHSIG, SIGTERM), which is not a crash.
+crash_keepalived() {
+    kill -STOP "$1" 2>/dev/null
+    kill -9 "$2" 2>/dev/null
+    kill -9 "$1" 2>/dev/null
+    wait_until dead "$1" && wait_until dead "$2"
+}
+
+# dead PID: the process has ended (a zombie counts: no one may reap it here).
+dead() { ! grep -q '^State:[[:space:]]*[^Z]' "/proc/$1/status" 2>/dev/null; }
+
 # now_ms: milliseconds of the monotonic clock (10 ms steps).
 now_ms() { awk '{printf "%d\n", $1 * 1000}' /proc/uptime; }
 

@@ -82,11 +82,14 @@ ok "keepalived (priority 150) master after $t ms"
 sleep 1.5
 has_vip lb2 && { logs; fail "haldir stays backup"; }
 ok "haldir (priority 100) stays backup"
-kill -9 "$(cat /tmp/lb1.kvrrp.pid)" 2>/dev/null
-kill -9 "$(cat /tmp/lb1.pid)"
+crash_keepalived "$(cat /tmp/lb1.pid)" "$(cat /tmp/lb1.kvrrp.pid)" || fail "keepalived's processes end"
 ip -n lb1 addr del 10.0.0.100/32 dev eth0 2>/dev/null
 t=$(until_ms 6000 has_vip lb2) || { logs; fail "haldir takes over from the crashed keepalived"; }
 ok "keepalived crashed: haldir took the VIP after $t ms (3 × 1 s + skew)"
+# Its health checker ends with its parent (PR_SET_PDEATHSIG); no keepalived may stay behind
+# on lb1 to take the VIP in what follows.
+wait_until sh -c '[ -z "$(ip netns pids lb1)" ]' || { for p in $(ip netns pids lb1); do tr '\0' ' ' < /proc/$p/cmdline; echo; done; fail "nothing of keepalived left on lb1"; }
+ok "nothing of keepalived left on lb1"
 stop lb1
 stop lb2
 

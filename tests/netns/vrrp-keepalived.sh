@@ -37,9 +37,11 @@ start_k() {
     spawn_at k "$LAB/k.pid" keepalived -n -l -D -P -f "$LAB/k.conf" -p "$LAB/k.main.pid" -r "$LAB/k.vrrp.pid" >>"$LAB/k.log" 2>&1
 }
 crash() { # NS: SIGKILL the router and drop the address it leaves behind, as a dead host would
-    # keepalived's VRRP child first: killed after its parent it would resign cleanly.
-    [ "$1" = k ] && kill -9 "$(cat "$LAB/k.vrrp.pid")" 2>/dev/null
-    kill -9 "$(cat "$LAB/$1.pid")"
+    if [ "$1" = k ]; then
+        crash_keepalived "$(cat "$LAB/k.pid")" "$(cat "$LAB/k.vrrp.pid")" || fail "keepalived's processes end"
+    else
+        kill -9 "$(cat "$LAB/$1.pid")"
+    fi
     [ "$1" = k ] && rm -f "$LAB"/k.*.pid
     sleep 0.1
     ip -n "$1" addr del 10.0.0.100/32 dev eth0 2>/dev/null
