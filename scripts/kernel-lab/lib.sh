@@ -110,8 +110,27 @@ tally() {
 check_tally() {
     local got
     got=$(tally "$3" "$4" "$5")
-    [ "$got" = "$2" ] || grep 'real server \(up\|down\)\|VRRP state' "$logdir"/*.log 2>/dev/null | tail -n 20
+    if [ "$got" != "$2" ]; then
+        grep 'real server \(up\|down\)\|VRRP state\|mark rules' "$logdir"/*.log 2>/dev/null | tail -n 24
+        # A scenario may say more (which director's IPVS took the requests, the client's
+        # neighbour entries) by defining tally_diag.
+        command -v tally_diag >/dev/null 2>&1 && tally_diag
+    fi
     check_eq "$1" "$2" "$got"
+}
+
+# ipvs_split CLIENT_IP VIP DIRECTOR...: for a split that does not match, what each director's
+# IPVS took (its table's counters, its connections from the client by real server) and where
+# the client sends the VIP's packets (a scenario's tally_diag calls it).
+ipvs_split() {
+    local client=$1 vip=$2 d
+    shift 2
+    for d in "$@"; do
+        echo "== $d: its table, and its connections from $client by real server"
+        at "$d" ipvsadm -Ln --stats 2>&1
+        at "$d" ipvsadm -Lnc 2>&1 | awk -v c="$client:" 'index($4, c) == 1 {print $3, $NF}' | sort | uniq -c
+    done
+    echo "== client"; at client ip neigh show "$vip"
 }
 
 # realserver_dr NS VIP: accept the VIP without answering ARP for it (LVS-DR real server).

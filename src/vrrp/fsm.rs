@@ -73,6 +73,9 @@ pub enum Action {
     Advertise(u8),
     /// The state changed.
     Transition { from: State, to: State },
+    /// Announce the addresses again (gratuitous ARP, unsolicited NA) as on becoming master:
+    /// another router took them for a moment and the neighbours may still point at it.
+    Reannounce,
 }
 
 #[derive(Debug, Clone)]
@@ -294,8 +297,18 @@ impl Fsm {
                     self.become_backup(now, out);
                 } else {
                     // Another master with a lower priority (after a split heals): answer now
-                    // rather than at the next interval, so it backs off at once.
+                    // rather than at the next interval, so it backs off at once; and announce
+                    // the addresses again, for it announced them as its own and the hosts
+                    // that heard it still send there. keepalived does both by default
+                    // (vrrp.c, vrrp_state_master_rx: vrrp_send_adv, then vrrp_send_link_update
+                    // with garp_lower_prio_repeat = garp_master_repeat and a second round after
+                    // garp_lower_prio_delay = garp_master_delay).
+                    // A priority 0 (a router resigning) only gets the advert, as there; so
+                    // does a peer the owner outranks only by being the owner.
                     out.push(Action::Advertise(self.priority));
+                    if priority != 0 && !yields {
+                        out.push(Action::Reannounce);
+                    }
                     self.advert_at = Some(now + self.p.advert_interval);
                 }
             }
@@ -446,7 +459,7 @@ mod tests {
         assert_eq!(f.state(), State::Master);
         assert_eq!(
             f.handle(ms(4100), advert("10.0.0.5", 100)),
-            vec![Action::Advertise(100)],
+            vec![Action::Advertise(100), Action::Reannounce],
             "a lower address loses the tie"
         );
         assert_eq!(
@@ -468,6 +481,26 @@ mod tests {
             acts,
             vec![Action::Advertise(100), t(State::Backup, State::Master)]
         );
+    }
+
+    #[test]
+    fn a_master_hearing_a_lower_master_answers_and_announces_again() {
+        // keepalived's vrrp_state_master_rx: the advert at once, then the addresses announced
+        // again (garp_lower_prio_repeat); a priority 0 gets the advert only.
+        let mut f = Fsm::new(params(150, true));
+        f.handle(ms(0), Event::Startup);
+        f.handle(ms(4000), Event::Tick);
+        assert_eq!(f.state(), State::Master);
+        assert_eq!(
+            f.handle(ms(4100), advert("10.0.0.12", 100)),
+            vec![Action::Advertise(150), Action::Reannounce]
+        );
+        assert_eq!(f.deadline(), Some(ms(4100) + f.p.advert_interval));
+        assert_eq!(
+            f.handle(ms(4200), advert("10.0.0.12", 0)),
+            vec![Action::Advertise(150)]
+        );
+        assert_eq!(f.state(), State::Master);
     }
 
     #[test]

@@ -390,6 +390,11 @@ impl Runtime {
         for a in actions {
             match a {
                 Action::Advertise(p) => self.send_advert(p),
+                Action::Reannounce => {
+                    info!(instance = %self.cfg.name, "a lower priority master was heard: announcing the addresses again");
+                    let count = self.bursts.on_master(Instant::now());
+                    self.garp_burst(count);
+                }
                 Action::Transition { from, to } => {
                     info!(instance = %self.cfg.name, from = from.as_str(), to = to.as_str(), priority = self.fsm.priority(), "VRRP state");
                     if to == State::Master {

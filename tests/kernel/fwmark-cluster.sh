@@ -61,6 +61,10 @@ marks_ready() { # both directors' rules exclude the peer's learned MAC
     esac
 }
 
+# On a split that does not match: which director's IPVS took the requests, and where the
+# client sends them.
+tally_diag() { ipvs_split 10.0.0.10 10.0.0.100 lb1 lb2; }
+
 say "two directors that are also real servers ($BACKEND)"
 start lb1; start lb2
 wait_until master_vip lb1 || { logs; fail "lb1 is master"; }

@@ -51,6 +51,10 @@ spawn_at lb2 /tmp/lb2.pid haldir run -c /lab/lb2.toml 2>>/tmp/lb2.log
 programmed() { at "$1" ipvsadm -Ln | grep -q '^TCP  10.0.0.100:80'; }
 logs() { for n in lb1 lb2 node1; do echo "== $n"; tail -15 /tmp/$n.log; done; }
 
+# On a split that does not match: which director's IPVS took the requests, and where the
+# client sends them.
+tally_diag() { ipvs_split 10.0.0.10 10.0.0.100 lb1 lb2; }
+
 say "the master programs the service, the backup does not"
 wait_until programmed lb1 || { logs; fail "lb1 programs the service"; }
 ok "lb1 (master) programs TCP 10.0.0.100:80"

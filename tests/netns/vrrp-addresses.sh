@@ -86,6 +86,24 @@ at client busybox ping -c1 -W1 10.1.0.100 >/dev/null
 client_sees() { ip -n client neigh show 10.1.0.100 | grep -q "$(mac_of "$1")"; }
 check_run "the client on eth1's segment reaches 10.1.0.100 at lb1's eth1" client_sees lb1
 
+say "a backup that took the addresses for a moment: the master announces them again"
+# lb1 frozen: lb2 hears no advert, takes over and announces 10.1.0.100 as its own. Thawed, lb1
+# reads lb2's queued adverts of a lower priority: it answers at once, lb2 yields, and lb1
+# announces its addresses again, as keepalived does (vrrp.c, vrrp_state_master_rx, with
+# garp_lower_prio_repeat = garp_master_repeat). Without that, the client's entry would stay
+# at lb2, which no longer holds the address.
+kill -STOP "$(cat "$LAB/lb1.pid")"
+t=$(until_ms 3000 client_sees lb2) || { kill -CONT "$(cat "$LAB/lb1.pid")"; logs lb1 lb2; fail "lb2 takes over while lb1 is frozen"; }
+ok "lb1 frozen: lb2 took over and the client's entry moved to it (${t} ms)"
+sleep 0.3
+kill -CONT "$(cat "$LAB/lb1.pid")"
+t=$(until_ms 3000 client_sees lb1) || { ip -n client neigh; logs lb1 lb2; fail "lb1 announces its addresses again"; }
+ok "lb1 thawed, heard lb2's lower priority and announced again: the client's entry is back at lb1 (${t} ms)"
+wait_until holds_none lb2 || { logs lb1 lb2; fail "lb2 yields"; }
+check_run "lb2 yielded every address" holds_none lb2
+check_run "lb1 says why it announced again" grep -q "a lower priority master was heard" "$LAB/lb1.log"
+check_run "lb1 still holds every address" holds lb1
+
 say "the master dies: the backup takes every address and announces it on its interface"
 kill -9 "$(cat "$LAB/lb1.pid")"
 t=$(until_ms 3000 holds lb2) || { logs; fail "lb2 takes every address"; }
