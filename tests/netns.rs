@@ -58,6 +58,11 @@ fn vrrp_addresses_with_options_and_excluded() {
 }
 
 #[test]
+fn vrrp_sockets_that_only_send_hold_nothing() {
+    scenario("vrrp-quiet-sockets", BASE);
+}
+
+#[test]
 fn vrrp_tracking_and_split_heal() {
     scenario("vrrp-tracking", BASE);
 }

@@ -54,6 +54,13 @@ netns() {
     ip -n "$1" link set lo up
 }
 
+# no_dad NS: IPv6 addresses of the namespace's interfaces made from now on skip duplicate
+# address detection (a tentative link-local address cannot send adverts).
+no_dad() {
+    at "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0
+    at "$1" sysctl -qw net.ipv6.conf.default.accept_dad=0
+}
+
 # at NS COMMAND...: run a command inside a namespace.
 at() {
     local ns=$1

@@ -47,6 +47,8 @@ impl NaSender {
         sock.bind_device(Some(ifname.as_bytes()))?;
         sock.set_multicast_hops_v6(255)?;
         sock.set_multicast_if_v6(ifindex)?;
+        // Else every ICMPv6 message of the segment is queued for it, and never read.
+        super::sendonly::block_icmpv6(&sock)?;
         Ok(NaSender { sock, ifindex })
     }
 
@@ -72,14 +74,11 @@ pub struct Announcer {
 impl Announcer {
     pub fn open(ifindex: u32) -> io::Result<Self> {
         use std::os::fd::FromRawFd;
+        // Protocol 0: the socket is given no frame at all (with ETH_P_ARP it would get a copy
+        // of every ARP frame of the namespace, and never read them). Each send names its
+        // protocol in the address.
         // SAFETY: plain socket(2); the result is checked and owned at once.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                i32::from(ETH_P_ARP.to_be()),
-            )
-        };
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }

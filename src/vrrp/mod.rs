@@ -12,6 +12,7 @@ pub mod held;
 pub mod instance;
 pub mod link;
 pub mod packet;
+pub mod sendonly;
 pub mod socket;
 pub mod thread;
 pub mod timer;

@@ -162,8 +162,8 @@ impl VrrpSocket {
         tx.set_header_included_v4(true)?;
         tx.set_multicast_loop_v4(false)?;
         multicast_if_v4(&tx, ifindex, primary)?;
-        // The receiving socket must never be read by the sender's buffer filling up.
-        tx.set_recv_buffer_size(1024).ok();
+        // Bound to the unicast source, it matches every advert a unicast peer sends.
+        super::sendonly::refuse_everything(&tx)?;
         // SAFETY: the socket owns its descriptor and the AsyncFd owns the socket, so the
         // descriptor stays open exactly as long as it is registered.
         let rx = unsafe { AsyncFd::register(rx) }.map_err(|e| e.into_parts().1)?;
@@ -207,6 +207,7 @@ impl VrrpSocket {
         tx.set_multicast_hops_v6(255)?;
         tx.set_multicast_loop_v6(false)?;
         tx.set_multicast_if_v6(ifindex)?;
+        super::sendonly::refuse_everything(&tx)?;
         // SAFETY: as for IPv4: the socket owns its descriptor, the AsyncFd owns the socket.
         let rx = unsafe { AsyncFd::register(rx) }.map_err(|e| e.into_parts().1)?;
         Ok(VrrpSocket {

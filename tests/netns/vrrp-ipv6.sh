@@ -4,9 +4,7 @@
 bridge br0
 for ns in lb1 lb2 client; do
     netns $ns
-    # No duplicate address detection: a tentative link-local address cannot send adverts.
-    at $ns sysctl -qw net.ipv6.conf.all.accept_dad=0
-    at $ns sysctl -qw net.ipv6.conf.default.accept_dad=0
+    no_dad $ns
 done
 attach lb1 br0 eth0 2001:db8::11/64
 attach lb2 br0 eth0 2001:db8::12/64
