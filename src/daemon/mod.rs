@@ -44,6 +44,8 @@ use vrrp::VrrpSet;
 
 pub fn run(path: &Path) -> ExitCode {
     resident::small_pages();
+    // Before any thread: the mappings the process started with are the ones let go later.
+    resident::note_start_mappings();
     // Before the runtime starts a thread: every thread inherits the namespace and the mask.
     if let Ok(l) = config::load(path)
         && !process::apply(&l.config.global)

@@ -1,5 +1,5 @@
 //! Telling the network where a virtual address now lives: gratuitous ARP for IPv4. The frame
-//! is built as bytes (pure) and sent on a packet socket bound to the interface.
+//! is built as bytes (pure) and sent on a packet socket, addressed to the interface.
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -44,11 +44,11 @@ impl NaSender {
     pub fn open(ifname: &str, ifindex: u32) -> io::Result<Self> {
         use socket2::{Domain, Protocol, Socket, Type};
         let sock = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))?;
+        // Else every ICMPv6 message of the segment is queued for it, and never read.
+        super::sendonly::block_icmpv6(&sock)?;
         sock.bind_device(Some(ifname.as_bytes()))?;
         sock.set_multicast_hops_v6(255)?;
         sock.set_multicast_if_v6(ifindex)?;
-        // Else every ICMPv6 message of the segment is queued for it, and never read.
-        super::sendonly::block_icmpv6(&sock)?;
         Ok(NaSender { sock, ifindex })
     }
 

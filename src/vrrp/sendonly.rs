@@ -18,7 +18,9 @@ use socket2::{SockFilter, Socket};
 /// none is queued (keepalived's `if_setsockopt_no_receive`).
 pub fn refuse_everything(sock: &Socket) -> io::Result<()> {
     const BPF_RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
-    sock.attach_filter(&[SockFilter::new(BPF_RET_K, 0, 0, 0)])
+    sock.attach_filter(&[SockFilter::new(BPF_RET_K, 0, 0, 0)])?;
+    drain(sock);
+    Ok(())
 }
 
 /// ICMPv6 blocks every message type (`ICMP6_FILTER_SETBLOCKALL`): the kernel checks the type
@@ -37,11 +39,18 @@ pub fn block_icmpv6(sock: &Socket) -> io::Result<()> {
             std::mem::size_of_val(&all) as libc::socklen_t,
         )
     };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
     }
+    drain(sock);
+    Ok(())
+}
+
+/// Reads away what was queued between the socket's creation and its filter: nothing reads it
+/// later, and it would stay for the socket's life.
+fn drain(sock: &Socket) {
+    let mut buf = [std::mem::MaybeUninit::new(0u8); 64];
+    while sock.recv_with_flags(&mut buf, libc::MSG_DONTWAIT).is_ok() {}
 }
 
 #[cfg(test)]
@@ -51,8 +60,8 @@ mod tests {
     use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
     use std::time::Duration;
 
-    /// Unprivileged stand-in for the raw sockets: a UDP socket with the filter receives
-    /// nothing that is sent to it, one without it does.
+    /// Unprivileged stand-in for the raw sockets: a UDP socket with the filter holds nothing
+    /// that is sent to it, before the filter or after; one without it receives.
     #[test]
     fn a_filtered_socket_queues_nothing() {
         let open = || {
@@ -64,12 +73,16 @@ mod tests {
             s
         };
         let (quiet, open_one) = (open(), open());
-        refuse_everything(&quiet).unwrap();
         let sender = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        for s in [&quiet, &open_one] {
+        let send = |s: &Socket| {
             let to = s.local_addr().unwrap().as_socket().unwrap();
             sender.send_to(b"advert", to).unwrap();
-        }
+        };
+        // Queued before the filter: read away with it.
+        send(&quiet);
+        refuse_everything(&quiet).unwrap();
+        send(&quiet);
+        send(&open_one);
         let mut buf = [std::mem::MaybeUninit::new(0u8); 16];
         assert_eq!(
             open_one.recv(&mut buf).unwrap(),

@@ -157,13 +157,14 @@ impl VrrpSocket {
         }
         rx.set_nonblocking(true)?;
         let tx = raw_v4()?;
+        // First: until bound it matches every VRRP packet of the namespace, and then every
+        // advert a unicast peer sends to the source.
+        super::sendonly::refuse_everything(&tx)?;
         tx.bind_device(Some(ifname.as_bytes()))?;
         tx.bind(&SocketAddr::new(IpAddr::V4(primary), 0).into())?;
         tx.set_header_included_v4(true)?;
         tx.set_multicast_loop_v4(false)?;
         multicast_if_v4(&tx, ifindex, primary)?;
-        // Bound to the unicast source, it matches every advert a unicast peer sends.
-        super::sendonly::refuse_everything(&tx)?;
         // SAFETY: the socket owns its descriptor and the AsyncFd owns the socket, so the
         // descriptor stays open exactly as long as it is registered.
         let rx = unsafe { AsyncFd::register(rx) }.map_err(|e| e.into_parts().1)?;
@@ -201,13 +202,13 @@ impl VrrpSocket {
         }
         rx.set_nonblocking(true)?;
         let tx = raw_v6()?;
+        super::sendonly::refuse_everything(&tx)?;
         tx.bind_device(Some(ifname.as_bytes()))?;
         tx.bind(&SocketAddr::V6(SocketAddrV6::new(primary, 0, 0, ifindex)).into())?;
         tx.set_unicast_hops_v6(255)?;
         tx.set_multicast_hops_v6(255)?;
         tx.set_multicast_loop_v6(false)?;
         tx.set_multicast_if_v6(ifindex)?;
-        super::sendonly::refuse_everything(&tx)?;
         // SAFETY: as for IPv4: the socket owns its descriptor, the AsyncFd owns the socket.
         let rx = unsafe { AsyncFd::register(rx) }.map_err(|e| e.into_parts().1)?;
         Ok(VrrpSocket {
