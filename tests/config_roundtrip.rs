@@ -81,7 +81,10 @@ fn the_contract_file_keeps_every_value() {
         "the port defaults to the service's"
     );
     let check = rs2.check.as_ref().unwrap();
-    assert_eq!(check.kind, haldir::config::model::CheckKind::Tcp);
+    assert_eq!(
+        check.kind,
+        haldir::config::model::CheckKind::Tcp { half_open: false }
+    );
     assert_eq!(
         (check.port, check.fall, check.interval.as_secs()),
         (Some(8080), 3, 5)

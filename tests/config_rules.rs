@@ -434,6 +434,12 @@ fn check_keys_belong_to_their_type() {
         "`command` does not apply to a http check (it belongs to misc)",
     );
     expect(
+        &with_check("type = \"http\"\nhalf_open = true"),
+        13,
+        13,
+        "`half_open` does not apply to a http check (it belongs to tcp)",
+    );
+    expect(
         &with_check("type = \"tcp\"\nquery_name = \"x.test\""),
         13,
         14,

@@ -167,22 +167,9 @@ async fn http_outcomes_name_their_reason() {
     );
 }
 
-#[tokio::test]
-async fn tcp_up_refused_and_timeout() {
-    let ctx = ctx();
-    let listener = TcpListener::bind((LOCAL, 0)).await.unwrap();
-    let open = listener.local_addr().unwrap();
-    assert_eq!(
-        probe::probe(&target(CheckKind::Tcp, open, 500), &ctx).await,
-        Outcome::Up
-    );
-    drop(listener);
-    assert_eq!(
-        probe::probe(&target(CheckKind::Tcp, open, 500), &ctx).await,
-        Outcome::Down(Reason::Refused)
-    );
-
-    // A listener that never accepts, with its queue full: further SYNs are dropped.
+/// A listener that never accepts, with its queue full: further SYNs are dropped. Keep what
+/// it returns alive for as long as the queue must stay full.
+async fn full_listener() -> (SocketAddr, (socket2::Socket, Vec<TcpStream>)) {
     let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     sock.bind(&SocketAddr::new(LOCAL, 0).into()).unwrap();
     sock.listen(0).unwrap();
@@ -195,9 +182,40 @@ async fn tcp_up_refused_and_timeout() {
             held.push(s);
         }
     }
+    (full, (sock, held))
+}
+
+#[tokio::test]
+async fn tcp_up_refused_and_timeout() {
+    let ctx = ctx();
+    let listener = TcpListener::bind((LOCAL, 0)).await.unwrap();
+    let open = listener.local_addr().unwrap();
+    assert_eq!(
+        probe::probe(
+            &target(CheckKind::Tcp { half_open: false }, open, 500),
+            &ctx
+        )
+        .await,
+        Outcome::Up
+    );
+    drop(listener);
+    assert_eq!(
+        probe::probe(
+            &target(CheckKind::Tcp { half_open: false }, open, 500),
+            &ctx
+        )
+        .await,
+        Outcome::Down(Reason::Refused)
+    );
+
+    let (full, _held) = full_listener().await;
     let start = Instant::now();
     assert_eq!(
-        probe::probe(&target(CheckKind::Tcp, full, 300), &ctx).await,
+        probe::probe(
+            &target(CheckKind::Tcp { half_open: false }, full, 300),
+            &ctx
+        )
+        .await,
         Outcome::Down(Reason::Timeout)
     );
     let took = start.elapsed();
@@ -205,6 +223,136 @@ async fn tcp_up_refused_and_timeout() {
         took >= Duration::from_millis(290) && took < Duration::from_millis(700),
         "{took:?}"
     );
+}
+
+/// The half-open probe (a SYN from a raw socket, so root) on IPv4 and IPv6 loopback: a
+/// listener is up and its application is handed no connection (the kernel resets the
+/// SYN-ACK), a closed port is refused, a listener whose queue is full (SYNs dropped) times
+/// out at the check's timeout.
+#[tokio::test]
+async fn tcp_half_open_up_without_a_connection_refused_and_timeout() {
+    if !common::available("half-open checks (raw sockets)", &["root"]) {
+        return;
+    }
+    let ctx = ctx();
+    let half = CheckKind::Tcp { half_open: true };
+    for local in [LOCAL, IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)] {
+        let listener = TcpListener::bind((local, 0)).await.unwrap();
+        let open = listener.local_addr().unwrap();
+        for _ in 0..3 {
+            assert_eq!(
+                probe::probe(&target(half.clone(), open, 500), &ctx).await,
+                Outcome::Up,
+                "{open}"
+            );
+        }
+        let accepted = tokio::time::timeout(Duration::from_millis(300), listener.accept()).await;
+        assert!(
+            accepted.is_err(),
+            "the application saw a connection: {accepted:?}"
+        );
+        drop(listener);
+        assert_eq!(
+            probe::probe(&target(half.clone(), open, 500), &ctx).await,
+            Outcome::Down(Reason::Refused),
+            "{open}"
+        );
+    }
+    let (full, _held) = full_listener().await;
+    let start = Instant::now();
+    assert_eq!(
+        probe::probe(&target(half, full, 1500), &ctx).await,
+        Outcome::Down(Reason::Timeout)
+    );
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(1490) && took < Duration::from_millis(1900),
+        "{took:?}"
+    );
+}
+
+/// The half-open probe's lost SYN and ICMP error, in a network namespace of its own (this
+/// thread's alone, so the host's firewall is not touched), where nftables plays the network
+/// on the way in: a SYN dropped is sent again at 1 s and answered; a SYN rejected with an
+/// ICMP host unreachable (IPv4) or an ICMPv6 admin-prohibited fails the probe at once, read
+/// from the raw socket's error queue.
+#[test]
+fn tcp_half_open_sends_again_and_fails_at_once_on_icmp_errors() {
+    if !common::available("half-open checks in a namespace", &["root", "ip", "nft"]) {
+        return;
+    }
+    std::thread::spawn(|| {
+        // SAFETY: unshare has no memory preconditions; it moves this thread alone.
+        assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare");
+        let sh = |cmd: &str| {
+            let out = std::process::Command::new("sh")
+                .args(["-c", cmd])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{cmd}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        sh("ip link set lo up && nft add table inet t && \
+            nft add chain inet t in '{ type filter hook input priority 0; }'");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let ctx = ctx();
+            let half = CheckKind::Tcp { half_open: true };
+            let listener = TcpListener::bind((LOCAL, 0)).await.unwrap();
+            let open = listener.local_addr().unwrap();
+            let port = open.port();
+            sh(&format!("nft add rule inet t in tcp dport {port} drop"));
+            let lift = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                sh("nft flush chain inet t in");
+            });
+            let start = Instant::now();
+            assert_eq!(
+                probe::probe(&target(half.clone(), open, 3000), &ctx).await,
+                Outcome::Up
+            );
+            let took = start.elapsed();
+            lift.await.unwrap();
+            assert!(
+                took >= Duration::from_millis(950) && took < Duration::from_millis(1500),
+                "answered at the second SYN: {took:?}"
+            );
+
+            let v6 = TcpListener::bind((std::net::Ipv6Addr::LOCALHOST, 0))
+                .await
+                .unwrap();
+            let open6 = v6.local_addr().unwrap();
+            for (addr, reject) in [
+                (open, "reject with icmp type host-unreachable"),
+                (open6, "reject with icmpv6 type admin-prohibited"),
+            ] {
+                sh(&format!(
+                    "nft add rule inet t in tcp dport {} {reject}",
+                    addr.port()
+                ));
+                let start = Instant::now();
+                assert_eq!(
+                    probe::probe(&target(half.clone(), addr, 3000), &ctx).await,
+                    Outcome::Down(Reason::Unreachable),
+                    "{addr}: {reject}"
+                );
+                assert!(
+                    start.elapsed() < Duration::from_millis(500),
+                    "{:?}",
+                    start.elapsed()
+                );
+                sh("nft flush chain inet t in");
+            }
+        });
+    })
+    .join()
+    .expect("the namespace's probes");
 }
 
 #[tokio::test]

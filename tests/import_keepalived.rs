@@ -236,7 +236,7 @@ fn virtual_servers_checks_and_legacy_names() {
     let tcp = rs2.check.as_ref().expect("TCP_CHECK");
     assert_eq!(
         (tcp.kind.clone(), tcp.port, tcp.timeout, tcp.fall),
-        (CheckKind::Tcp, Some(8080), secs(2), 2)
+        (CheckKind::Tcp { half_open: false }, Some(8080), secs(2), 2)
     );
     assert_eq!(tcp.retry_delay, secs(1));
 

@@ -45,7 +45,10 @@ sysctl -qw net.ipv4.tcp_tw_reuse=1
         s=$((s + 1))
     done
 } > /lab/keepalived.conf
+# The same, with half-open checks (a SYN answered by a SYN-ACK, never a connection).
+sed 's/check = { type = "tcp",/check = { type = "tcp", half_open = true,/' /lab/haldir.toml > /lab/haldir-half.toml
 check_run "the haldir config is valid" haldir check -c /lab/haldir.toml
+check_run "the half-open config is valid" haldir check -c /lab/haldir-half.toml
 
 ticks() { # CPU ticks (1/100 s) of all processes named $1: "user system"
     local u=0 s=0 p
@@ -61,20 +64,28 @@ rss_kb() { # resident memory of all processes named $1
     echo $m
 }
 accepts() { cat /tmp/accepts; }
+resets() { # RSTs this host sent: one per half-open probe, from our kernel (the SYN-ACK of an
+    # open server) or from the listener's side (a closed one)
+    awk '/^Tcp:/ { if (h) { for (i = 1; i <= NF; i++) if (n[i] == "OutRsts") print $i } else { for (i = 1; i <= NF; i++) n[i] = $i; h = 1 } }' /proc/net/snmp
+}
 live_dests() { ipvsadm -Ln | grep -c -- '-> 127.0.0.1' ; }
 expected_up=$((COUNT - COUNT / SKIP))
 
-measure() { # NAME: after warm-up, CPU and checks over WINDOW seconds
+measure() { # PROCESS [LABEL [COUNTER]]: after warm-up, CPU and checks over WINDOW seconds
+    local proc=$1 label=${2:-$1} counter=${3:-accepts}
     sleep 8
-    local c0 a0 c1 a1
-    set -- "$1" $(ticks "$1"); local u0=$2 s0=$3; a0=$(accepts)
+    set -- $(ticks "$proc"); local u0=$1 s0=$2 a0; a0=$($counter)
     sleep "$WINDOW"
-    set -- "$1" $(ticks "$1"); local u1=$2 s1=$3; a1=$(accepts)
-    checks=$((a1 - a0)); cpu=$((u1 - u0 + s1 - s0)); rss=$(rss_kb "$1")
-    echo "$1: user $((u1 - u0)) ticks, system $((s1 - s0)) ticks" 
-    # Every listening server answered; the closed ones are probed as often but not counted.
-    total=$((checks * COUNT / expected_up))
-    echo "$1 checks=$total cpu_ticks=$cpu rss_kb=$rss live=$(live_dests)" | tee -a /tmp/results
+    set -- $(ticks "$proc"); local u1=$1 s1=$2 a1; a1=$($counter)
+    checks=$((a1 - a0)); cpu=$((u1 - u0 + s1 - s0)); rss=$(rss_kb "$proc")
+    echo "$label: user $((u1 - u0)) ticks, system $((s1 - s0)) ticks"
+    if [ "$counter" = accepts ]; then
+        # Every listening server answered; the closed ones are probed as often but not counted.
+        total=$((checks * COUNT / expected_up))
+    else
+        total=$checks
+    fi
+    echo "$label checks=$total cpu_ticks=$cpu rss_kb=$rss live=$(live_dests)" | tee -a /tmp/results
 }
 
 settle() { # until the last run's TIME_WAIT sockets are gone (keepalived's checks close with a
@@ -107,6 +118,16 @@ while [ $round -le $ROUNDS ]; do
     ipvsadm -C
     settle
 
+    say "round $round: haldir, half-open checks"
+    haldir run -c /lab/haldir-half.toml 2>/tmp/haldir-half.log &
+    hpid=$!
+    measure haldir half-open resets
+    check_eq "half-open: every open server up, every closed one out" "$expected_up" "$(live_dests)"
+    check_eq "half-open: no connection reached a listener" "$(accepts)" "$(sleep 2; accepts)"
+    kill -TERM $hpid; wait $hpid
+    ipvsadm -C
+    settle
+
     say "round $round: the floor (bare system calls)"
     /lab/check_floor $FIRST $COUNT &
     fpid=$!
@@ -126,12 +147,16 @@ awk -v w="$WINDOW" '
     { split($2, c, "="); split($3, t, "="); split($4, r, "=");
       per[$1] = per[$1] " " (t[2] / 100) / (c[2] / 1000); rate[$1] = rate[$1] " " c[2] / w; mem[$1] = mem[$1] " " r[2] / 1024 }
     END {
-      h = "haldir"; k = "keepalived"; f = "check_floor"
-      ph = median(per[h]); pk = median(per[k]); pf = median(per[f])
+      h = "haldir"; k = "keepalived"; f = "check_floor"; o = "half-open"
+      ph = median(per[h]); pk = median(per[k]); pf = median(per[f]); po = median(per[o])
       printf "%-28s %12s %12s %12s %8s\n", "", h, k, "floor", "ratio"
       printf "%-28s %12.1f %12.1f %12.1f\n", "checks per second", median(rate[h]), median(rate[k]), median(rate[f])
       printf "%-28s %12.4f %12.4f %12.4f %8.2f\n", "CPU s per 1,000 checks", ph, pk, pf, ph / pk
       # What each checker spends beyond the system calls every connect check makes.
       printf "%-28s %12.4f %12.4f %12s %8.2f\n", "  of it above the floor", ph - pf, pk - pf, "", (pk > pf) ? (ph - pf) / (pk - pf) : 0
       printf "%-28s %12.1f %12.1f %12.1f %8.2f\n", "memory (RSS, MiB)", median(mem[h]), median(mem[k]), median(mem[f]), median(mem[h]) / median(mem[k])
+      printf "haldir with half_open = true (a SYN, no connection; not what keepalived TCP_CHECK does):\n"
+      printf "%-28s %12.1f\n", "checks per second", median(rate[o])
+      printf "%-28s %12.4f %12.4f %12s %8.2f\n", "CPU s per 1,000 checks", po, pk, "", po / pk
+      printf "%-28s %12.1f %12.1f %12s %8.2f\n", "memory (RSS, MiB)", median(mem[o]), median(mem[k]), "", median(mem[o]) / median(mem[k])
     }' /tmp/results

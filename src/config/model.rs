@@ -591,7 +591,11 @@ pub struct Check {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum CheckKind {
-    Tcp,
+    Tcp {
+        /// A SYN answered by a SYN-ACK, never a connection (see `health::halfopen`).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        half_open: bool,
+    },
     Http(HttpCheck),
     Https {
         #[serde(flatten)]
@@ -614,7 +618,7 @@ pub enum CheckKind {
 impl CheckKind {
     pub fn check_type(&self) -> CheckType {
         match self {
-            CheckKind::Tcp => CheckType::Tcp,
+            CheckKind::Tcp { .. } => CheckType::Tcp,
             CheckKind::Http(_) => CheckType::Http,
             CheckKind::Https { .. } => CheckType::Https,
             CheckKind::Misc { .. } => CheckType::Misc,

@@ -403,6 +403,8 @@ pub struct Check {
     pub command: Option<Command>,
     /// misc: exit codes 2..255 set the weight to code - 2.
     pub dynamic_weight: Option<Leaf<bool>>,
+    /// tcp: a SYN answered by a SYN-ACK instead of a connection (default false).
+    pub half_open: Option<Leaf<bool>>,
     /// Source address of the probe (keepalived: bindto).
     pub source: Option<Leaf<std::net::IpAddr>>,
     /// The server starts down and enters after `rise` successes (keepalived: a checker's

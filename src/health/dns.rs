@@ -271,13 +271,8 @@ mod tests {
         // A cheap fuzz: mutations of a valid reply and random bytes behind a matching header.
         let q = check(true);
         let base = reply(7, ResponseCode::NoError, 2, false, "www.example.test");
-        let mut seed = 0x2545_f491_u32;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            seed
-        };
+        let mut rng = crate::health::Xorshift(0x2545_f491);
+        let mut next = || rng.next();
         for _ in 0..20_000 {
             let mut b = base.clone();
             for _ in 0..(next() % 6) {

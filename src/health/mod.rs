@@ -1,5 +1,5 @@
 //! Health checks: probes ([`probe`]: tcp and misc, with [`http`], [`udp`], [`dns`], [`ping`],
-//! [`smtp`] and [`file`] in their modules), rise/fall tracking ([`tracker`],
+//! [`smtp`], [`file`] and the half-open tcp probe ([`halfopen`], [`syn`]) in their modules), rise/fall tracking ([`tracker`],
 //! pure), the verdicts the desired state reads ([`verdict`]) and the tasks that run them
 //! ([`runner`]). [`targets`] derives what to probe from the
 //! configuration, one target per distinct check and address, each feeding every (service,
@@ -7,12 +7,14 @@
 
 pub mod dns;
 pub mod file;
+pub mod halfopen;
 pub mod http;
 pub mod outcome;
 pub mod ping;
 pub mod probe;
 pub mod runner;
 pub mod smtp;
+pub mod syn;
 pub mod tracker;
 pub mod udp;
 pub mod verdict;
@@ -75,10 +77,65 @@ pub fn initial(config: &Config) -> HealthMap {
     map
 }
 
+/// The reply parsers' fuzz tests' random bytes: xorshift from a fixed seed, the same bytes in
+/// every run.
+#[cfg(test)]
+pub(crate) struct Xorshift(pub u32);
+
+#[cfg(test)]
+impl Xorshift {
+    pub fn next(&mut self) -> u32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        self.0
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::model::CheckKind;
     use std::path::Path;
+
+    #[test]
+    fn half_open_is_inherited_by_an_override_of_the_same_type_only() {
+        let text = r#"
+[[virtual_server]]
+name = "web"
+address = "10.0.0.1:80"
+check = { type = "tcp", half_open = true }
+[[virtual_server.real_server]]
+address = "10.0.1.1:80"
+check = { port = 8080 }
+[[virtual_server.real_server]]
+address = "10.0.1.2:80"
+check = { type = "tcp", half_open = false }
+[[virtual_server.real_server]]
+address = "10.0.1.3:80"
+check = { type = "ping" }
+"#;
+        let c = crate::config::load_str(Path::new("t.toml"), text)
+            .unwrap()
+            .config;
+        let kinds: Vec<&CheckKind> = c.virtual_servers[0]
+            .real_servers
+            .iter()
+            .map(|rs| &rs.check.as_ref().unwrap().kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                &CheckKind::Tcp { half_open: true },
+                &CheckKind::Tcp { half_open: false },
+                &CheckKind::Ping
+            ]
+        );
+    }
 
     #[test]
     fn a_check_shared_by_services_runs_once_and_feeds_all() {

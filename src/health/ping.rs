@@ -204,17 +204,10 @@ mod tests {
 
     #[test]
     fn any_bytes_are_judged_without_panic() {
-        let mut seed = 0x1357_9bdf_u32;
+        let mut rng = crate::health::Xorshift(0x1357_9bdf);
         for len in 0..80 {
             for _ in 0..200 {
-                let b: Vec<u8> = (0..len)
-                    .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 17;
-                        seed ^= seed << 5;
-                        seed as u8
-                    })
-                    .collect();
+                let b = rng.bytes(len);
                 for (v6, raw) in [(false, false), (false, true), (true, false), (true, true)] {
                     let _ = judge(&b, v6, raw, Some(1), 1);
                 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::outcome::{Outcome, Reason};
-use super::{dns, file, http, ping, smtp, udp};
+use super::{dns, file, halfopen, http, ping, smtp, udp};
 use crate::config::model::{Check, CheckKind};
 use crate::identity::Identity;
 
@@ -66,6 +66,8 @@ pub struct Context {
     pub(super) verified: std::sync::OnceLock<Result<reqwest::Client, String>>,
     pub(super) insecure: reqwest::Client,
     script_user: Option<Identity>,
+    /// The raw sockets of half-open TCP probes, opened on the first one.
+    half_open: halfopen::Engine,
 }
 
 /// The uid and gid of a user, from the system's user database.
@@ -86,6 +88,7 @@ impl Context {
             verified: std::sync::OnceLock::new(),
             insecure: http::builder(false).build().map_err(io::Error::other)?,
             script_user,
+            half_open: halfopen::Engine::default(),
         })
     }
 }
@@ -106,7 +109,14 @@ pub async fn probe_from(target: &Target, ctx: &Arc<Context>, started: Instant) -
     let check = &target.check;
     let timeout = check.timeout;
     match &check.kind {
-        CheckKind::Tcp => bounded(started + timeout, tcp(target)).await,
+        CheckKind::Tcp { half_open: false } => bounded(started + timeout, tcp(target)).await,
+        CheckKind::Tcp { half_open: true } => {
+            bounded(
+                started + timeout,
+                Box::pin(halfopen::probe(target, &ctx.half_open)),
+            )
+            .await
+        }
         CheckKind::Http(h) => {
             let n = h.urls.len() as u32;
             let f = http::probe(target, h, http::Tls::No, ctx);

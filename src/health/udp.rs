@@ -128,17 +128,10 @@ mod tests {
             1,
             Some(4),
         );
-        let mut seed = 0x9e37_79b9_u32;
+        let mut rng = crate::health::Xorshift(0x9e37_79b9);
         for len in 0..64 {
             for _ in 0..64 {
-                let bytes: Vec<u8> = (0..len)
-                    .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 17;
-                        seed ^= seed << 5;
-                        seed as u8
-                    })
-                    .collect();
+                let bytes = rng.bytes(len);
                 let _ = judge(&c, &bytes);
             }
         }

@@ -8,6 +8,7 @@
 # stopping haldir runs the live servers' notify_down, then quorum_down, as keepalived's checker
 # does when it shuts down (check/ipwrapper.c clear_service_rs, update_vs_notifies). The
 # lvs_notify_fifo gets keepalived's RS and VS lines (check/ipwrapper.c notify_fifo_rs/vs).
+# A half-open tcp check (a SYN, no connection) follows rs1 out and back the same way.
 
 bridge br0
 for ns in dir rs1 rs2 sorry; do netns $ns; done
@@ -85,6 +86,17 @@ rise = 1
 address = "10.0.0.11:80"
 [[virtual_server.real_server]]
 address = "10.0.0.12:80"
+
+[[virtual_server]]
+name = "web-half-open"
+address = "10.0.0.100:8082"
+scheduler = "rr"
+forwarding = "nat"
+check = { type = "tcp", half_open = true, port = 80, interval = "1s", timeout = "1s", fall = 2, rise = 1 }
+[[virtual_server.real_server]]
+address = "10.0.0.11:8082"
+[[virtual_server.real_server]]
+address = "10.0.0.12:8082"
 TOML
 
 
@@ -96,12 +108,14 @@ inhibit_weight() { table | awk '/:8080 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | aw
 weight_is() { [ "$(inhibit_weight "$1")" = "$2" ]; }
 rs_inhibit_weight() { table | awk '/:8081 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | awk -v a="$1" '$2 == a {print $4}'; }
 rs_weight_is() { [ "$(rs_inhibit_weight "$1")" = "$2" ]; }
+in_half() { table | awk '/:8082 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | grep -q "$1"; }
+not_in_half() { ! in_half "$1"; }
 events() { tr '\n' ' ' < /tmp/events 2>/dev/null; }
 events_are() { [ "$(events)" = "$1" ]; }
 
 spawn_at dir /tmp/haldir.pid haldir run -c /lab/haldir.toml 2>/tmp/haldir.log
 haldir_pid=$(cat /tmp/haldir.pid)
-wait_ready() { in_web 10.0.0.11:80 && in_web 10.0.0.12:80 && weight_is 10.0.0.11:80 1; }
+wait_ready() { in_web 10.0.0.11:80 && in_web 10.0.0.12:80 && weight_is 10.0.0.11:80 1 && in_half 10.0.0.11:8082; }
 t=$(until_ms 8000 wait_ready) || { cat /tmp/haldir.log; table; fail "the table is programmed"; }
 ok "the table is programmed (${t} ms)"
 check_run "the sorry server is not used while quorum holds" not_in_web 10.0.0.13:80
@@ -119,6 +133,9 @@ t=$(until_ms 4500 weight_is 10.0.0.11:80 0) || { table; fail "inhibit_on_failure
 ok "with inhibit_on_failure rs1 stays at weight 0"
 t=$(until_ms 3000 rs_weight_is 10.0.0.11:80 0) || { table; fail "a real server's own inhibit_on_failure"; }
 ok "inhibit_on_failure on rs1 alone keeps it at weight 0 in web-rs-inhibit"
+t=$(until_ms 3000 not_in_half 10.0.0.11:8082) || { table; fail "the half-open check takes rs1 out"; }
+ok "the half-open check took rs1 out (its SYN refused)"
+check_run "the half-open check keeps rs2" in_half 10.0.0.12:8082
 wait_until events_are "rs1_down quorum_down " || { events; fail "rs1's notify_down, then the quorum_down"; }
 ok "notify_down of rs1, then quorum_down, ran: $(events)"
 grep -q 'real server down.*10.0.0.11:80.*connection refused\|real server down.*connection refused.*10.0.0.11' /tmp/haldir.log \
@@ -139,6 +156,8 @@ check_run "quorum regained: rs2 is back" in_web 10.0.0.12:80
 check_run "the sorry server left" not_in_web 10.0.0.13:80
 t=$(until_ms 3000 weight_is 10.0.0.11:80 1) || { table; fail "inhibited weight restored"; }
 ok "the inhibited server has its weight back"
+t=$(until_ms 3000 in_half 10.0.0.11:8082) || { table; fail "the half-open check brings rs1 back"; }
+ok "the half-open check brought rs1 back (a SYN-ACK)"
 wait_until events_are "rs1_down quorum_down rs1_up quorum_up " || { events; fail "notify_up, then quorum_up"; }
 ok "rs1's notify_up, then quorum_up, ran: $(events)"
 

@@ -27,6 +27,7 @@ const SPECIFIC: &[(&str, &[CheckType])] = &[
     ("sni", &[Https]),
     ("command", &[Misc]),
     ("dynamic_weight", &[Misc]),
+    ("half_open", &[Tcp]),
     ("source", &[Tcp, Http, Https, Udp, Dns, Ping, Smtp]),
     ("payload", &[Udp]),
     ("payload_hex", &[Udp]),
@@ -63,6 +64,7 @@ fn specific_locs(c: &raw::Check) -> Vec<(&'static str, Option<Loc>)> {
         ("sni", l(&c.sni)),
         ("command", c.command.as_ref().map(|s| s.loc)),
         ("dynamic_weight", l(&c.dynamic_weight)),
+        ("half_open", l(&c.half_open)),
         ("source", l(&c.source)),
         ("payload", l(&c.payload)),
         ("payload_hex", l(&c.payload_hex)),
@@ -204,7 +206,9 @@ pub(super) fn effective(
         None => (pick!(payload, specific), pick!(payload_hex, specific)),
     };
     let kind = match kind {
-        CheckType::Tcp => CheckKind::Tcp,
+        CheckType::Tcp => CheckKind::Tcp {
+            half_open: opt_leaf(pick!(half_open, specific), "half_open", d).unwrap_or(false),
+        },
         CheckType::Ping => CheckKind::Ping,
         CheckType::Http => CheckKind::Http(http(d)?),
         CheckType::Https => CheckKind::Https {
