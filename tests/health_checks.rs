@@ -246,6 +246,24 @@ async fn tcp_half_open_up_without_a_connection_refused_and_timeout() {
                 "{open}"
             );
         }
+        // From a configured source: one the host has, and one it has not.
+        let from = |src: IpAddr| {
+            let mut c = check(half.clone(), 500);
+            c.source = Some(src);
+            Target::new(c.into(), open.ip(), open.port())
+        };
+        assert_eq!(probe::probe(&from(local), &ctx).await, Outcome::Up);
+        let foreign: IpAddr = if local.is_ipv4() {
+            "192.0.2.1".parse().unwrap()
+        } else {
+            "2001:db8::1".parse().unwrap()
+        };
+        match probe::probe(&from(foreign), &ctx).await {
+            Outcome::Down(Reason::Connect(e)) => {
+                assert!(e.starts_with(&format!("source {foreign}: ")), "{e}")
+            }
+            other => panic!("a source the host has not: {other:?}"),
+        }
         let accepted = tokio::time::timeout(Duration::from_millis(300), listener.accept()).await;
         assert!(
             accepted.is_err(),
@@ -273,9 +291,10 @@ async fn tcp_half_open_up_without_a_connection_refused_and_timeout() {
 
 /// The half-open probe's lost SYN and ICMP error, in a network namespace of its own (this
 /// thread's alone, so the host's firewall is not touched), where nftables plays the network
-/// on the way in: a SYN dropped is sent again at 1 s and answered; a SYN rejected with an
+/// on the way in: a SYN dropped is sent again at 1 s and answered (and two probes of one
+/// server share a SYN, or ask again when the one who asked gives up); a SYN rejected with an
 /// ICMP host unreachable (IPv4) or an ICMPv6 admin-prohibited fails the probe at once, read
-/// from the raw socket's error queue.
+/// from the raw socket's error queue; an ICMP error about another flow fails no probe.
 #[test]
 fn tcp_half_open_sends_again_and_fails_at_once_on_icmp_errors() {
     if !common::available("half-open checks in a namespace", &["root", "ip", "nft"]) {
@@ -324,6 +343,33 @@ fn tcp_half_open_sends_again_and_fails_at_once_on_icmp_errors() {
                 "answered at the second SYN: {took:?}"
             );
 
+            // Two checks of one server and port (other settings, so other targets) probing
+            // at once share the first one's SYN; when that one gives up first (its timeout
+            // is 300 ms), the other asks for itself and is answered at its own second SYN.
+            sh(&format!("nft add rule inet t in tcp dport {port} drop"));
+            let lift = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                sh("nft flush chain inet t in");
+            });
+            let (short, long) = (
+                target(half.clone(), open, 300),
+                target(half.clone(), open, 3000),
+            );
+            let start = Instant::now();
+            let (a, b) = tokio::join!(probe::probe(&short, &ctx), async {
+                (probe::probe(&long, &ctx).await, start.elapsed())
+            });
+            lift.await.unwrap();
+            assert_eq!(a, Outcome::Down(Reason::Timeout));
+            assert_eq!(b.0, Outcome::Up, "the one that joined asked again");
+            assert!(
+                b.1 >= Duration::from_millis(1250) && b.1 < Duration::from_millis(1800),
+                "answered at its own second SYN, 1 s after it asked at 300 ms: {:?}",
+                b.1
+            );
+            let (a, b) = tokio::join!(probe::probe(&short, &ctx), probe::probe(&long, &ctx));
+            assert_eq!((a, b), (Outcome::Up, Outcome::Up), "one answer for both");
+
             let v6 = TcpListener::bind((std::net::Ipv6Addr::LOCALHOST, 0))
                 .await
                 .unwrap();
@@ -348,6 +394,25 @@ fn tcp_half_open_sends_again_and_fails_at_once_on_icmp_errors() {
                     start.elapsed()
                 );
                 sh("nft flush chain inet t in");
+            }
+
+            // An ICMP error about another TCP flow of this host reaches the raw socket too
+            // (it takes every TCP error): it must not fail the next probe's SYN.
+            let closed = TcpListener::bind((LOCAL, 0)).await.unwrap();
+            let other = closed.local_addr().unwrap();
+            drop(closed);
+            sh(&format!(
+                "nft add rule inet t in tcp dport {} reject with icmp type host-unreachable",
+                other.port()
+            ));
+            for _ in 0..3 {
+                let refused = TcpStream::connect(other).await;
+                assert!(refused.is_err(), "the other flow is rejected");
+                assert_eq!(
+                    probe::probe(&target(half.clone(), open, 3000), &ctx).await,
+                    Outcome::Up,
+                    "a probe after another flow's ICMP error"
+                );
             }
         });
     })
