@@ -370,6 +370,40 @@ fn tcp_half_open_sends_again_and_fails_at_once_on_icmp_errors() {
             let (a, b) = tokio::join!(probe::probe(&short, &ctx), probe::probe(&long, &ctx));
             assert_eq!((a, b), (Outcome::Up, Outcome::Up), "one answer for both");
 
+            // From another source it is another tuple and another question: the probe from
+            // 127.0.0.1 sends its own SYN at once, and is answered at its second, at 1 s.
+            let mut c = check(half.clone(), 3000);
+            c.source = Some(LOCAL);
+            let sourced = Target::new(c.into(), open.ip(), open.port());
+            sh(&format!("nft add rule inet t in tcp dport {port} drop"));
+            let lift = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                sh("nft flush chain inet t in");
+            });
+            let start = Instant::now();
+            let (a, b) = tokio::join!(probe::probe(&short, &ctx), async {
+                (probe::probe(&sourced, &ctx).await, start.elapsed())
+            });
+            lift.await.unwrap();
+            assert_eq!((a, b.0), (Outcome::Down(Reason::Timeout), Outcome::Up));
+            assert!(
+                b.1 >= Duration::from_millis(950) && b.1 < Duration::from_millis(1250),
+                "its own SYN, not the other source's: {:?}",
+                b.1
+            );
+
+            // A source the host has not is refused even where binding to it is allowed.
+            sh("sysctl -qw net.ipv4.ip_nonlocal_bind=1");
+            let mut c = check(half.clone(), 500);
+            c.source = Some("192.0.2.1".parse().unwrap());
+            let foreign = Target::new(c.into(), open.ip(), open.port());
+            match probe::probe(&foreign, &ctx).await {
+                Outcome::Down(Reason::Connect(e)) => {
+                    assert!(e.starts_with("source 192.0.2.1: "), "{e}")
+                }
+                other => panic!("a source the host has not, under ip_nonlocal_bind: {other:?}"),
+            }
+
             let v6 = TcpListener::bind((std::net::Ipv6Addr::LOCALHOST, 0))
                 .await
                 .unwrap();

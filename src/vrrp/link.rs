@@ -71,12 +71,30 @@ pub fn is_up(name: &str) -> bool {
 
 /// The interface's addresses of one family, in the kernel's order.
 pub fn addresses(name: &str, v6: bool) -> io::Result<Vec<IpAddr>> {
+    let mut found = Vec::new();
+    each_address(v6, |ifname, addr| {
+        if ifname.to_bytes() == name.as_bytes() {
+            found.push(addr);
+        }
+    })?;
+    Ok(found)
+}
+
+/// Whether any interface of the host has the address (whatever `ip_nonlocal_bind` would let
+/// a bind pretend).
+pub fn is_local(addr: IpAddr) -> io::Result<bool> {
+    let mut found = false;
+    each_address(addr.is_ipv6(), |_, a| found |= a == addr)?;
+    Ok(found)
+}
+
+/// Calls `f` with each interface's name and each of its addresses of one family.
+fn each_address(v6: bool, mut f: impl FnMut(&std::ffi::CStr, IpAddr)) -> io::Result<()> {
     let mut ifap: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills ifap with a list we free below.
     if unsafe { libc::getifaddrs(&mut ifap) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    let mut found = Vec::new();
     let mut cur = ifap;
     while !cur.is_null() {
         // SAFETY: cur is a node of the list getifaddrs returned.
@@ -87,9 +105,6 @@ pub fn addresses(name: &str, v6: bool) -> io::Result<Vec<IpAddr>> {
         }
         // SAFETY: ifa_name is a NUL-terminated string owned by the list.
         let ifname = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
-        if ifname.to_bytes() != name.as_bytes() {
-            continue;
-        }
         // SAFETY: ifa_addr is non-null; the family says which sockaddr it is.
         let addr = unsafe {
             match i32::from((*ifa.ifa_addr).sa_family) {
@@ -106,11 +121,13 @@ pub fn addresses(name: &str, v6: bool) -> io::Result<Vec<IpAddr>> {
                 _ => None,
             }
         };
-        found.extend(addr);
+        if let Some(a) = addr {
+            f(ifname, a);
+        }
     }
     // SAFETY: ifap came from getifaddrs.
     unsafe { libc::freeifaddrs(ifap) };
-    Ok(found)
+    Ok(())
 }
 
 /// The interface's first address of the family that is not one of `skip` (the VIPs): what

@@ -11,13 +11,13 @@
 //! the raw socket. A probe waits on a channel, under the server's address and port, for the
 //! answer acknowledging its SYN's sequence number, and sends its SYN again at 1 s and 3 s as
 //! the kernel's connect does, within the check's timeout. Two checks of one server and port
-//! (two services checking it at different intervals) share the question asked first: one
-//! port means one connection tuple, and a second SYN while the server holds the first would
-//! be answered only by an ACK.
+//! from one source (two services checking it at different intervals) share the question
+//! asked first: one port means one connection tuple, and a second SYN while the server holds
+//! the first would be answered only by an ACK.
 
 mod sockets;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,7 +27,7 @@ use socket2::Socket;
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 
 use super::outcome::{Outcome, Reason};
 use super::probe::Target;
@@ -36,18 +36,21 @@ use super::syn::{self, Answer, Syn};
 /// The server and its port.
 type Server = (IpAddr, u16);
 
-/// The raw sockets of each family, opened on its first probe. A failure to open them (no
-/// CAP_NET_RAW, no descriptor left) is the reason of that probe, and the next one tries again.
+/// The raw sockets of each family with the task reading them, opened on its first probe. A
+/// failure to open them (no CAP_NET_RAW, no descriptor left) is the reason of that probe, and
+/// the next one tries again; so does a reader that has ended.
 #[derive(Default)]
 pub struct Engine {
-    families: Mutex<[Option<Arc<Family>>; 2]>,
-    readers: Mutex<Vec<AbortHandle>>,
+    families: Mutex<[Option<Running>; 2]>,
 }
+
+/// A family's sockets and the task that reads them.
+type Running = (Arc<Family>, JoinHandle<()>);
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        for r in lock(&self.readers).iter() {
-            r.abort();
+        for (_, reader) in lock(&self.families).iter().flatten() {
+            reader.abort();
         }
     }
 }
@@ -61,16 +64,19 @@ struct Family {
     /// The port every answer comes back to, and the socket that holds it.
     port: u16,
     _holder: Socket,
-    asked: Mutex<HashMap<Server, Question>>,
+    /// The SYNs in flight to each server and port (one per source).
+    asked: Mutex<HashMap<Server, Vec<Question>>>,
     /// IPv4: the source address the kernel routes each server from, which the checksum
-    /// covers, and (mapped to themselves) the configured sources seen to be the host's.
-    /// Forgotten when a SYN goes unanswered, so that a change is followed.
+    /// covers. Forgotten when a probe ends unanswered, so that a route's change is followed.
     sources: Mutex<HashMap<Ipv4Addr, Ipv4Addr>>,
+    /// Configured sources seen on the host's interfaces; forgotten likewise.
+    local: Mutex<HashSet<IpAddr>>,
 }
 
-/// A SYN in flight, and who waits for its answer: the probe that sent it, and any other
-/// probe of the same server and port that came meanwhile.
+/// A SYN in flight from one source, and who waits for its answer: the probe that sent it,
+/// and any other probe of the same server and port from the same source that came meanwhile.
 struct Question {
+    source: Option<IpAddr>,
     isn: u32,
     waiting: Vec<oneshot::Sender<Answer>>,
 }
@@ -83,14 +89,16 @@ impl Engine {
     fn family(&self, v6: bool) -> Result<Arc<Family>, String> {
         let mut families = lock(&self.families);
         let slot = &mut families[usize::from(v6)];
-        if let Some(f) = slot {
+        if let Some((f, reader)) = slot
+            && !reader.is_finished()
+        {
             return Ok(f.clone());
         }
         let fam = Family::open(v6)
             .map(Arc::new)
             .map_err(|e| format!("raw TCP socket for half-open checks: {e}"))?;
-        lock(&self.readers).push(tokio::spawn(read(fam.clone())).abort_handle());
-        *slot = Some(fam.clone());
+        let reader = tokio::spawn(read(fam.clone()));
+        *slot = Some((fam.clone(), reader));
         Ok(fam)
     }
 }
@@ -124,9 +132,12 @@ impl Drop for Asking<'_> {
     fn drop(&mut self) {
         let server = (self.target.addr, self.target.port);
         let mut asked = lock(&self.fam.asked);
-        if asked.get(&server).is_some_and(|q| q.isn == self.isn) {
+        if let Some(questions) = asked.get_mut(&server) {
             // Those who joined it see their channel close and ask for themselves.
-            asked.remove(&server);
+            questions.retain(|q| q.isn != self.isn);
+            if questions.is_empty() {
+                asked.remove(&server);
+            }
         }
         drop(asked);
         if !self.answered {
@@ -150,29 +161,30 @@ impl Family {
             _holder: holder,
             asked: Mutex::new(HashMap::new()),
             sources: Mutex::new(HashMap::new()),
+            local: Mutex::new(HashSet::new()),
         })
     }
 
     async fn probe(&self, target: &Target) -> Outcome {
         let server = (target.addr, target.port);
+        let source = target.check.source;
         loop {
             let (tx, rx) = oneshot::channel();
             let isn: u32 = rand::random();
             let joined = {
                 let mut asked = lock(&self.asked);
-                match asked.get_mut(&server) {
+                let questions = asked.entry(server).or_default();
+                match questions.iter_mut().find(|q| q.source == source) {
                     Some(q) => {
                         q.waiting.push(tx);
                         true
                     }
                     None => {
-                        asked.insert(
-                            server,
-                            Question {
-                                isn,
-                                waiting: vec![tx],
-                            },
-                        );
+                        questions.push(Question {
+                            source,
+                            isn,
+                            waiting: vec![tx],
+                        });
                         false
                     }
                 }
@@ -214,7 +226,8 @@ impl Family {
                     asking.answered = true;
                     return verdict(a);
                 }
-                Ok(Err(_)) => return Outcome::Down(Reason::Spawn("half-open reader gone".into())),
+                // Its sender lives in the question, which only an answer or this probe removes.
+                Ok(Err(_)) => return Outcome::Down(Reason::Spawn("question withdrawn".into())),
                 // The SYN or its answer was lost: again, as connect's retransmission does,
                 // from the source the route gives now (it may have changed).
                 Err(_) => {
@@ -231,7 +244,10 @@ impl Family {
         match (target.addr, &self.send_v4) {
             (IpAddr::V4(dst), Some(sock)) => {
                 let src = match configured {
-                    Some(IpAddr::V4(s)) => self.local_v4(s)?,
+                    Some(IpAddr::V4(s)) => {
+                        self.local_source(IpAddr::V4(s))?;
+                        s
+                    }
                     Some(IpAddr::V6(_)) => {
                         return Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT));
                     }
@@ -251,6 +267,7 @@ impl Family {
                         self.raw.send_to(&seg, to).await?;
                     }
                     Some(src @ IpAddr::V6(_)) => {
+                        self.local_source(src)?;
                         self.raw
                             .async_io(Interest::WRITABLE, || {
                                 sockets::send_from(&self.raw, &seg, to, src)
@@ -282,25 +299,27 @@ impl Family {
         Ok(src)
     }
 
-    /// A configured IPv4 source, once the host is seen to have it: a raw socket that writes
-    /// its own header may send from any address (the kernel does not check it), and the
-    /// answers to one the host has not would never come back. IPv6 refuses it in the send.
-    fn local_v4(&self, src: Ipv4Addr) -> io::Result<Ipv4Addr> {
-        if lock(&self.sources).get(&src) == Some(&src) {
-            return Ok(src);
+    /// A configured source must be one of the host's addresses: a raw socket that writes
+    /// its own header may send from any (the kernel does not check), as may any socket under
+    /// `ip_nonlocal_bind`, and the answers to one the host has not never come back here (to
+    /// a VRRP backup using the VIP as source, they go to the master).
+    fn local_source(&self, src: IpAddr) -> io::Result<()> {
+        if lock(&self.local).contains(&src) {
+            return Ok(());
         }
-        std::net::UdpSocket::bind((src, 0))?;
-        lock(&self.sources).insert(src, src);
-        Ok(src)
+        if !crate::vrrp::link::is_local(src)? {
+            return Err(io::Error::from_raw_os_error(libc::EADDRNOTAVAIL));
+        }
+        lock(&self.local).insert(src);
+        Ok(())
     }
 
     fn forget_source(&self, target: &Target) {
-        let mut sources = lock(&self.sources);
         if let IpAddr::V4(a) = target.addr {
-            sources.remove(&a);
+            lock(&self.sources).remove(&a);
         }
-        if let Some(IpAddr::V4(s)) = target.check.source {
-            sources.remove(&s);
+        if let Some(s) = target.check.source {
+            lock(&self.local).remove(&s);
         }
     }
 
@@ -312,13 +331,19 @@ impl Family {
         }
         let mut asked = lock(&self.asked);
         let server = (from, r.port);
-        if asked.get(&server).is_some_and(|q| q.isn == r.isn)
-            && let Some(q) = asked.remove(&server)
-        {
-            drop(asked);
-            for w in q.waiting {
-                let _ = w.send(r.answer);
-            }
+        let Some(questions) = asked.get_mut(&server) else {
+            return;
+        };
+        let Some(i) = questions.iter().position(|q| q.isn == r.isn) else {
+            return;
+        };
+        let q = questions.swap_remove(i);
+        if questions.is_empty() {
+            asked.remove(&server);
+        }
+        drop(asked);
+        for w in q.waiting {
+            let _ = w.send(r.answer);
         }
     }
 }
