@@ -71,9 +71,8 @@ impl VrrpSet {
             .filter(|s| s.init_fail)
             .map(|s| s.name.clone())
             .collect();
-        // Sockets and tasks made here belong to VRRP's own runtime.
-        let _on_vrrp_thread = self.thread.handle().enter();
         let h = instance::spawn(
+            &self.thread,
             cfg.clone(),
             self.script_user,
             self.transitions.clone(),
@@ -91,13 +90,8 @@ impl VrrpSet {
         };
         let (name, h) = self.handles.remove(i);
         let deadline = Instant::now() + super::STOP_BUDGET;
-        let _ = h.commands.send(Command::Shutdown {
-            scripts_until: deadline,
-        });
-        if tokio::time::timeout_at(deadline + STOP_GRACE, h.task)
-            .await
-            .is_err()
-        {
+        h.commands.send(Command::Shutdown);
+        if !h.finished(deadline, STOP_GRACE).await {
             warn!(instance = %name, "VRRP instance did not stop in time");
         }
         self.states.remove(&name);
@@ -108,15 +102,10 @@ impl VrrpSet {
     /// stop scripts run side by side until `deadline`.
     pub async fn stop_all(&mut self, deadline: Instant) {
         for (_, h) in &self.handles {
-            let _ = h.commands.send(Command::Shutdown {
-                scripts_until: deadline,
-            });
+            h.commands.send(Command::Shutdown);
         }
         for (name, h) in std::mem::take(&mut self.handles) {
-            if tokio::time::timeout_at(deadline + STOP_GRACE, h.task)
-                .await
-                .is_err()
-            {
+            if !h.finished(deadline, STOP_GRACE).await {
                 warn!(instance = %name, "VRRP instance did not stop in time");
             }
         }
@@ -181,7 +170,7 @@ impl VrrpSet {
                 cfg.track_interface.iter().any(|t| t.name == name)
             };
             if tracks {
-                let _ = h.commands.send(Command::Track {
+                h.commands.send(Command::Track {
                     script,
                     name: name.to_string(),
                     up,
@@ -219,7 +208,7 @@ impl VrrpSet {
                 if !matches!(cmd, Command::GroupFault(_)) {
                     tracing::debug!(group = %group.name, from = %t.name, to = %member, "sync group follows");
                 }
-                let _ = h.commands.send(cmd);
+                h.commands.send(cmd);
             }
         }
     }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
@@ -17,6 +18,7 @@ use super::held::Holdings;
 use super::link;
 use super::packet::{self, Advert, DropReason, V3Checksum};
 use super::socket::{self, VrrpSocket};
+use super::thread::{Commands, Driven, VrrpThread};
 use super::timer::Timer;
 use super::tracking::{Tracked, Tracking};
 use super::vmac::Vmac;
@@ -30,10 +32,9 @@ use crate::notify::Scope;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Resign (priority 0), remove the addresses, run the stop notification, and stop: its
-    /// scripts may run until the deadline (the daemon's one stop budget).
-    Shutdown {
-        scripts_until: Instant,
-    },
+    /// scripts may run as long as the daemon waits for them (`Handle::finished`, within the
+    /// daemon's one stop budget).
+    Shutdown,
     /// A tracked interface (`script: false`) or script changed state.
     Track {
         script: bool,
@@ -88,14 +89,32 @@ pub struct Status {
 }
 
 pub struct Handle {
-    pub commands: mpsc::UnboundedSender<Command>,
+    pub commands: Commands,
     pub status: watch::Receiver<Status>,
-    pub task: tokio::task::JoinHandle<()>,
+    /// Told once the instance has finished, with its stop notification if one is running.
+    done: oneshot::Receiver<Option<JoinHandle<()>>>,
 }
 
-/// Starts an instance. Errors of setup (no such interface, no address) are returned; errors
-/// later are logged and the instance goes on.
+impl Handle {
+    /// Waits for the instance to finish (after a shutdown) and for its stop scripts, until
+    /// `scripts_until`; false if it had not finished by then and `grace` after. Scripts still
+    /// running are left to run.
+    pub async fn finished(self, scripts_until: Instant, grace: Duration) -> bool {
+        let done = self.done;
+        tokio::time::timeout_at(scripts_until + grace, async move {
+            if let Ok(Some(scripts)) = done.await {
+                let _ = tokio::time::timeout_at(scripts_until, scripts).await;
+            }
+        })
+        .await
+        .is_ok()
+    }
+}
+
+/// Starts an instance on VRRP's thread. Errors of setup (no such interface, no address) are
+/// returned; errors later are logged and the instance goes on.
 pub fn spawn(
+    thread: &VrrpThread,
     cfg: VrrpInstance,
     script_user: Option<Identity>,
     transitions: mpsc::UnboundedSender<Report>,
@@ -164,7 +183,7 @@ pub fn spawn(
             .collect(),
     };
     let (status_tx, status_rx) = watch::channel(status.clone());
-    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (done_tx, done_rx) = oneshot::channel();
     let bursts = Bursts::new(cfg.garp.clone());
     let timer = Timer::new()?;
     let rt = Runtime {
@@ -204,12 +223,15 @@ pub fn spawn(
         tracking,
         group_fault: false,
         by_group: false,
+        buf: vec![0u8; 2048],
+        packets: Vec::new(),
+        recv_paused: None,
+        done: Some(done_tx),
     };
-    let task = tokio::spawn(rt.run(cmd_rx));
     Ok(Handle {
-        commands: cmd_tx,
+        commands: thread.add(Box::new(rt)),
         status: status_rx,
-        task,
+        done: done_rx,
     })
 }
 
@@ -252,6 +274,13 @@ struct Runtime {
     group_fault: bool,
     /// Set while carrying out a sync-group command.
     by_group: bool,
+    /// The receive buffer and the packets of one readiness, kept between them.
+    buf: Vec<u8>,
+    packets: Vec<socket::Packet>,
+    /// After a receive error, the socket is read again at this time.
+    recv_paused: Option<Instant>,
+    /// Told when the instance finishes.
+    done: Option<oneshot::Sender<Option<JoinHandle<()>>>>,
 }
 
 impl Runtime {
@@ -478,20 +507,96 @@ impl Runtime {
     }
 
     /// What the timer found due: the paced announcement, the state machine's deadline, the
-    /// next GARP burst (each only when its time has come).
-    fn due(&mut self, deadline: Option<Instant>, now: Instant) {
+    /// next GARP burst, the end of a pause in receiving (each only when its time has come).
+    fn due(&mut self, now: Instant) {
         if self.pace_at.is_some_and(|at| at <= now) {
             self.pace_at = self.held.announce_next(&self.cfg.name);
         }
-        if deadline.is_some_and(|at| at <= now) {
+        if self.deadline().is_some_and(|at| at <= now) {
             self.step(now.saturating_duration_since(self.origin), Event::Tick);
         }
         if self.bursts.at().is_some_and(|at| at <= now) {
             self.garp_due();
         }
+        if self.recv_paused.is_some_and(|at| at <= now) {
+            self.recv_paused = None;
+            self.receive();
+        }
     }
 
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    /// The state machine's next deadline.
+    fn deadline(&self) -> Option<Instant> {
+        self.fsm.deadline().map(|d| self.origin + d)
+    }
+
+    /// Sets the timer to the earliest deadline.
+    fn arm(&mut self) {
+        let next = [
+            self.deadline(),
+            self.bursts.at(),
+            self.pace_at,
+            self.recv_paused,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if let Err(e) = self.timer.set(next) {
+            warn!(instance = %self.cfg.name, error = %e, "cannot arm the timer");
+        }
+    }
+
+    /// Reads every packet queued and feeds the adverts among them to the state machine. After
+    /// an error, reading pauses for 100 ms (an error that persists would otherwise be all the
+    /// thread did); the timer keeps the adverts going meanwhile.
+    fn receive(&mut self) {
+        let (mut buf, mut packets) = (
+            std::mem::take(&mut self.buf),
+            std::mem::take(&mut self.packets),
+        );
+        let read = self.sock.recv_all(&mut buf, &mut packets);
+        for pkt in packets.drain(..) {
+            if let Some(ev) = self.accept(&pkt) {
+                let now = self.now();
+                self.step(now, ev);
+            }
+        }
+        self.publish();
+        (self.buf, self.packets) = (buf, packets);
+        if let Err(e) = read {
+            warn!(instance = %self.cfg.name, error = %e, "receive failed");
+            self.recv_paused = Some(Instant::now() + Duration::from_millis(100));
+        }
+    }
+
+    /// Resigns, removes its addresses and VMAC, and hands its stop notification to whoever
+    /// waits for it to finish.
+    fn shut_down(&mut self) {
+        let now = self.now();
+        let acts = self.fsm.handle(now, Event::Shutdown);
+        self.act(acts);
+        if let Some(v) = self.vmac.take() {
+            v.close(&mut self.addresses);
+        }
+        if let Some(done) = self.done.take() {
+            let _ = done.send(self.notify.take());
+        }
+    }
+
+    fn group_event(&mut self, event: Event) {
+        let now = self.now();
+        let acts = self.fsm.handle(now, event);
+        self.by_group = true;
+        self.act(acts);
+        self.by_group = false;
+    }
+}
+
+impl Driven for Runtime {
+    fn descriptors(&self) -> [std::os::fd::RawFd; 2] {
+        [self.timer.fd(), self.sock.rx_fd()]
+    }
+
+    fn start(&mut self) {
         self.retrack();
         let now = self.now();
         // Every VIP still on the interface: this router was master when its daemon died
@@ -510,92 +615,56 @@ impl Runtime {
             },
         );
         self.act(first);
-        let mut buf = vec![0u8; 2048];
-        loop {
-            let deadline = self.fsm.deadline().map(|d| self.origin + d);
-            let next = [deadline, self.bursts.at(), self.pace_at]
-                .into_iter()
-                .flatten()
-                .min();
-            if let Err(e) = self.timer.set(next) {
-                warn!(instance = %self.cfg.name, error = %e, "cannot arm the timer");
+        // Packets that came before the loop watched the socket: its edge has passed.
+        self.receive();
+        self.arm();
+    }
+
+    fn timer(&mut self) {
+        // One reading of the clock a wakeup; a readiness a re-arm overtook is not yet due.
+        let now = Instant::now();
+        if self.timer.expired(now) {
+            self.due(now);
+        }
+        self.arm();
+    }
+
+    fn readable(&mut self) {
+        if self.recv_paused.is_none() {
+            self.receive();
+        }
+        self.arm();
+    }
+
+    fn command(&mut self, cmd: Option<Command>) -> bool {
+        match cmd {
+            Some(Command::GroupFault(f)) => {
+                if self.group_fault != f {
+                    self.group_fault = f;
+                    self.retrack();
+                }
             }
-            tokio::select! {
-                fired = self.timer.fired() => match fired {
-                    Ok(now) => self.due(deadline, now),
-                    Err(e) => {
-                        warn!(instance = %self.cfg.name, error = %e, "the timer failed");
-                        self.due(deadline, Instant::now());
-                    }
-                },
-                cmd = commands.recv() => match cmd {
-                    Some(Command::GroupFault(f)) => {
-                        if self.group_fault != f {
-                            self.group_fault = f;
-                            self.retrack();
-                        }
-                    }
-                    Some(Command::GroupMaster) => {
-                        let now = self.now();
-                        let acts = self.fsm.handle(now, Event::GroupMaster);
-                        self.by_group = true;
-                        self.act(acts);
-                        self.by_group = false;
-                    }
-                    Some(Command::GroupBackup) => {
-                        let now = self.now();
-                        let acts = self.fsm.handle(now, Event::GroupBackup);
-                        self.by_group = true;
-                        self.act(acts);
-                        self.by_group = false;
-                    }
-                    Some(Command::Track { script, name, up }) => {
-                        let list = if script { &mut self.tracking.scripts } else { &mut self.tracking.interfaces };
-                        if Tracking::set(list, &name, up) {
-                            info!(instance = %self.cfg.name, tracked = %name, up, "tracked {} changed", if script { "script" } else { "interface" });
-                            self.retrack();
-                        }
-                    }
-                    cmd @ (Some(Command::Shutdown { .. }) | None) => {
-                        let now = self.now();
-                        let acts = self.fsm.handle(now, Event::Shutdown);
-                        self.act(acts);
-                        if let Some(v) = self.vmac.take() {
-                            v.close(&mut self.addresses);
-                        }
-                        // The stop notification runs before the daemon exits, within its budget.
-                        let until = match cmd {
-                            Some(Command::Shutdown { scripts_until }) => scripts_until,
-                            _ => Instant::now(),
-                        };
-                        if let Some(scripts) = self.notify.take() {
-                            let limit = until.saturating_duration_since(Instant::now());
-                            let _ = super::timer::within(limit, scripts).await;
-                        }
-                        return;
-                    }
-                },
-                ready = readable(&self.sock, &mut buf) => match ready {
-                    Ok(packets) => {
-                        for pkt in packets {
-                            if let Some(ev) = self.accept(&pkt) {
-                                let now = self.now();
-                                self.step(now, ev);
-                            }
-                        }
-                        self.publish();
-                    }
-                    Err(e) => {
-                        warn!(instance = %self.cfg.name, error = %e, "receive failed");
-                        super::timer::sleep(Duration::from_millis(100)).await;
-                    }
-                },
+            Some(Command::GroupMaster) => self.group_event(Event::GroupMaster),
+            Some(Command::GroupBackup) => self.group_event(Event::GroupBackup),
+            Some(Command::Track { script, name, up }) => {
+                let list = match script {
+                    true => &mut self.tracking.scripts,
+                    false => &mut self.tracking.interfaces,
+                };
+                if Tracking::set(list, &name, up) {
+                    let what = if script { "script" } else { "interface" };
+                    info!(instance = %self.cfg.name, tracked = %name, up, "tracked {what} changed");
+                    self.retrack();
+                }
+            }
+            // The stop notification's time is the daemon's to give (Handle::finished); a
+            // handle let go gives none.
+            Some(Command::Shutdown) | None => {
+                self.shut_down();
+                return false;
             }
         }
+        self.arm();
+        true
     }
-}
-
-/// The packets queued on the socket, copied out (the state machine needs `&mut self`).
-async fn readable(sock: &VrrpSocket, buf: &mut [u8]) -> std::io::Result<Vec<socket::Packet>> {
-    sock.recv_all(buf).await
 }

@@ -12,11 +12,10 @@
 use std::io;
 use std::io::IoSlice;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU16, Ordering};
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
-use tokio::io::unix::AsyncFd;
 
 use super::packet::PROTO_VRRP;
 
@@ -62,7 +61,7 @@ pub fn parse_ipv4(pkt: &[u8]) -> Option<Received<'_>> {
 }
 
 pub struct VrrpSocket {
-    rx: AsyncFd<Socket>,
+    rx: Socket,
     tx: Socket,
     /// IPv6: the interface, for link-local destinations.
     scope: Option<u32>,
@@ -165,9 +164,6 @@ impl VrrpSocket {
         tx.set_header_included_v4(true)?;
         tx.set_multicast_loop_v4(false)?;
         multicast_if_v4(&tx, ifindex, primary)?;
-        // SAFETY: the socket owns its descriptor and the AsyncFd owns the socket, so the
-        // descriptor stays open exactly as long as it is registered.
-        let rx = unsafe { AsyncFd::register(rx) }.map_err(|e| e.into_parts().1)?;
         Ok(VrrpSocket {
             rx,
             tx,
@@ -209,8 +205,6 @@ impl VrrpSocket {
         tx.set_multicast_hops_v6(255)?;
         tx.set_multicast_loop_v6(false)?;
         tx.set_multicast_if_v6(ifindex)?;
-        // SAFETY: as for IPv4: the socket owns its descriptor, the AsyncFd owns the socket.
-        let rx = unsafe { AsyncFd::register(rx) }.map_err(|e| e.into_parts().1)?;
         Ok(VrrpSocket {
             rx,
             tx,
@@ -239,55 +233,43 @@ impl VrrpSocket {
         }
     }
 
-    /// Waits for at least one packet and returns every packet queued.
-    pub async fn recv_all(&self, buf: &mut [u8]) -> io::Result<Vec<Packet>> {
-        if self.scope.is_none() {
-            let mut out = Vec::new();
-            self.recv_each(buf, |p| {
-                if let Some(r) = parse_ipv4(p) {
-                    out.push(Packet {
-                        src: r.src,
-                        dst: r.dst,
-                        ttl: r.ttl,
-                        payload: r.payload.to_vec(),
-                    });
-                }
-            })
-            .await?;
-            return Ok(out);
-        }
-        let mut guard = std::future::poll_fn(|cx| self.rx.poll_read_ready(cx)).await?;
-        let mut out = Vec::new();
-        loop {
-            match recv_v6(guard.get_inner().as_raw_fd(), buf) {
-                Ok(Some(p)) => out.push(p),
-                Ok(None) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    guard.clear_ready();
-                    return Ok(out);
-                }
-                Err(e) => return Err(e),
-            }
-        }
+    /// The receiving descriptor, for the VRRP thread's loop to watch (edge-triggered: every
+    /// readiness is read to the end).
+    pub fn rx_fd(&self) -> RawFd {
+        self.rx.as_raw_fd()
     }
 
-    /// Waits for at least one packet; calls `each` for every packet queued. The readiness is
-    /// polled rather than awaited as a `readable()` future, for the reason `Timer::fired` gives.
-    pub async fn recv_each(&self, buf: &mut [u8], mut each: impl FnMut(&[u8])) -> io::Result<()> {
-        let mut guard = std::future::poll_fn(|cx| self.rx.poll_read_ready(cx)).await?;
+    /// Reads every packet queued into `out`, until none is left. An error stops the reading;
+    /// what was read before it stays in `out`.
+    pub fn recv_all(&self, buf: &mut [u8], out: &mut Vec<Packet>) -> io::Result<()> {
+        let v4 = self.scope.is_none();
         loop {
-            // SAFETY: socket2 wants MaybeUninit; the bytes it reports are initialised by the kernel.
-            let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
-            match guard.get_inner().recv(uninit) {
-                Ok(n) => each(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    guard.clear_ready();
-                    return Ok(());
-                }
+            let got = match v4 {
+                true => recv_v4(&self.rx, buf),
+                false => recv_v6(self.rx.as_raw_fd(), buf),
+            };
+            match got {
+                Ok(Some(p)) => out.push(p),
+                Ok(None) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
     }
+}
+
+/// One IPv4 packet: None when it is not a whole VRRP packet.
+fn recv_v4(sock: &Socket, buf: &mut [u8]) -> io::Result<Option<Packet>> {
+    // SAFETY: socket2 wants MaybeUninit; the bytes it reports are initialised by the kernel.
+    let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
+    let n = sock.recv(uninit)?;
+    Ok(parse_ipv4(&buf[..n]).map(|r| Packet {
+        src: r.src,
+        dst: r.dst,
+        ttl: r.ttl,
+        payload: r.payload.to_vec(),
+    }))
 }
 
 fn setsockopt_int(s: &Socket, level: i32, opt: i32, value: i32) -> io::Result<()> {

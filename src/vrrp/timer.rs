@@ -1,19 +1,17 @@
 //! The one timer of a VRRP instance: a timerfd set to the instance's next deadline (advert,
-//! master-down, GARP burst, paced announcement) and registered with the VRRP thread's
-//! reactor. It wakes the thread once, at the deadline. tokio's timer wheel, measured with
-//! strace on an idle master at 1 s adverts, woke the thread three times per advert: once
-//! when the next sleep was registered (the driver is unparked to take the new deadline), once
-//! early at a slot boundary of the wheel, once at the deadline.
+//! master-down, GARP burst, paced announcement, the pause after a receive error) and watched
+//! by the VRRP thread's loop. It wakes the thread once, at the deadline. tokio's timer wheel,
+//! measured with strace on an idle master at 1 s adverts, woke the thread three times per
+//! advert: once when the next sleep was registered (the driver is unparked to take the new
+//! deadline), once early at a slot boundary of the wheel, once at the deadline.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::time::Duration;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use tokio::io::unix::AsyncFd;
 use tokio::time::Instant;
 
 pub struct Timer {
-    fd: AsyncFd<OwnedFd>,
+    fd: OwnedFd,
     armed: Option<Instant>,
     /// One reading of both clocks, taken at creation: Instant is CLOCK_MONOTONIC, so a
     /// deadline converts to the timerfd's absolute time by an offset from it, without reading
@@ -35,8 +33,6 @@ impl Timer {
         }
         // SAFETY: raw is a new descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        // SAFETY: the AsyncFd owns the descriptor for as long as it is registered.
-        let fd = unsafe { AsyncFd::register(fd) }.map_err(|e| e.into_parts().1)?;
         Ok(Timer {
             fd,
             armed: None,
@@ -81,55 +77,23 @@ impl Timer {
         Ok(())
     }
 
-    /// Returns once the armed deadline has passed, with the time it read (the caller's "now":
-    /// one reading of the clock a wakeup); never while disarmed. The expiration count is not
-    /// read: the next `set` resets it, and a readiness that outlived a re-arm is told apart by
-    /// the clock (no system call), so an advert costs one system call fewer.
-    pub async fn fired(&mut self) -> io::Result<Instant> {
-        loop {
-            // The readiness is polled, not awaited as a `readable()` future: that future joins
-            // (and, when a select drops it, leaves) a list of waiters under a lock; polling
-            // keeps the one waker of the descriptor's reader slot.
-            let mut guard = std::future::poll_fn(|cx| self.fd.poll_read_ready(cx)).await?;
-            let now = Instant::now();
-            match self.armed {
-                Some(at) if now >= at => {
-                    self.armed = None;
-                    return Ok(now);
-                }
-                _ => guard.clear_ready(),
+    /// The descriptor to watch (edge-triggered: each expiry is one readiness).
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Whether the armed deadline has passed by `now`; if so the timer is disarmed (until the
+    /// next `set`). The expiration count is not read: the next `set` resets it, and a readiness
+    /// that outlived a re-arm is told apart by the clock (no system call), so an advert costs
+    /// one system call fewer.
+    pub fn expired(&mut self, now: Instant) -> bool {
+        match self.armed {
+            Some(at) if now >= at => {
+                self.armed = None;
+                true
             }
+            _ => false,
         }
-    }
-}
-
-/// Waits `d` on a timer of its own: the VRRP thread's runtime has no time driver (its turn at
-/// every wakeup was a tenth of an advert's instructions), so its rare waits (a back-off after
-/// a receive error, the stop scripts' budget) take a timerfd. Without one to be had (out of
-/// descriptors), a thread of its own waits instead.
-pub async fn sleep(d: Duration) {
-    if let Ok(mut t) = Timer::new()
-        && t.set(Some(Instant::now() + d)).is_ok()
-        && t.fired().await.is_ok()
-    {
-        return;
-    }
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let waiter = std::thread::Builder::new().spawn(move || {
-        std::thread::sleep(d);
-        let _ = tx.send(());
-    });
-    if waiter.is_ok() {
-        let _ = rx.await;
-    }
-}
-
-/// `f`'s output if it ends within `limit`, else None (then `f` is dropped): tokio's timeout,
-/// for the VRRP thread's runtime, which has no time driver.
-pub async fn within<F: std::future::Future>(limit: Duration, f: F) -> Option<F::Output> {
-    tokio::select! {
-        out = f => Some(out),
-        () = sleep(limit) => None,
     }
 }
 
@@ -162,34 +126,67 @@ fn monotonic(base: (Instant, libc::timespec), at: Instant) -> libc::timespec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
-    #[tokio::test]
-    async fn fires_once_at_the_deadline_and_not_while_disarmed() {
+    /// Watches the timer as the VRRP thread's loop does: edge-triggered, each expiry one
+    /// readiness.
+    struct Watch(OwnedFd);
+
+    impl Watch {
+        fn new(t: &Timer) -> Watch {
+            // SAFETY: a new epoll set, owned below; ev is a live epoll_event.
+            unsafe {
+                let ep = OwnedFd::from_raw_fd(libc::epoll_create1(libc::EPOLL_CLOEXEC));
+                let mut ev = libc::epoll_event {
+                    events: (libc::EPOLLIN | libc::EPOLLET) as u32,
+                    u64: 0,
+                };
+                libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, t.fd(), &mut ev);
+                Watch(ep)
+            }
+        }
+
+        /// Whether the timer woke the set within `ms`.
+        fn woke(&self, ms: i32) -> bool {
+            let mut ev = libc::epoll_event { events: 0, u64: 0 };
+            // SAFETY: one live epoll_event.
+            unsafe { libc::epoll_wait(self.0.as_raw_fd(), &mut ev, 1, ms) == 1 }
+        }
+    }
+
+    #[test]
+    fn fires_once_at_the_deadline_and_not_while_disarmed() {
         let mut t = Timer::new().unwrap();
+        let w = Watch::new(&t);
         let start = Instant::now();
         t.set(Some(start + Duration::from_millis(50))).unwrap();
-        t.fired().await.unwrap();
+        assert!(!t.expired(Instant::now()), "expired before its deadline");
+        assert!(
+            w.woke(1000),
+            "the deadline made the descriptor readable"
+        );
         let took = start.elapsed();
         assert!(took >= Duration::from_millis(50), "{took:?}");
         assert!(took < Duration::from_millis(500), "{took:?}");
+        assert!(t.expired(Instant::now()));
+        assert!(!t.expired(Instant::now()), "an expiry is reported once");
         t.set(None).unwrap();
-        let idle = tokio::time::timeout(Duration::from_millis(100), t.fired()).await;
-        assert!(idle.is_err(), "a disarmed timer does not fire");
+        assert!(!w.woke(100), "a disarmed timer does not fire");
         // A deadline already past fires at once.
         t.set(Some(Instant::now() - Duration::from_millis(5)))
             .unwrap();
-        tokio::time::timeout(Duration::from_millis(100), t.fired())
-            .await
-            .expect("a past deadline fires at once")
-            .unwrap();
-        // An expiry nobody waited for, then a later deadline: the readiness it left does not
-        // fire the timer early.
+        assert!(w.woke(100), "a past deadline fires at once");
+        assert!(t.expired(Instant::now()));
+        // An expiry nobody handled, then a later deadline: the readiness it left is not taken
+        // for the later one, and re-arming clears it.
         t.set(Some(Instant::now() + Duration::from_millis(10)))
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        std::thread::sleep(Duration::from_millis(50));
         let later = Instant::now() + Duration::from_millis(80);
         t.set(Some(later)).unwrap();
-        t.fired().await.unwrap();
+        assert!(!t.expired(Instant::now()), "fired before its deadline");
+        assert!(w.woke(1000));
         assert!(Instant::now() >= later, "fired before its deadline");
+        assert!(t.expired(Instant::now()));
     }
 }
