@@ -213,6 +213,8 @@ pub fn spawn(
         vmac,
         status,
         status_tx,
+        drops: 0,
+        published: None,
         origin: Instant::now(),
         bursts,
         pace_at: None,
@@ -255,6 +257,10 @@ struct Runtime {
     vmac: Option<Vmac>,
     status: Status,
     status_tx: watch::Sender<Status>,
+    /// Adverts dropped, every reason together: what tells the shown drop counts stale.
+    drops: u64,
+    /// What waiters of the status were last woken for: state, priority, master, drops.
+    published: Option<(State, u8, Option<IpAddr>, u64)>,
     origin: Instant,
     /// The gratuitous announcement bursts while master (the delayed second one, then
     /// refreshes).
@@ -289,6 +295,7 @@ impl Runtime {
     }
 
     fn drop(&mut self, why: DropReason) {
+        self.drops += 1;
         *self.status.dropped.entry(why.as_str()).or_insert(0) += 1;
         tracing::debug!(instance = %self.cfg.name, reason = %why, "advert dropped");
     }
@@ -462,17 +469,17 @@ impl Runtime {
     /// here, and a fresh clone each time cost allocations for the name and the drop counts.
     /// Waiters are woken only when the state, priority, master or drops change: the advert
     /// counters are read when someone asks (status, metrics), and waking every waiter of the
-    /// channel for each advert was a tenth of an advert's instructions.
-    fn publish(&self) {
+    /// channel for each advert was a tenth of an advert's instructions. What changed is told
+    /// by a copy of what was last shown, not by comparing the drop counts' maps.
+    fn publish(&mut self) {
+        let s = &self.status;
+        let now = Some((s.state, s.priority, s.master, self.drops));
+        let changed = now != self.published;
+        self.published = now;
         self.status_tx.send_if_modified(|shown| {
-            let s = &self.status;
-            shown.name.clone_from(&s.name);
-            let changed = (shown.state, shown.priority, shown.master)
-                != (s.state, s.priority, s.master)
-                || shown.dropped != s.dropped;
-            (shown.state, shown.priority, shown.master) = (s.state, s.priority, s.master);
             (shown.adverts_sent, shown.adverts_received) = (s.adverts_sent, s.adverts_received);
-            if shown.dropped != s.dropped {
+            if changed {
+                (shown.state, shown.priority, shown.master) = (s.state, s.priority, s.master);
                 shown.dropped.clone_from(&s.dropped);
             }
             changed

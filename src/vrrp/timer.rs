@@ -161,10 +161,7 @@ mod tests {
         let start = Instant::now();
         t.set(Some(start + Duration::from_millis(50))).unwrap();
         assert!(!t.expired(Instant::now()), "expired before its deadline");
-        assert!(
-            w.woke(1000),
-            "the deadline made the descriptor readable"
-        );
+        assert!(w.woke(1000), "the deadline made the descriptor readable");
         let took = start.elapsed();
         assert!(took >= Duration::from_millis(50), "{took:?}");
         assert!(took < Duration::from_millis(500), "{took:?}");
