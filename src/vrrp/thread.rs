@@ -6,11 +6,12 @@
 //!
 //! The thread is a plain loop over one epoll set, not an async runtime: each instance's timer
 //! and receiving socket, and one eventfd for the daemon's messages. An idle master's advert is
-//! one wakeup, a send and a re-arm. Measured on an idle master (scripts/bench/idle), tokio's
-//! current-thread runtime doing the same three system calls (its I/O driver's turn, the task's
-//! wake, schedule and poll, a select over three futures) cost about a fifth more CPU than the
-//! bare calls, which put haldir above keepalived; most of it is the cold caches of a thread
-//! that sleeps between adverts, which a longer path through more memory pays for.
+//! one wakeup, a send and a re-arm. The same three system calls made on tokio's current-thread
+//! runtime (its I/O driver's turn, the task's wake, schedule and poll, a select) cost a third
+//! more CPU than made bare, in paired rounds at 100 ms adverts, and put haldir above
+//! keepalived (scripts/bench/idle; README, "Idle cost"): few instructions, but a thread that
+//! sleeps between adverts wakes to cold caches, and a longer path through more memory pays
+//! for them.
 //!
 //! Notify commands still run on a current-thread tokio runtime, on a second thread of VRRP's
 //! (child processes, their exit and the order of each instance's commands are what tokio's
