@@ -28,6 +28,10 @@ use crate::identity::Identity;
 use crate::netlink::rtnl::{Rtnl, Want};
 use crate::notify::Scope;
 
+/// The most packets read from the socket at one turn (see `Runtime::receive`): a segment's
+/// adverts at their fastest come a few at a time; more is a flood.
+const RECV_BATCH: usize = 64;
+
 /// What the daemon asks of an instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -121,7 +125,22 @@ pub fn spawn(
     failed_scripts: &[String],
 ) -> std::io::Result<Handle> {
     let mut addresses = Rtnl::open()?;
-    // The VMAC first: the addresses go on it, and the adverts may leave from it.
+    // The notify table's own user, else script_user.
+    let notify_user = match &cfg.notify.user {
+        Some(spec) => crate::identity::resolve(spec)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("notify user \"{spec}\": {e}")))?,
+        None => script_user,
+    };
+    let v6 = cfg.family() == crate::config::types::Family::Ipv6;
+    let vips: Vec<IpAddr> = cfg.virtual_ipaddress.iter().map(|n| n.addr()).collect();
+    let primary = match cfg.unicast_source.or(cfg.mcast_source) {
+        Some(a) => a,
+        None => link::primary(&cfg.interface, v6, &vips)?,
+    };
+    let timer = Timer::new()?;
+    // The VMAC after what can fail without it, and before the socket and the addresses: the
+    // addresses go on it, and the adverts may leave from it. What fails after it takes it
+    // away again.
     let vmac = match &cfg.vmac {
         Some(v) => Some(Vmac::open(
             &mut addresses,
@@ -131,26 +150,23 @@ pub fn spawn(
         )?),
         None => None,
     };
-    // The notify table's own user, else script_user.
-    let notify_user = match &cfg.notify.user {
-        Some(spec) => crate::identity::resolve(spec)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("notify user \"{spec}\": {e}")))?,
-        None => script_user,
-    };
-    let advert_interface = cfg.advert_interface().to_string();
-    let ifindex = link::index(&advert_interface)?;
-    let v6 = cfg.family() == crate::config::types::Family::Ipv6;
-    let vips: Vec<IpAddr> = cfg.virtual_ipaddress.iter().map(|n| n.addr()).collect();
-    let primary = match cfg.unicast_source.or(cfg.mcast_source) {
-        Some(a) => a,
-        None => link::primary(&cfg.interface, v6, &vips)?,
-    };
     let multicast = cfg.unicast_peers.is_empty();
-    let sock = match primary {
-        IpAddr::V4(p) => VrrpSocket::open_v4(&advert_interface, ifindex, p, multicast)?,
-        IpAddr::V6(p) => VrrpSocket::open_v6(&advert_interface, ifindex, p, multicast)?,
+    let opened = link::index(cfg.advert_interface()).and_then(|ifindex| {
+        let sock = match primary {
+            IpAddr::V4(p) => VrrpSocket::open_v4(cfg.advert_interface(), ifindex, p, multicast),
+            IpAddr::V6(p) => VrrpSocket::open_v6(cfg.advert_interface(), ifindex, p, multicast),
+        }?;
+        Ok((sock, Holdings::open(&cfg)?))
+    });
+    let (sock, held, vmac) = match (opened, vmac) {
+        (Ok((sock, held)), vmac) => (sock, held, vmac),
+        (Err(e), vmac) => {
+            if let Some(v) = vmac {
+                v.close(&mut addresses);
+            }
+            return Err(e);
+        }
     };
-    let held = Holdings::open(&cfg)?;
     let status = Status {
         name: cfg.name.clone(),
         state: State::Init,
@@ -185,7 +201,6 @@ pub fn spawn(
     let (status_tx, status_rx) = watch::channel(status.clone());
     let (done_tx, done_rx) = oneshot::channel();
     let bursts = Bursts::new(cfg.garp.clone());
-    let timer = Timer::new()?;
     let rt = Runtime {
         fsm: Fsm::new(Params {
             version: cfg.version,
@@ -283,7 +298,7 @@ struct Runtime {
     /// The receive buffer and the packets of one readiness, kept between them.
     buf: Vec<u8>,
     packets: Vec<socket::Packet>,
-    /// After a receive error, the socket is read again at this time.
+    /// After a receive error, or a full batch, the socket is read again at this time.
     recv_paused: Option<Instant>,
     /// Told when the instance finishes.
     done: Option<oneshot::Sender<Option<JoinHandle<()>>>>,
@@ -552,15 +567,19 @@ impl Runtime {
         }
     }
 
-    /// Reads every packet queued and feeds the adverts among them to the state machine. After
-    /// an error, reading pauses for 100 ms (an error that persists would otherwise be all the
-    /// thread did); the timer keeps the adverts going meanwhile.
+    /// Reads the packets queued, a batch at most, and feeds the adverts among them to the
+    /// state machine. A full batch leaves the rest to the timer at once: a flood on the
+    /// segment (every VRRP packet there reaches every instance's socket) takes turns with the
+    /// other instances' events and this one's own deadlines rather than hold the thread, and
+    /// what is left is read although no new edge will come for it. After an error, reading
+    /// pauses for 100 ms (an error that persists would otherwise be all the thread did); the
+    /// timer keeps the adverts going meanwhile.
     fn receive(&mut self) {
         let (mut buf, mut packets) = (
             std::mem::take(&mut self.buf),
             std::mem::take(&mut self.packets),
         );
-        let read = self.sock.recv_all(&mut buf, &mut packets);
+        let read = self.sock.recv_some(&mut buf, &mut packets, RECV_BATCH);
         for pkt in packets.drain(..) {
             if let Some(ev) = self.accept(&pkt) {
                 let now = self.now();
@@ -569,9 +588,13 @@ impl Runtime {
         }
         self.publish();
         (self.buf, self.packets) = (buf, packets);
-        if let Err(e) = read {
-            warn!(instance = %self.cfg.name, error = %e, "receive failed");
-            self.recv_paused = Some(Instant::now() + Duration::from_millis(100));
+        match read {
+            Ok(false) => {}
+            Ok(true) => self.recv_paused = Some(Instant::now()),
+            Err(e) => {
+                warn!(instance = %self.cfg.name, error = %e, "receive failed");
+                self.recv_paused = Some(Instant::now() + Duration::from_millis(100));
+            }
         }
     }
 

@@ -160,7 +160,8 @@ impl VrrpSocket {
         // advert a unicast peer sends to the source.
         super::sendonly::refuse_everything(&tx)?;
         tx.bind_device(Some(ifname.as_bytes()))?;
-        tx.bind(&SocketAddr::new(IpAddr::V4(primary), 0).into())?;
+        tx.bind(&SocketAddr::new(IpAddr::V4(primary), 0).into())
+            .map_err(|e| source_error(e, IpAddr::V4(primary)))?;
         tx.set_header_included_v4(true)?;
         tx.set_multicast_loop_v4(false)?;
         multicast_if_v4(&tx, ifindex, primary)?;
@@ -200,7 +201,8 @@ impl VrrpSocket {
         let tx = raw_v6()?;
         super::sendonly::refuse_everything(&tx)?;
         tx.bind_device(Some(ifname.as_bytes()))?;
-        tx.bind(&SocketAddr::V6(SocketAddrV6::new(primary, 0, 0, ifindex)).into())?;
+        tx.bind(&SocketAddr::V6(SocketAddrV6::new(primary, 0, 0, ifindex)).into())
+            .map_err(|e| source_error(e, IpAddr::V6(primary)))?;
         tx.set_unicast_hops_v6(255)?;
         tx.set_multicast_hops_v6(255)?;
         tx.set_multicast_loop_v6(false)?;
@@ -239,11 +241,17 @@ impl VrrpSocket {
         self.rx.as_raw_fd()
     }
 
-    /// Reads every packet queued into `out`, until none is left. An error stops the reading;
-    /// what was read before it stays in `out`.
-    pub fn recv_all(&self, buf: &mut [u8], out: &mut Vec<Packet>) -> io::Result<()> {
+    /// Reads the packets queued into `out`, until none is left or `most` were read: true
+    /// then, as more may wait. An error stops the reading; what was read before it stays in
+    /// `out`.
+    pub fn recv_some(
+        &self,
+        buf: &mut [u8],
+        out: &mut Vec<Packet>,
+        most: usize,
+    ) -> io::Result<bool> {
         let v4 = self.scope.is_none();
-        loop {
+        for _ in 0..most {
             let got = match v4 {
                 true => recv_v4(&self.rx, buf),
                 false => recv_v6(self.rx.as_raw_fd(), buf),
@@ -251,11 +259,12 @@ impl VrrpSocket {
             match got {
                 Ok(Some(p)) => out.push(p),
                 Ok(None) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
+        Ok(true)
     }
 }
 
@@ -270,6 +279,11 @@ fn recv_v4(sock: &Socket, buf: &mut [u8]) -> io::Result<Option<Packet>> {
         ttl: r.ttl,
         payload: r.payload.to_vec(),
     }))
+}
+
+/// The adverts' source cannot be bound: say which (a unicast_source that is not this host's).
+fn source_error(e: io::Error, source: IpAddr) -> io::Error {
+    io::Error::new(e.kind(), format!("the adverts' source {source}: {e}"))
 }
 
 fn setsockopt_int(s: &Socket, level: i32, opt: i32, value: i32) -> io::Result<()> {

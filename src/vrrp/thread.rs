@@ -19,10 +19,14 @@
 //! what an instance spawns runs there, away from both the adverts and the daemon's loop.
 //!
 //! A thread rather than a process of its own (keepalived's way): the instances' channels stay
-//! typed and in memory, a crash of either side takes both down (systemd restarts the whole,
-//! which adopts what is in the kernel), and the cost is one small stack.
+//! typed and in memory, and the cost is one small stack. A crash of either side takes both
+//! down: a panic on this thread aborts the process. An instance that panicked cannot be
+//! trusted to resign, and one left out of the loop would keep its addresses without adverts
+//! while the peer takes them too; a process that ends is what the service manager restarts
+//! (`Restart=on-failure`), and the restart adopts what is in the kernel (its addresses, as
+//! after `kill -9`).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -136,7 +140,9 @@ impl VrrpThread {
             .spawn(move || {
                 // What an instance spawns (its notify commands) runs on the notify runtime.
                 let _notify = handle.enter();
-                run(&epoll, &ctl);
+                if catch_unwind(AssertUnwindSafe(|| run(&epoll, &ctl))).is_err() {
+                    crashed();
+                }
             })?;
         Ok(VrrpThread {
             control,
@@ -173,17 +179,59 @@ impl Drop for VrrpThread {
     }
 }
 
-/// The epoll key of the daemon's messages; an instance's are its id twice, plus 0 for its
-/// timer and 1 for its socket.
+/// The epoll key of the daemon's messages. An instance's keys are its id in the high 32 bits,
+/// its slot above the lowest bit, and 0 for its timer or 1 for its socket.
 const CONTROL: u64 = u64::MAX;
 
-/// The instances by id: ids are never reused, so a slot left empty stays empty, and an event
-/// of an instance that finished earlier in the same batch finds nothing. A slot a wakeup
-/// indexes directly (a hash map's lookup was a tenth of an advert's instructions).
-type Instances = Vec<Option<Box<dyn Driven>>>;
+fn key(id: u32, slot: usize, socket: bool) -> u64 {
+    (u64::from(id) << 32) | ((slot as u64) << 1) | u64::from(socket)
+}
+
+/// The instances in slots that a wakeup indexes directly (a hash map's lookup was a tenth of
+/// an advert's instructions). A slot is used again once its instance finished: its key's id
+/// tells an event of the instance that was there before (one earlier in the same batch) from
+/// its successor's. Commands find their instance by id, through `slots`.
+#[derive(Default)]
+struct Instances {
+    slots: Vec<Option<(u32, Box<dyn Driven>)>>,
+    free: Vec<usize>,
+    by_id: HashMap<u32, usize>,
+}
+
+impl Instances {
+    fn insert(&mut self, id: u32, instance: Box<dyn Driven>) -> usize {
+        let slot = self.free.pop().unwrap_or(self.slots.len());
+        if slot == self.slots.len() {
+            self.slots.push(None);
+        }
+        self.slots[slot] = Some((id, instance));
+        self.by_id.insert(id, slot);
+        slot
+    }
+
+    /// The instance an event's key names, if it is still there.
+    fn by_key(&mut self, key: u64) -> Option<&mut Box<dyn Driven>> {
+        let slot = ((key & u64::from(u32::MAX)) >> 1) as usize;
+        match self.slots.get_mut(slot) {
+            Some(Some((id, instance))) if u64::from(*id) == key >> 32 => Some(instance),
+            _ => None,
+        }
+    }
+
+    fn slot(&self, id: u32) -> Option<usize> {
+        self.by_id.get(&id).copied()
+    }
+
+    fn take(&mut self, slot: usize) -> Option<Box<dyn Driven>> {
+        let (id, instance) = self.slots.get_mut(slot)?.take()?;
+        self.by_id.remove(&id);
+        self.free.push(slot);
+        Some(instance)
+    }
+}
 
 fn run(epoll: &OwnedFd, control: &Control) {
-    let mut instances: Instances = Vec::new();
+    let mut instances = Instances::default();
     let mut events = [libc::epoll_event { events: 0, u64: 0 }; 16];
     loop {
         // SAFETY: the buffer is live and holds `events.len()` entries.
@@ -211,16 +259,12 @@ fn run(epoll: &OwnedFd, control: &Control) {
                 }
                 continue;
             }
-            let id = (key >> 1) as usize;
-            let Some(Some(instance)) = instances.get_mut(id) else {
-                continue; // it finished earlier in this batch
-            };
-            let ran = catch_unwind(AssertUnwindSafe(|| match key & 1 {
-                0 => instance.timer(),
-                _ => instance.readable(),
-            }));
-            if ran.is_err() {
-                remove(epoll, &mut instances, id, "panicked");
+            // None: it finished earlier in this batch.
+            if let Some(instance) = instances.by_key(key) {
+                match key & 1 {
+                    0 => instance.timer(),
+                    _ => instance.readable(),
+                }
             }
         }
     }
@@ -230,39 +274,40 @@ fn run(epoll: &OwnedFd, control: &Control) {
 fn messages(epoll: &OwnedFd, control: &Control, instances: &mut Instances) -> bool {
     for m in control.take() {
         match m {
-            Message::Add(id, mut instance) => {
-                let [timer, socket] = instance.descriptors();
-                let key = u64::from(id) << 1;
-                if let Err(e) = add(epoll, timer, key).and_then(|()| add(epoll, socket, key | 1)) {
-                    error!(error = %e, "a VRRP instance cannot be watched: it is stopped");
-                    instance.command(None);
+            Message::Add(id, instance) => {
+                let slot = instances.insert(id, instance);
+                let Some(instance) = instances.by_key(key(id, slot, false)) else {
                     continue;
-                }
-                if catch_unwind(AssertUnwindSafe(|| instance.start())).is_ok() {
-                    let id = id as usize;
-                    if instances.len() <= id {
-                        instances.resize_with(id + 1, || None);
+                };
+                let [timer, socket] = instance.descriptors();
+                match add(epoll, timer, key(id, slot, false))
+                    .and_then(|()| add(epoll, socket, key(id, slot, true)))
+                {
+                    Ok(()) => instance.start(),
+                    Err(e) => {
+                        error!(error = %e, "a VRRP instance cannot be watched: it is stopped");
+                        instance.command(None);
+                        remove(epoll, instances, slot);
                     }
-                    instances[id] = Some(instance);
-                } else {
-                    error!("a VRRP instance panicked as it started: it is stopped");
                 }
             }
             Message::Command(id, cmd) => {
-                let id = id as usize;
-                let Some(Some(instance)) = instances.get_mut(id) else {
+                let Some(slot) = instances.slot(id) else {
                     continue; // finished already
                 };
-                match catch_unwind(AssertUnwindSafe(|| instance.command(cmd))) {
-                    Ok(true) => {}
-                    Ok(false) => remove(epoll, instances, id, ""),
-                    Err(_) => remove(epoll, instances, id, "panicked"),
+                if let Some(instance) = instances.by_key(key(id, slot, false))
+                    && !instance.command(cmd)
+                {
+                    remove(epoll, instances, slot);
                 }
             }
             Message::Stop => {
                 // Any instance the daemon still held resigns as if let go.
-                for mut instance in instances.drain(..).flatten() {
-                    let _ = catch_unwind(AssertUnwindSafe(|| instance.command(None)));
+                for slot in 0..instances.slots.len() {
+                    if let Some(Some((_, instance))) = instances.slots.get_mut(slot) {
+                        instance.command(None);
+                    }
+                    remove(epoll, instances, slot);
                 }
                 return false;
             }
@@ -271,13 +316,13 @@ fn messages(epoll: &OwnedFd, control: &Control, instances: &mut Instances) -> bo
     true
 }
 
-fn remove(epoll: &OwnedFd, instances: &mut Instances, id: usize, why: &str) {
-    if let Some(instance) = instances.get_mut(id).and_then(Option::take) {
-        if !why.is_empty() {
-            error!("a VRRP instance {why}: it is stopped");
-        }
+/// Takes a finished instance out of the loop: its descriptors out of the set, then the
+/// instance dropped (which closes them).
+fn remove(epoll: &OwnedFd, instances: &mut Instances, slot: usize) {
+    if let Some(instance) = instances.take(slot) {
         for fd in instance.descriptors() {
             // SAFETY: removes a descriptor the instance still owns from the set; no memory.
+            // One that was never added (its add failed) is refused harmlessly.
             unsafe {
                 libc::epoll_ctl(
                     epoll.as_raw_fd(),
@@ -288,6 +333,15 @@ fn remove(epoll: &OwnedFd, instances: &mut Instances, id: usize, why: &str) {
             };
         }
     }
+}
+
+/// A panic on the VRRP thread: the process ends at once (see the module's note).
+fn crashed() -> ! {
+    error!(
+        "the VRRP thread panicked: haldir stops at once, for its service manager to restart it \
+         (the restart takes back the addresses it finds)"
+    );
+    std::process::abort()
 }
 
 fn epoll_create() -> io::Result<OwnedFd> {
@@ -463,5 +517,72 @@ mod tests {
             heard.recv_timeout(Duration::from_millis(200)).is_err(),
             "an instance that finished is no longer driven"
         );
+        // The next instance takes the freed slot, under its own id.
+        let (said, heard) = mpsc::channel();
+        let (_ours, theirs) = std::os::unix::net::UnixDatagram::pair().unwrap();
+        let _second = t.add(Box::new(Probe {
+            timer: Timer::new().unwrap(),
+            socket: theirs,
+            fired: 0,
+            said,
+        }));
+        let next = || heard.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(next(), "start on haldir-vrrp");
+        assert_eq!(next(), "timer 1 on haldir-vrrp");
+    }
+
+    /// A stand-in whose timer handler panics, as a bug would.
+    struct Panics {
+        timer: Timer,
+        socket: std::os::unix::net::UnixDatagram,
+    }
+
+    impl Driven for Panics {
+        fn descriptors(&self) -> [RawFd; 2] {
+            [self.timer.fd(), self.socket.as_raw_fd()]
+        }
+        fn start(&mut self) {
+            let _ = self
+                .timer
+                .set(Some(Instant::now() + Duration::from_millis(10)));
+        }
+        fn timer(&mut self) {
+            panic!("a bug in an instance");
+        }
+        fn readable(&mut self) {}
+        fn command(&mut self, _: Option<Command>) -> bool {
+            false
+        }
+    }
+
+    /// A panic on the loop ends the process (abort), for the service manager to restart it,
+    /// rather than leave an instance out of the loop holding its addresses. Run in a child
+    /// process of this test binary, which must die of SIGABRT.
+    #[test]
+    fn a_panic_on_the_loop_ends_the_process() {
+        const CHILD: &str = "HALDIR_TEST_VRRP_PANIC_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            let t = VrrpThread::start().unwrap();
+            let (_ours, theirs) = std::os::unix::net::UnixDatagram::pair().unwrap();
+            let _commands = t.add(Box::new(Panics {
+                timer: Timer::new().unwrap(),
+                socket: theirs,
+            }));
+            std::thread::sleep(Duration::from_secs(5));
+            return; // still alive: the parent's assertion fails
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "vrrp::thread::tests::a_panic_on_the_loop_ends_the_process",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{stderr}");
+        assert!(stderr.contains("a bug in an instance"), "{stderr}");
     }
 }

@@ -10,7 +10,9 @@
 //! would otherwise name the VIP with the base interface's MAC — teaching the neighbour the
 //! very MAC the VMAC exists to hide.
 
+use std::collections::BTreeMap;
 use std::io;
+use std::sync::{Mutex, MutexGuard};
 
 use tracing::{info, warn};
 
@@ -22,13 +24,11 @@ pub fn mac(vrid: u8) -> [u8; 6] {
     [0x00, 0x00, 0x5e, 0x00, 0x01, vrid]
 }
 
-/// A VMAC this instance holds, and what it changed on the base interface.
+/// A VMAC this instance holds, on its base interface.
 #[derive(Debug)]
 pub struct Vmac {
     name: String,
     base: String,
-    /// The base interface's ARP settings before, to put back.
-    saved: Vec<(&'static str, String)>,
 }
 
 /// What the base interface is set to while its VMAC exists.
@@ -54,12 +54,14 @@ fn write_sysctl(interface: &str, key: &str, value: &str) -> io::Result<()> {
 }
 
 impl Vmac {
-    /// Makes (or, after a restart, takes back) the macvlan `name` on `base`.
+    /// Makes (or, after a restart, takes back) the macvlan `name` on `base`. On an error,
+    /// a macvlan made here is removed again and the base interface left as it was.
     pub fn open(rtnl: &mut Rtnl, name: &str, base: &str, vrid: u8) -> io::Result<Vmac> {
         let want = mac(vrid);
-        match link::index(name) {
+        let made = match link::index(name) {
             Ok(_) if link::mac(name)? == want => {
                 info!(vmac = %name, "virtual MAC interface already there: kept");
+                false
             }
             Ok(_) => {
                 return Err(io::Error::new(
@@ -72,40 +74,107 @@ impl Vmac {
                 rtnl.add_macvlan(name, base_index, want)
                     .map_err(|e| io::Error::new(e.kind(), format!("cannot make {name}: {e}")))?;
                 info!(vmac = %name, base = %base, "virtual MAC interface made");
+                true
             }
-        }
-        for (key, value) in [
+        };
+        let set = [
             ("arp_ignore", "1"),
             ("accept_local", "1"),
             ("rp_filter", "0"),
             ("promote_secondaries", "1"),
-        ] {
-            write_sysctl(name, key, value)?;
-        }
-        let mut saved = Vec::new();
-        for (key, value) in BASE_SETTINGS {
-            saved.push((key, read_sysctl(base, key)?));
-            write_sysctl(base, key, value)?;
+        ]
+        .into_iter()
+        .try_for_each(|(key, value)| write_sysctl(name, key, value))
+        .and_then(|()| hold_base(base));
+        if let Err(e) = set {
+            if made {
+                remove(rtnl, name);
+            }
+            return Err(e);
         }
         Ok(Vmac {
             name: name.to_string(),
             base: base.to_string(),
-            saved,
         })
     }
 
-    /// Puts the base interface's ARP settings back, then removes the macvlan (last, so that
-    /// its going means all is done).
-    pub fn close(mut self, rtnl: &mut Rtnl) {
-        for (key, value) in std::mem::take(&mut self.saved) {
-            if let Err(e) = write_sysctl(&self.base, key, &value) {
-                warn!(error = %e, "cannot put back the base interface's ARP setting");
+    /// Puts the base interface's ARP settings back if no other VMAC stands on it, then
+    /// removes the macvlan (last, so that its going means all is done).
+    pub fn close(self, rtnl: &mut Rtnl) {
+        release_base(&self.base);
+        remove(rtnl, &self.name);
+    }
+}
+
+fn remove(rtnl: &mut Rtnl, name: &str) {
+    if let Ok(index) = link::index(name)
+        && let Err(e) = rtnl.delete_link(index)
+    {
+        warn!(vmac = %name, error = %e, "cannot remove the virtual MAC interface");
+    }
+}
+
+/// A base interface with VMACs on it: its ARP settings from before the first, and how many
+/// VMACs stand on it now.
+struct Base {
+    users: usize,
+    saved: Vec<(&'static str, String)>,
+}
+
+/// The base interfaces of every VMAC of this process. Their settings are set at the first VMAC
+/// and put back at the last, as keepalived counts them (vrrp/vrrp_if_config.c,
+/// `base_ifp->reset_arp_config`): two instances with a VMAC on one interface must not put
+/// back, one on the other's behalf, what the other still needs (or save what the first set
+/// as if it were the interface's own).
+static BASES: Mutex<BTreeMap<String, Base>> = Mutex::new(BTreeMap::new());
+
+fn bases() -> MutexGuard<'static, BTreeMap<String, Base>> {
+    BASES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn hold_base(base: &str) -> io::Result<()> {
+    let mut bases = bases();
+    if let Some(b) = bases.get_mut(base) {
+        b.users += 1;
+        return Ok(());
+    }
+    let mut saved = Vec::new();
+    for (key, value) in BASE_SETTINGS {
+        let set = read_sysctl(base, key).and_then(|was| {
+            write_sysctl(base, key, value)?;
+            Ok(was)
+        });
+        match set {
+            Ok(was) => saved.push((key, was)),
+            Err(e) => {
+                put_back(base, saved);
+                return Err(e);
             }
         }
-        if let Ok(index) = link::index(&self.name)
-            && let Err(e) = rtnl.delete_link(index)
-        {
-            warn!(vmac = %self.name, error = %e, "cannot remove the virtual MAC interface");
+    }
+    bases.insert(base.to_string(), Base { users: 1, saved });
+    Ok(())
+}
+
+fn release_base(base: &str) {
+    let mut bases = bases();
+    let Some(b) = bases.get_mut(base) else {
+        return;
+    };
+    b.users -= 1;
+    if b.users == 0
+        && let Some(b) = bases.remove(base)
+    {
+        put_back(base, b.saved);
+    }
+}
+
+fn put_back(base: &str, saved: Vec<(&'static str, String)>) {
+    for (key, value) in saved {
+        if let Err(e) = write_sysctl(base, key, &value) {
+            warn!(error = %e, "cannot put back the base interface's ARP setting");
         }
     }
 }

@@ -115,4 +115,61 @@ ok "keepalived took over ${t} ms after haldir's clean stop"
 kill -TERM "$(cat "$LAB/k.pid")" 2>/dev/null
 sleep 0.5
 kill -9 "$(cat "$LAB/k.vrrp.pid" 2>/dev/null)" "$(cat "$LAB/k.pid")" 2>/dev/null
+
+# Two instances with a VMAC on one interface: eth0's settings are set at the first VMAC and
+# put back at the last, as keepalived counts them (vrrp_if_config.c, reset_arp_config). A
+# reload that removes the first must leave them while vrrp.52 stands, and the stop of the
+# second must put back the originals, not the first's values.
+say "two VMACs on eth0: a reload removes the first, a stop the second"
+second='
+[[vrrp_instance]]
+name = "VI_2"
+interface = "eth0"
+virtual_router_id = 52
+priority = 150
+version = 2
+advert_interval = "1s"
+use_vmac = true
+virtual_ipaddress = ["10.0.0.102/32"]'
+cp "$LAB/h.toml" "$LAB/h.one"
+echo "$second" >> "$LAB/h.toml"
+start_h
+wait_until sh -c "ip -n h link show vrrp.51 && ip -n h link show vrrp.52" >/dev/null 2>&1 || { logs; fail "both VMACs made"; }
+ok "vrrp.51 and vrrp.52 made"
+{ sed -n '1,/^\[\[vrrp_instance\]\]/p' "$LAB/h.one" | head -n -1; echo "$second"; } > "$LAB/h.two"
+cp "$LAB/h.two" "$LAB/h.toml"
+ip netns exec h haldir -c "$LAB/h.toml" reload > "$LAB/reload.out" 2>&1 || { cat "$LAB/reload.out"; fail "the reload that removes VI_1 is taken"; }
+wait_until sh -c "! ip -n h link show vrrp.51 >/dev/null 2>&1" || { logs; fail "vrrp.51 removed by the reload"; }
+check_run "vrrp.52 stays" sh -c "ip -n h link show vrrp.52 >/dev/null"
+check_eq "eth0's settings stay while vrrp.52 stands" "1 1 2 " "$(arp_settings)"
+kill -TERM "$(cat "$LAB/h.pid")"
+wait_until sh -c "! ip -n h link show vrrp.52 >/dev/null 2>&1" || { logs; fail "vrrp.52 removed"; }
+check_eq "eth0's settings put back as they were before either" "$arp_before" "$(arp_settings)"
+
+# An instance whose VMAC was made but whose socket cannot open (a unicast_source that is not
+# this host's): the daemon refuses to start, and takes the VMAC and eth0's settings back.
+say "an instance that fails after its VMAC was made leaves nothing behind"
+cat > "$LAB/h.toml" <<TOML
+[global]
+state_dir = "$LAB/state"
+[[vrrp_instance]]
+name = "VI_3"
+interface = "eth0"
+virtual_router_id = 53
+priority = 150
+version = 2
+advert_interval = "1s"
+use_vmac = true
+vmac_xmit_base = true
+unicast_source = "10.0.0.99"
+unicast_peers = ["10.0.0.12"]
+virtual_ipaddress = ["10.0.0.103/32"]
+TOML
+if ip netns exec h timeout 10 haldir run -c "$LAB/h.toml" > "$LAB/h3.log" 2>&1; then
+    cat "$LAB/h3.log"; fail "haldir refuses to start VI_3"
+fi
+grep -q "VI_3" "$LAB/h3.log" || { cat "$LAB/h3.log"; fail "the refusal names VI_3"; }
+ok "refused: $(grep -o 'cannot start VRRP instance VI_3.*' "$LAB/h3.log" | head -1)"
+check_run "no vrrp.53 left" sh -c "! ip -n h link show vrrp.53 >/dev/null 2>&1"
+check_eq "eth0's settings as they were" "$arp_before" "$(arp_settings)"
 true

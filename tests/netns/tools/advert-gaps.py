@@ -14,6 +14,11 @@ def main():
     sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
     group = struct.pack("4s4s", socket.inet_aton("224.0.0.18"), socket.inet_aton(local))
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, group)
+    # Only SOURCE's packets to the group reach this socket (a raw socket's local address and
+    # peer filter what it is given; bound first, or connect would take the route's source as
+    # the local address): the count and the gaps stay right under a flood from elsewhere.
+    sock.bind(("224.0.0.18", 0))
+    sock.connect((source, 0))
     sock.settimeout(0.05)
     end = time.monotonic() + seconds
     count, last, longest = 0, None, 0.0
