@@ -797,6 +797,46 @@ fn use_vmac_needs_ipv4_and_multicast_or_xmit_base() {
     );
 }
 
+/// One macvlan per instance. `true` is `vrrp.VRID`, or keepalived's next free name when
+/// another instance has it, as with one VRID on two interfaces (vrrp/vrrp.c,
+/// create_vmac_name: `vrrp1.VRID`, `vrrp2.VRID`, …); a name the file gives twice is an error.
+#[test]
+fn vmac_names_are_one_instance_each() {
+    let file = |first: &str, second: &str, third: &str| {
+        format!(
+            "[[vrrp_instance]]\nname = \"A\"\ninterface = \"eth1\"\nvirtual_router_id = 51\n\
+             virtual_ipaddress = [\"10.0.0.100/32\"]\nuse_vmac = {first}\n\
+             [[vrrp_instance]]\nname = \"B\"\ninterface = \"eth2\"\nvirtual_router_id = 51\n\
+             virtual_ipaddress = [\"10.0.1.100/32\"]\nuse_vmac = {second}\n\
+             [[vrrp_instance]]\nname = \"C\"\ninterface = \"eth3\"\nvirtual_router_id = 51\n\
+             virtual_ipaddress = [\"10.0.2.100/32\"]\nuse_vmac = {third}\n"
+        )
+    };
+    let names = |text: &str| -> Vec<String> {
+        let c = config::load_str(Path::new("t.toml"), text).expect("valid");
+        c.config
+            .vrrp_instances
+            .iter()
+            .map(|i| i.vmac.as_ref().map_or("-".into(), |v| v.name.clone()))
+            .collect()
+    };
+    assert_eq!(
+        names(&file("true", "true", "true")),
+        ["vrrp.51", "vrrp1.51", "vrrp2.51"]
+    );
+    // A name the file gives is kept; `true` goes round it, wherever it stands.
+    assert_eq!(
+        names(&file("true", "\"vrrp.51\"", "false")),
+        ["vrrp1.51", "vrrp.51", "-"]
+    );
+    expect(
+        &file("\"gw0\"", "true", "\"gw0\""),
+        18,
+        12,
+        "duplicate `use_vmac` interface `gw0`",
+    );
+}
+
 #[test]
 fn script_identities_are_user_or_user_and_group() {
     let with = |v: &str| format!("[global]\nscript_user = \"{v}\"\n{BASE}");

@@ -7,11 +7,12 @@
 //! The thread is a plain loop over one epoll set, not an async runtime: each instance's timer
 //! and receiving socket, and one eventfd for the daemon's messages. An idle master's advert is
 //! one wakeup, a send and a re-arm. The same three system calls made on tokio's current-thread
-//! runtime (its I/O driver's turn, the task's wake, schedule and poll, a select) cost a third
-//! more CPU than made bare, in paired rounds at 100 ms adverts, and put haldir above
-//! keepalived (scripts/bench/idle; README, "Idle cost"): few instructions, but a thread that
-//! sleeps between adverts wakes to cold caches, and a longer path through more memory pays
-//! for them.
+//! runtime (its I/O driver's turn, the task's wake, schedule and poll, a select) cost 1.12
+//! times as much CPU as made bare, in paired rounds at 100 ms adverts (scripts/bench/idle
+//! with HALDIR_BENCH_TOKIO_FLOOR=1; README, "Idle cost"): more above the floor than all of an
+//! instance's own work, and enough to put haldir above keepalived. Few instructions, but a
+//! thread that sleeps between adverts wakes to cold caches, and a longer path through more
+//! memory pays for them.
 //!
 //! Notify commands still run on a current-thread tokio runtime, on a second thread of VRRP's
 //! (child processes, their exit and the order of each instance's commands are what tokio's
@@ -49,7 +50,8 @@ pub trait Driven: Send {
     fn start(&mut self);
     /// Its timer's descriptor became readable (the deadline may since have moved).
     fn timer(&mut self);
-    /// Its socket became readable: read it to the end.
+    /// Its socket became readable: read what is queued, or a batch and the rest at once
+    /// after (edge-triggered: no new readiness comes for what is left).
     fn readable(&mut self);
     /// A command from the daemon; None when the daemon let go of the instance. False once the
     /// instance has finished: it then leaves the loop and is dropped.
@@ -184,13 +186,14 @@ impl Drop for VrrpThread {
 const CONTROL: u64 = u64::MAX;
 
 fn key(id: u32, slot: usize, socket: bool) -> u64 {
+    debug_assert!(slot < 1 << 31, "a slot is 31 bits of the key");
     (u64::from(id) << 32) | ((slot as u64) << 1) | u64::from(socket)
 }
 
 /// The instances in slots that a wakeup indexes directly (a hash map's lookup was a tenth of
 /// an advert's instructions). A slot is used again once its instance finished: its key's id
 /// tells an event of the instance that was there before (one earlier in the same batch) from
-/// its successor's. Commands find their instance by id, through `slots`.
+/// its successor's. Commands find their instance by id, through `by_id`.
 #[derive(Default)]
 struct Instances {
     slots: Vec<Option<(u32, Box<dyn Driven>)>>,

@@ -79,7 +79,7 @@ elif kind == "length":
     msg = advert(3, 51, 254, "10.0.0.100", src, dst) + b"\xff" * 1200
 elif kind == "valid":
     msg = advert(3, 51, 254, "10.0.0.100", src, dst)
-elif kind == "flood":
+elif kind in ("flood", "burst"):
     msg = advert(3, 99, 254, "10.0.0.100", src, dst)
 else:
     sys.exit("unknown kind " + kind)
@@ -87,17 +87,27 @@ s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
 s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
 s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
 s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
+if kind == "burst":  # COUNT at once
+    for _ in range(int(sys.argv[4])):
+        s.sendto(msg, (dst, 0))
+    sys.exit(0)
 if kind != "flood":
     for _ in range(3):
         s.sendto(msg, (dst, 0))
     sys.exit(0)
-# As fast as this process can, for the seconds given; how many were sent goes to stdout.
+# 100 every 5 ms (20,000 a second, if this process keeps up) for SECONDS: a rate far above any
+# segment's adverts that the host still carries without dropping in its own queues; how many
+# were sent goes to stdout.
 import time
-end, n = time.monotonic() + float(sys.argv[4]), 0
+start, n = time.monotonic(), 0
+end = start + float(sys.argv[4])
 while time.monotonic() < end:
-    for _ in range(500):
+    for _ in range(100):
         s.sendto(msg, (dst, 0))
-    n += 500
+    n += 100
+    ahead = start + n / 20000 - time.monotonic()
+    if ahead > 0:
+        time.sleep(ahead)
 print(n)
 PY
 forge() { at "$1" python3 "$LAB/forge.py" "$2" "$3" "$4"; }
@@ -136,11 +146,23 @@ hostile length V3 length
 say "a well-formed advert from off-link, routed in"
 hostile valid V3 ttl far 10.1.0.66 10.0.0.11
 
-# Every VRRP packet on the segment reaches every instance's socket: a flood of them (here of
-# another VRID, dropped as such) must not hold the VRRP thread. Each instance reads a batch
-# at a turn and leaves the rest for its next (src/vrrp/instance.rs, receive), so its own
-# adverts and the other instance's keep their time; an observer on the segment, whose socket
-# takes lb1's packets only (connect), measures the gaps.
+# Every VRRP packet on the segment reaches every instance's socket. An instance reads 64 at a
+# turn and leaves the rest to its timer at once (src/vrrp/instance.rs, receive), so that a
+# flood takes turns with the adverts. First that the rest is read although nothing new comes:
+# 150 packets (more than two turns) queued while the daemon is stopped, then not one more.
+say "150 packets queued while the daemon is stopped are all read, 64 at a turn"
+was=$(dropped V3 vrid)
+kill -STOP "$(cat "$LAB/lb1.pid")"
+at evil python3 "$LAB/forge.py" burst 10.0.0.66 224.0.0.18 150
+sleep 0.2
+kill -CONT "$(cat "$LAB/lb1.pid")"
+all_read() { now=$(dropped V3 vrid); [ $(( ${now:-0} - ${was:-0} )) -ge 150 ]; }
+wait_until all_read || fail "the 150 queued packets are all read (dropped as vrid: $(( ${now:-0} - ${was:-0} )))"
+ok "all 150 read and dropped as vrid (${was:-0} → $now)"
+
+# Then a flood from two processes while an observer on the segment, whose socket takes lb1's
+# packets only, measures the gaps between lb1's adverts. At most one may be lost on the way
+# (the flood shares the host's queues with them): a gap of 250 ms, not more.
 say "a flood of adverts from the segment, while an observer listens to lb1"
 was=$(dropped V3 vrid)
 ip netns exec router python3 "$(dirname "$SCENARIO")/tools/advert-gaps.py" 10.0.0.11 6 10.0.0.1 > "$LAB/gaps" &
@@ -158,8 +180,8 @@ read -r count gap < "$LAB/gaps"
 ok "$sent flood packets sent in 5 s, $(( now - was )) dropped by V3; lb1 sent $count adverts of V3 and V2 in 6 s, the longest gap ${gap} ms"
 [ $(( now - was )) -ge $(( sent / 2 )) ] || fail "V3 read the flood (at least half of it dropped as vrid)"
 [ "$count" -ge 55 ] || { tail "$LAB/lb1.log"; fail "lb1 kept sending under the flood (at least 55 adverts in 6 s: 60 of V3, 6 of V2)"; }
-[ "$gap" -le 200 ] || { tail "$LAB/lb1.log"; fail "the longest gap between lb1's adverts is within 2 intervals (200 ms): it was ${gap} ms"; }
-ok "no gap longer than 2 intervals of V3 under the flood"
+[ "$gap" -le 250 ] || { tail "$LAB/lb1.log"; fail "the longest gap between lb1's adverts is 250 ms at most (one lost): it was ${gap} ms"; }
+ok "no gap longer than 250 ms under the flood"
 check_eq "no transition in all of it" "$before" "$(flips)"
 check_eq "both still MASTER by the metrics" "1 1" "$(state V3) $(state V2)"
 

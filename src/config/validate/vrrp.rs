@@ -86,9 +86,10 @@ pub(super) fn instances(
     let mut names = Unique::new("vrrp_instance name");
     let mut routers = Unique::new("virtual router (interface, family, virtual_router_id)");
     let mut vips = Unique::new("virtual_ipaddress");
+    let mut vmacs = VmacNames::new(raw);
     let mut out = Vec::new();
     for sp in raw {
-        if let Some(inst) = instance(sp, scripts, alerts, d) {
+        if let Some(mut inst) = instance(sp, scripts, alerts, d) {
             let name_at = sp.value.name.as_ref().map_or(sp.loc, |n| n.loc());
             let vrid_at = sp
                 .value
@@ -117,12 +118,65 @@ pub(super) fn instances(
                     }
                 }
             }
+            ok &= vmacs.claim(sp, &mut inst, d);
             if ok {
                 out.push((sp.loc, inst));
             }
         }
     }
     out
+}
+
+/// The VMACs' names, one instance each: two instances on one macvlan would put their
+/// addresses on one segment's interface and take it away from each other. As keepalived
+/// names them (vrrp/vrrp.c, create_vmac_name): `use_vmac = true` is `vrrp.VRID`, or, when
+/// another instance of the file has that name, `vrrp1.VRID`, `vrrp2.VRID`, … (the same VRID
+/// on two interfaces). A name given twice is an error; keepalived ignores the second and
+/// makes one up, which would leave the file saying one thing and the host another.
+struct VmacNames {
+    named: HashSet<String>,
+    used: Unique<'static, String>,
+}
+
+impl VmacNames {
+    /// The names the file gives, which `true` must not take.
+    fn new(raw: &[Sp<raw::VrrpInstance>]) -> VmacNames {
+        let named = raw
+            .iter()
+            .filter_map(|sp| match &sp.value.use_vmac {
+                Some(l) => match &l.raw.value {
+                    super::super::leaf::Scalar::Str(n) => Some(n.clone()),
+                    _ => None,
+                },
+                None => None,
+            })
+            .collect();
+        VmacNames {
+            named,
+            used: Unique::new("`use_vmac` interface"),
+        }
+    }
+
+    /// Gives `inst` its VMAC's name (or refuses a name another instance has): false then.
+    fn claim(
+        &mut self,
+        sp: &Sp<raw::VrrpInstance>,
+        inst: &mut VrrpInstance,
+        d: &mut Diags,
+    ) -> bool {
+        let (Some(vmac), Some(leaf)) = (&mut inst.vmac, &sp.value.use_vmac) else {
+            return true;
+        };
+        if matches!(leaf.raw.value, super::super::leaf::Scalar::Bool(true)) {
+            let vrid = inst.virtual_router_id;
+            let mut num = 0;
+            while self.named.contains(&vmac.name) || self.used.seen.contains_key(&vmac.name) {
+                num += 1;
+                vmac.name = format!("vrrp{num}.{vrid}");
+            }
+        }
+        self.used.insert(vmac.name.clone(), leaf.loc(), d)
+    }
 }
 
 fn instance(
