@@ -309,6 +309,14 @@ pub fn link(index: u32) -> LinkMessage {
     m
 }
 
+/// The interface a link stands on (IFLA_LINK: a macvlan's or VLAN's base).
+pub fn link_parent(m: &LinkMessage) -> Option<u32> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Link(parent) => Some(*parent),
+        _ => None,
+    })
+}
+
 /// An interface's index and whether it is up with a carrier, from a link announcement.
 pub fn link_state(msg: &RouteNetlinkMessage) -> Option<(u32, bool)> {
     match msg {

@@ -135,15 +135,32 @@ impl Rtnl {
     ) -> io::Result<Vec<RouteNetlinkMessage>> {
         let mut out = Vec::new();
         for v6 in [false, true] {
-            let seq = self.sock.next_seq();
-            let answer = self.sock.dump(&frame(request(v6), NLM_F_DUMP, seq), seq)?;
-            for (kind, payload) in answer {
-                let mut header = NetlinkHeader::default();
-                header.message_type = kind;
-                out.extend(RouteNetlinkMessage::deserialize(&header, &payload).ok());
-            }
+            out.extend(self.dump_one(request(v6))?);
         }
         Ok(out)
+    }
+
+    /// The messages of one dump request.
+    fn dump_one(&mut self, request: RouteNetlinkMessage) -> io::Result<Vec<RouteNetlinkMessage>> {
+        let seq = self.sock.next_seq();
+        let answer = self.sock.dump(&frame(request, NLM_F_DUMP, seq), seq)?;
+        Ok(answer
+            .into_iter()
+            .filter_map(|(kind, payload)| {
+                let mut header = NetlinkHeader::default();
+                header.message_type = kind;
+                RouteNetlinkMessage::deserialize(&header, &payload).ok()
+            })
+            .collect())
+    }
+
+    /// The interface that interface `index` stands on (a macvlan's base), if any.
+    pub fn link_parent(&mut self, index: u32) -> io::Result<Option<u32>> {
+        let all = self.dump_one(RouteNetlinkMessage::GetLink(route::link(0)))?;
+        Ok(all.iter().find_map(|m| match m {
+            RouteNetlinkMessage::NewLink(l) if l.header.index == index => route::link_parent(l),
+            _ => None,
+        }))
     }
 
     /// Every route in `table`, of both families.

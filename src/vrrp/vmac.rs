@@ -58,19 +58,33 @@ impl Vmac {
     /// a macvlan made here is removed again and the base interface left as it was.
     pub fn open(rtnl: &mut Rtnl, name: &str, base: &str, vrid: u8) -> io::Result<Vmac> {
         let want = mac(vrid);
-        let made = match link::index(name) {
-            Ok(_) if link::mac(name)? == want => {
+        let base_index = link::index(base)?;
+        let mut found = link::index(name).ok();
+        if let Some(index) = found
+            && link::mac(name)? == want
+            && rtnl.link_parent(index)? != Some(base_index)
+        {
+            // Left by an earlier run whose instance stood on another interface (a crash, then
+            // an edited file): kept, its addresses would go to the wrong segment. keepalived
+            // deletes such a macvlan and makes it anew (vrrp/vrrp.c, "already exists but is
+            // incompatible").
+            info!(vmac = %name, base = %base, "virtual MAC interface on another interface: made anew");
+            rtnl.delete_link(index)
+                .map_err(|e| io::Error::new(e.kind(), format!("cannot remove {name}: {e}")))?;
+            found = None;
+        }
+        let made = match found {
+            Some(_) if link::mac(name)? == want => {
                 info!(vmac = %name, "virtual MAC interface already there: kept");
                 false
             }
-            Ok(_) => {
+            Some(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
                     format!("{name} exists and does not have the virtual MAC of VRID {vrid}"),
                 ));
             }
-            Err(_) => {
-                let base_index = link::index(base)?;
+            None => {
                 rtnl.add_macvlan(name, base_index, want)
                     .map_err(|e| io::Error::new(e.kind(), format!("cannot make {name}: {e}")))?;
                 info!(vmac = %name, base = %base, "virtual MAC interface made");

@@ -175,4 +175,22 @@ grep -q "$refusal" "$LAB/h3.log" || { cat "$LAB/h3.log"; fail "the refusal names
 ok "refused (exit status $rc): $(grep -o "$refusal.*" "$LAB/h3.log" | head -1)"
 check_run "no vrrp.53 left" sh -c "! ip -n h link show vrrp.53 >/dev/null 2>&1"
 check_eq "eth0's settings as they were" "$arp_before" "$(arp_settings)"
+
+# A vrrp.51 with the virtual MAC but on another interface (left by a run whose instance stood
+# there, then the file edited): kept, the VIP would go to the wrong segment. As keepalived
+# does (vrrp/vrrp.c, "already exists but is incompatible"), haldir makes it anew on eth0.
+say "a vrrp.51 left on another interface is made anew on eth0"
+ip -n h link add other0 type veth peer name other1 || fail "another interface in h"
+ip -n h link set other0 up
+ip -n h link add vrrp.51 link other0 address "$VMAC" type macvlan mode private || fail "a vrrp.51 on it"
+check_run "vrrp.51 stands on other0 with the virtual MAC" \
+    sh -c "ip -n h -o link show vrrp.51 | grep 'vrrp.51@other0' | grep -q '$VMAC'"
+cp "$LAB/h.one" "$LAB/h.toml"
+start_h
+t=$(until_ms 5000 vip_on_vmac h) || { logs; ip -n h -d link show vrrp.51; fail "haldir is master with the VIP on vrrp.51"; }
+check_run "vrrp.51 stands on eth0 now" sh -c "ip -n h -o link show vrrp.51 | grep -q 'vrrp.51@eth0'"
+t=$(until_ms 3000 ping_vip) || { logs; fail "the client reaches the VIP"; }
+ok "the client reaches the VIP on the new vrrp.51"
+kill -TERM "$(cat "$LAB/h.pid")"
+wait_until sh -c "! kill -0 $(cat "$LAB/h.pid")" || fail "haldir has stopped"
 true
