@@ -186,7 +186,8 @@ fn genhash(
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.log_format);
+    // The daemon's log thread writes out what it holds when this is dropped, at the end.
+    let _log = logging::init(cli.log_format, matches!(cli.command, Command::Run));
     match cli.command {
         Command::Check { print } => check::run(&cli.config, print),
         Command::Run => crate::daemon::run(&cli.config),

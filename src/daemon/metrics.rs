@@ -208,6 +208,13 @@ fn states(r: &mut Registry, s: &Status) {
     let tasks = Gauge::<i64>::default();
     tasks.set(s.tasks as i64);
     r.register("haldir_runtime_tasks", "Tasks alive in the daemon", tasks);
+    let lost = Counter::<u64>::default();
+    lost.inc_by(crate::logging::dropped_lines() as u64);
+    r.register(
+        "haldir_log_lines_dropped",
+        "Log lines dropped because the log's reader (journald) did not read them",
+        lost,
+    );
     let state = gauge(
         r,
         "haldir_vrrp_state",

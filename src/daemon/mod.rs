@@ -532,6 +532,7 @@ impl Daemon {
                     d.announce();
                 }
                 _ = repair => {
+                    crate::logging::report_dropped();
                     d.reconcile("interval");
                     // The table read and the probes since the last trim leave freed pages
                     // resident (measured: 10,000 checked servers, 11.1 MiB of heap before
@@ -552,7 +553,19 @@ impl Daemon {
                     // server, the table they wrote) is let go as start-up's was.
                     release_code(&d.config);
                 }
-                _ = ping => systemd::watchdog(),
+                _ = ping => {
+                    // Fed only while VRRP's thread answers too: a director whose adverts
+                    // stopped must be restarted even if this loop runs on.
+                    if d.vrrp.answering() {
+                        systemd::watchdog();
+                    } else {
+                        tracing::error!(
+                            "VRRP's thread has not answered since the last watchdog turn: \
+                             the watchdog is no longer fed, for systemd to restart haldir"
+                        );
+                    }
+                    crate::logging::report_dropped();
+                }
                 _ = term.recv() => break,
                 _ = int.recv() => break,
             }

@@ -113,6 +113,11 @@ impl VrrpSet {
         self.own_faults.clear();
     }
 
+    /// Whether VRRP's thread answered the daemon's last ping (see `VrrpThread::answering`).
+    pub fn answering(&self) -> bool {
+        self.thread.answering()
+    }
+
     pub fn statuses(&self) -> Vec<instance::Status> {
         self.handles
             .iter()

@@ -31,7 +31,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -61,13 +61,17 @@ pub trait Driven: Send {
 enum Message {
     Add(u32, Box<dyn Driven>),
     Command(u32, Option<Command>),
+    /// The daemon asks whether the loop still turns; the loop answers by noting the number.
+    Ping(u64),
     Stop,
 }
 
-/// The daemon's messages to the loop, and the eventfd that wakes it for them.
+/// The daemon's messages to the loop, the eventfd that wakes it for them, and the last ping
+/// the loop answered.
 struct Control {
     queue: Mutex<VecDeque<Message>>,
     wake: OwnedFd,
+    answered: AtomicU64,
 }
 
 impl Control {
@@ -116,6 +120,8 @@ impl Drop for Commands {
 pub struct VrrpThread {
     control: Arc<Control>,
     next_id: AtomicU32,
+    /// The last ping posted to the loop.
+    pinged: AtomicU64,
     thread: Option<JoinHandle<()>>,
     notify: Option<NotifyThread>,
 }
@@ -133,6 +139,7 @@ impl VrrpThread {
             queue: Mutex::new(VecDeque::new()),
             // SAFETY: raw is a new descriptor that nothing else owns.
             wake: unsafe { OwnedFd::from_raw_fd(raw) },
+            answered: AtomicU64::new(0),
         });
         let epoll = epoll_create()?;
         add(&epoll, control.wake.as_raw_fd(), CONTROL)?;
@@ -149,6 +156,7 @@ impl VrrpThread {
         Ok(VrrpThread {
             control,
             next_id: AtomicU32::new(0),
+            pinged: AtomicU64::new(0),
             thread: Some(thread),
             notify: Some(notify),
         })
@@ -162,6 +170,22 @@ impl VrrpThread {
             id,
             control: self.control.clone(),
         }
+    }
+
+    /// Whether the loop answered the last ping; if so, pings it again. Called at each turn of
+    /// the daemon's watchdog, which feeds systemd's only while this holds: a loop stuck in a
+    /// system call or a bug keeps its addresses and sends no adverts (the peer takes them
+    /// too), while the daemon's own loop, which sends the pings, may be fine. Without it
+    /// systemd would never restart such a director. A ping is one wakeup of the loop per
+    /// watchdog turn (half of `WatchdogSec`).
+    pub fn answering(&self) -> bool {
+        let asked = self.pinged.load(Ordering::Relaxed);
+        if self.control.answered.load(Ordering::Acquire) < asked {
+            return false;
+        }
+        self.pinged.store(asked + 1, Ordering::Relaxed);
+        self.control.post(Message::Ping(asked + 1));
+        true
     }
 
     /// The notify commands' runtime (an instance opened outside the loop spawns nothing).
@@ -304,6 +328,7 @@ fn messages(epoll: &OwnedFd, control: &Control, instances: &mut Instances) -> bo
                     remove(epoll, instances, slot);
                 }
             }
+            Message::Ping(n) => control.answered.store(n, Ordering::Release),
             Message::Stop => {
                 // Any instance the daemon still held resigns as if let go.
                 for slot in 0..instances.slots.len() {
@@ -340,9 +365,9 @@ fn remove(epoll: &OwnedFd, instances: &mut Instances, slot: usize) {
 
 /// A panic on the VRRP thread: the process ends at once (see the module's note).
 fn crashed() -> ! {
-    error!(
+    crate::logging::last_words(
         "the VRRP thread panicked: haldir stops at once, for its service manager to restart it \
-         (the restart takes back the addresses it finds)"
+         (the restart takes back the addresses it finds)",
     );
     std::process::abort()
 }
@@ -422,6 +447,7 @@ impl Drop for NotifyThread {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::net::UnixDatagram;
     use std::sync::mpsc;
     use std::time::Duration;
 
@@ -534,13 +560,27 @@ mod tests {
         assert_eq!(next(), "timer 1 on haldir-vrrp");
     }
 
-    /// A stand-in whose timer handler panics, as a bug would.
-    struct Panics {
+    /// A stand-in whose timer fires 10 ms after it joins and runs `on_timer`: a panic, as a
+    /// bug would, or a wait, as a loop stuck in a system call would.
+    struct OnTimer {
         timer: Timer,
         socket: std::os::unix::net::UnixDatagram,
+        on_timer: Box<dyn FnMut() + Send>,
     }
 
-    impl Driven for Panics {
+    impl OnTimer {
+        fn new(on_timer: impl FnMut() + Send + 'static) -> (Box<OnTimer>, UnixDatagram) {
+            let (ours, theirs) = UnixDatagram::pair().unwrap();
+            let t = OnTimer {
+                timer: Timer::new().unwrap(),
+                socket: theirs,
+                on_timer: Box::new(on_timer),
+            };
+            (Box::new(t), ours)
+        }
+    }
+
+    impl Driven for OnTimer {
         fn descriptors(&self) -> [RawFd; 2] {
             [self.timer.fd(), self.socket.as_raw_fd()]
         }
@@ -550,7 +590,7 @@ mod tests {
                 .set(Some(Instant::now() + Duration::from_millis(10)));
         }
         fn timer(&mut self) {
-            panic!("a bug in an instance");
+            (self.on_timer)();
         }
         fn readable(&mut self) {}
         fn command(&mut self, _: Option<Command>) -> bool {
@@ -566,11 +606,8 @@ mod tests {
         const CHILD: &str = "HALDIR_TEST_VRRP_PANIC_CHILD";
         if std::env::var_os(CHILD).is_some() {
             let t = VrrpThread::start().unwrap();
-            let (_ours, theirs) = std::os::unix::net::UnixDatagram::pair().unwrap();
-            let _commands = t.add(Box::new(Panics {
-                timer: Timer::new().unwrap(),
-                socket: theirs,
-            }));
+            let (panics, _ours) = OnTimer::new(|| panic!("a bug in an instance"));
+            let _commands = t.add(panics);
             std::thread::sleep(Duration::from_secs(5));
             return; // still alive: the parent's assertion fails
         }
@@ -587,5 +624,46 @@ mod tests {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{stderr}");
         assert!(stderr.contains("a bug in an instance"), "{stderr}");
+        // Written past the log thread's queue, which the abort would lose.
+        assert!(stderr.contains("the VRRP thread panicked"), "{stderr}");
+    }
+
+    fn answers_within(t: &VrrpThread, d: Duration) -> bool {
+        let until = Instant::now() + d;
+        while Instant::now() < until {
+            if t.answering() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    /// The daemon feeds systemd's watchdog only while the loop answers its pings: a loop
+    /// that stopped turning is reported at the next ask, and one that turns again answers.
+    #[test]
+    fn the_loop_answers_pings_only_while_it_turns() {
+        let t = VrrpThread::start().unwrap();
+        assert!(t.answering(), "the first ask waits for nothing");
+        assert!(
+            answers_within(&t, Duration::from_secs(2)),
+            "the loop answers"
+        );
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (blocks, _ours) = OnTimer::new(move || {
+            let _ = released.recv();
+        });
+        let _commands = t.add(blocks);
+        std::thread::sleep(Duration::from_millis(200)); // its timer fired: the loop is stuck
+        // The ping before may have been answered before the loop stuck; this one cannot be.
+        let _ = t.answering();
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!t.answering(), "a stuck loop does not answer");
+        assert!(!t.answering(), "nor when asked again");
+        release.send(()).unwrap();
+        assert!(
+            answers_within(&t, Duration::from_secs(2)),
+            "the loop answers once it turns again"
+        );
     }
 }

@@ -1,7 +1,8 @@
 # An operator's session with the Debian package on Debian 12, systemd as PID 1 (the
 # real-systemd lab, scripts/systemd-lab): install, start, status, reloads good and bad, a
-# check failing and returning, a drain across a restart, kill -9, the watchdog, a stop with a
-# slow notify script, the journal's priorities, and no sandbox denial. ipvsadm is the witness.
+# check failing and returning, a drain across a restart, kill -9, the watchdog (a hung daemon,
+# a stuck VRRP thread), a stalled journal, a stop with a slow notify script, the journal's
+# priorities, and no sandbox denial. ipvsadm is the witness.
 
 say "the package installs"
 check_run "dpkg -i installs haldir" dpkg -i /lab/haldir.deb
@@ -142,6 +143,78 @@ ok "the watchdog ended the hung daemon and systemd restarted it"
 journal | grep -q 'Watchdog timeout' || journalctl --no-pager | grep -q 'haldir.service: Watchdog timeout' \
     || fail "systemd logged the watchdog timeout"
 ok "systemd logged the watchdog timeout"
+
+say "the watchdog restarts a director whose VRRP thread is stuck"
+# Only the VRRP thread stops (ptrace's PTRACE_SEIZE then PTRACE_INTERRUPT on that one thread,
+# x86-64 system call 101, from perl-base): the daemon's own loop, which sends the pings, runs
+# on. haldir feeds the watchdog only while the VRRP thread answers its pings.
+wait_until restarted || fail "the daemon is back after the watchdog test"
+pid=$(main_pid)
+tid=$(grep -l '^haldir-vrrp$' /proc/"$pid"/task/*/comm | cut -d/ -f5)
+[ -n "$tid" ] || fail "the VRRP thread is found"
+since=$(date '+%Y-%m-%d %H:%M:%S')
+perl -e '$t = 0 + shift; syscall(101, 0x4206, $t, 0, 0) == 0 or die "seize: $!";
+    syscall(101, 0x4207, $t, 0, 0) == 0 or die "interrupt: $!"; sleep 120' "$tid" 2>&1 &
+tracer=$!
+timed_out() { journalctl --no-pager -o cat --since "$since" | grep -q 'haldir.service: Watchdog timeout'; }
+i=0
+until timed_out; do
+    sleep 0.5; i=$((i + 1))
+    [ $i -gt 60 ] && { grep State /proc/"$pid"/task/"$tid"/status; journal | tail -n 15; kill "$tracer"; fail "the watchdog times out"; }
+done
+ok "systemd's watchdog timed out while the VRRP thread was stopped"
+# The stopped thread is the tracer's to reap once killed: the tracer goes, the process ends.
+kill "$tracer"
+i=0
+until restarted; do sleep 0.5; i=$((i + 1)); [ $i -gt 60 ] && { journal | tail -n 15; fail "systemd restarts the director"; }; done
+ok "systemd restarted the director: MainPID $pid -> $(main_pid)"
+journal --since "$since" | grep -q "VRRP's thread has not answered" || fail "haldir said why it stopped feeding the watchdog"
+ok "haldir said why it stopped feeding the watchdog"
+
+say "a stalled journal does not stop the director"
+# journald stopped: nothing reads haldir's stream. Ten reloads that change 2,000 services
+# each log about 30,000 lines: more than the stream holds (systemd gives it an 8 MiB send
+# buffer, about 9,000 lines) and haldir's queue (2 MiB, about 12,000) together. haldir drops
+# and counts what its queue cannot hold; its loop, its VRRP adverts and
+# the watchdog go on (the 3 s watchdog would restart a daemon blocked on a write).
+big_conf() { # WEIGHT
+    conf 1 'metrics_listen = "127.0.0.1:9474"'
+    for port in $(seq 1000 2999); do
+        printf '[[virtual_server]]\nname = "s%s"\naddress = "10.0.0.100:%s"\nforwarding = "nat"\n[[virtual_server.real_server]]\naddress = "10.0.1.2:80"\nweight = %s\n' \
+            "$port" "$port" "$1" >> /etc/haldir/haldir.toml
+    done
+}
+services_at() { [ "$(ipvsadm -Ln | awk -v w="$1" '$2 == "10.0.1.2:80" && $4 == w' | wc -l)" -ge 2000 ]; }
+sent() { haldir status --json | tr -d ' \n' | grep -o '"adverts_sent":[0-9]*' | head -n 1 | cut -d: -f2; }
+big_conf 2
+check_run "reload to 2,000 services" timeout 60 haldir reload
+wait_until services_at 2 || fail "2,000 services in IPVS"
+pid=$(main_pid)
+sent0=$(sent)
+jpid=$(systemctl show -p MainPID --value systemd-journald)
+kill -STOP "$jpid" || fail "journald stops"
+check_eq "journald is stopped" T "$(awk '{print $3}' /proc/"$jpid"/stat)"
+for w in $(seq 3 12); do
+    big_conf "$w"
+    timeout 30 haldir reload > /dev/null || { kill -CONT "$jpid"; fail "haldir reload answers while the journal is stalled (weight $w)"; }
+done
+ok "ten reloads of 2,000 changes each answered while journald was stopped"
+services_at 12 || { kill -CONT "$jpid"; fail "the last reload is in IPVS"; }
+ok "ipvsadm: the last reload's weights are in IPVS"
+sleep 6 # two watchdog periods
+check_eq "the watchdog was fed: the same daemon" "$pid" "$(main_pid)"
+sent1=$(sent)
+[ $((sent1 - sent0)) -ge 50 ] || { kill -CONT "$jpid"; fail "adverts went on while the journal was stalled ($sent0 -> $sent1)"; }
+ok "adverts went on while the journal was stalled: $sent0 -> $sent1"
+kill -CONT "$jpid"
+dropped=$(curl -s http://127.0.0.1:9474/metrics | awk '/^haldir_log_lines_dropped_total/ {print $2}')
+[ "${dropped:-0}" -gt 0 ] || { journal | grep -c 'reload change'; fail "the dropped lines are counted in /metrics ($dropped)"; }
+ok "/metrics counts $dropped dropped log lines"
+wait_until sh -c "journalctl -u haldir --no-pager -o cat | grep -q 'log lines dropped'" || fail "haldir says it dropped lines"
+ok "the journal says how many lines were dropped: $(journal | grep 'log lines dropped' | tail -n 1)"
+conf 1
+check_run "back to one service" timeout 60 haldir reload
+
 rm -r /etc/systemd/system/haldir.service.d
 systemctl daemon-reload
 systemctl restart haldir

@@ -5,9 +5,25 @@
 //! starts with its syslog priority as sd-daemon(3) defines it (`<3>` error, `<4>` warning,
 //! `<6>` info, `<7>` debug) and carries no timestamp of its own: journald records the
 //! priority, so `journalctl -p err` finds haldir's errors, and adds the time itself.
+//!
+//! The daemon never waits for its log's reader. A journald that stops reading (stalled on a
+//! slow disk, frozen, restarting) fills the stream socket (systemd gives it 8 MiB, about
+//! 9,000 lines), and a write to it then blocks: the daemon's loop with it (no checks acted on, no watchdog ping,
+//! so systemd kills it), and the VRRP thread at its next log line (no adverts: the peer takes
+//! the addresses this director still holds). So `haldir run` hands its lines to a thread of
+//! their own (`haldir-log`) through a queue ([`queue`]); when the queue is full a line is
+//! dropped and counted, and the daemon says how many were lost once the log reads again
+//! ([`report_dropped`]) and in `/metrics`. The commands other than `run` write directly.
+
+mod queue;
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use queue::Flush;
+use queue::{Dropped, Queue};
 
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
@@ -21,7 +37,14 @@ pub enum LogFormat {
     Json,
 }
 
-pub fn init(format: LogFormat) {
+/// The daemon's count of lines dropped by its queue.
+static DROPPED: OnceLock<Dropped> = OnceLock::new();
+/// The count of dropped lines at the last report that reached the queue.
+static REPORTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets up the logs. With `background` (the daemon), lines go through the log thread, and
+/// what is returned must live until the end: dropping it writes out what is queued.
+pub fn init(format: LogFormat, background: bool) -> Option<Flush> {
     let filter = std::env::var("HALDIR_LOG")
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
@@ -29,15 +52,79 @@ pub fn init(format: LogFormat) {
         .unwrap_or_else(|| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
         // Colour only for a person at a terminal, never into journald or a file.
         .with_ansi(std::io::stderr().is_terminal());
+    if !background {
+        install(builder.with_writer(std::io::stderr), format);
+        return None;
+    }
+    match Queue::start(std::io::stderr(), queue::BUDGET) {
+        Ok((queue, flush)) => {
+            let _ = DROPPED.set(queue.counter());
+            install(builder.with_writer(queue), format);
+            Some(flush)
+        }
+        Err(e) => {
+            // No thread for the logs: they are written directly, as by the other commands.
+            install(builder.with_writer(std::io::stderr), format);
+            tracing::warn!(error = %e, "no thread for the logs: they are written directly");
+            None
+        }
+    }
+}
+
+fn install<W>(
+    builder: tracing_subscriber::fmt::SubscriberBuilder<
+        tracing_subscriber::fmt::format::DefaultFields,
+        tracing_subscriber::fmt::format::Format,
+        EnvFilter,
+        W,
+    >,
+    format: LogFormat,
+) where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     // A second initialisation (tests calling the CLI twice in one process) is harmless.
     let _ = match format {
         LogFormat::Text if stderr_is_journal() => builder.event_format(Journal).try_init(),
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// Lines dropped since the daemon started because the log's reader did not read.
+pub fn dropped_lines() -> usize {
+    DROPPED.get().map_or(0, Dropped::get)
+}
+
+/// Says how many lines were dropped since the last report, if any; called at the daemon's
+/// periodic turns (the watchdog's, the repair's), which wake it anyway. A report that is
+/// itself dropped (the reader still stalled) is made again at a later turn.
+pub fn report_dropped() {
+    let dropped = dropped_lines();
+    let reported = REPORTED.load(Ordering::Relaxed);
+    if dropped <= reported {
+        return;
+    }
+    tracing::warn!(
+        lines = dropped - reported,
+        since_start = dropped,
+        "log lines dropped: the log's reader (journald) was not reading, and the daemon does not wait for it"
+    );
+    if dropped_lines() == dropped {
+        REPORTED.store(dropped, Ordering::Relaxed);
+    }
+}
+
+/// Writes an error straight to stderr, past the log thread's queue: the last words of a
+/// process about to abort, which the queue would lose with the process.
+pub fn last_words(text: &str) {
+    let line = if stderr_is_journal() {
+        journal_lines(priority(&Level::ERROR), text)
+    } else {
+        format!("ERROR {text}\n")
+    };
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
 }
 
 /// Whether stderr is the journal's stream: `JOURNAL_STREAM` is "DEVICE:INODE" of it
