@@ -351,12 +351,14 @@ impl Daemon {
             link_tx,
         )
         .map_err(StartError::VrrpThread)?;
+        crate::vrrp::vmac::remember_in(&config.global.state_dir);
         if let Err(e) = vrrp::start_all(&mut vrrp, &config) {
             vrrp.stop_all(tokio::time::Instant::now() + STOP_BUDGET)
                 .await;
             control.abort();
             return Err(StartError::Vrrp(e));
         }
+        crate::vrrp::vmac::put_back_left();
         if let Some(role) = &config.local_role()
             && let Err(e) = host.set_up_role(role, &config.global.state_dir)
         {

@@ -9,9 +9,16 @@
 //! base interface (the macvlan has no route of its own), and the ARP request for its next hop
 //! would otherwise name the VIP with the base interface's MAC — teaching the neighbour the
 //! very MAC the VMAC exists to hide.
+//!
+//! The base interface's own values are kept in `state_dir/vmac-bases.json` while haldir's
+//! stand, as the real-server role keeps its own: a daemon restarted after `kill -9` finds
+//! haldir's values on the interface and would otherwise take them for the originals and "put
+//! back" its own at the stop (keepalived, which keeps them in memory only, does). The restart
+//! puts back at once those of an interface on which no VMAC stands any more.
 
 use std::collections::BTreeMap;
 use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use tracing::{info, warn};
@@ -148,15 +155,97 @@ fn bases() -> MutexGuard<'static, BTreeMap<String, Base>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Where the base interfaces' own values are kept; none in unit tests.
+static RECORD: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Each base interface with haldir's settings on it, and its own values of them.
+type Originals = BTreeMap<String, BTreeMap<String, String>>;
+
+/// Keeps the base interfaces' own values in `state_dir` from now on.
+pub fn remember_in(state_dir: &Path) {
+    let mut record = RECORD.lock().unwrap_or_else(|p| p.into_inner());
+    *record = Some(state_dir.join("vmac-bases.json"));
+}
+
+fn record_path() -> Option<PathBuf> {
+    RECORD.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// The record, empty when there is none; a damaged one is reported and read as empty (the
+/// interfaces' values as found are then the originals, as without a record).
+fn load_originals(path: &Path) -> Originals {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            warn!(path = %path.display(), error = %e, "the record of the VMAC base interfaces' settings is damaged: ignored");
+            Originals::new()
+        }),
+        Err(_) => Originals::new(),
+    }
+}
+
+/// Writes the record atomically, or removes it when empty.
+fn save_originals(path: &Path, originals: &Originals) {
+    let write = || -> io::Result<()> {
+        if originals.is_empty() {
+            return match std::fs::remove_file(path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            };
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(originals).map_err(io::Error::other)?,
+        )?;
+        std::fs::rename(&tmp, path)
+    };
+    if let Err(e) = write() {
+        warn!(path = %path.display(), error = %e, "cannot keep the VMAC base interfaces' settings");
+    }
+}
+
+/// Changes the record's entry of `base` (None removes it).
+fn record(base: &str, saved: Option<&[(&'static str, String)]>) {
+    let Some(path) = record_path() else {
+        return;
+    };
+    let mut originals = load_originals(&path);
+    match saved {
+        Some(saved) => {
+            let values = saved.iter().map(|(k, v)| (k.to_string(), v.clone()));
+            originals.insert(base.to_string(), values.collect());
+        }
+        None => {
+            originals.remove(base);
+        }
+    }
+    save_originals(&path, &originals);
+}
+
+/// The own values of `base` that an earlier run recorded, if it left them.
+fn recorded(base: &str) -> BTreeMap<String, String> {
+    record_path()
+        .map(|path| load_originals(&path).remove(base).unwrap_or_default())
+        .unwrap_or_default()
+}
+
 fn hold_base(base: &str) -> io::Result<()> {
     let mut bases = bases();
     if let Some(b) = bases.get_mut(base) {
         b.users += 1;
         return Ok(());
     }
+    let earlier = recorded(base);
     let mut saved = Vec::new();
     for (key, value) in BASE_SETTINGS {
-        let set = read_sysctl(base, key).and_then(|was| {
+        let own = match earlier.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => read_sysctl(base, key),
+        };
+        let set = own.and_then(|was| {
             write_sysctl(base, key, value)?;
             Ok(was)
         });
@@ -168,6 +257,7 @@ fn hold_base(base: &str) -> io::Result<()> {
             }
         }
     }
+    record(base, Some(&saved));
     bases.insert(base.to_string(), Base { users: 1, saved });
     Ok(())
 }
@@ -182,7 +272,35 @@ fn release_base(base: &str) {
         && let Some(b) = bases.remove(base)
     {
         put_back(base, b.saved);
+        record(base, None);
     }
+}
+
+/// Puts back the own values an earlier run recorded for interfaces on which no VMAC of this
+/// run stands (it died with VMACs the configuration no longer has). Called once the
+/// instances of the start are up.
+pub fn put_back_left() {
+    let Some(path) = record_path() else {
+        return;
+    };
+    let held = bases();
+    let mut originals = load_originals(&path);
+    let left: Vec<String> = originals
+        .keys()
+        .filter(|base| !held.contains_key(*base))
+        .cloned()
+        .collect();
+    for base in left {
+        if let Some(values) = originals.remove(&base) {
+            info!(interface = %base, "ARP settings of an earlier run's VMAC put back");
+            for (key, value) in values {
+                if let Err(e) = write_sysctl(&base, &key, &value) {
+                    warn!(error = %e, "cannot put back the base interface's ARP setting");
+                }
+            }
+        }
+    }
+    save_originals(&path, &originals);
 }
 
 fn put_back(base: &str, saved: Vec<(&'static str, String)>) {

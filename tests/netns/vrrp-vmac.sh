@@ -91,8 +91,11 @@ t=$(until_ms 6000 vip_on_vmac k) || { logs; fail "keepalived takes over"; }
 ok "keepalived took the VIP on vrrp.51 after ${t} ms"
 t=$(until_ms 3000 ping_vip) || { logs; fail "the client reaches the VIP at keepalived"; }
 check_run "the client's entry is still the virtual MAC" client_sees_vmac
-# What a dead haldir leaves on eth0; the restart must not take it for the original values.
-for key in arp_ignore arp_filter arp_announce; do ip netns exec h sh -c "echo 0 > /proc/sys/net/ipv4/conf/eth0/$key"; done
+# A dead haldir leaves its settings on eth0: the restart must not take them for eth0's own,
+# which it finds in state_dir/vmac-bases.json (keepalived, which keeps them in memory only,
+# puts back its own values at the stop after such a restart).
+check_eq "eth0 keeps haldir's settings after kill -9" "1 1 2 " "$(arp_settings)"
+check_run "eth0's own settings are kept in the state directory" test -s "$LAB/state/vmac-bases.json"
 
 say "haldir returns with the higher priority and preempts"
 start_h
@@ -109,7 +112,8 @@ say "a clean stop removes haldir's VMAC and puts eth0's ARP settings back"
 kill -TERM "$(cat "$LAB/h.pid")"
 wait_until sh -c "! ip -n h link show vrrp.51 >/dev/null 2>&1" || { logs; fail "vrrp.51 removed"; }
 ok "vrrp.51 removed"
-check_eq "eth0's ARP settings as they were" "$arp_before" "$(arp_settings)"
+check_eq "eth0's ARP settings as they were (before the kill -9 too)" "$arp_before" "$(arp_settings)"
+check_run "the record is gone with the last VMAC" test ! -e "$LAB/state/vmac-bases.json"
 t=$(until_ms 6000 vip_on_vmac k) || { logs; fail "keepalived takes over after the clean stop"; }
 ok "keepalived took over ${t} ms after haldir's clean stop"
 kill -TERM "$(cat "$LAB/k.pid")" 2>/dev/null
@@ -193,4 +197,24 @@ t=$(until_ms 3000 ping_vip) || { logs; fail "the client reaches the VIP"; }
 ok "the client reaches the VIP on the new vrrp.51"
 kill -TERM "$(cat "$LAB/h.pid")"
 wait_until sh -c "! kill -0 $(cat "$LAB/h.pid")" || fail "haldir has stopped"
+
+# A run with a VMAC dies, and the file no longer has one: the restart puts eth0's own
+# settings back at once (no VMAC of its will, at its stop).
+say "killed with a VMAC, restarted without: eth0's settings put back at the start"
+start_h
+t=$(until_ms 5000 vip_on_vmac h) || { logs; fail "haldir is master on vrrp.51"; }
+kill -9 "$(cat "$LAB/h.pid")"
+wait_until sh -c "! kill -0 $(cat "$LAB/h.pid")" || fail "haldir was killed"
+check_eq "eth0 keeps haldir's settings after kill -9" "1 1 2 " "$(arp_settings)"
+grep -v '^use_vmac' "$LAB/h.one" > "$LAB/h.toml"
+start_h
+settings_back() { [ "$(arp_settings)" = "$arp_before" ]; }
+wait_until settings_back || { logs; fail "eth0's settings put back at the start ($(arp_settings))"; }
+ok "eth0's settings put back at the start: $(arp_settings)"
+grep -q "ARP settings of an earlier run's VMAC put back" "$LAB/h.log" || { logs; fail "the start says so"; }
+ok "the start says so"
+check_run "the record is gone" test ! -e "$LAB/state/vmac-bases.json"
+kill -TERM "$(cat "$LAB/h.pid")"
+wait_until sh -c "! kill -0 $(cat "$LAB/h.pid")" || fail "haldir has stopped"
+ip -n h link del vrrp.51 2>/dev/null
 true
