@@ -43,10 +43,13 @@ use metrics::Metrics;
 use vrrp::VrrpSet;
 
 pub fn run(path: &Path) -> ExitCode {
+    crate::logging::panics_past_the_queue();
     resident::small_pages();
-    // Before any thread: the mappings the process started with are the ones let go later.
+    // Before any thread but the log's (which only writes to stderr): the mappings the process
+    // started with are the ones let go later.
     resident::note_start_mappings();
-    // Before the runtime starts a thread: every thread inherits the namespace and the mask.
+    // Before the runtime starts a thread: every thread inherits the namespace and the mask
+    // (but the log's, started earlier, which needs neither).
     if let Ok(l) = config::load(path)
         && !process::apply(&l.config.global)
     {
@@ -351,14 +354,17 @@ impl Daemon {
             link_tx,
         )
         .map_err(StartError::VrrpThread)?;
-        crate::vrrp::vmac::remember_in(&config.global.state_dir);
+        crate::vrrp::vmac_record::keep_in(&config.global.state_dir);
         if let Err(e) = vrrp::start_all(&mut vrrp, &config) {
             vrrp.stop_all(tokio::time::Instant::now() + STOP_BUDGET)
                 .await;
             control.abort();
             return Err(StartError::Vrrp(e));
         }
-        crate::vrrp::vmac::put_back_left();
+        match crate::netlink::rtnl::Rtnl::open() {
+            Ok(mut rtnl) => crate::vrrp::vmac::take_back_left(&mut rtnl),
+            Err(e) => warn!(error = %e, "cannot take back an earlier run's VMACs"),
+        }
         if let Some(role) = &config.local_role()
             && let Err(e) = host.set_up_role(role, &config.global.state_dir)
         {

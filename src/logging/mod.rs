@@ -58,7 +58,7 @@ pub fn init(format: LogFormat, background: bool) -> Option<Flush> {
         install(builder.with_writer(std::io::stderr), format);
         return None;
     }
-    match Queue::start(std::io::stderr(), queue::BUDGET) {
+    match Queue::start(queue::raw_stderr(), queue::BUDGET) {
         Ok((queue, flush)) => {
             let _ = DROPPED.set(queue.counter());
             install(builder.with_writer(queue), format);
@@ -106,12 +106,14 @@ pub fn report_dropped() {
     if dropped <= reported {
         return;
     }
+    queue::clear_queued_here();
     tracing::warn!(
         lines = dropped - reported,
         since_start = dropped,
         "log lines dropped: the log's reader (journald) was not reading, and the daemon does not wait for it"
     );
-    if dropped_lines() == dropped {
+    // This thread's line, not another's: the count may have moved with other threads' lines.
+    if queue::queued_here() {
         REPORTED.store(dropped, Ordering::Relaxed);
     }
 }
@@ -124,7 +126,29 @@ pub fn last_words(text: &str) {
     } else {
         format!("ERROR {text}\n")
     };
-    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+    queue::write_now(line.as_bytes());
+}
+
+/// Panics say so past the queue and without waiting for the log's reader: the default hook
+/// writes to stderr with a blocking write, and a panic on the VRRP thread while journald does
+/// not read would then hang there, holding the addresses without adverts, instead of ending
+/// the process (`vrrp::thread`). For the daemon, before its first thread but the log's.
+pub fn panics_past_the_queue() {
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed");
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_string());
+        last_words(&format!("thread '{name}' panicked{place}: {what}"));
+    }));
 }
 
 /// Whether stderr is the journal's stream: `JOURNAL_STREAM` is "DEVICE:INODE" of it

@@ -4,7 +4,11 @@
 //! it holds: nothing while the reader keeps up, so an idle daemon pays for nothing but the
 //! thread's stack.
 
+use std::cell::Cell;
+use std::fs::File;
 use std::io::{self, Write};
+use std::mem::ManuallyDrop;
+use std::os::fd::FromRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
@@ -20,6 +24,59 @@ const PER_LINE: usize = 64;
 
 /// How long the end of the daemon waits for the queue to be written out.
 const FLUSH_WAIT: Duration = Duration::from_secs(1);
+
+thread_local! {
+    /// Whether this thread's last line was queued (false: dropped).
+    static QUEUED_HERE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Forgets whether this thread's last line was queued.
+pub fn clear_queued_here() {
+    QUEUED_HERE.set(false);
+}
+
+/// Whether this thread's last line since [`clear_queued_here`] was queued.
+pub fn queued_here() -> bool {
+    QUEUED_HERE.get()
+}
+
+/// Standard error as a plain file: written without std's lock on `Stderr`, which a writer
+/// blocked on a reader that does not read would hold against every other writer (the last
+/// words before an abort among them). Never closed.
+pub struct RawStderr(ManuallyDrop<File>);
+
+pub fn raw_stderr() -> RawStderr {
+    // SAFETY: descriptor 2 stays open for the life of the process; ManuallyDrop never closes it.
+    RawStderr(ManuallyDrop::new(unsafe { File::from_raw_fd(2) }))
+}
+
+impl Write for RawStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to standard error at once and without waiting: on a socket (journald's
+/// stream) a send that would block gives up, losing the line rather than the process's
+/// chance to end; otherwise (a terminal, a file, a pipe) a plain write.
+pub fn write_now(bytes: &[u8]) {
+    // SAFETY: sends from a live buffer of the given length on descriptor 2; no memory kept.
+    let sent = unsafe {
+        libc::send(
+            2,
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
+    if sent < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOTSOCK) {
+        let _ = raw_stderr().write_all(bytes);
+    }
+}
 
 enum Msg {
     Line(Vec<u8>),
@@ -77,16 +134,14 @@ impl Queue {
 
     fn push(&self, buf: Vec<u8>) {
         let cost = buf.len() + PER_LINE;
-        if self.shared.held.fetch_add(cost, Ordering::Relaxed) + cost > self.budget {
-            self.shared.held.fetch_sub(cost, Ordering::Relaxed);
-            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        if self.tx.send(Msg::Line(buf)).is_err() {
-            // The writer is gone (it panicked): nothing will read this line.
+        let queued = self.shared.held.fetch_add(cost, Ordering::Relaxed) + cost <= self.budget
+            // Refused only when the writer is gone (it panicked): nothing would read it.
+            && self.tx.send(Msg::Line(buf)).is_ok();
+        if !queued {
             self.shared.held.fetch_sub(cost, Ordering::Relaxed);
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
         }
+        QUEUED_HERE.set(queued);
     }
 }
 
@@ -194,12 +249,12 @@ mod tests {
             open: open.clone(),
             got: got.clone(),
         };
-        // Room for ten lines of 36 bytes (100 counted each), one of them taken by the
-        // writer as it blocks.
+        // Room for ten lines of 32 bytes (96 counted each), one of them taken by the writer
+        // as it blocks.
         let (q, flush) = Queue::start(out, 1_000).unwrap();
         let start = std::time::Instant::now();
         for i in 0..100 {
-            line(&q, &format!("line {i:03} of a hundred, 36 bytes\n"));
+            line(&q, &format!("line {i:03} of a hundred, 32 bytes\n"));
         }
         assert!(
             start.elapsed() < Duration::from_millis(500),
@@ -207,8 +262,17 @@ mod tests {
         );
         let dropped = q.counter().get();
         assert_eq!(dropped, 90, "ten lines fit");
+        assert!(
+            !queued_here(),
+            "this thread knows its last line was dropped"
+        );
         drop(stall);
         drop(flush);
+        // The flush waits a second at most: on a loaded machine the writer may need longer.
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while q.shared.held.load(Ordering::Relaxed) > 0 && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let got = String::from_utf8(got.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = got.lines().collect();
         assert_eq!(lines.len(), 100 - dropped, "{got}");
@@ -221,5 +285,6 @@ mod tests {
         );
         line(&q, "after\n");
         assert_eq!(q.counter().get(), dropped, "room again");
+        assert!(queued_here(), "and that this one was queued");
     }
 }

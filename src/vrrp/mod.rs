@@ -18,6 +18,7 @@ pub mod thread;
 pub mod timer;
 pub mod tracking;
 pub mod vmac;
+pub mod vmac_record;
 
 /// A track script as a check target: a misc check of nothing in particular, so that the
 /// health runner (rise, fall, timeout, process-group kill) runs it.

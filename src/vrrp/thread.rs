@@ -560,6 +560,54 @@ mod tests {
         assert_eq!(next(), "timer 1 on haldir-vrrp");
     }
 
+    /// The same while stderr is a stream nobody reads, full (journald stopped): the panic's
+    /// words are given up rather than waited for, and the process still ends at once. The
+    /// default panic hook's blocking write would hang there, the addresses held.
+    #[test]
+    fn a_panic_ends_the_process_even_when_stderr_is_full() {
+        const CHILD: &str = "HALDIR_TEST_VRRP_PANIC_FULL_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            crate::logging::panics_past_the_queue();
+            let filler = [b'x'; 4096];
+            // SAFETY: sends from a live buffer on descriptor 2 until the stream is full.
+            while unsafe { libc::send(2, filler.as_ptr().cast(), filler.len(), libc::MSG_DONTWAIT) }
+                > 0
+            {}
+            let t = VrrpThread::start().unwrap();
+            let (panics, _ours) = OnTimer::new(|| panic!("a bug in an instance"));
+            let _commands = t.add(panics);
+            std::thread::sleep(Duration::from_secs(30));
+            return; // still alive: the parent's assertion fails
+        }
+        let (unread, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "vrrp::thread::tests::a_panic_ends_the_process_even_when_stderr_is_full",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::os::fd::OwnedFd::from(theirs))
+            .spawn()
+            .unwrap();
+        let until = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if Instant::now() > until {
+                let _ = child.kill();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(unread);
+        use std::os::unix::process::ExitStatusExt;
+        let status = status.expect("the process ended within 10 s");
+        assert_eq!(status.signal(), Some(libc::SIGABRT), "{status:?}");
+    }
+
     /// A stand-in whose timer fires 10 ms after it joins and runs `on_timer`: a panic, as a
     /// bug would, or a wait, as a loop stuck in a system call would.
     struct OnTimer {
@@ -605,6 +653,7 @@ mod tests {
     fn a_panic_on_the_loop_ends_the_process() {
         const CHILD: &str = "HALDIR_TEST_VRRP_PANIC_CHILD";
         if std::env::var_os(CHILD).is_some() {
+            crate::logging::panics_past_the_queue();
             let t = VrrpThread::start().unwrap();
             let (panics, _ours) = OnTimer::new(|| panic!("a bug in an instance"));
             let _commands = t.add(panics);
@@ -650,11 +699,15 @@ mod tests {
             "the loop answers"
         );
         let (release, released) = std::sync::mpsc::channel::<()>();
+        let (entered, stuck) = std::sync::mpsc::channel::<()>();
         let (blocks, _ours) = OnTimer::new(move || {
+            let _ = entered.send(());
             let _ = released.recv();
         });
         let _commands = t.add(blocks);
-        std::thread::sleep(Duration::from_millis(200)); // its timer fired: the loop is stuck
+        stuck
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the loop runs the timer");
         // The ping before may have been answered before the loop stuck; this one cannot be.
         let _ = t.answering();
         std::thread::sleep(Duration::from_millis(200));

@@ -10,20 +10,19 @@
 //! would otherwise name the VIP with the base interface's MAC — teaching the neighbour the
 //! very MAC the VMAC exists to hide.
 //!
-//! The base interface's own values are kept in `state_dir/vmac-bases.json` while haldir's
-//! stand, as the real-server role keeps its own: a daemon restarted after `kill -9` finds
-//! haldir's values on the interface and would otherwise take them for the originals and "put
-//! back" its own at the stop (keepalived, which keeps them in memory only, does). The restart
-//! puts back at once those of an interface on which no VMAC stands any more.
+//! The base interfaces' own values and the macvlans made are kept on disk while they stand
+//! ([`super::vmac_record`]), as the real-server role keeps its own: a restart after `kill -9`
+//! still puts back the true values at its stop, and takes away at its start what the dead
+//! run left that the file no longer has.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use tracing::{info, warn};
 
 use super::link;
+use super::vmac_record::{self as record, Record};
 use crate::netlink::rtnl::Rtnl;
 
 /// The IPv4 VRRP virtual MAC of `vrid`.
@@ -92,12 +91,19 @@ impl Vmac {
                 ));
             }
             None => {
-                rtnl.add_macvlan(name, base_index, want)
-                    .map_err(|e| io::Error::new(e.kind(), format!("cannot make {name}: {e}")))?;
+                // Recorded first: a kill -9 right after leaves nothing unrecorded.
+                note_vmac(name, Some(base));
+                if let Err(e) = rtnl.add_macvlan(name, base_index, want) {
+                    note_vmac(name, None);
+                    return Err(io::Error::new(e.kind(), format!("cannot make {name}: {e}")));
+                }
                 info!(vmac = %name, base = %base, "virtual MAC interface made");
                 true
             }
         };
+        if !made {
+            note_vmac(name, Some(base));
+        }
         let set = [
             ("arp_ignore", "1"),
             ("accept_local", "1"),
@@ -111,6 +117,7 @@ impl Vmac {
             if made {
                 remove(rtnl, name);
             }
+            note_vmac(name, None);
             return Err(e);
         }
         Ok(Vmac {
@@ -123,6 +130,7 @@ impl Vmac {
     /// removes the macvlan (last, so that its going means all is done).
     pub fn close(self, rtnl: &mut Rtnl) {
         release_base(&self.base);
+        note_vmac(&self.name, None);
         remove(rtnl, &self.name);
     }
 }
@@ -155,81 +163,39 @@ fn bases() -> MutexGuard<'static, BTreeMap<String, Base>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Where the base interfaces' own values are kept; none in unit tests.
-static RECORD: Mutex<Option<PathBuf>> = Mutex::new(None);
-
-/// Each base interface with haldir's settings on it, and its own values of them.
-type Originals = BTreeMap<String, BTreeMap<String, String>>;
-
-/// Keeps the base interfaces' own values in `state_dir` from now on.
-pub fn remember_in(state_dir: &Path) {
-    let mut record = RECORD.lock().unwrap_or_else(|p| p.into_inner());
-    *record = Some(state_dir.join("vmac-bases.json"));
+/// The settings haldir sets on a base interface, by name.
+fn setting_names() -> [&'static str; 3] {
+    BASE_SETTINGS.map(|(k, _)| k)
 }
 
-fn record_path() -> Option<PathBuf> {
-    RECORD.lock().unwrap_or_else(|p| p.into_inner()).clone()
-}
+/// The macvlans this process holds, and their record (None: let go).
+static OPEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
-/// The record, empty when there is none; a damaged one is reported and read as empty (the
-/// interfaces' values as found are then the originals, as without a record).
-fn load_originals(path: &Path) -> Originals {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            warn!(path = %path.display(), error = %e, "the record of the VMAC base interfaces' settings is damaged: ignored");
-            Originals::new()
-        }),
-        Err(_) => Originals::new(),
-    }
-}
-
-/// Writes the record atomically, or removes it when empty.
-fn save_originals(path: &Path, originals: &Originals) {
-    let write = || -> io::Result<()> {
-        if originals.is_empty() {
-            return match std::fs::remove_file(path) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-                _ => Ok(()),
-            };
-        }
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec_pretty(originals).map_err(io::Error::other)?,
-        )?;
-        std::fs::rename(&tmp, path)
+fn note_vmac(name: &str, base: Option<&str>) {
+    let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+    match base {
+        Some(_) => open.insert(name.to_string()),
+        None => open.remove(name),
     };
-    if let Err(e) = write() {
-        warn!(path = %path.display(), error = %e, "cannot keep the VMAC base interfaces' settings");
-    }
-}
-
-/// Changes the record's entry of `base` (None removes it).
-fn record(base: &str, saved: Option<&[(&'static str, String)]>) {
-    let Some(path) = record_path() else {
-        return;
-    };
-    let mut originals = load_originals(&path);
-    match saved {
-        Some(saved) => {
-            let values = saved.iter().map(|(k, v)| (k.to_string(), v.clone()));
-            originals.insert(base.to_string(), values.collect());
+    record::change(&setting_names(), |r| match base {
+        Some(base) => {
+            r.vmacs.insert(name.to_string(), base.to_string());
         }
         None => {
-            originals.remove(base);
+            r.vmacs.remove(name);
         }
-    }
-    save_originals(&path, &originals);
+    });
 }
 
-/// The own values of `base` that an earlier run recorded, if it left them.
-fn recorded(base: &str) -> BTreeMap<String, String> {
-    record_path()
-        .map(|path| load_originals(&path).remove(base).unwrap_or_default())
-        .unwrap_or_default()
+/// The interface's own value of `key`: what an earlier run recorded if the interface still
+/// shows haldir's value (it died with it set), else what the interface shows.
+fn own_value(base: &str, key: &str, ours: &str, earlier: &Record) -> io::Result<String> {
+    let now = read_sysctl(base, key)?;
+    let recorded = earlier.bases.get(base).and_then(|v| v.get(key));
+    Ok(match recorded {
+        Some(v) if now == ours => v.clone(),
+        _ => now,
+    })
 }
 
 fn hold_base(base: &str) -> io::Result<()> {
@@ -238,28 +204,32 @@ fn hold_base(base: &str) -> io::Result<()> {
         b.users += 1;
         return Ok(());
     }
-    let earlier = recorded(base);
+    let earlier = record::load(&setting_names());
     let mut saved = Vec::new();
+    for (key, ours) in BASE_SETTINGS {
+        saved.push((key, own_value(base, key, ours, &earlier)?));
+    }
+    // Recorded before they change: a kill -9 in between leaves them known.
+    let values = saved.iter().map(|(k, v)| (k.to_string(), v.clone()));
+    let values: BTreeMap<String, String> = values.collect();
+    record::change(&setting_names(), |r| {
+        r.bases.insert(base.to_string(), values);
+    });
     for (key, value) in BASE_SETTINGS {
-        let own = match earlier.get(key) {
-            Some(v) => Ok(v.clone()),
-            None => read_sysctl(base, key),
-        };
-        let set = own.and_then(|was| {
-            write_sysctl(base, key, value)?;
-            Ok(was)
-        });
-        match set {
-            Ok(was) => saved.push((key, was)),
-            Err(e) => {
-                put_back(base, saved);
-                return Err(e);
-            }
+        if let Err(e) = write_sysctl(base, key, value) {
+            put_back(base, saved);
+            forget_base(base);
+            return Err(e);
         }
     }
-    record(base, Some(&saved));
     bases.insert(base.to_string(), Base { users: 1, saved });
     Ok(())
+}
+
+fn forget_base(base: &str) {
+    record::change(&setting_names(), |r| {
+        r.bases.remove(base);
+    });
 }
 
 fn release_base(base: &str) {
@@ -272,35 +242,46 @@ fn release_base(base: &str) {
         && let Some(b) = bases.remove(base)
     {
         put_back(base, b.saved);
-        record(base, None);
+        forget_base(base);
     }
 }
 
-/// Puts back the own values an earlier run recorded for interfaces on which no VMAC of this
-/// run stands (it died with VMACs the configuration no longer has). Called once the
-/// instances of the start are up.
-pub fn put_back_left() {
-    let Some(path) = record_path() else {
-        return;
-    };
-    let held = bases();
-    let mut originals = load_originals(&path);
-    let left: Vec<String> = originals
-        .keys()
-        .filter(|base| !held.contains_key(*base))
-        .cloned()
-        .collect();
-    for base in left {
-        if let Some(values) = originals.remove(&base) {
-            info!(interface = %base, "ARP settings of an earlier run's VMAC put back");
-            for (key, value) in values {
-                if let Err(e) = write_sysctl(&base, &key, &value) {
-                    warn!(error = %e, "cannot put back the base interface's ARP setting");
-                }
+/// Takes away what an earlier run's VMACs left that this run's do not hold (it died with
+/// VMACs the file no longer has): its macvlans (with the addresses on them, which the base
+/// interface would otherwise answer ARP for once its settings are back), then the base
+/// interfaces' own settings, where haldir's still stand. Called once the instances of the
+/// start are up.
+pub fn take_back_left(rtnl: &mut Rtnl) {
+    let held_bases = bases();
+    let open = OPEN.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let earlier = record::load(&setting_names());
+    for (name, base) in &earlier.vmacs {
+        if !open.contains(name) && link::mac(name).is_ok_and(|m| m[..5] == mac(0)[..5]) {
+            info!(vmac = %name, base = %base, "virtual MAC interface of an earlier run removed");
+            remove(rtnl, name);
+        }
+    }
+    for (base, values) in &earlier.bases {
+        if held_bases.contains_key(base) {
+            continue;
+        }
+        info!(interface = %base, "ARP settings of an earlier run's VMAC put back");
+        for (key, ours) in BASE_SETTINGS {
+            let Some(own) = values.get(key) else {
+                continue;
+            };
+            // Only where haldir's value still stands: another is someone's since.
+            if read_sysctl(base, key).is_ok_and(|now| now == ours)
+                && let Err(e) = write_sysctl(base, key, own)
+            {
+                warn!(error = %e, "cannot put back the base interface's ARP setting");
             }
         }
     }
-    save_originals(&path, &originals);
+    record::change(&setting_names(), |r| {
+        r.vmacs.retain(|name, _| open.contains(name));
+        r.bases.retain(|base, _| held_bases.contains_key(base));
+    });
 }
 
 fn put_back(base: &str, saved: Vec<(&'static str, String)>) {
