@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use super::tree::Node;
+
 /// A table's keys and values, in the order they are written.
 pub type Keys = Vec<(String, V)>;
 
@@ -60,10 +62,14 @@ impl V {
     }
 }
 
-/// The document being written.
+/// The document being written, with the keepalived block each of its lines came from (for
+/// [`super::repair`], which leaves out what haldir refuses and says where it was written).
 #[derive(Debug, Default)]
 pub struct Doc {
     text: String,
+    /// The keepalived block of each line written so far (`None` for the file's own comments).
+    origins: Vec<Option<Node>>,
+    current: Option<Node>,
 }
 
 impl Doc {
@@ -71,14 +77,43 @@ impl Doc {
         for line in text.lines() {
             let _ = writeln!(self.text, "# {}", printable(line));
         }
+        self.mark();
     }
 
-    /// A table header (`[global]`, `[[vrrp_instance]]`), after a blank line.
+    /// A table header (`[global]`, `[[vrrp_instance]]`), after a blank line; its keys come
+    /// from the block the previous header named.
     pub fn header(&mut self, header: &str) {
         if !self.text.is_empty() {
             self.text.push('\n');
         }
         let _ = writeln!(self.text, "{header}");
+        self.mark();
+    }
+
+    /// A table header whose keys come from keepalived's block `from`.
+    pub fn header_from(&mut self, header: &str, from: &Node) {
+        self.from_block(from);
+        self.header(header);
+    }
+
+    /// What is written next comes from keepalived's block `from`.
+    pub fn from_block(&mut self, from: &Node) {
+        self.mark();
+        self.current = Some(from.clone());
+    }
+
+    /// Records the origin of every line written since the last mark.
+    fn mark(&mut self) {
+        let lines = self.text.lines().count();
+        while self.origins.len() < lines {
+            self.origins.push(self.current.clone());
+        }
+    }
+
+    /// The text and each line's origin.
+    pub fn finish_with_origins(mut self) -> (String, Vec<Option<Node>>) {
+        self.mark();
+        (self.text, self.origins)
     }
 
     /// Every key of a table; a key keepalived saw twice is written once, with the later value
@@ -93,6 +128,7 @@ impl Doc {
         let _ = write!(self.text, "{key} = ");
         value.render(&mut self.text);
         self.text.push('\n');
+        self.mark();
     }
 
     /// `key = value   # note`
@@ -100,6 +136,7 @@ impl Doc {
         let _ = write!(self.text, "{key} = ");
         value.render(&mut self.text);
         let _ = writeln!(self.text, "   # {}", printable(note));
+        self.mark();
     }
 
     pub fn finish(self) -> String {

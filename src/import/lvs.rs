@@ -244,6 +244,7 @@ impl Mapper {
         let mut servers: Vec<Vec<(String, V)>> = Vec::new();
         let mut checks: Vec<Option<Vec<(String, V)>>> = Vec::new();
         let mut seen: Vec<&[String]> = Vec::new();
+        let mut server_nodes: Vec<&Node> = Vec::new();
         for r in reals {
             // check/check_data.c: "real server … is duplicated - removing second rs".
             if seen.contains(&&r.args[..]) {
@@ -255,8 +256,9 @@ impl Mapper {
                 self.real_server(r, key, vs_port, &forwarding, &timing, &mut notes);
             servers.push(server);
             checks.push(check);
+            server_nodes.push(r);
         }
-        self.doc.header("[[virtual_server]]");
+        self.doc.header_from("[[virtual_server]]", n);
         for note in &notes {
             self.doc.comment(note);
         }
@@ -272,8 +274,8 @@ impl Mapper {
             self.doc.header("[virtual_server.check]");
             self.doc.set_all(check);
         }
-        for (server, check) in servers.into_iter().zip(checks) {
-            self.doc.header("[[virtual_server.real_server]]");
+        for ((server, check), r) in servers.into_iter().zip(checks).zip(server_nodes) {
+            self.doc.header_from("[[virtual_server.real_server]]", r);
             self.doc.set_all(&server);
             if shared.is_none()
                 && let Some(check) = check

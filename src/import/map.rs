@@ -346,6 +346,9 @@ impl Mapper {
         if let Some(ns) = self.globals.net_namespace.take() {
             global.push(("net_namespace".into(), V::Str(ns)));
         }
+        if let Some(first) = blocks.first() {
+            self.doc.from_block(first);
+        }
         if !global.is_empty() {
             self.doc.header("[global]");
             self.doc.set_all(&global);

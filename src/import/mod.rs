@@ -13,6 +13,7 @@ mod lvs;
 pub mod map;
 pub mod preprocess;
 mod quoting;
+mod repair;
 mod scripts;
 pub mod tree;
 mod vrrp;
@@ -142,13 +143,15 @@ pub fn import_with<F: Files>(
         });
     }
     m.map(&nodes);
+    let (text, origins) = std::mem::take(&mut m.doc).finish_with_origins();
+    let toml = repair::repair(&path.with_extension("toml"), text, origins, &mut m.losses);
     let located = |l: &map::Loss| Loss {
         path: reader.files.get(l.file).cloned().unwrap_or_default(),
         line: l.line,
         what: l.what.clone(),
     };
     Ok(Imported {
-        toml: m.doc.finish(),
+        toml,
         losses: m.losses.iter().map(located).collect(),
         warnings: m.warnings.iter().map(|w| Warning(located(w))).collect(),
     })

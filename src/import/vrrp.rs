@@ -119,7 +119,7 @@ impl Mapper {
                 _ => self.unmapped(c),
             }
         }
-        self.doc.header("[[track_script]]");
+        self.doc.header_from("[[track_script]]", n);
         self.doc.set_all(&keys);
         self.doc.set("interval", &V::str(&interval));
         self.doc
@@ -142,7 +142,7 @@ impl Mapper {
         for c in n.children() {
             self.instance_keyword(c, &mut i);
         }
-        self.finish_instance(i);
+        self.finish_instance(n, i);
     }
 
     fn instance_keyword<'n>(&mut self, c: &'n Node, i: &mut Instance<'n>) {
@@ -301,7 +301,7 @@ impl Mapper {
         }
     }
 
-    fn finish_instance(&mut self, mut i: Instance) {
+    fn finish_instance(&mut self, n: &Node, mut i: Instance) {
         // keepalived (vrrp.c, vrrp_complete_instance): no priority means 255 with state MASTER,
         // else 100; MASTER and priority 255 clear nopreempt, MASTER and nopreempt clear
         // preempt_delay.
@@ -439,7 +439,7 @@ impl Mapper {
         if let Some((c, on)) = i.smtp_alert {
             self.smtp_alert(c, on, &mut i.keys);
         }
-        self.doc.header("[[vrrp_instance]]");
+        self.doc.header_from("[[vrrp_instance]]", n);
         self.doc.set_all(&i.keys);
     }
 
@@ -598,7 +598,7 @@ impl Mapper {
             );
             return;
         }
-        self.doc.header("[[vrrp_sync_group]]");
+        self.doc.header_from("[[vrrp_sync_group]]", n);
         self.doc.set("name", &V::str(name));
         self.doc.set("instances", &V::strs(&members));
         self.notify_user(&notify_users, &mut notify);
