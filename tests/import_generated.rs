@@ -4,7 +4,7 @@
 //!
 //! `HALDIR_GEN_CASES=N` runs more seeds than CI's (say how many in the notes of a change).
 
-#[path = "oracle/gen.rs"]
+#[path = "oracle/generator.rs"]
 mod gen_conf;
 
 use std::path::Path;
