@@ -1095,9 +1095,10 @@ global_defs {
 }
 
 /// vrrp/vrrp_parser.c vrrp_vmac_handler: `use_vmac [[name] NAME] [MAC] …`; an address without
-/// `dev` goes on the VMAC, one with `dev` — even the instance's own interface — stays there
-/// (vrrp_ipaddress.c alloc_ipaddress); unicast peers need vmac_xmit_base (keepalived.conf(5),
-/// use_vmac NOTE 2).
+/// `dev`, or with the instance's own interface, goes on the VMAC (vrrp/vrrp.c
+/// vrrp_complete_instance; keepalived 2.2.7's dump shows both there), one on another
+/// interface stays there; unicast peers need vmac_xmit_base (keepalived.conf(5), use_vmac
+/// NOTE 2).
 #[test]
 fn use_vmac_as_keepalived_places_the_addresses() {
     let (imp, c) = convert(
@@ -1144,7 +1145,7 @@ vrrp_instance VI_3 {
     assert_eq!(a.vmac.as_ref().map(|v| v.name.as_str()), Some("gw0"));
     assert_eq!(a.address_interface(), "gw0");
     let vips: Vec<String> = a.virtual_ipaddress.iter().map(|v| v.to_string()).collect();
-    assert_eq!(vips, vec!["10.0.0.100/32", "10.0.0.101/32 dev eth0"]);
+    assert_eq!(vips, vec!["10.0.0.100/32", "10.0.0.101/32"]);
     let vm = b.vmac.as_ref().expect("VI_2's VMAC");
     assert_eq!((vm.name.as_str(), vm.xmit_base), ("vrrp.52", true));
     assert_eq!(b.advert_interface(), "eth0");

@@ -17,6 +17,20 @@ static GLOBAL_DEFS: LazyLock<HashSet<&'static str>> =
 static ALL: LazyLock<HashSet<&'static str>> =
     LazyLock::new(|| list(include_str!("keywords/all.txt")));
 
+/// keepalived's checker blocks (check/check_*.c install_keyword("…_CHECK" / "…_GET")).
+pub const CHECKERS: &[&str] = &[
+    "TCP_CHECK",
+    "HTTP_GET",
+    "SSL_GET",
+    "MISC_CHECK",
+    "SMTP_CHECK",
+    "DNS_CHECK",
+    "UDP_CHECK",
+    "PING_CHECK",
+    "FILE_CHECK",
+    "BFD_CHECK",
+];
+
 /// Whether keepalived takes `keyword` inside global_defs.
 pub fn in_global_defs(keyword: &str) -> bool {
     GLOBAL_DEFS.contains(keyword)

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::emit::{Keys, V, duration};
+use super::emit::{Keys, V};
 use super::map::Mapper;
 use super::tree::Node;
 
@@ -51,11 +51,9 @@ impl Mapper {
                 Some(entries) => self.group_keys(g, &entries),
                 None => return self.lost(n, "no virtual_server_group of that name"),
             },
-            // An all-zero port is no port (check/check_data.c, alloc_vs).
-            (Some(addr), port) => match port.map(str::parse::<u16>) {
-                None | Some(Ok(0)) => vec![(None, Key::Addr(addr.to_string(), None))],
-                Some(Ok(p)) => vec![(None, Key::Addr(addr.to_string(), Some(p)))],
-                Some(Err(_)) => return self.lost(n, "the port is not a number"),
+            (Some(addr), port) => match super::numbers::port(port) {
+                Ok(p) => vec![(None, Key::Addr(addr.to_string(), p))],
+                Err(()) => return self.warn(n, "keepalived skips a virtual server whose port is not 1 to 65535 (\"Invalid virtual server IP address/port … - skipping\"), and so does this conversion"),
             },
             _ => return self.lost(n, "neither an address nor fwmark"),
         };
@@ -143,19 +141,26 @@ impl Mapper {
                     }
                     other => self.warn(c, &format!("keepalived ignores the protocol \"{}\" (\"Unknown protocol\")", other.unwrap_or(""))),
                 },
-                "persistence_timeout" => {
-                    // With no value keepalived takes 6 minutes.
-                    let d = c.arg(0).map_or(Some("360s".to_string()), duration);
-                    match d {
-                        Some(d) => keys.push(("persistence_timeout".into(), V::Str(d))),
-                        None => self.lost(c, "not a time in seconds"),
-                    }
-                }
+                // With no value keepalived takes 6 minutes; a value outside 1 s to 31 days
+                // (LVS_MAX_TIMEOUT) is "persistence_timeout invalid" and ignored
+                // (check/check_parser.c pto_handler).
+                "persistence_timeout" => match c.arg(0) {
+                    None => keys.push(("persistence_timeout".into(), V::str("360s"))),
+                    Some(v) => match super::numbers::unsigned(v, 1, 86_400 * 31, false) {
+                        Some(s) => keys.push(("persistence_timeout".into(), V::Str(format!("{s}s")))),
+                        None => self.warn(c, "keepalived ignores a persistence_timeout that is not a whole number of seconds from 1 to 2678400 (\"persistence_timeout invalid\")"),
+                    },
+                },
                 // A netmask for IPv4, a prefix length for IPv6.
+                // A granularity makes the service persistent, for 6 minutes unless a timeout
+                // was given before it (check/check_parser.c pgr_handler).
                 "persistence_granularity" => {
                     if let Some(m) = self.one(c) {
                         let v = m.parse::<i64>().map_or_else(|_| V::str(m), V::Int);
                         keys.push(("persistence_netmask".into(), v));
+                        if !keys.iter().any(|(k, _)| k == "persistence_timeout") {
+                            keys.push(("persistence_timeout".into(), V::str("360s")));
+                        }
                     }
                 }
                 "sorry_server" => match (c.arg(0), c.arg(1)) {
@@ -246,6 +251,10 @@ impl Mapper {
         let mut seen: Vec<&[String]> = Vec::new();
         let mut server_nodes: Vec<&Node> = Vec::new();
         for r in reals {
+            if super::numbers::port(r.arg(1)).is_err() {
+                self.warn(r, "keepalived skips a real server whose port is not 1 to 65535 (\"Invalid real server ip address/port … - skipping\"), and so does this conversion");
+                continue;
+            }
             // check/check_data.c: "real server … is duplicated - removing second rs".
             if seen.contains(&&r.args[..]) {
                 self.warn(r, "keepalived removes a real server given twice (\"is duplicated - removing second rs\")");
@@ -258,6 +267,7 @@ impl Mapper {
             checks.push(check);
             server_nodes.push(r);
         }
+        self.quorum(n, &mut keys, &servers);
         self.doc.header_from("[[virtual_server]]", n);
         for note in &notes {
             self.doc.comment(note);
@@ -361,7 +371,7 @@ impl Mapper {
         notes: &mut Vec<String>,
     ) -> (Keys, Option<Keys>) {
         let addr = n.arg(0).unwrap_or("");
-        let port = n.arg(1).and_then(|p| p.parse::<u16>().ok());
+        let port = super::numbers::port(n.arg(1)).ok().flatten();
         let mut timing = vs_timing.clone();
         let mut forwarding = vs_forwarding.to_string();
         let mut out: Vec<(String, V)> = Vec::new();
@@ -409,7 +419,8 @@ impl Mapper {
                 "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" | "UDP_CHECK" | "DNS_CHECK"
                 | "PING_CHECK" | "SMTP_CHECK" | "FILE_CHECK" => {
                     if check.is_some() {
-                        self.lost(
+                        // An empty checker block is a checker with keepalived's defaults.
+                        self.lost_even_empty(
                             c,
                             "haldir runs one check per real server: the first is kept",
                         );
@@ -438,6 +449,19 @@ impl Mapper {
             && !check.iter().any(|(k, _)| k == "port")
         {
             check.push(("port".into(), V::Int(i64::from(p))));
+        }
+        // check/check_api.c: a checker's destination is the server's address as read, before
+        // validation gives a server without a port the service's port: keepalived connects to
+        // port 0, which never answers.
+        let connects = check.as_ref().is_some_and(|c| {
+            !c.iter().any(|(k, v)| {
+                k == "port"
+                    || (k == "type"
+                        && matches!(v, V::Str(t) if t == "ping" || t == "misc" || t == "file"))
+            })
+        });
+        if port.is_none() && !fwmark && vs_port.is_some() && connects {
+            self.warn(n, "keepalived's checker connects to the port as written here, 0 (the server gets the service's port only later), so it never succeeds and the server stays down; the conversion checks the service's port");
         }
         if let Some(p) = moved
             && !fwmark

@@ -60,6 +60,14 @@ pub struct Mapper {
     pub used_track_files: std::collections::HashSet<String>,
     /// The user every script runs as, when the file's scripts share one (see scripts.rs).
     pub script_user: Option<String>,
+    /// Instances of sync groups without sync_group_tracking_weight (see weights.rs).
+    pub untracked_members: Vec<String>,
+    /// Where each vrrp_script and the instance being mapped stand among the top-level
+    /// statements: keepalived resolves a track_script entry when it reads it.
+    pub script_pos: HashMap<String, usize>,
+    pub instance_pos: usize,
+    /// Each instance's (interface, IPv6, VRID) and name, for the duplicates keepalived refuses.
+    pub routers: Vec<((String, bool, i64), String)>,
 }
 
 impl Mapper {
@@ -78,6 +86,10 @@ impl Mapper {
             track_files: HashMap::new(),
             used_track_files: std::collections::HashSet::new(),
             script_user: None,
+            untracked_members: Vec::new(),
+            script_pos: HashMap::new(),
+            instance_pos: 0,
+            routers: Vec::new(),
         }
     }
 
@@ -100,6 +112,11 @@ impl Mapper {
         if n.block.as_ref().is_some_and(Vec::is_empty) {
             return;
         }
+        self.lost_even_empty(n, why);
+    }
+
+    /// A statement not carried over, even an empty block (a checker with its defaults).
+    pub fn lost_even_empty(&mut self, n: &Node, why: &str) {
         let loss = located(n, why);
         if !self.losses.contains(&loss) {
             self.losses.push(loss);
@@ -177,7 +194,7 @@ impl Mapper {
     /// their defaults reach what follows).
     pub fn map(&mut self, nodes: &[Node]) {
         // Pass 1: what later sections refer to.
-        for n in nodes {
+        for (pos, n) in nodes.iter().enumerate() {
             match n.key.as_str() {
                 "vrrp_script" => {
                     if let Some(name) = n.arg(0)
@@ -186,6 +203,7 @@ impl Mapper {
                             .any(|c| c.key == "script" && c.arg(0).is_some())
                     {
                         self.scripts.push(name.to_string());
+                        self.script_pos.entry(name.to_string()).or_insert(pos);
                     }
                     if let (Some(name), Some(w)) =
                         (n.arg(0), n.children().iter().find(|c| c.key == "weight"))
@@ -232,6 +250,7 @@ impl Mapper {
             }
         }
         self.script_user = super::scripts::file_identity(nodes);
+        self.untracked_members = super::weights::untracked_members(nodes);
         let of = |k: &'static str| nodes.iter().filter(move |n| n.key == k);
         if let Some(n) = nodes.iter().rfind(|n| n.key == "net_namespace") {
             self.globals.net_namespace = self.one(n).map(str::to_string);
@@ -241,7 +260,12 @@ impl Mapper {
         for n in of("vrrp_script") {
             self.vrrp_script(n);
         }
-        for n in of("vrrp_instance") {
+        for (pos, n) in nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.key == "vrrp_instance")
+        {
+            self.instance_pos = pos;
             self.vrrp_instance(n);
         }
         for n in of("vrrp_sync_group") {

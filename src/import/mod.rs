@@ -9,14 +9,18 @@ mod email;
 pub mod emit;
 mod globals;
 mod keywords;
+pub use keywords::CHECKERS;
 mod lvs;
 pub mod map;
+mod numbers;
 pub mod preprocess;
+mod quorum;
 mod quoting;
 mod repair;
 mod scripts;
 pub mod tree;
 mod vrrp;
+mod weights;
 
 use std::path::{Path, PathBuf};
 
@@ -70,12 +74,6 @@ pub struct Imported {
 pub enum ImportError {
     #[error(transparent)]
     Read(#[from] ReadError),
-    #[error("{}:{line}: {message}", path.display())]
-    Blocks {
-        path: PathBuf,
-        line: usize,
-        message: &'static str,
-    },
 }
 
 /// keepalived's default config id: the host name up to its first dot.
@@ -96,11 +94,7 @@ pub fn import_with<F: Files>(
 ) -> Result<Imported, ImportError> {
     let mut reader = Reader::new(files, config_id);
     reader.read_file(path)?;
-    let nodes = tree::build(&reader.lines).map_err(|u| ImportError::Blocks {
-        path: reader.files.get(u.file).cloned().unwrap_or_default(),
-        line: u.line,
-        message: u.message,
-    })?;
+    let (nodes, unbalanced) = tree::build(&reader.lines);
     let mut m = map::Mapper::new();
     m.doc.comment(&format!(
         "Converted from {} by `haldir import keepalived`.\nCheck it with `haldir check -c FILE`.",
@@ -140,6 +134,13 @@ pub fn import_with<F: Files>(
             file: *file,
             line: *line,
             what,
+        });
+    }
+    for u in unbalanced {
+        m.warnings.push(map::Loss {
+            file: u.file,
+            line: u.line,
+            what: u.message.to_string(),
         });
     }
     m.map(&nodes);

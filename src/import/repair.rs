@@ -116,11 +116,20 @@ fn loss(text: &str, origin: Option<&Node>, message: &str) -> Loss {
             .split_once(" = ")
             .map_or("", |(_, v)| v.trim_matches('"'));
         let kids = block.children();
+        let words = keywords(key);
         kids.iter()
-            .find(|c| c.key == key || c.key.ends_with(&format!("_{key}")))
+            .rfind(|c| words.contains(&c.key.as_str()))
             .or_else(|| {
+                kids.iter()
+                    .rfind(|c| c.key == key || c.key.ends_with(&format!("_{key}")))
+            })
+            .or_else(|| {
+                // A value written as it was read: an address or a name, not a bare number,
+                // which too many statements share.
                 kids.iter().find(|c| {
-                    !value.is_empty() && c.args.iter().any(|a| value.contains(a.as_str()))
+                    c.args.iter().any(|a| {
+                        a.len() > 3 && a.parse::<f64>().is_err() && value.contains(a.as_str())
+                    })
                 })
             })
     });
@@ -145,6 +154,27 @@ fn loss(text: &str, origin: Option<&Node>, message: &str) -> Loss {
             "{what}: {left_out}: haldir refuses the converted `{}` ({message})",
             text.trim()
         ),
+    }
+}
+
+/// The keepalived statements a haldir key is written from, where the names differ.
+fn keywords(key: &str) -> &'static [&'static str] {
+    match key {
+        "check" => super::keywords::CHECKERS,
+        "virtual_router_id" => &["virtual_router_id"],
+        "advert_interval" => &["advert_int"],
+        "scheduler" => &["lb_algo", "lvs_sched"],
+        "forwarding" => &["lb_kind", "lvs_method"],
+        "unicast_peers" => &["unicast_peer"],
+        "unicast_source" => &["unicast_src_ip"],
+        "mcast_source" => &["mcast_src_ip"],
+        "persistence_netmask" => &["persistence_granularity"],
+        "command" => &["script", "misc_path"],
+        "instances" => &["group"],
+        "vmac" => &["use_vmac"],
+        "interval" => &["interval", "delay_loop"],
+        "timeout" => &["timeout", "connect_timeout", "misc_timeout"],
+        _ => &[],
     }
 }
 

@@ -66,6 +66,8 @@ struct Instance<'n> {
     tracked_names: (Vec<String>, Vec<String>),
     track_interface: Vec<V>,
     track_script: Vec<V>,
+    /// The track_interface and track_script blocks, for warnings about their entries.
+    track_blocks: Vec<&'n Node>,
     garp: Vec<(String, V)>,
     notify: Vec<(String, V)>,
     smtp_alert: Option<(&'n Node, bool)>,
@@ -78,6 +80,55 @@ struct Instance<'n> {
     /// `use_vmac`: its statement and haldir's value (true, or the name).
     vmac: Option<(&'n Node, V)>,
     vmac_xmit_base: bool,
+    /// The instance's address family, IPv6 or not: the first address among the advert's
+    /// source, the peers and the VIPs decides it, in the order written (see `same_family`).
+    family_v6: Option<bool>,
+}
+
+/// The loss for an instance keepalived cannot complete: its whole VRRP side refuses to run.
+pub(super) const VRRP_DOES_NOT_START: &str = "no valid virtual_router_id: keepalived does not start its VRRP process with this file (\"the virtual router id must be set\", then \"exited with permanent error CONFIG\"); the conversion leaves the instance out and keeps the rest";
+
+impl Mapper {
+    /// The other instances keepalived's VRRP process refuses to start with (vrrp/vrrp.c
+    /// vrrp_complete_instance and vrrp_complete_init, 2.2.7): a VRRPv3 or IPv6 instance
+    /// without a VIP, and a second instance with the same VRID, family and interface. The
+    /// loss says so; the instance is left out.
+    fn stops_keepalived(
+        &mut self,
+        n: &Node,
+        i: &Instance,
+        no_vip: bool,
+        version: i64,
+        v6: bool,
+    ) -> bool {
+        let why = if no_vip && (version == 3 || v6) {
+            Some("no VIP in a VRRPv3 or IPv6 instance: keepalived does not start its VRRP process with this file (\"No VIP specified; at least one is required\", then \"exited with permanent error CONFIG\"); the conversion leaves the instance out and keeps the rest".to_string())
+        } else {
+            let vrid = i.keys.iter().find_map(|(k, v)| match (k.as_str(), v) {
+                ("virtual_router_id", V::Int(id)) => Some(*id),
+                _ => None,
+            });
+            let router = (
+                i.interface.clone().unwrap_or_default(),
+                v6,
+                vrid.unwrap_or(0),
+            );
+            let taken = self
+                .routers
+                .iter()
+                .find(|(r, _)| *r == router)
+                .map(|(_, name)| name.clone());
+            if taken.is_none() {
+                self.routers
+                    .push((router, n.arg(0).unwrap_or("").to_string()));
+            }
+            taken.map(|other| format!("{other} has the same VRID, family and interface: keepalived does not start its VRRP process with this file (\"both use VRID\", then \"exited with permanent error CONFIG\"); the conversion leaves this instance out and keeps the rest"))
+        };
+        if let Some(why) = &why {
+            self.lost(n, why);
+        }
+        why.is_some()
+    }
 }
 
 impl Mapper {
@@ -155,8 +206,10 @@ impl Mapper {
                 }
             }
             "virtual_router_id" => {
-                if let Some(v) = self.int(c) {
-                    i.keys.push(("virtual_router_id".into(), V::Int(v)));
+                // vrrp/vrrp_parser.c vrrp_vrid_handler: 1 to 255, whole, or rejected.
+                match c.arg(0).and_then(|v| super::numbers::unsigned(v, 1, 255, false)) {
+                    Some(v) => i.keys.push(("virtual_router_id".into(), V::Int(v as i64))),
+                    None => self.warn(c, "keepalived rejects a virtual_router_id that is not a whole number from 1 to 255 (\"VRID … not valid\") and leaves it unset"),
                 }
             }
             "priority" => i.priority = self.int(c).or(i.priority),
@@ -174,13 +227,26 @@ impl Mapper {
                 }
             }
             "state" => self.state(c, i),
-            "virtual_ipaddress" => i.vips.extend(c.children()),
+            "virtual_ipaddress" => {
+                for e in c.children() {
+                    if self.same_family(
+                        e,
+                        &e.key,
+                        i,
+                        "address family must match VRRP instance - ignoring",
+                    ) {
+                        i.vips.push(e);
+                    }
+                }
+            }
             "virtual_ipaddress_excluded" => i.excluded.extend(c.children()),
             "virtual_routes" => self.routing::<crate::config::route::Route>(c, &mut i.routes),
             "virtual_rules" => self.routing::<crate::config::route::Rule>(c, &mut i.rules),
             "unicast_src_ip" | "mcast_src_ip" => {
                 // One field in keepalived (saddr): the adverts' source, unicast or multicast.
-                if let Some(v) = self.one(c) {
+                if let Some(v) = self.one(c)
+                    && self.same_family(c, v, i, "MUST be of the same family !!! Skipping...")
+                {
                     i.source = Some(v.to_string());
                 }
             }
@@ -191,6 +257,10 @@ impl Mapper {
                 for p in c.children() {
                     if !p.args.is_empty() {
                         self.lost(p, "peer options (min_ttl, max_ttl) are not kept");
+                    }
+                    if !self.same_family(p, &p.key, i, "MUST be of the same family !!! Skipping...")
+                    {
+                        continue;
                     }
                     if i.peers.contains(&p.key) {
                         self.warn(p, "keepalived ignores a duplicate unicast_peer");
@@ -203,10 +273,12 @@ impl Mapper {
             "track_interface" => {
                 let list = self.tracked(c, false, &mut i.tracked_names.0);
                 i.track_interface.extend(list);
+                i.track_blocks.push(c);
             }
             "track_script" => {
                 let list = self.tracked(c, true, &mut i.tracked_names.1);
                 i.track_script.extend(list);
+                i.track_blocks.push(c);
             }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 let slot = key.strip_prefix("notify_").unwrap_or("any");
@@ -302,6 +374,12 @@ impl Mapper {
     }
 
     fn finish_instance(&mut self, n: &Node, mut i: Instance) {
+        // vrrp/vrrp.c chk_min_cfg: an instance without its id fails the configuration, and
+        // keepalived's VRRP process stops ("permanent error CONFIG").
+        if !i.keys.iter().any(|(k, _)| k == "virtual_router_id") {
+            self.lost(n, VRRP_DOES_NOT_START);
+            return;
+        }
         // keepalived (vrrp.c, vrrp_complete_instance): no priority means 255 with state MASTER,
         // else 100; MASTER and priority 255 clear nopreempt, MASTER and nopreempt clear
         // preempt_delay.
@@ -337,13 +415,11 @@ impl Mapper {
         }
         i.keys.push(("priority".into(), V::Int(priority)));
         let interface = i.interface.clone();
-        // With a VMAC, an address without `dev` goes on the VMAC and one with `dev` on that
-        // interface, even the instance's own (vrrp/vrrp_ipaddress.c alloc_ipaddress).
-        let dev_default = if i.vmac.is_some() {
-            None
-        } else {
-            interface.clone()
-        };
+        // An address on the instance's own interface, with or without `dev`, goes where the
+        // instance puts its addresses: the VMAC when there is one (vrrp/vrrp.c
+        // vrrp_complete_instance, "ip_addr->ifp == vrrp->configured_ifp"; keepalived 2.2.7
+        // shows it on the VMAC); one on another interface stays there.
+        let dev_default = interface.clone();
         let mut vips: Vec<String> = Vec::new();
         // A repeated address, whatever its options, is the same VIP to keepalived.
         let addr = |v: &str| v.split_whitespace().next().unwrap_or("").to_string();
@@ -372,6 +448,10 @@ impl Mapper {
             .iter()
             .any(|v| v.split_whitespace().next().is_some_and(|a| a.contains(':')));
         let version = if v6 { 3 } else { i.version.unwrap_or(2) };
+        let v6 = i.family_v6.unwrap_or(v6);
+        if self.stops_keepalived(n, &i, vips.is_empty(), version, v6) {
+            return;
+        }
         i.keys.push(("version".into(), V::Int(version)));
         i.keys.push(("virtual_ipaddress".into(), V::strs(&vips)));
         if !excluded.is_empty() {
@@ -404,6 +484,18 @@ impl Mapper {
             && let Some(auth) = self.authentication(a, version)
         {
             i.keys.push(("authentication".into(), auth));
+        }
+        let in_group = n
+            .arg(0)
+            .is_some_and(|a| self.untracked_members.iter().any(|m| m == a));
+        let why = if in_group {
+            Some(super::weights::Why::SyncGroup)
+        } else {
+            (priority == 255).then_some(super::weights::Why::AddressOwner)
+        };
+        if let Some(why) = why {
+            let blocks = std::mem::take(&mut i.track_blocks);
+            self.ignored_weights(why, &blocks, &mut i.track_interface, &mut i.track_script);
         }
         // keepalived tracks the instance's own interface unless told not to (vrrp/vrrp.c:
         // add_vrrp_to_interface without VRRP_FLAG_DONT_TRACK_PRIMARY): down means FAULT.
@@ -519,6 +611,29 @@ impl Mapper {
         }
     }
 
+    /// keepalived's instance family (vrrp/vrrp_parser.c vrrp_srcip_handler, vrrp_data.c
+    /// alloc_vrrp_unicast_peer and alloc_vrrp_vip, 2.2.7): the first of the advert's source,
+    /// a peer or a VIP sets it, in the order written; a later one of the other family is
+    /// skipped with keepalived's own words. Whether `address` (maybe `ADDR/LEN`) is kept.
+    fn same_family(&mut self, n: &Node, address: &str, i: &mut Instance, says: &str) -> bool {
+        let ip = address.split('/').next().unwrap_or(address);
+        let Ok(ip) = ip.parse::<std::net::IpAddr>() else {
+            return true;
+        };
+        match i.family_v6 {
+            None => {
+                i.family_v6 = Some(ip.is_ipv6());
+                true
+            }
+            Some(v6) if v6 == ip.is_ipv6() => true,
+            Some(v6) => {
+                let family = if v6 { "IPv6" } else { "IPv4" };
+                self.warn(n, &format!("the instance is {family}, set by its first address: keepalived skips this one (\"{says}\"), and so does this conversion"));
+                false
+            }
+        }
+    }
+
     /// `track_interface { eth0 [weight N] }` / `track_script { name [weight N] }`; a name
     /// already tracked (in this block or an earlier one) is ignored, as keepalived does.
     fn tracked(&mut self, n: &Node, scripts: bool, seen: &mut Vec<String>) -> Vec<V> {
@@ -526,6 +641,16 @@ impl Mapper {
         for t in n.children() {
             if seen.contains(&t.key) {
                 self.warn(t, &format!("keepalived ignores a duplicate {}", n.key));
+                continue;
+            }
+            // vrrp/vrrp_track.c alloc_track_script looks the script up as the entry is read: one
+            // defined further down the file is not found either.
+            let later = self
+                .script_pos
+                .get(&t.key)
+                .is_some_and(|p| *p > self.instance_pos);
+            if scripts && later {
+                self.warn(t, "keepalived looks a tracked script up as it reads the entry, and this vrrp_script comes later in the file: keepalived ignores it (\"track script … not found, ignoring\"), and so does this conversion");
                 continue;
             }
             if scripts && !self.scripts.contains(&t.key) {
@@ -582,7 +707,9 @@ impl Mapper {
                 // vrrp/vrrp_parser.c's sync group keywords haldir lacks; anything else is an
                 // "Unknown keyword" to keepalived too (keepalived 1.x's members outside
                 // `group { }` among them).
-                "global_tracking" | "sync_group_tracking_weight" | "track_interface"
+                // Weights apply in the group's instances as in haldir's (see weights.rs).
+                "sync_group_tracking_weight" => {}
+                "global_tracking" | "track_interface"
                 | "track_script" | "track_file" | "track_bfd" | "track_process" => {
                     self.lost(c, "no haldir equivalent")
                 }
@@ -676,7 +803,10 @@ impl Mapper {
         let mut extra = Vec::new();
         while let Some(a) = args.next() {
             match a {
-                "name" => name = args.next(),
+                "name" => {
+                    self.warn(n, "keepalived 2.3 and later read `name NAME` as the VMAC's name, and so does this conversion; keepalived 2.2 takes the word `name` itself as the name");
+                    name = args.next();
+                }
                 "netlink_notify_msg" => extra.push(a.to_string()),
                 "group" => extra.push(format!("group {}", args.next().unwrap_or(""))),
                 a if a.contains(':') => extra.push(format!("MAC {a}")),

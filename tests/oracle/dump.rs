@@ -8,14 +8,30 @@ use std::collections::BTreeMap;
 /// "scope|field" → value, scope being `vrrp NAME`, `vs KEY` or `rs KEY RS`.
 pub type Facts = BTreeMap<String, String>;
 
+/// The fact that says keepalived-dump.sh gave up waiting for the dump.
+pub const TIMED_OUT: &str = "harness|timed out";
+
+/// The fact that says keepalived ended without dumping what it read (it refused the file, or
+/// failed on it): nothing of that process is compared.
+pub const NO_DUMP: &str = "harness|no dump";
+
+fn harness(log: &str, f: &mut Facts) {
+    if log.lines().any(|l| l == "KEEPALIVED-DUMP-TIMEOUT") {
+        f.insert(TIMED_OUT.into(), "yes".into());
+    } else if !log.lines().any(|l| strip_prefix(l).starts_with("------< ")) {
+        f.insert(NO_DUMP.into(), "yes".into());
+    }
+}
+
 /// One dump line: its depth (leading spaces) and text.
 struct Line<'a> {
     depth: usize,
     text: &'a str,
 }
 
-/// The dump's lines, the log's prefix (a date, or `Keepalived_vrrp[pid]: `) taken off; the
-/// main process's own lines (not indented) are left out by the readers.
+/// The dump's lines, the log's prefix (a date, or `Keepalived_vrrp[pid]: `) taken off. Every
+/// line of a dump is indented but its section headers; the other lines (the main process's
+/// "Startup complete", which can fall between two lines of a list) are left out.
 fn lines(log: &str) -> Vec<Line<'_>> {
     log.lines()
         .map(|l| {
@@ -26,6 +42,7 @@ fn lines(log: &str) -> Vec<Line<'_>> {
                 text: trimmed.trim_end(),
             }
         })
+        .filter(|l| l.depth > 0 || l.text.starts_with("------<"))
         .collect()
 }
 
@@ -76,17 +93,20 @@ pub fn vrrp(log: &str) -> Facts {
     let all = lines(log);
     let mut f = Facts::new();
     // "Disabling track script NAME since not found/accessible": the script's file is on the
-    // director, not here; tracking it is compared without it.
-    let disabled: Vec<&str> = all
-        .iter()
-        .filter_map(|l| l.text.strip_prefix("Disabling track script "))
+    // director, not here (one the harness could not stand in for); tracking it is compared
+    // without it.
+    let disabled: Vec<&str> = log
+        .lines()
+        .filter_map(|l| strip_prefix(l).strip_prefix("Disabling track script "))
         .filter_map(|r| r.split_whitespace().next())
         .collect();
     if !disabled.is_empty() {
         f.insert("disabled scripts".into(), disabled.join(" "));
     }
+    harness(log, &mut f);
     let body = section(&all, "VRRP Topology");
     let mut name = String::new();
+    let mut iface = String::new();
     for (i, l) in body.iter().enumerate() {
         if l.depth == 1 {
             if let Some(n) = value(l.text, "VRRP Instance") {
@@ -104,7 +124,8 @@ pub fn vrrp(log: &str) -> Facts {
         if let Some(v) = value(l.text, "VRRP Version") {
             put("version", v.into());
         } else if let Some(v) = value(l.text, "Interface") {
-            put("interface", v.split(',').next().unwrap_or(v).into());
+            iface = v.split(',').next().unwrap_or(v).to_string();
+            put("interface", iface.clone());
         } else if let Some(v) = value(l.text, "Virtual Router ID") {
             put("virtual_router_id", v.into());
         } else if let Some(v) = value(l.text, "Priority") {
@@ -118,9 +139,9 @@ pub fn vrrp(log: &str) -> Facts {
         } else if let Some(v) = value(l.text, "Gratuitous ARP repeat") {
             put("garp_repeat", v.into());
         } else if l.text.starts_with("Virtual IP (") {
-            put("virtual_ipaddress", vips(&items(body, i)));
+            put("virtual_ipaddress", vips(&items(body, i), &iface));
         } else if l.text.starts_with("Virtual IP Excluded") {
-            put("virtual_ipaddress_excluded", vips(&items(body, i)));
+            put("virtual_ipaddress_excluded", vips(&items(body, i), &iface));
         } else if l.text.starts_with("Unicast Peer") {
             let mut peers: Vec<String> = items(body, i)
                 .iter()
@@ -149,7 +170,7 @@ fn advert_ms(v: &str) -> String {
 
 /// "10.9.0.100/24 dev dummy0 scope global label dummy0:1" → address/prefix and device,
 /// sorted.
-fn vips(items: &[String]) -> String {
+fn vips(items: &[String], iface: &str) -> String {
     let mut out: Vec<String> = items
         .iter()
         .map(|i| {
@@ -166,8 +187,15 @@ fn vips(items: &[String]) -> String {
             } else {
                 format!("{addr}/32")
             };
-            // A VMAC shows as "vrrp.51@eth0": its name is what both sides call it.
-            let dev = dev.map(|d| d.split('@').next().unwrap_or(d));
+            // A VMAC shows as "vrrp.51@eth0": its name is what both sides call it. An
+            // interface whose own name has an '@' (a container's "eth0@if233") keeps it.
+            let dev = dev.map(|d| {
+                if *d == iface {
+                    d
+                } else {
+                    d.split('@').next().unwrap_or(d)
+                }
+            });
             format!("{addr} dev {}", dev.unwrap_or("-"))
         })
         .collect();
@@ -179,6 +207,7 @@ fn vips(items: &[String]) -> String {
 pub fn check(log: &str) -> Facts {
     let all = lines(log);
     let mut f = Facts::new();
+    harness(log, &mut f);
     let body = section(&all, "LVS Topology");
     let (mut vs, mut rs) = (String::new(), String::new());
     for (i, l) in body.iter().enumerate() {
@@ -207,22 +236,21 @@ pub fn check(log: &str) -> Facts {
         if vs.is_empty() {
             continue;
         }
+        // Deeper lines are the sorry server's (its own forwarding and inhibit).
+        if l.depth > 3 {
+            continue;
+        }
         let scope = if rs.is_empty() { &vs } else { &rs };
         let mut put = |k: &str, v: String| {
             f.insert(format!("{scope}|{k}"), v);
         };
         if let Some(v) = value(l.text, "lvs_sched") {
             put("scheduler", v.into());
-        } else if let Some(v) = value(l.text, "default forwarding method") {
-            put(
-                "forwarding",
-                v.split_whitespace().next().unwrap_or(v).into(),
-            );
-        } else if let Some(v) = value(l.text, "forwarding method") {
-            put(
-                "forwarding",
-                v.split_whitespace().next().unwrap_or(v).into(),
-            );
+        } else if let Some(v) = value(l.text, "default forwarding method")
+            .or_else(|| value(l.text, "forwarding method"))
+        {
+            // "TUN, type = IPIP": the method only.
+            put("forwarding", v.split([',', ' ']).next().unwrap_or(v).into());
         } else if let Some(v) = value(l.text, "persistence timeout") {
             put("persistence_timeout", v.into());
         } else if let Some(v) = l.text.strip_prefix("quorum = ") {
@@ -246,6 +274,12 @@ fn checkers(all: &[Line], f: &mut Facts) {
     let mut count: BTreeMap<String, usize> = BTreeMap::new();
     let mut current: Vec<String> = Vec::new();
     let flush = |scope: &str, current: &mut Vec<String>, f: &mut Facts| {
+        if current.first().is_some_and(|m| m == "PING_CHECK") {
+            // ICMP has no port: only the address counts.
+            for d in current.iter_mut().filter(|d| d.starts_with("dest ")) {
+                *d = d.rsplit_once(':').map_or(d.clone(), |(a, _)| a.to_string());
+            }
+        }
         if !scope.is_empty() {
             let list = f.entry(format!("{scope}|checkers")).or_default();
             if !list.is_empty() {

@@ -132,12 +132,19 @@ fn checker(c: &Check, ip: std::net::IpAddr, port: u16) -> String {
         method.to_string(),
         format!("every {}", ms(c.interval.as_millis() as u64)),
         format!("retries {}", c.fall.saturating_sub(1)),
-        format!("retry delay {}", ms(c.retry_delay.as_millis() as u64)),
     ];
+    // keepalived's dump leaves the retry delay out where there is no retry.
+    if c.fall > 1 {
+        out.push(format!(
+            "retry delay {}",
+            ms(c.retry_delay.as_millis() as u64)
+        ));
+    }
     if !matches!(c.kind, CheckKind::Misc { .. } | CheckKind::File(_)) {
-        let dest = match ip {
-            std::net::IpAddr::V4(a) => format!("[{a}]:{port}"),
-            std::net::IpAddr::V6(a) => format!("[{a}]:{port}"),
+        // ICMP has no port: only the address counts.
+        let dest = match c.kind {
+            CheckKind::Ping => format!("[{ip}]"),
+            _ => format!("[{ip}]:{port}"),
         };
         out.push(format!("dest {dest}"));
         out.push(format!("timeout {}", ms(c.timeout.as_millis() as u64)));

@@ -212,46 +212,65 @@ impl Gen {
         self.scripts.push(name);
     }
 
+    /// `KEYWORD VALUE` at `depth`, `pct` percent of the time, the value usual or odd.
+    fn maybe(&mut self, depth: usize, pct: u64, keyword: &str, usual: &[&str], odd: &[&str]) {
+        if self.r.chance(pct) {
+            let v = self.num(usual, odd);
+            self.line(depth, &format!("{keyword} {v}"));
+        }
+    }
+
     fn vrrp_instance(&mut self, i: usize) {
         let name = self.r.pick(&["VI_", "vi-", "Inst"]).to_string() + &i.to_string();
         self.open(0, &format!("vrrp_instance {name}"));
-        if self.r.chance(80) {
-            let s = self.num(&["MASTER", "BACKUP"], &["master", "backup", "FAULT"]);
-            self.line(1, &format!("state {s}"));
-        }
+        self.instance_basics();
+        let six = self.r.chance(20);
+        let mixed = self.r.chance(10);
+        self.instance_addresses(six, mixed);
+        self.instance_tracking();
+        self.instance_extras();
+        self.close(0);
+        self.instances.push(name);
+    }
+
+    fn instance_basics(&mut self) {
+        self.maybe(
+            1,
+            80,
+            "state",
+            &["MASTER", "BACKUP"],
+            &["master", "backup", "FAULT"],
+        );
         let iface = self.r.pick(INTERFACES).to_string();
         self.line(1, &format!("interface {iface}"));
-        if self.r.chance(95) {
-            let v = self.num(&["51", "52", "1", "255"], &["0", "256", "-1", "51.5"]);
-            self.line(1, &format!("virtual_router_id {v}"));
-        }
-        if self.r.chance(85) {
-            let v = self.num(
-                &["100", "150", "90", "1", "254"],
-                &["0", "255", "256", "-5", "100.5"],
-            );
-            self.line(1, &format!("priority {v}"));
-        }
-        if self.r.chance(70) {
-            let v = self.num(
-                &["1", "2", "3"],
-                &["0", "0.5", "0.01", "1.5", "40.95", "41", "255", "256"],
-            );
-            self.line(1, &format!("advert_int {v}"));
-        }
-        if self.r.chance(20) {
-            let v = self.num(&["2", "3"], &["1", "4"]);
-            self.line(1, &format!("version {v}"));
-        }
+        self.maybe(
+            1,
+            95,
+            "virtual_router_id",
+            &["51", "52", "1", "255"],
+            &["0", "256", "-1", "51.5"],
+        );
+        let (usual, odd) = (
+            &["100", "150", "90", "1", "254"],
+            &["0", "255", "256", "-5", "100.5"],
+        );
+        self.maybe(1, 85, "priority", usual, odd);
+        let odd = &["0", "0.5", "0.01", "1.5", "40.95", "41", "255", "256"];
+        self.maybe(1, 70, "advert_int", &["1", "2", "3"], odd);
+        self.maybe(1, 20, "version", &["2", "3"], &["1", "4"]);
         if self.r.chance(25) {
             self.one_of(1, &["nopreempt", "preempt", "nopreempt 1", "no_preempt"]);
         }
-        if self.r.chance(15) {
-            let v = self.num(&["5", "300"], &["0", "1.5", "1001", "-1"]);
-            self.line(1, &format!("preempt_delay {v}"));
-        }
-        let six = self.r.chance(20);
-        let mixed = self.r.chance(10);
+        self.maybe(
+            1,
+            15,
+            "preempt_delay",
+            &["5", "300"],
+            &["0", "1.5", "1001", "-1"],
+        );
+    }
+
+    fn instance_addresses(&mut self, six: bool, mixed: bool) {
         if self.r.chance(35) {
             let src = if six ^ (mixed && self.r.chance(50)) {
                 "2001:db8::1"
@@ -286,6 +305,9 @@ impl Gen {
             self.line(2, "from 10.1.0.100 table 100");
             self.close(1);
         }
+    }
+
+    fn instance_tracking(&mut self) {
         if !self.scripts.is_empty() && self.r.chance(50) {
             self.open(1, "track_script");
             for s in self.scripts.clone() {
@@ -312,10 +334,13 @@ impl Gen {
             }
             self.close(1);
         }
+    }
+
+    fn instance_extras(&mut self) {
         if self.r.chance(20) {
             let kind = self.r.pick(&["PASS", "AH", "pass"]).to_string();
             self.open(1, "authentication");
-            self.line(1 + 1, &format!("auth_type {kind}"));
+            self.line(2, &format!("auth_type {kind}"));
             let pass = self
                 .r
                 .pick(&["1111", "secret", "averylongpassword"])
@@ -324,38 +349,31 @@ impl Gen {
             self.close(1);
         }
         if self.r.chance(20) {
-            let which = self
-                .r
-                .pick(&[
-                    "notify_master",
-                    "notify_backup",
-                    "notify_fault",
-                    "notify",
-                    "notify_stop",
-                ])
-                .to_string();
-            let cmd = self
-                .r
-                .pick(&[
-                    "\"/etc/keepalived/notify.sh MASTER\"",
-                    "/usr/local/bin/notify.sh",
-                    "\"/bin/echo hi\"",
-                ])
-                .to_string();
+            let which = [
+                "notify_master",
+                "notify_backup",
+                "notify_fault",
+                "notify",
+                "notify_stop",
+            ];
+            let which = self.r.pick(&which).to_string();
+            let cmds = [
+                "\"/etc/keepalived/notify.sh MASTER\"",
+                "/usr/local/bin/notify.sh",
+                "\"/bin/echo hi\"",
+            ];
+            let cmd = self.r.pick(&cmds).to_string();
             self.line(1, &format!("{which} {cmd}"));
         }
-        if self.r.chance(10) {
-            let d = self.num(&["1", "5"], &["0", "0.5", "1000"]);
-            self.line(1, &format!("garp_master_delay {d}"));
-        }
-        if self.r.chance(8) {
-            let r = self.num(&["5", "1"], &["0", "256"]);
-            self.line(1, &format!("garp_master_repeat {r}"));
-        }
-        if self.r.chance(8) {
-            let r = self.num(&["60", "10"], &["0", "0.5"]);
-            self.line(1, &format!("garp_master_refresh {r}"));
-        }
+        self.maybe(
+            1,
+            10,
+            "garp_master_delay",
+            &["1", "5"],
+            &["0", "0.5", "1000"],
+        );
+        self.maybe(1, 8, "garp_master_repeat", &["5", "1"], &["0", "256"]);
+        self.maybe(1, 8, "garp_master_refresh", &["60", "10"], &["0", "0.5"]);
         if self.r.chance(8) {
             self.one_of(1, &["use_vmac", "use_vmac vrrp.51", "vmac_xmit_base"]);
         }
@@ -369,8 +387,6 @@ impl Gen {
             // A service keyword in an instance.
             self.line(1, "delay_loop 6");
         }
-        self.close(0);
-        self.instances.push(name);
     }
 
     fn vips(&mut self, block: &str, six: bool, mixed: bool) {
@@ -482,16 +498,24 @@ impl Gen {
             h
         };
         self.open(0, &head);
-        if self.r.chance(80) {
-            let v = self.num(&["6", "3", "10"], &["0", "0.5", "1.5"]);
-            self.line(1, &format!("delay_loop {v}"));
+        self.service_settings(six, fwmark);
+        let servers = self.r.below(4);
+        for _ in 0..servers {
+            self.real_server(six, fwmark);
         }
+        if self.r.chance(5) {
+            // A VRRP keyword in a service.
+            self.line(1, "advert_int 1");
+        }
+        self.close(0);
+    }
+
+    fn service_settings(&mut self, six: bool, fwmark: bool) {
+        self.maybe(1, 80, "delay_loop", &["6", "3", "10"], &["0", "0.5", "1.5"]);
         if self.r.chance(90) {
             let k = self.r.pick(&["lb_algo", "lvs_sched"]).to_string();
-            let v = self.num(
-                &["rr", "wrr", "lc", "wlc", "sh"],
-                &["WRR", "RR", "mh", "fo", "ovf", "twos", "bogus"],
-            );
+            let odd = &["WRR", "RR", "mh", "fo", "ovf", "twos", "bogus"];
+            let v = self.num(&["rr", "wrr", "lc", "wlc", "sh"], odd);
             self.line(1, &format!("{k} {v}"));
         }
         if self.r.chance(90) {
@@ -499,16 +523,17 @@ impl Gen {
             let v = self.num(&["DR", "NAT", "TUN"], &["dr", "nat", "tun", "FOO"]);
             self.line(1, &format!("{k} {v}"));
         }
-        if self.r.chance(80) {
-            let v = self.num(&["TCP", "UDP"], &["SCTP", "tcp", "udp", "ICMP"]);
-            self.line(1, &format!("protocol {v}"));
-        }
-        if self.r.chance(30) {
-            let v = self.num(&["50", "300", "3600"], &["0", "1.5", "4294967296"]);
-            self.line(1, &format!("persistence_timeout {v}"));
-        }
+        self.maybe(
+            1,
+            80,
+            "protocol",
+            &["TCP", "UDP"],
+            &["SCTP", "tcp", "udp", "ICMP"],
+        );
+        let odd = &["0", "1.5", "4294967296"];
+        self.maybe(1, 30, "persistence_timeout", &["50", "300", "3600"], odd);
         if self.r.chance(10) {
-            let v = if six { "64" } else { "255.255.255.0" }.to_string();
+            let v = if six { "64" } else { "255.255.255.0" };
             self.line(1, &format!("persistence_granularity {v}"));
         }
         if self.r.chance(15) {
@@ -538,15 +563,6 @@ impl Gen {
         if self.r.chance(15) {
             self.line(1, "virtualhost www.example.org");
         }
-        let servers = self.r.below(4);
-        for _ in 0..servers {
-            self.real_server(six, fwmark);
-        }
-        if self.r.chance(5) {
-            // A VRRP keyword in a service.
-            self.line(1, "advert_int 1");
-        }
-        self.close(0);
     }
 
     fn real_server(&mut self, six: bool, fwmark: bool) {
@@ -582,79 +598,22 @@ impl Gen {
     }
 
     fn checker(&mut self) {
-        let kind = self
-            .r
-            .pick(&[
-                "TCP_CHECK",
-                "HTTP_GET",
-                "SSL_GET",
-                "MISC_CHECK",
-                "SMTP_CHECK",
-                "DNS_CHECK",
-                "UDP_CHECK",
-                "PING_CHECK",
-            ])
-            .to_string();
+        // keepalived's checkers but FILE_CHECK and BFD_CHECK, which need blocks of their own.
+        let kind = self.r.pick(&haldir::import::CHECKERS[..8]).to_string();
         self.open(2, &kind);
-        let timing = |g: &mut Gen| {
-            if g.r.chance(60) {
-                let v = g.num(&["3", "5"], &["0", "1.5", "-1"]);
-                g.line(3, &format!("connect_timeout {v}"));
-            }
-            if g.r.chance(30) {
-                let k = g.r.pick(&["retry", "nb_get_retry"]).to_string();
-                let v = g.num(&["3", "1"], &["0"]);
-                g.line(3, &format!("{k} {v}"));
-            }
-            if g.r.chance(30) {
-                let v = g.num(&["3", "2"], &["0", "0.5"]);
-                g.line(3, &format!("delay_before_retry {v}"));
-            }
-            if g.r.chance(15) {
-                let v = g.num(&["10", "3"], &["0", "0.5"]);
-                g.line(3, &format!("delay_loop {v}"));
-            }
-            if g.r.chance(15) {
-                let v = g.num(&["8080", "81"], &["0", "65536"]);
-                g.line(3, &format!("connect_port {v}"));
-            }
-            if g.r.chance(5) {
-                g.line(3, "warmup 5");
-            }
-        };
         match kind.as_str() {
             "HTTP_GET" | "SSL_GET" => {
                 for _ in 0..=self.r.below(2) {
-                    self.open(3, "url");
-                    let path = self
-                        .r
-                        .pick(&["/", "/health", "/index.html?x=1"])
-                        .to_string();
-                    self.line(4, &format!("path {path}"));
-                    if self.r.chance(40) {
-                        let s = self.num(&["200", "200-299", "200 301"], &["99", "600", "0"]);
-                        self.line(4, &format!("status_code {s}"));
-                    }
-                    if self.r.chance(30) {
-                        self.line(4, "digest 9b3a0c85a887a256d6939da88aabd8cd");
-                    }
-                    if self.r.chance(25) {
-                        let h = self.r.pick(&["a.example.org", "b.example.org"]).to_string();
-                        self.line(4, &format!("virtualhost {h}"));
-                    }
-                    self.close(3);
+                    self.url();
                 }
                 if self.r.chance(15) {
                     self.line(3, "virtualhost check.example.org");
                 }
-                timing(self);
+                self.checker_timing();
             }
             "MISC_CHECK" => {
                 self.line(3, "misc_path \"/usr/local/bin/check.sh arg\"");
-                if self.r.chance(30) {
-                    let v = self.num(&["5", "10"], &["0"]);
-                    self.line(3, &format!("misc_timeout {v}"));
-                }
+                self.maybe(3, 30, "misc_timeout", &["5", "10"], &["0"]);
                 if self.r.chance(20) {
                     self.line(3, "misc_dynamic");
                 }
@@ -663,17 +622,14 @@ impl Gen {
                 if self.r.chance(50) {
                     self.line(3, "helo_name check.example.org");
                 }
-                timing(self);
+                self.checker_timing();
             }
             "DNS_CHECK" => {
-                if self.r.chance(50) {
-                    let t = self.num(&["A", "AAAA", "SOA"], &["a", "MX", "BOGUS"]);
-                    self.line(3, &format!("type {t}"));
-                }
+                self.maybe(3, 50, "type", &["A", "AAAA", "SOA"], &["a", "MX", "BOGUS"]);
                 if self.r.chance(50) {
                     self.line(3, "name example.org");
                 }
-                timing(self);
+                self.checker_timing();
             }
             "UDP_CHECK" => {
                 if self.r.chance(30) {
@@ -682,10 +638,49 @@ impl Gen {
                 if self.r.chance(30) {
                     self.line(3, "require_reply");
                 }
-                timing(self);
+                self.checker_timing();
             }
-            _ => timing(self),
+            _ => self.checker_timing(),
         }
         self.close(2);
+    }
+
+    fn url(&mut self) {
+        self.open(3, "url");
+        let path = self
+            .r
+            .pick(&["/", "/health", "/index.html?x=1"])
+            .to_string();
+        self.line(4, &format!("path {path}"));
+        self.maybe(
+            4,
+            40,
+            "status_code",
+            &["200", "200-299", "200 301"],
+            &["99", "600", "0"],
+        );
+        if self.r.chance(30) {
+            self.line(4, "digest 9b3a0c85a887a256d6939da88aabd8cd");
+        }
+        if self.r.chance(25) {
+            let h = self.r.pick(&["a.example.org", "b.example.org"]).to_string();
+            self.line(4, &format!("virtualhost {h}"));
+        }
+        self.close(3);
+    }
+
+    fn checker_timing(&mut self) {
+        self.maybe(3, 60, "connect_timeout", &["3", "5"], &["0", "1.5", "-1"]);
+        if self.r.chance(30) {
+            let k = self.r.pick(&["retry", "nb_get_retry"]).to_string();
+            let v = self.num(&["3", "1"], &["0"]);
+            self.line(3, &format!("{k} {v}"));
+        }
+        self.maybe(3, 30, "delay_before_retry", &["3", "2"], &["0", "0.5"]);
+        self.maybe(3, 15, "delay_loop", &["10", "3"], &["0", "0.5"]);
+        self.maybe(3, 15, "connect_port", &["8080", "81"], &["0", "65536"]);
+        if self.r.chance(5) {
+            self.line(3, "warmup 5");
+        }
     }
 }

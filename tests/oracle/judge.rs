@@ -26,7 +26,7 @@ fn keywords(field: &str) -> &'static [&'static str] {
         ],
         "garp_delay" => &["garp_master_delay", "vrrp_garp_master_delay"],
         "garp_repeat" => &["garp_master_repeat", "vrrp_garp_master_repeat"],
-        "virtual_ipaddress" => &["virtual_ipaddress"],
+        "virtual_ipaddress" => &["virtual_ipaddress", "use_vmac"],
         "virtual_ipaddress_excluded" => &["virtual_ipaddress_excluded"],
         "unicast_peer" => &["unicast_peer", "unicast_src_ip"],
         "track_script" => &["track_script", "vrrp_script"],
@@ -39,16 +39,6 @@ fn keywords(field: &str) -> &'static [&'static str] {
         "omega" => &["omega"],
         "weight" => &["weight"],
         "checkers" => &[
-            "TCP_CHECK",
-            "HTTP_GET",
-            "SSL_GET",
-            "MISC_CHECK",
-            "SMTP_CHECK",
-            "DNS_CHECK",
-            "UDP_CHECK",
-            "PING_CHECK",
-            "FILE_CHECK",
-            "BFD_CHECK",
             "delay_loop",
             "connect_timeout",
             "retry",
@@ -97,46 +87,51 @@ pub fn silent(src: &Source, reported: &Reported, kept: &Facts, ours: &Facts) -> 
 }
 
 fn explained(src: &Source, reported: &Reported, scope: &str, field: &str) -> bool {
-    let Some(block) = find(&src.nodes, scope) else {
-        return false;
+    let parents = match scope.strip_prefix("rs ") {
+        Some(r) => blocks(
+            &src.nodes,
+            &format!("vs {}", r.rsplit_once(' ').map_or(r, |x| x.0)),
+        ),
+        None => Vec::new(),
     };
+    blocks(&src.nodes, scope)
+        .into_iter()
+        .any(|b| explained_in(src, reported, b, &parents, field))
+}
+
+/// Whether a report sits on `block`, on a statement of it (or of a service above it, or of
+/// global_defs) that decides `field`, or anywhere in it when the block itself differs.
+fn explained_in(
+    src: &Source,
+    reported: &Reported,
+    block: &Node,
+    parents: &[&Node],
+    field: &str,
+) -> bool {
     let on =
         |n: &Node| reported.contains(&(src.files.get(n.file).cloned().unwrap_or_default(), n.line));
-    if on(block) {
-        return true;
+    let mut words = keywords(field).to_vec();
+    if field == "checkers" {
+        words.extend(haldir::import::CHECKERS);
     }
-    let words = keywords(field);
     let mut lines = Vec::new();
     if field == "present" {
         subtree(block, &mut lines);
     } else {
-        for c in block
-            .children()
+        // global_defs, and top-level blocks that decide the field (a tracked vrrp_script).
+        let globals = src
+            .nodes
             .iter()
-            .filter(|c| words.contains(&c.key.as_str()))
+            .filter(|n| n.key == "global_defs" || words.contains(&n.key.as_str()));
+        for b in std::iter::once(block)
+            .chain(parents.iter().copied())
+            .chain(globals)
         {
-            subtree(c, &mut lines);
-        }
-        // An address of the block that moved, a service keyword that reaches its servers.
-        if let Some(vs) = scope.strip_prefix("rs ").and_then(|r| {
-            find(
-                &src.nodes,
-                &format!("vs {}", r.rsplit_once(' ').map_or(r, |x| x.0)),
-            )
-        }) {
-            if on(vs) {
-                return true;
+            if words.contains(&b.key.as_str()) {
+                subtree(b, &mut lines);
             }
-            for c in vs
-                .children()
-                .iter()
-                .filter(|c| words.contains(&c.key.as_str()))
-            {
-                subtree(c, &mut lines);
-            }
-        }
-        for g in src.nodes.iter().filter(|n| n.key == "global_defs") {
-            for c in g
+            lines.push(b);
+            for c in b
                 .children()
                 .iter()
                 .filter(|c| words.contains(&c.key.as_str()))
@@ -155,32 +150,38 @@ fn subtree<'a>(n: &'a Node, out: &mut Vec<&'a Node>) {
     }
 }
 
-/// The keepalived block of a fact's scope: `vrrp NAME`, `vs KEY`, `rs VSKEY RS`.
-fn find<'a>(nodes: &'a [Node], scope: &str) -> Option<&'a Node> {
+/// The keepalived blocks a fact's scope may come from: `vrrp NAME`, `vs KEY`, `rs VSKEY RS`
+/// (a block written twice gives two).
+fn blocks<'a>(nodes: &'a [Node], scope: &str) -> Vec<&'a Node> {
     if let Some(name) = scope.strip_prefix("vrrp ") {
         return nodes
             .iter()
-            .rev()
-            .find(|n| n.key == "vrrp_instance" && n.arg(0) == Some(name));
+            .filter(|n| n.key == "vrrp_instance" && n.arg(0) == Some(name))
+            .collect();
     }
     if let Some(key) = scope.strip_prefix("vs ") {
         return nodes
             .iter()
-            .find(|n| n.key == "virtual_server" && vs_matches(n, key));
+            .filter(|n| n.key == "virtual_server" && vs_matches(n, key))
+            .collect();
     }
-    if let Some(rest) = scope.strip_prefix("rs ") {
-        let (vs, rs) = rest.rsplit_once(' ')?;
-        let vs = nodes
-            .iter()
-            .find(|n| n.key == "virtual_server" && vs_matches(n, vs))?;
-        let rs: std::net::SocketAddr = rs.parse().ok()?;
-        return vs.children().iter().find(|c| {
+    let Some((vs, rs)) = scope.strip_prefix("rs ").and_then(|r| r.rsplit_once(' ')) else {
+        return Vec::new();
+    };
+    let Ok(rs) = rs.parse::<std::net::SocketAddr>() else {
+        return Vec::new();
+    };
+    // keepalived gives a server without a port, or a DR/TUN server, the service's port: the
+    // address decides.
+    nodes
+        .iter()
+        .filter(|n| n.key == "virtual_server" && vs_matches(n, vs))
+        .flat_map(|v| v.children())
+        .filter(|c| {
             c.key == "real_server"
                 && c.arg(0).and_then(|a| a.parse::<std::net::IpAddr>().ok()) == Some(rs.ip())
-                && c.arg(1).and_then(|p| p.parse::<u16>().ok()).unwrap_or(0) == rs.port()
-        });
-    }
-    None
+        })
+        .collect()
 }
 
 fn vs_matches(n: &Node, key: &str) -> bool {
@@ -200,7 +201,7 @@ pub fn source(path: &Path) -> Source {
     let mut reader =
         haldir::import::preprocess::Reader::new(&haldir::import::preprocess::Disk, "lb1");
     let _ = reader.read_file(path);
-    let nodes = haldir::import::tree::build(&reader.lines).unwrap_or_default();
+    let (nodes, _) = haldir::import::tree::build(&reader.lines);
     Source {
         nodes,
         files: reader.files.clone(),
@@ -214,5 +215,5 @@ pub fn has_block(src: &Source, key: &str) -> bool {
         Some(r) => format!("vs {}", r.rsplit_once(' ').map_or(r, |x| x.0)),
         None => scope.to_string(),
     };
-    find(&src.nodes, &vs).is_some()
+    !blocks(&src.nodes, &vs).is_empty()
 }

@@ -1,6 +1,10 @@
 #!/bin/sh
 # keepalived-dump.sh MODE CONF [IFACE...]: keepalived's own reading of CONF. In the current
-# network namespace (a fresh one: the caller's), makes each IFACE (with an address), runs
+# network and mount namespaces (fresh ones: the caller's), makes each IFACE (with an address)
+# each script of $KA_SCRIPTS that is missing here (a stub that exits 0, in a tmpfs over the
+# nearest directory that is no system one; in the lab VM, whose files are its own, written
+# in place), and each user of $KA_USERS (the script users the file names, which exist on the director it
+# was written for: bind-mounted copies of /etc/passwd and /etc/group hold them), runs
 # keepalived with -d and MODE (-P for the VRRP process, -C for the checker) as config id lb1,
 # and prints its log once the process has dumped its configuration and stopped. keepalived's
 # processes take signals only from their event loop, which starts after the dump: a SIGTERM
@@ -18,6 +22,32 @@ for i in "$@"; do
     $IP addr add "10.255.$k.1/24" dev "$i" 2>/dev/null
 done
 dir=$(mktemp -d)
+for s in $KA_SCRIPTS; do
+    [ -e "$s" ] && continue
+    d=$(dirname "$s")
+    if [ -z "$KA_SCRATCH_FS" ]; then
+        a=$d
+        while [ ! -d "$a" ]; do a=$(dirname "$a"); done
+        case "$a" in
+        / | /usr | /usr/* | /bin | /sbin | /lib | /lib64 | /etc | /tmp | /var | /proc | /sys | /dev | /run) continue ;;
+        esac
+        grep -q " $a tmpfs " /proc/self/mounts || mount -t tmpfs -o mode=755 tmpfs "$a"
+    fi
+    mkdir -p "$d" && printf '#!/bin/sh\nexit 0\n' > "$s" && chmod 755 "$s"
+done
+if [ -n "$KA_USERS" ]; then
+    touch /etc/passwd /etc/group 2>/dev/null
+    cp /etc/passwd "$dir/passwd"
+    cp /etc/group "$dir/group"
+    id=60000
+    for u in $KA_USERS; do
+        grep -q "^$u:" "$dir/passwd" || echo "$u:x:$id:$id::/nonexistent:/bin/false" >> "$dir/passwd"
+        grep -q "^$u:" "$dir/group" || echo "$u:x:$id:" >> "$dir/group"
+        id=$((id + 1))
+    done
+    mount --bind "$dir/passwd" /etc/passwd
+    mount --bind "$dir/group" /etc/group
+fi
 TMPDIR=$dir keepalived -n -l -d "$mode" -i lb1 -f "$conf" -p "$dir/m.pid" -r "$dir/v.pid" \
     -c "$dir/c.pid" -b "$dir/b.pid" > "$dir/log" 2>&1 &
 pid=$!
