@@ -244,13 +244,15 @@ no_flow_lost() {
 }
 
 # d2_dies_under_flows WHAT: d2 dies under 200 flows; the router must drop its next hop within
-# 1 s (WHAT: the BFD that tells it), and no flow may be lost.
+# 2 s (WHAT: the BFD that tells it), and no flow may be lost. BFD detects in 5 x 100 ms; the
+# bound leaves the routing daemon's reaction on the lab's emulated CPU room, and stays far
+# below the 9 s BGP hold time that would drop the next hop without BFD.
 d2_dies_under_flows() {
     local t
     flows_start kill 21000 15
     aa_kill 2
     t=$(until_ms 5000 hops_are "$(all_hops | sed 's/ 10.0.0.2//')") || fail "the router drops d2 (got: $(hops))"
-    [ "$t" -le 1000 ] || fail "the router dropped d2 ${t} ms after its death: BFD should take under 1 s"
+    [ "$t" -le 2000 ] || fail "the router dropped d2 ${t} ms after its death: BFD should take under 2 s"
     ok "the router dropped d2's next hop ${t} ms after its death ($1)"
     no_flow_lost kill "d2 killed"
 }
