@@ -438,3 +438,61 @@ vrrp_instance C {
         .collect();
     assert_eq!(stops, vec![1, 13], "{:?}", i.losses);
 }
+
+/// check/check_data.c alloc_vs reads a mark with read_unsigned(0, UINT32_MAX): 0 passes, but
+/// dump_vs and ipvs_set_srule take a service with vfwmark 0 for an address service, and its
+/// address was never set (keepalived 2.2.7 dumped `VS VIP = ff02::12, VPORT = 0`, the last
+/// address it had printed). Nothing reaches it: the conversion leaves it out and says so.
+#[test]
+fn fwmark_0_is_reported_and_left_out() {
+    let text = "virtual_server fwmark 0 {\n    lb_kind DR\n    real_server 10.0.1.1 80 {\n    }\n}\nvirtual_server fwmark 7 {\n    lb_kind DR\n    real_server 10.0.1.1 80 {\n    }\n}\n";
+    let (i, c) = convert(text);
+    let marks: Vec<String> = c
+        .virtual_servers
+        .iter()
+        .map(|v| format!("{:?}", v.key))
+        .collect();
+    assert_eq!(marks.len(), 1, "{marks:?}");
+    assert!(marks[0].contains("mark: 7"), "{marks:?}");
+    assert!(
+        i.losses
+            .iter()
+            .any(|l| l.line == 1 && l.what.contains("fwmark 0 is no mark")),
+        "{:?}",
+        i.losses
+    );
+}
+
+/// check/check_data.c validate_check_config gives a fwmark service the family of its real
+/// servers, and IPVS finds a mark service by mark and family (ip_vs_ctl.c
+/// __ip_vs_svc_fwm_find): the same mark over IPv4 and IPv6 servers is two services. Both are
+/// converted, under two names.
+#[test]
+fn one_fwmark_over_both_families_is_two_services() {
+    let block = |rs: &str| {
+        format!(
+            "virtual_server fwmark 1 {{\n    lb_kind DR\n    real_server {rs} 80 {{\n    }}\n}}\n"
+        )
+    };
+    let (i, c) = convert(&(block("10.0.1.1") + &block("2001:db8::1")));
+    assert!(i.losses.is_empty(), "{:?}", i.losses);
+    let names: Vec<&str> = c.virtual_servers.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["fwmark-1", "fwmark-1-ipv6"]);
+}
+
+/// check/check_parser.c proto_handler, and IPVS keys an address service by protocol,
+/// address and port: DNS over TCP and UDP on one address is two services (keepalived 2.2.7
+/// ran lvs2-nodelocal-dns-nat-udp-http-check's two). Both are converted, the second named
+/// after its protocol too.
+#[test]
+fn one_address_under_two_protocols_is_two_services() {
+    let block = |proto: &str| {
+        format!(
+            "virtual_server 10.0.0.53 53 {{\n    protocol {proto}\n    real_server 10.0.1.1 53 {{\n    }}\n}}\n"
+        )
+    };
+    let (i, c) = convert(&(block("TCP") + &block("UDP")));
+    assert!(i.losses.is_empty(), "{:?}", i.losses);
+    let names: Vec<&str> = c.virtual_servers.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["10.0.0.53:53", "10.0.0.53:53/udp"]);
+}

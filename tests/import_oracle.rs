@@ -372,6 +372,7 @@ fn facts(c: &Case, d: &Dumps, config: &haldir::config::Config) -> Option<(Facts,
     if let Some(v) = d.check.get(&c.name).filter(|v| !no_dump(v)) {
         theirs.extend(v.clone());
         ours.extend(oracle::facts::check(config));
+        oracle::facts::without_idle_forwarding(&mut theirs, &mut ours);
     }
     // A virtual_server_group's members: keepalived's dump shows the group, haldir one
     // service per member; they are compared by the IPVS table (import-corpus), not here.

@@ -29,6 +29,20 @@ const TIMING: &[&str] = &[
     "virtualhost",
 ];
 
+/// Whether a fwmark service is IPv6: its `ip_family`, else its first real server's address
+/// (check_data.c validate_check_config sets a service's family from its servers).
+fn fwmark_v6(n: &Node) -> bool {
+    let children = n.children();
+    if let Some(f) = children.iter().find(|c| c.key == "ip_family") {
+        return f.arg(0) == Some("inet6");
+    }
+    children
+        .iter()
+        .filter(|c| c.key == "real_server" || c.key == "sorry_server")
+        .find_map(|c| c.arg(0)?.parse::<IpAddr>().ok())
+        .is_some_and(|a| a.is_ipv6())
+}
+
 /// keepalived's schedulers (check/check_parser.c), spelled exactly.
 const SCHEDULERS: &[&str] = &[
     "rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos",
@@ -43,9 +57,12 @@ enum Key {
 impl Mapper {
     pub(super) fn virtual_server(&mut self, n: &Node) {
         let keys: Vec<(Option<String>, Key)> = match (n.arg(0), n.arg(1)) {
-            (Some("fwmark"), Some(m)) => match m.parse() {
-                Ok(m) => vec![(None, Key::Fwmark(m))],
-                Err(_) => return self.lost(n, "fwmark is not a number"),
+            // check_data.c alloc_vs: read_unsigned(0..UINT32_MAX), and a mark of 0 leaves
+            // the service with neither a mark nor an address.
+            (Some("fwmark"), Some(m)) => match super::numbers::unsigned(m, 0, u32::MAX.into(), true) {
+                Some(0) => return self.lost(n, "fwmark 0 is no mark: keepalived takes the block for a service on an unset address and port 0, which no packet reaches; the conversion leaves it out"),
+                Some(m) => vec![(None, Key::Fwmark(m as i64))],
+                None => return self.warn(n, "keepalived skips a virtual server whose fwmark is not 0 to 4294967295 (\"virtual server fwmark … must be in [0, 4294967295] - ignoring\"), and so does this conversion"),
             },
             (Some("group"), Some(g)) => match self.groups.get(g).cloned() {
                 Some(entries) => self.group_keys(g, &entries),
@@ -111,6 +128,12 @@ impl Mapper {
                 *p
             }
             Key::Fwmark(m) => {
+                let v6 = fwmark_v6(n);
+                let first = *self.fwmarks.entry(*m).or_insert(v6);
+                if first != v6 && !keys.iter().any(|(k, _)| k == "name") {
+                    let family = if v6 { "ipv6" } else { "ipv4" };
+                    keys.push(("name".into(), V::Str(format!("fwmark-{m}-{family}"))));
+                }
                 keys.push(("fwmark".into(), V::Int(*m)));
                 None
             }
@@ -233,6 +256,7 @@ impl Mapper {
                 notes.push("`ops` dropped: keepalived ignores it for TCP and SCTP".into());
             }
         }
+        self.name_by_protocol(&mut keys);
         if let Some(s) = scheduler {
             keys.push(("scheduler".into(), V::Str(s)));
         }
@@ -292,6 +316,28 @@ impl Mapper {
             {
                 self.doc.set("check", &V::Table(check));
             }
+        }
+    }
+
+    /// A service on an address and port already taken under another protocol (DNS's TCP and
+    /// UDP): named after its protocol too, as the address alone names the first.
+    fn name_by_protocol(&mut self, keys: &mut Vec<(String, V)>) {
+        let get = |k: &str| match keys.iter().find(|(key, _)| key == k) {
+            Some((_, V::Str(s))) => Some(s.clone()),
+            _ => None,
+        };
+        let (Some(address), Some(protocol)) = (get("address"), get("protocol")) else {
+            return;
+        };
+        if get("name").is_some() {
+            return;
+        }
+        let first = self
+            .addresses
+            .entry(address.clone())
+            .or_insert_with(|| protocol.clone());
+        if *first != protocol {
+            keys.insert(0, ("name".into(), V::Str(format!("{address}/{protocol}"))));
         }
     }
 

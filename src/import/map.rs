@@ -68,6 +68,12 @@ pub struct Mapper {
     pub instance_pos: usize,
     /// Each instance's (interface, IPv6, VRID) and name, for the duplicates keepalived refuses.
     pub routers: Vec<((String, bool, i64), String)>,
+    /// The family (IPv6 or not) of the first service of each fwmark: the same mark in the
+    /// other family is another IPVS service, which needs a name of its own.
+    pub fwmarks: HashMap<i64, bool>,
+    /// The protocol of the first service on each address and port: the same address under
+    /// another protocol is another IPVS service, which needs a name of its own.
+    pub addresses: HashMap<String, String>,
 }
 
 impl Mapper {
@@ -76,6 +82,8 @@ impl Mapper {
             doc: Doc::default(),
             losses: Vec::new(),
             warnings: Vec::new(),
+            fwmarks: HashMap::new(),
+            addresses: HashMap::new(),
             globals: Globals::default(),
             script_weights: HashMap::new(),
             groups: HashMap::new(),

@@ -41,7 +41,8 @@ pub(super) fn repair(
             }
             let range = refused_range(&lines, at);
             let (text, origin) = &lines[at];
-            losses.push(loss(text, origin.as_ref(), &d.message));
+            let whole = range.len() > 1;
+            losses.push(loss(text, origin.as_ref(), &d.message, whole));
             dropped.extend(range);
         }
         if dropped.is_empty() {
@@ -66,17 +67,24 @@ fn join(lines: &[(String, Option<Node>)]) -> String {
     out
 }
 
+/// The keys that say which of an array's entries a table is (a service, a server): without
+/// them the entry is refused in turn, so it goes at once, with the reason that matters.
+const IDENTITY: &[&str] = &["address", "fwmark"];
+
 /// The lines to leave out for an error at line `at`: a key's line, or a table with its
-/// sub-tables when the error is on its header (or on nothing a key holds).
+/// sub-tables when the error is on its header, on its identity, or on nothing a key holds.
 fn refused_range(lines: &[(String, Option<Node>)], at: usize) -> std::ops::Range<usize> {
-    let line = lines[at].0.trim_start();
-    if key_of(line).is_some() {
-        return at..at + 1;
-    }
+    let raw = &lines[at].0;
+    let key = key_of(raw.trim_start()).filter(|_| !raw.starts_with(char::is_whitespace));
     let start = (0..=at)
         .rev()
         .find(|&i| header_of(&lines[i].0).is_some())
         .unwrap_or(at);
+    let entry = lines[start].0.trim_start().starts_with("[[");
+    let identity = entry && key.is_some_and(|k| IDENTITY.contains(&k));
+    if key_of(raw.trim_start()).is_some() && !identity {
+        return at..at + 1;
+    }
     let Some(name) = header_of(&lines[start].0) else {
         return at..at + 1;
     };
@@ -103,7 +111,7 @@ fn key_of(line: &str) -> Option<&str> {
 /// The loss for a refused line, placed on the keepalived statement it most likely came from:
 /// the block's statement whose keyword is the key's, or whose words hold the value, else the
 /// block itself.
-fn loss(text: &str, origin: Option<&Node>, message: &str) -> Loss {
+fn loss(text: &str, origin: Option<&Node>, message: &str, whole: bool) -> Loss {
     let Some(block) = origin else {
         return Loss {
             file: 0,
@@ -111,28 +119,30 @@ fn loss(text: &str, origin: Option<&Node>, message: &str) -> Loss {
             what: format!("`{text}` left out: haldir refuses it ({message})"),
         };
     };
-    let statement = key_of(text.trim_start()).and_then(|key| {
-        let value = text
-            .split_once(" = ")
-            .map_or("", |(_, v)| v.trim_matches('"'));
-        let kids = block.children();
-        let words = keywords(key);
-        kids.iter()
-            .rfind(|c| words.contains(&c.key.as_str()))
-            .or_else(|| {
-                kids.iter()
-                    .rfind(|c| c.key == key || c.key.ends_with(&format!("_{key}")))
-            })
-            .or_else(|| {
-                // A value written as it was read: an address or a name, not a bare number,
-                // which too many statements share.
-                kids.iter().find(|c| {
-                    c.args.iter().any(|a| {
-                        a.len() > 3 && a.parse::<f64>().is_err() && value.contains(a.as_str())
+    let statement = key_of(text.trim_start())
+        .filter(|_| !whole)
+        .and_then(|key| {
+            let value = text
+                .split_once(" = ")
+                .map_or("", |(_, v)| v.trim_matches('"'));
+            let kids = block.children();
+            let words = keywords(key);
+            kids.iter()
+                .rfind(|c| words.contains(&c.key.as_str()))
+                .or_else(|| {
+                    kids.iter()
+                        .rfind(|c| c.key == key || c.key.ends_with(&format!("_{key}")))
+                })
+                .or_else(|| {
+                    // A value written as it was read: an address or a name, not a bare number,
+                    // which too many statements share.
+                    kids.iter().find(|c| {
+                        c.args.iter().any(|a| {
+                            a.len() > 3 && a.parse::<f64>().is_err() && value.contains(a.as_str())
+                        })
                     })
                 })
-            })
-    });
+        });
     let at = statement.unwrap_or(block);
     let mut what = at.key.clone();
     for a in &at.args {
@@ -142,7 +152,7 @@ fn loss(text: &str, origin: Option<&Node>, message: &str) -> Loss {
     if at.block.is_some() {
         what.push_str(" { … }");
     }
-    let left_out = if statement.is_some() || key_of(text.trim_start()).is_some() {
+    let left_out = if !whole && (statement.is_some() || key_of(text.trim_start()).is_some()) {
         "not carried over"
     } else {
         "left out with everything in it"
@@ -234,6 +244,12 @@ mod tests {
         .collect();
         assert_eq!(refused_range(&lines, 0), 0..6);
         assert_eq!(refused_range(&lines, 4), 4..6);
-        assert_eq!(refused_range(&lines, 5), 5..6);
+        assert_eq!(
+            refused_range(&lines, 5),
+            4..6,
+            "an address is the server's identity"
+        );
+        assert_eq!(refused_range(&lines, 1), 1..2);
+        assert_eq!(refused_range(&lines, 3), 3..4);
     }
 }

@@ -249,8 +249,12 @@ pub fn check(log: &str) -> Facts {
         } else if let Some(v) = value(l.text, "default forwarding method")
             .or_else(|| value(l.text, "forwarding method"))
         {
-            // "TUN, type = IPIP": the method only.
-            put("forwarding", v.split([',', ' ']).next().unwrap_or(v).into());
+            // "TUN, type = IPIP": the method only. keepalived leaves a service's default unset
+            // until a server needs it (check_data.c validate_check_config).
+            let method = v.split([',', ' ']).next().unwrap_or(v);
+            if !method.is_empty() {
+                put("forwarding", method.into());
+            }
         } else if let Some(v) = value(l.text, "persistence timeout") {
             put("persistence_timeout", v.into());
         } else if let Some(v) = l.text.strip_prefix("quorum = ") {

@@ -162,6 +162,38 @@ fn checker(c: &Check, ip: std::net::IpAddr, port: u16) -> String {
     out.join("; ")
 }
 
+/// A service's default forwarding only where a server takes it: keepalived leaves it unset
+/// until a server without a method of its own needs it (check_data.c
+/// validate_check_config), and unset it does nothing. A service with a server in either
+/// reading keeps it in both, unless keepalived left it unset.
+pub fn without_idle_forwarding(theirs: &mut Facts, ours: &mut Facts) {
+    let unset: Vec<String> = theirs
+        .keys()
+        .filter_map(|k| k.strip_suffix("|present"))
+        .filter(|s| s.starts_with("vs ") && !theirs.contains_key(&format!("{s}|forwarding")))
+        .map(|s| format!("{s}|forwarding"))
+        .collect();
+    for k in unset {
+        ours.remove(&k);
+    }
+    let served: std::collections::BTreeSet<String> = theirs
+        .keys()
+        .chain(ours.keys())
+        .filter_map(|k| {
+            k.strip_prefix("rs ")?
+                .rsplit_once(' ')
+                .map(|x| x.0.to_string())
+        })
+        .collect();
+    let idle = |k: &String| {
+        k.strip_prefix("vs ")
+            .and_then(|k| k.strip_suffix("|forwarding"))
+            .is_some_and(|vs| !served.contains(vs))
+    };
+    theirs.retain(|k, _| !idle(k));
+    ours.retain(|k, _| !idle(k));
+}
+
 /// Tracking without the scripts keepalived disabled here (their files are on the director).
 pub fn without_scripts(f: &mut Facts, disabled: &str) {
     let names: Vec<&str> = disabled.split_whitespace().collect();

@@ -116,7 +116,9 @@ fn explained_in(
     }
     let mut lines = Vec::new();
     if field == "present" {
+        // A server is also gone with its service.
         subtree(block, &mut lines);
+        lines.extend(parents.iter().copied());
     } else {
         // global_defs, and top-level blocks that decide the field (a tracked vrrp_script).
         let globals = src
@@ -192,6 +194,11 @@ fn vs_matches(n: &Node, key: &str) -> bool {
     let Ok(sa) = addr.parse::<std::net::SocketAddr>() else {
         return false;
     };
+    // A mark of 0 is none: keepalived dumps the service by its unset address, which prints
+    // as whatever its last address conversion left (check_data.c dump_vs).
+    if n.arg(0) == Some("fwmark") && n.arg(1).and_then(|m| m.parse::<u64>().ok()) == Some(0) {
+        return sa.port() == 0;
+    }
     n.arg(0).and_then(|a| a.parse::<std::net::IpAddr>().ok()) == Some(sa.ip())
         && n.arg(1).and_then(|p| p.parse::<u16>().ok()).unwrap_or(0) == sa.port()
 }
