@@ -496,3 +496,25 @@ fn one_address_under_two_protocols_is_two_services() {
     let names: Vec<&str> = c.virtual_servers.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names, ["10.0.0.53:53", "10.0.0.53:53/udp"]);
 }
+
+/// lib/parser.c null_strvec: a handler that reads a value that is not there ends the process
+/// ("Configuration line starting `mcast_src_ip` is missing a parameter", then "exited with
+/// permanent error CONFIG"); keepalived 2.2.7 did not start lvs2-annotated-reference-pseudo-
+/// syntax's VRRP process for it. Which statements do so is asked of keepalived itself
+/// (tests/import_missing_value.rs); a flag without a value (nopreempt) does not.
+#[test]
+fn a_statement_without_its_value_that_ends_keepalived_is_reported() {
+    let text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    mcast_src_ip\n    nopreempt\n    virtual_ipaddress {\n        10.0.0.100\n    }\n}\n";
+    let (i, c) = convert(text);
+    let on = |line: usize| i.losses.iter().filter(move |l| l.line == line);
+    assert_eq!(on(4).count(), 1, "{:?}", i.losses);
+    assert!(
+        on(4).all(|l| l
+            .what
+            .contains("keepalived does not start its VRRP process")),
+        "{:?}",
+        i.losses
+    );
+    assert_eq!(on(5).count(), 0, "{:?}", i.losses);
+    assert!(!c.vrrp_instances[0].preempt);
+}

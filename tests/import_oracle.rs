@@ -50,10 +50,25 @@ fn interfaces(src: &oracle::judge::Source) -> Vec<String> {
             walk(c, out, n.key == "track_interface");
         }
     }
+    /// The VMACs keepalived makes: they do not exist before it runs (one that did would be
+    /// taken for another interface, and the VMAC renamed).
+    fn vmacs(n: &haldir::import::tree::Node, out: &mut Vec<String>) {
+        if n.key == "use_vmac"
+            && let Some(name) = n.arg(0)
+        {
+            out.push(name.to_string());
+        }
+        for c in n.children() {
+            vmacs(c, out);
+        }
+    }
     let mut out = vec!["eth0".to_string()];
+    let mut made = Vec::new();
     for n in &src.nodes {
         walk(n, &mut out, false);
+        vmacs(n, &mut made);
     }
+    out.retain(|i| !made.contains(i));
     out
 }
 
@@ -64,6 +79,8 @@ struct Case {
     ifaces: Vec<String>,
     users: Vec<String>,
     scripts: Vec<String>,
+    /// The network namespace the file enters (`net_namespace`): on the director it exists.
+    netns: String,
 }
 
 /// The programs a file runs (tracking and check scripts, notify commands): they exist on the
@@ -95,18 +112,28 @@ fn scripts(src: &oracle::judge::Source) -> Vec<String> {
     out
 }
 
-/// The script users a file names (script_user, a vrrp_script's user) and keepalived's own
+/// The script users a file names (script_user, a vrrp_script's user, a notify script's
+/// trailing user and group, as the importer reads them) and keepalived's own
 /// default under enable_script_security, keepalived_script: they exist on the director the
 /// file was written for, so keepalived finds them here too.
 fn users(src: &oracle::judge::Source) -> Vec<String> {
     let mut out = vec!["keepalived_script".to_string()];
-    let named = src
-        .nodes
-        .iter()
-        .flat_map(|n| n.children())
-        .filter(|c| c.key == "script_user" || c.key == "user");
-    for c in named {
-        for a in c.args.iter().take(2) {
+    fn named<'a>(n: &'a haldir::import::tree::Node, out: &mut Vec<&'a [String]>) {
+        if n.key == "script_user" || n.key == "user" {
+            out.push(&n.args[..n.args.len().min(2)]);
+        } else if n.key.starts_with("notify") && n.args.len() > 1 {
+            out.push(&n.args[1..n.args.len().min(3)]);
+        }
+        for c in n.children() {
+            named(c, out);
+        }
+    }
+    let mut lists = Vec::new();
+    for n in &src.nodes {
+        named(n, &mut lists);
+    }
+    for list in lists {
+        for a in list {
             if !out.contains(a)
                 && a.chars()
                     .all(|ch| ch.is_ascii_alphanumeric() || "_-.".contains(ch))
@@ -150,6 +177,13 @@ fn cases_in(dir: &Path) -> Vec<Case> {
             let ifaces = interfaces(&src);
             let users = users(&src);
             let scripts = scripts(&src);
+            let netns = src
+                .nodes
+                .iter()
+                .find(|n| n.key == "net_namespace")
+                .and_then(|n| n.arg(0))
+                .unwrap_or_default()
+                .to_string();
             Case {
                 name,
                 conf,
@@ -157,6 +191,7 @@ fn cases_in(dir: &Path) -> Vec<Case> {
                 ifaces,
                 users,
                 scripts,
+                netns,
             }
         })
         .collect()
@@ -194,6 +229,7 @@ fn vrrp_dumps(cases: &[Case], keep: &Path) -> BTreeMap<String, Facts> {
                         .args(["-n", "-m", "sh"])
                         .env("KA_USERS", c.users.join(" "))
                         .env("KA_SCRIPTS", c.scripts.join(" "))
+                        .env("KA_NETNS", &c.netns)
                         .arg(&script)
                         .arg("-P")
                         .arg(&c.conf)
@@ -241,6 +277,7 @@ fn lab_dumps(cases: &[Case], dir: &Path, keep: &Path) -> LabDumps {
         std::fs::copy(&c.conf, stage.join(format!("{}.conf", c.name))).unwrap();
         std::fs::write(stage.join(format!("{}.ifaces", c.name)), c.ifaces.join(" ")).unwrap();
         std::fs::write(stage.join(format!("{}.users", c.name)), c.users.join(" ")).unwrap();
+        std::fs::write(stage.join(format!("{}.netns", c.name)), &c.netns).unwrap();
         std::fs::write(
             stage.join(format!("{}.scripts", c.name)),
             c.scripts.join(" "),
@@ -365,9 +402,11 @@ fn facts(c: &Case, d: &Dumps, config: &haldir::config::Config) -> Option<(Facts,
     if let Some(v) = d.vrrp.get(&c.name).filter(|v| !no_dump(v)) {
         let mut v = v.clone();
         let disabled = v.remove("disabled scripts").unwrap_or_default();
+        let missing = v.remove("missing programs").unwrap_or_default();
         theirs.extend(v);
         ours.extend(oracle::facts::vrrp(config));
         oracle::facts::without_scripts(&mut ours, &disabled);
+        oracle::facts::without_programs(&mut ours, &missing);
     }
     if let Some(v) = d.check.get(&c.name).filter(|v| !no_dump(v)) {
         theirs.extend(v.clone());

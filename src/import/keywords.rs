@@ -17,6 +17,22 @@ static GLOBAL_DEFS: LazyLock<HashSet<&'static str>> =
 static ALL: LazyLock<HashSet<&'static str>> =
     LazyLock::new(|| list(include_str!("keywords/all.txt")));
 
+static ENDS_WITHOUT_VALUE: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| list(include_str!("keywords/ends_without_value.txt")));
+
+/// Whether `keyword` with no value in `block` ends keepalived's VRRP process (the list says
+/// how it was asked of keepalived).
+pub fn ends_without_value(block: &str, keyword: &str) -> bool {
+    ENDS_WITHOUT_VALUE.contains(format!("{block} {keyword}").as_str())
+}
+
+/// The statements `ends_without_value` knows: "BLOCK KEYWORD".
+pub fn all_ending_without_value() -> Vec<&'static str> {
+    let mut v: Vec<&str> = ENDS_WITHOUT_VALUE.iter().copied().collect();
+    v.sort();
+    v
+}
+
 /// keepalived's checker blocks (check/check_*.c install_keyword("…_CHECK" / "…_GET")).
 pub const CHECKERS: &[&str] = &[
     "TCP_CHECK",
@@ -34,6 +50,13 @@ pub const CHECKERS: &[&str] = &[
 /// Whether keepalived takes `keyword` inside global_defs.
 pub fn in_global_defs(keyword: &str) -> bool {
     GLOBAL_DEFS.contains(keyword)
+}
+
+/// Every keyword keepalived knows, sorted.
+pub fn all_known() -> Vec<&'static str> {
+    let mut v: Vec<&str> = ALL.iter().copied().collect();
+    v.sort();
+    v
 }
 
 /// Whether keepalived knows `keyword` anywhere.

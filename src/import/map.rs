@@ -74,6 +74,9 @@ pub struct Mapper {
     /// The protocol of the first service on each address and port: the same address under
     /// another protocol is another IPVS service, which needs a name of its own.
     pub addresses: HashMap<String, String>,
+    /// Statements that end keepalived's VRRP process, as (file, line): reported once for that,
+    /// and nothing else is said of them.
+    pub ended: std::collections::HashSet<(usize, usize)>,
 }
 
 impl Mapper {
@@ -84,6 +87,7 @@ impl Mapper {
             warnings: Vec::new(),
             fwmarks: HashMap::new(),
             addresses: HashMap::new(),
+            ended: Default::default(),
             globals: Globals::default(),
             script_weights: HashMap::new(),
             groups: HashMap::new(),
@@ -98,6 +102,32 @@ impl Mapper {
             script_pos: HashMap::new(),
             instance_pos: 0,
             routers: Vec::new(),
+        }
+    }
+
+    /// A statement whose missing value ends keepalived's VRRP process (lib/parser.c
+    /// null_strvec): reported as that, the rest of the file converted as it reads.
+    fn ends_without_value(&mut self, nodes: &[Node]) {
+        const BLOCKS: &[&str] = &[
+            "global_defs",
+            "vrrp_instance",
+            "vrrp_script",
+            "vrrp_sync_group",
+        ];
+        for b in nodes.iter().filter(|n| BLOCKS.contains(&n.key.as_str())) {
+            for c in b.children() {
+                if c.args.is_empty()
+                    && c.block.is_none()
+                    && super::keywords::ends_without_value(&b.key, &c.key)
+                {
+                    let what = format!(
+                        "no value: keepalived does not start its VRRP process with this file (\"Configuration line starting `{}` is missing a parameter\", then \"exited with permanent error CONFIG\")",
+                        c.key
+                    );
+                    self.lost(c, &what);
+                    self.ended.insert((c.file, c.line));
+                }
+            }
         }
     }
 
@@ -125,6 +155,9 @@ impl Mapper {
 
     /// A statement not carried over, even an empty block (a checker with its defaults).
     pub fn lost_even_empty(&mut self, n: &Node, why: &str) {
+        if self.ended.contains(&(n.file, n.line)) {
+            return;
+        }
         let loss = located(n, why);
         if !self.losses.contains(&loss) {
             self.losses.push(loss);
@@ -133,6 +166,9 @@ impl Mapper {
 
     /// A statement carried over as keepalived behaves, with a word for the operator.
     pub fn warn(&mut self, n: &Node, why: &str) {
+        if self.ended.contains(&(n.file, n.line)) {
+            return;
+        }
         let warning = located(n, why);
         if !self.warnings.contains(&warning) {
             self.warnings.push(warning);
@@ -257,6 +293,7 @@ impl Mapper {
                 _ => {}
             }
         }
+        self.ends_without_value(nodes);
         self.script_user = super::scripts::file_identity(nodes);
         self.untracked_members = super::weights::untracked_members(nodes);
         let of = |k: &'static str| nodes.iter().filter(move |n| n.key == k);

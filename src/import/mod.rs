@@ -9,7 +9,7 @@ mod email;
 pub mod emit;
 mod globals;
 mod keywords;
-pub use keywords::CHECKERS;
+pub use keywords::{CHECKERS, all_ending_without_value, all_known};
 mod lvs;
 pub mod map;
 mod numbers;

@@ -66,14 +66,37 @@ const SUB_BLOCKS: &[&str] = &[
     "authentication",
 ];
 
+/// The other keywords that take a block (lib/parser.c sub-levels and value blocks of
+/// keepalived 2.2.7: install_keyword_root with keywords under it, install_sublevel,
+/// alloc_value_block and read_value_block).
+const OTHER_BLOCKS: &[&str] = &[
+    "host",
+    "SSL",
+    "bfd_instance",
+    "garp_group",
+    "interfaces",
+    "vrrp_track_file",
+    "vrrp_track_process",
+    "linkbeat_interfaces",
+    "interface_up_down_delays",
+];
+
+/// Whether keepalived reads a block after `key`: any other keyword has none, and a '{' after
+/// it is ignored ("Unexpected '{' - ignoring").
+fn takes_block(key: &str) -> bool {
+    SUB_BLOCKS.contains(&key)
+        || VALUE_BLOCKS.contains(&key)
+        || OTHER_BLOCKS.contains(&key)
+        || super::keywords::CHECKERS.contains(&key)
+}
+
 /// Whether a '{' after `key` opens its block, inside the block of `parent`: not for a word
-/// that is a keyword to no part of keepalived, where keepalived reads keywords.
+/// that is a keyword taking no block, or a keyword to no part of keepalived, where keepalived
+/// reads keywords.
 fn opens_block(key: &str, parent: Option<&str>) -> bool {
     let keyword_like = key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && key.starts_with(|c: char| c.is_ascii_alphabetic());
-    super::keywords::known(key)
-        || !keyword_like
-        || parent.is_some_and(|p| VALUE_BLOCKS.contains(&p))
+    takes_block(key) || !keyword_like || parent.is_some_and(|p| VALUE_BLOCKS.contains(&p))
 }
 
 /// Builds the statement tree as keepalived reads the blocks, with what it had to settle: a
@@ -133,10 +156,10 @@ impl Builder {
     }
 
     /// A '{': it opens the block of the statement on this line, or else of the last one
-    /// finished before. A keyword keepalived does not know opens no block there: its parser
-    /// says "Unexpected '{' - ignoring" (or takes the '{' as one more word) and reads what
-    /// follows as statements of the block around it, whose '}' the next one then is
-    /// (lib/parser.c process_stream).
+    /// finished before. A keyword that takes no block, or that keepalived does not know,
+    /// opens none: keepalived's read_line breaks the line at the brace, process_stream says
+    /// "Unexpected '{' - ignoring", and what follows are statements of the block around it,
+    /// whose '}' the next one then is (lib/parser.c).
     fn open(&mut self, current: &mut Option<Node>, l: &Line) {
         let parent = self
             .stack
@@ -146,13 +169,15 @@ impl Builder {
         let parent = parent.as_deref();
         let owner = match current.take() {
             Some(n) if !opens_block(&n.key, parent) => {
-                *current = Some(n);
+                self.items().push(n);
+                self.unexpected(l);
                 return;
             }
             Some(n) => n,
             None => match self.items().pop() {
                 Some(n) if n.block.is_none() && !opens_block(&n.key, parent) => {
                     self.items().push(n);
+                    self.unexpected(l);
                     return;
                 }
                 Some(n) if n.block.is_none() => n,
@@ -168,6 +193,14 @@ impl Builder {
             },
         };
         self.stack.push((Some(owner), Vec::new()));
+    }
+
+    fn unexpected(&mut self, l: &Line) {
+        self.notes.push(Unbalanced {
+            file: l.file,
+            line: l.line,
+            message: "a '{' after a statement that takes no block: keepalived ignores it (\"Unexpected '{'\"), reads what follows as statements of the block around it, and takes the next '}' as that block's end; so does this conversion",
+        });
     }
 
     /// A '}': it closes the innermost block; at the file's own level keepalived reads it as an

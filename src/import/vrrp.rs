@@ -485,6 +485,15 @@ impl Mapper {
         {
             i.keys.push(("authentication".into(), auth));
         }
+        if let Some(iface) = &interface {
+            super::weights::untrack_own(
+                self,
+                iface,
+                &i.track_blocks,
+                &mut i.track_interface,
+                &mut i.tracked_names.0,
+            );
+        }
         let in_group = n
             .arg(0)
             .is_some_and(|a| self.untracked_members.iter().any(|m| m == a));

@@ -67,6 +67,34 @@ impl Mapper {
     }
 }
 
+/// An instance's own interface in its track_interface: vrrp/vrrp.c vrrp_complete_instance
+/// drops the entry, weight and all ("Ignoring track_interface … since own interface"), and
+/// tracks the interface anyway unless dont_track_primary. Returns whether one was dropped.
+pub(super) fn untrack_own(
+    m: &mut Mapper,
+    iface: &str,
+    blocks: &[&Node],
+    interfaces: &mut Vec<V>,
+    names: &mut Vec<String>,
+) -> bool {
+    let Some(pos) = names.iter().position(|n| n == iface) else {
+        return false;
+    };
+    names.remove(pos);
+    interfaces.retain(|e| {
+        !matches!(e, V::Table(keys) if keys.iter().any(|(k, v)| k == "name" && *v == V::str(iface)))
+    });
+    let at = blocks
+        .iter()
+        .filter(|b| b.key == "track_interface")
+        .flat_map(|b| b.children())
+        .find(|c| c.key == iface);
+    if let Some(n) = at {
+        m.warn(n, "keepalived ignores tracking the instance's own interface (vrrp.c: \"Ignoring track_interface … since own interface\"), weight and all: the interface going down puts the instance in FAULT, unless dont_track_primary; so does this conversion");
+    }
+    true
+}
+
 /// The instances of sync groups that do not say `sync_group_tracking_weight`.
 pub(super) fn untracked_members(nodes: &[Node]) -> Vec<String> {
     nodes

@@ -103,6 +103,24 @@ pub fn vrrp(log: &str) -> Facts {
     if !disabled.is_empty() {
         f.insert("disabled scripts".into(), disabled.join(" "));
     }
+    // "Script /usr/bin/sudo cannot be accessed": a program on the director that the harness
+    // could not stand in for (it would have to write into a system directory).
+    let missing: Vec<&str> = log
+        .lines()
+        .filter_map(|l| {
+            let l = strip_prefix(l);
+            l.strip_prefix("Script ")
+                .and_then(|r| r.strip_suffix(" cannot be accessed - No such file or directory"))
+                .or_else(|| {
+                    // The lab VM's own directories, not the director's.
+                    l.strip_prefix("Permissions failure for script ")
+                        .and_then(|r| r.strip_suffix(" in path - disabling"))
+                })
+        })
+        .collect();
+    if !missing.is_empty() {
+        f.insert("missing programs".into(), missing.join(" "));
+    }
     harness(log, &mut f);
     let body = section(&all, "VRRP Topology");
     let mut name = String::new();
@@ -153,9 +171,64 @@ pub fn vrrp(log: &str) -> Facts {
             let mut t = items(body, i);
             t.sort();
             put("track_script", t.join(", "));
+        } else if l.text.starts_with("Tracked interfaces") {
+            let mut t = items(body, i);
+            t.sort();
+            put("track_interface", t.join(", "));
+        } else if let Some(v) = value(l.text, "Preempt delay") {
+            put("preempt_delay", v.split(' ').next().unwrap_or(v).into());
+        } else if let Some(v) = value(l.text, "Using src_ip") {
+            // Only a configured source: keepalived otherwise shows the interface's address.
+            if let Some(a) = v.strip_suffix(" (from configuration)") {
+                put("source", a.into());
+            }
+        } else if l.text.starts_with("Virtual Routes") {
+            put("virtual_routes", items(body, i).len().to_string());
+        } else if l.text.starts_with("Virtual Rules") {
+            put("virtual_rules", items(body, i).len().to_string());
+        } else if let Some((state, cmd)) = notify(l.text) {
+            put(&format!("notify_{state}"), cmd);
         }
     }
+    sync_groups(&all, &mut f);
     f
+}
+
+/// "Master state transition script = '/bin/echo' 'a b', uid:gid 0:0" → ("master", "/bin/echo a b").
+fn notify(text: &str) -> Option<(&'static str, String)> {
+    let (state, rest) = text.split_once(" state transition script = ")?;
+    let state = match state {
+        "Master" => "master",
+        "Backup" => "backup",
+        "Fault" => "fault",
+        "Stop" => "stop",
+        "Generic" => "any",
+        _ => return None,
+    };
+    let argv = rest.rsplit_once(", uid:gid").map_or(rest, |x| x.0);
+    Some((
+        state,
+        argv.split('\'')
+            .skip(1)
+            .step_by(2)
+            .collect::<Vec<_>>()
+            .join(" "),
+    ))
+}
+
+/// Each sync group's members: `vrrp NAME|sync_group` = the group.
+fn sync_groups(all: &[Line], f: &mut Facts) {
+    let body = section(all, "VRRP Sync groups");
+    let mut group = "";
+    for (i, l) in body.iter().enumerate() {
+        if let Some(g) = value(l.text, "VRRP Sync Group") {
+            group = g.split(',').next().unwrap_or(g);
+        } else if l.text.starts_with("VRRP member instances") {
+            for m in items(body, i) {
+                f.insert(format!("vrrp {m}|sync_group"), group.to_string());
+            }
+        }
+    }
 }
 
 /// "1 sec" or "500 milli-sec" in milliseconds.

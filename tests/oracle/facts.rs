@@ -14,7 +14,8 @@ pub fn vrrp(c: &Config) -> Facts {
         };
         put("present", "yes".into());
         put("version", i.version.to_string());
-        put("interface", i.advert_interface().to_string());
+        // keepalived shows the VMAC, even when adverts leave by the base (vmac_xmit_base).
+        put("interface", i.address_interface().to_string());
         put("virtual_router_id", i.virtual_router_id.to_string());
         put("priority", i.priority.to_string());
         put("advert_int", i.advert_interval.as_millis().to_string());
@@ -49,6 +50,34 @@ pub fn vrrp(c: &Config) -> Facts {
             p.sort();
             put("unicast_peer", p.join(" "));
         }
+        // keepalived tracks its own interface without listing it (vrrp.c
+        // vrrp_complete_instance): haldir lists it.
+        let mut t: Vec<String> = i
+            .track_interface
+            .iter()
+            .filter(|t| t.name != i.interface)
+            .map(|t| format!("{} weight {}", t.name, t.weight.unwrap_or(0)))
+            .collect();
+        if !t.is_empty() {
+            t.sort();
+            put("track_interface", t.join(", "));
+        }
+        if !i.preempt_delay.is_zero() {
+            put("preempt_delay", i.preempt_delay.as_secs().to_string());
+        }
+        if let Some(a) = i.unicast_source.or(i.mcast_source) {
+            put("source", a.to_string());
+        }
+        if !i.virtual_routes.is_empty() {
+            put("virtual_routes", i.virtual_routes.len().to_string());
+        }
+        if !i.virtual_rules.is_empty() {
+            put("virtual_rules", i.virtual_rules.len().to_string());
+        }
+        notify(&i.notify, &mut put);
+        if let Some(g) = c.sync_groups.iter().find(|g| g.instances.contains(&i.name)) {
+            put("sync_group", g.name.clone());
+        }
         if !i.track_script.is_empty() {
             let mut t: Vec<String> = i
                 .track_script
@@ -60,6 +89,26 @@ pub fn vrrp(c: &Config) -> Facts {
         }
     }
     f
+}
+
+fn notify(n: &haldir::config::model::Notify, put: &mut impl FnMut(&str, String)) {
+    let states = [
+        ("master", &n.master),
+        ("backup", &n.backup),
+        ("fault", &n.fault),
+        ("stop", &n.stop),
+        ("any", &n.any),
+    ];
+    for (state, argv) in states {
+        if let Some(argv) = argv {
+            // keepalived shows the program by its real path (/bin/echo is /usr/bin/echo).
+            let mut argv = argv.clone();
+            if let Some(real) = argv.first().and_then(|p| std::fs::canonicalize(p).ok()) {
+                argv[0] = real.to_string_lossy().into_owned();
+            }
+            put(&format!("notify_{state}"), argv.join(" "));
+        }
+    }
 }
 
 pub fn check(c: &Config) -> Facts {
@@ -192,6 +241,17 @@ pub fn without_idle_forwarding(theirs: &mut Facts, ours: &mut Facts) {
     };
     theirs.retain(|k, _| !idle(k));
     ours.retain(|k, _| !idle(k));
+}
+
+/// Notify commands without the programs keepalived could not find here.
+pub fn without_programs(f: &mut Facts, missing: &str) {
+    let programs: Vec<&str> = missing.split_whitespace().collect();
+    f.retain(|k, v| {
+        let notify = k
+            .rsplit_once('|')
+            .is_some_and(|(_, field)| field.starts_with("notify_"));
+        !(notify && programs.contains(&v.split(' ').next().unwrap_or("")))
+    });
 }
 
 /// Tracking without the scripts keepalived disabled here (their files are on the director).
