@@ -1,7 +1,7 @@
 //! haldir: a declarative high-availability L4 director for Linux — VRRP, health checks and
 //! IPVS driven by one TOML file.
 //!
-//! The shape, module by module, is the README's "Layout" section (README.md#layout). In
+//! The shape, module by module, is the "Layout" section of docs/development.md. In
 //! short: [`config`] reads and validates the file; pure cores decide — [`reconcile`] (desired
 //! state, diff, incremental updates), [`vrrp`] (codec, admission, state machine, GARP
 //! schedule, sync groups), [`health::tracker`], [`netfilter::rules`], [`announce`] (which VIPs

@@ -3,7 +3,7 @@
 //! kernel has no connection for the SYN-ACK and resets it, so the server's listening socket
 //! never hands the application a connection: no accept, no log line, no FIN exchange, and on
 //! the director no socket made and destroyed per check, which is most of what a connecting
-//! check costs (see the README's figures).
+//! check costs (see docs/performance.md).
 //!
 //! One raw socket per address family, made on first use, takes the answers of every probe.
 //! They all come back to one port, which a bound TCP socket holds so that no connection of
