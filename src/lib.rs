@@ -20,6 +20,7 @@ pub mod email;
 pub mod health;
 pub mod host;
 pub mod identity;
+pub mod iface;
 pub mod import;
 pub mod ipvs;
 pub mod logging;

@@ -15,8 +15,8 @@ use ipnet::IpNet;
 
 use crate::config::model::RealServerRole;
 use crate::config::types::RealServerMode;
+use crate::iface;
 use crate::netlink::rtnl::{Rtnl, Want};
-use crate::vrrp::link;
 
 /// The sysctls a mode needs and the values it sets.
 pub fn sysctls(role: &RealServerRole) -> Vec<(String, String)> {
@@ -92,7 +92,7 @@ pub fn apply(role: &RealServerRole, state_dir: &Path) -> io::Result<()> {
     let mut addrs = Rtnl::open()?;
     for net in &role.vips {
         let dev = device(role.mode, net);
-        let index = link::index(dev)?;
+        let index = iface::index(dev)?;
         set_up(dev)?;
         addrs.add(index, &(*net).into())?;
         if !undo.addresses.contains(&(dev.to_string(), *net)) {
@@ -120,7 +120,7 @@ pub fn remove(state_dir: &Path) -> io::Result<()> {
     let undo: Undo = serde_json::from_slice(&bytes).map_err(io::Error::other)?;
     let mut addrs = Rtnl::open()?;
     for (dev, net) in &undo.addresses {
-        if let Ok(index) = link::index(dev) {
+        if let Ok(index) = iface::index(dev) {
             addrs.remove(index, &(*net).into())?;
         }
     }
@@ -135,7 +135,7 @@ pub fn remove(state_dir: &Path) -> io::Result<()> {
 
 /// Brings an interface up (the tunnel devices start down).
 fn set_up(dev: &str) -> io::Result<()> {
-    if link::is_up(dev) || dev == "lo" {
+    if iface::is_up(dev) || dev == "lo" {
         return Ok(());
     }
     let status = std::process::Command::new("ip")

@@ -18,8 +18,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use haldir::config;
+use haldir::health::Target;
 use haldir::health::outcome::{Outcome, Reason};
-use haldir::health::probe::{self, Context, Target};
+use haldir::health::probe::{self, Context};
 
 use common::require as prerequisite;
 

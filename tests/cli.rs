@@ -225,3 +225,33 @@ fn log_lines_carry_their_priority_for_the_journal() {
     let plain = run(false);
     assert!(plain.contains("ERROR") && !plain.contains("<3>"), "{plain}");
 }
+
+/// docs/reference.md is `haldir man haldir.toml --markdown`: the configuration's own types
+/// write it, and it cannot fall behind them. `HALDIR_BLESS=1` rewrites it.
+#[test]
+fn the_configuration_reference_is_written_from_the_code() {
+    let out = haldir(&["man", "haldir.toml", "--markdown"]);
+    assert_eq!(out.status.code(), Some(0));
+    let made = String::from_utf8(out.stdout).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/reference.md");
+    if std::env::var("HALDIR_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &made).unwrap();
+    }
+    let kept = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        kept == made,
+        "docs/reference.md differs from `haldir man haldir.toml --markdown` (HALDIR_BLESS=1 cargo test --test cli rewrites it)"
+    );
+    let page = haldir(&["man", "haldir.toml"]);
+    assert_eq!(page.status.code(), Some(0));
+    let page = String::from_utf8_lossy(&page.stdout);
+    assert!(page.starts_with(".TH HALDIR.TOML 5"), "{page}");
+    for key in [
+        "advert_interval",
+        "virtual_router_id",
+        "scheduler",
+        "real_server",
+    ] {
+        assert!(page.contains(key), "haldir.toml(5) lacks {key}");
+    }
+}

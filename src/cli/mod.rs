@@ -5,6 +5,7 @@ mod control;
 mod import;
 mod ipvs;
 mod kernel;
+mod reference;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,8 +97,16 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff).
-    Man,
+    /// Print a manual page (roff): haldir(1), or haldir.toml(5), the configuration
+    /// reference written from the configuration's own types.
+    Man {
+        /// `haldir` or `haldir.toml`.
+        #[arg(default_value = "haldir", value_parser = ["haldir", "haldir.toml"])]
+        page: String,
+        /// haldir.toml's reference as Markdown (docs/reference.md) instead of roff.
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,15 +227,7 @@ pub fn main() -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "haldir", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            let mut out = std::io::stdout();
-            if let Err(e) = clap_mangen::Man::new(cmd).render(&mut out) {
-                eprintln!("haldir: cannot write the manual page: {e}");
-                return ExitCode::FAILURE;
-            }
-            ExitCode::SUCCESS
-        }
+        Command::Man { page, markdown } => man(&page, markdown),
         Command::Schema => {
             match serde_json::to_string_pretty(&crate::config::json_schema()) {
                 Ok(s) => println!("{s}"),
@@ -236,6 +237,40 @@ pub fn main() -> ExitCode {
                 }
             }
             ExitCode::SUCCESS
+        }
+    }
+}
+
+/// `haldir man [PAGE] [--markdown]`.
+fn man(page: &str, markdown: bool) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let written = if page == "haldir.toml" {
+        let schema = match serde_json::to_value(crate::config::json_schema()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("haldir: cannot read the configuration's schema: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let tables = reference::tables(&schema);
+        let text = if markdown {
+            reference::markdown(&tables)
+        } else {
+            reference::roff(&tables, env!("CARGO_PKG_VERSION"))
+        };
+        out.write_all(text.as_bytes())
+    } else {
+        let cmd = <Cli as clap::CommandFactory>::command();
+        clap_mangen::Man::new(cmd).render(&mut out)
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        // A reader that stopped early (`| head`) is no failure.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("haldir: cannot write the manual page: {e}");
+            ExitCode::FAILURE
         }
     }
 }

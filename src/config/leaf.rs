@@ -315,3 +315,12 @@ leaf_from_str!(
     std::net::IpAddr,
     "an IP address, such as \"10.0.0.1\" or \"2001:db8::1\""
 );
+
+/// An optional leaf's value, its error reported where it is wrong.
+pub(crate) fn opt_leaf<T: LeafType>(
+    leaf: Option<&Leaf<T>>,
+    key: &str,
+    d: &mut Diags,
+) -> Option<T::Out> {
+    leaf.and_then(|l| l.get(key, d))
+}

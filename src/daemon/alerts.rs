@@ -52,7 +52,7 @@ pub(super) fn fifos(config: &Config, user: Option<Identity>) -> Fifos {
 
 impl Daemon {
     pub(super) fn tell_transition(&mut self, t: &Transition) {
-        self.fifos.instance(&t.name, t.to, t.priority);
+        self.fifos.instance(&t.name, t.to.into(), t.priority);
         let Some(state) = VrrpState::parse(t.to.as_str()) else {
             return;
         };

@@ -17,15 +17,6 @@ use crate::reconcile::desired::{self, Desired, Roles};
 use crate::reconcile::increment;
 use crate::vrrp::fsm::State as VrrpState;
 
-pub fn log_report(report: &Report) {
-    for op in &report.applied {
-        info!(op = %op, "applied");
-    }
-    for (op, e) in &report.failed {
-        warn!(op = %op, error = %e, "not applied");
-    }
-}
-
 impl Daemon {
     /// Without VRRP every service is programmed; with it, those bound to an instance only
     /// while that instance is master.
@@ -100,7 +91,7 @@ impl Daemon {
                         "reconciled"
                     );
                 }
-                log_report(&report);
+                report.log();
                 self.note(&report);
                 report
                     .applied
@@ -141,7 +132,7 @@ impl Daemon {
             None => {}
             Some(Ok(report)) => {
                 self.table.stale();
-                log_report(&report);
+                report.log();
                 self.note(&report);
                 if !report.is_clean() {
                     // The kernel is not what haldir last made it: read it and repair.

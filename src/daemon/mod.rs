@@ -38,7 +38,6 @@ use crate::health::runner::Checks;
 use crate::health::verdict::HealthMap;
 use crate::health::{self, Consumers};
 use crate::host::Host;
-use director::log_report;
 use metrics::Metrics;
 use vrrp::VrrpSet;
 
@@ -200,7 +199,7 @@ impl Daemon {
                 state,
                 priority,
             } => {
-                self.fifos.priority(&name, state, priority);
+                self.fifos.priority(&name, state.into(), priority);
                 return;
             }
         };
@@ -238,7 +237,7 @@ impl Daemon {
         }
         if self.config.ipvs.on_stop == OnStop::Remove {
             match self.host.remove_owned() {
-                Some(Ok(report)) => log_report(&report),
+                Some(Ok(report)) => report.log(),
                 Some(Err(e)) => error!(error = %e, "could not remove haldir's services"),
                 None => {}
             }

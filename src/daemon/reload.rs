@@ -71,7 +71,9 @@ impl Daemon {
         }
         let mut lines = plan.lines.clone();
         for name in &plan.vrrp_stop {
-            self.vrrp.stop(name).await;
+            self.vrrp
+                .stop(name, tokio::time::Instant::now() + super::STOP_BUDGET)
+                .await;
         }
         if new.local_role() != self.config.local_role() {
             self.realserver(new.local_role().as_ref(), &new.global.state_dir);

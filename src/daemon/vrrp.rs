@@ -82,14 +82,14 @@ impl VrrpSet {
         Ok(())
     }
 
-    /// Resigns (priority 0, addresses removed) and waits for the instance to finish: its stop
-    /// scripts get the whole stop budget (a reload that removes an instance).
-    pub async fn stop(&mut self, name: &str) {
+    /// Resigns (priority 0, addresses removed) and waits for the instance to finish, until
+    /// `deadline`: its stop scripts get the caller's stop budget (a reload that removes an
+    /// instance).
+    pub async fn stop(&mut self, name: &str, deadline: Instant) {
         let Some(i) = self.handles.iter().position(|(n, _)| n == name) else {
             return;
         };
         let (name, h) = self.handles.remove(i);
-        let deadline = Instant::now() + super::STOP_BUDGET;
         h.commands.send(Command::Shutdown);
         if !h.finished(deadline, STOP_GRACE).await {
             warn!(instance = %name, "VRRP instance did not stop in time");
@@ -144,7 +144,7 @@ impl VrrpSet {
                 task.abort();
             }
             if !links.is_empty() {
-                let task = crate::vrrp::link::watch(links.clone(), self.link_tx.clone())?;
+                let task = crate::iface::watch(links.clone(), self.link_tx.clone())?;
                 self.links = Some((links, task));
             }
         }

@@ -10,7 +10,7 @@ use hickory_proto::rr::{Name, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::outcome::{Outcome, Reason};
-use super::probe::Target;
+use super::target::Target;
 use crate::config::model::DnsCheck;
 use crate::config::types::DnsType;
 
@@ -139,17 +139,17 @@ async fn udp(
         .map_err(|e| Reason::Spawn(e.to_string()))?;
     s.connect(peer)
         .await
-        .map_err(|e| super::probe::datagram_reason(&e))?;
+        .map_err(|e| super::outcome::datagram_reason(&e))?;
     s.send(query)
         .await
-        .map_err(|e| super::probe::datagram_reason(&e))?;
+        .map_err(|e| super::outcome::datagram_reason(&e))?;
     let mut buf = vec![0u8; 65535];
     // The probe's timeout bounds this loop: datagrams that are not ours are skipped.
     loop {
         let n = s
             .recv(&mut buf)
             .await
-            .map_err(|e| super::probe::datagram_reason(&e))?;
+            .map_err(|e| super::outcome::datagram_reason(&e))?;
         match judge(&buf[..n], q, id, false) {
             Verdict::NotOurs => continue,
             v => return Ok(v),
@@ -177,13 +177,13 @@ async fn tcp(
     let mut stream = socket
         .connect(peer)
         .await
-        .map_err(|e| super::probe::datagram_reason(&e))?;
+        .map_err(|e| super::outcome::datagram_reason(&e))?;
     let mut framed = (query.len() as u16).to_be_bytes().to_vec();
     framed.extend_from_slice(query);
     stream
         .write_all(&framed)
         .await
-        .map_err(|e| super::probe::datagram_reason(&e))?;
+        .map_err(|e| super::outcome::datagram_reason(&e))?;
     let mut len = [0u8; 2];
     stream
         .read_exact(&mut len)

@@ -4,13 +4,12 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use md5::{Digest, Md5};
 use reqwest::header::{CONNECTION, HOST};
 
 use super::outcome::{Outcome, Reason};
-use super::probe::{Context, Target};
+use super::target::Target;
 use crate::config::model::{HttpCheck, HttpUrl};
 use crate::config::types::HttpProtocol;
 
@@ -85,12 +84,30 @@ fn reason(e: &reqwest::Error) -> Reason {
 /// computed over the whole body as it streams.
 const BODY_LIMIT: usize = 1 << 20;
 
+/// The HTTP clients probes share.
+pub(crate) struct Clients {
+    /// A client that verifies certificates against the system's trust store, built on first
+    /// use (loading the store costs megabytes most configurations never need). A host without
+    /// a trust store cannot have it, and its verifying checks fail with the error as reason.
+    verified: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    insecure: reqwest::Client,
+}
+
+impl Clients {
+    pub(crate) fn new() -> Result<Clients, reqwest::Error> {
+        Ok(Clients {
+            verified: std::sync::OnceLock::new(),
+            insecure: builder(false).build()?,
+        })
+    }
+}
+
 /// The client and the URL authority a probe uses: a client of its own when it names a server
 /// (SNI) or binds a source address, else one of the shared ones.
 fn client_for(
     target: &Target,
     tls: Tls,
-    ctx: &Arc<Context>,
+    clients: &Clients,
 ) -> Result<(reqwest::Client, String), Reason> {
     let sa = SocketAddr::new(target.addr, target.port);
     let (verify, sni) = match tls {
@@ -116,21 +133,21 @@ fn client_for(
     }
     // Plain HTTP has no certificate to verify.
     if matches!(tls, Tls::Yes { verify: true, .. }) {
-        return match ctx.verified.get_or_init(verified_client) {
+        return match clients.verified.get_or_init(verified_client) {
             Ok(c) => Ok((c.clone(), sa.to_string())),
             Err(e) => Err(Reason::Tls(e.clone())),
         };
     }
-    Ok((ctx.insecure.clone(), sa.to_string()))
+    Ok((clients.insecure.clone(), sa.to_string()))
 }
 
 pub(super) async fn probe(
     target: &Target,
     h: &HttpCheck,
     tls: Tls<'_>,
-    ctx: &Arc<Context>,
+    clients: &Clients,
 ) -> Outcome {
-    let (client, authority) = match client_for(target, tls, ctx) {
+    let (client, authority) = match client_for(target, tls, clients) {
         Ok(c) => c,
         Err(r) => return Outcome::Down(r),
     };

@@ -15,52 +15,14 @@ pub mod probe;
 pub mod runner;
 pub mod smtp;
 pub mod syn;
+pub mod target;
 pub mod tracker;
 pub mod udp;
 pub mod verdict;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use crate::config::Config;
-use crate::config::model::RsAddr;
-pub use probe::Target;
+pub use target::{Consumers, Target, targets};
 pub use verdict::{Health, HealthMap};
-
-/// Who is fed by each target: (virtual server name, real server address) pairs. A service's
-/// name is shared by its servers; a target is shared with the check that runs it.
-pub type Consumers = HashMap<Arc<Target>, Vec<(Arc<str>, RsAddr)>>;
-
-pub fn targets(config: &Config) -> Consumers {
-    // Sized once: ten thousand targets grown by doubling leave the heap in holes.
-    let checked = config
-        .virtual_servers
-        .iter()
-        .flat_map(|vs| &vs.real_servers)
-        .filter(|rs| rs.check.is_some())
-        .count();
-    let mut out: Consumers = HashMap::with_capacity(checked);
-    for vs in &config.virtual_servers {
-        let name: Arc<str> = vs.name.as_str().into();
-        for rs in &vs.real_servers {
-            let Some(check) = &rs.check else { continue };
-            let target = Target::new(
-                check.clone(),
-                check.address.unwrap_or(rs.address.ip),
-                check.port.or(rs.address.port).unwrap_or(0),
-            );
-            // Most targets feed one server: no room kept for more.
-            let user = (name.clone(), rs.address);
-            match out.get_mut(&target) {
-                Some(users) => users.push(user),
-                None => {
-                    out.insert(Arc::new(target), vec![user]);
-                }
-            }
-        }
-    }
-    out
-}
 
 /// Health before any probe has answered: up, or down for the servers of an `alpha` service
 /// and those whose check has `alpha`.

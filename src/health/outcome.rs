@@ -1,6 +1,7 @@
 //! The result of one probe, with the reason a person needs when a server goes down.
 
 use std::fmt;
+use std::io;
 
 /// Why a probe failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,5 +101,22 @@ impl fmt::Display for Outcome {
             Outcome::UpOffset(o) => write!(f, "ok, weight {o:+}"),
             Outcome::Down(r) => r.fmt(f),
         }
+    }
+}
+
+/// An error on a connected datagram socket (udp, dns, ping) is the ICMP error the kernel
+/// received for it.
+pub(crate) fn datagram_reason(e: &io::Error) -> Reason {
+    match e.raw_os_error() {
+        Some(libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH) => Reason::Unreachable,
+        _ => connect_reason(e),
+    }
+}
+
+pub(crate) fn connect_reason(e: &io::Error) -> Reason {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => Reason::Refused,
+        io::ErrorKind::TimedOut => Reason::Timeout,
+        _ => Reason::Connect(e.to_string()),
     }
 }

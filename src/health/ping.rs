@@ -15,7 +15,7 @@ use pnet_packet::ipv4::Ipv4Packet;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::outcome::{Outcome, Reason};
-use super::probe::Target;
+use super::target::Target;
 
 /// Bytes of payload after the 8-byte header, as ping(8) sends.
 const PAYLOAD: &[u8] = b"haldir ping check: 56 bytes of payload, as ping sends...";
@@ -34,7 +34,7 @@ pub(super) async fn probe(target: &Target) -> Outcome {
         None => Ok(()),
     };
     if let Err(e) = bound.and_then(|()| socket.connect(&SockAddr::from(peer))) {
-        return Outcome::Down(super::probe::datagram_reason(&e));
+        return Outcome::Down(super::outcome::datagram_reason(&e));
     }
     let socket = match into_tokio(socket) {
         Ok(s) => s,
@@ -43,14 +43,14 @@ pub(super) async fn probe(target: &Target) -> Outcome {
     let id: u16 = rand::random();
     let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
     if let Err(e) = socket.send(&echo_request(v6, id, seq)).await {
-        return Outcome::Down(super::probe::datagram_reason(&e));
+        return Outcome::Down(super::outcome::datagram_reason(&e));
     }
     let mut buf = vec![0u8; 65535];
     // The probe's timeout bounds this loop: echoes that are not ours are skipped.
     loop {
         let n = match socket.recv(&mut buf).await {
             Ok(n) => n,
-            Err(e) => return Outcome::Down(super::probe::datagram_reason(&e)),
+            Err(e) => return Outcome::Down(super::outcome::datagram_reason(&e)),
         };
         // A ping socket's kernel already matched the identifier (and wrote its own).
         let want_id = raw.then_some(id);

@@ -9,62 +9,15 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use super::outcome::{Outcome, Reason};
+use super::outcome::{Outcome, Reason, connect_reason};
+use super::target::Target;
 use super::{dns, file, halfopen, http, ping, smtp, udp};
-use crate::config::model::{Check, CheckKind};
+use crate::config::model::CheckKind;
 use crate::identity::Identity;
-
-/// What is probed: a check and the address and port it is aimed at. Equal by value (a reload
-/// keeps a check running when its target is the same); its hash is computed once, since every
-/// probe's verdict looks its target up, and hashing the whole check each time was a good part
-/// of a probe's cost.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    hash: u64,
-    /// Shared with the configuration: ten thousand servers of one service hold one check.
-    pub check: Arc<Check>,
-    pub addr: IpAddr,
-    pub port: u16,
-}
-
-impl Target {
-    pub fn new(check: Arc<Check>, addr: IpAddr, port: u16) -> Target {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (&*check, addr, port).hash(&mut h);
-        Target {
-            hash: h.finish(),
-            check,
-            addr,
-            port,
-        }
-    }
-}
-
-impl std::hash::Hash for Target {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {}",
-            self.check.kind.check_type(),
-            SocketAddr::new(self.addr, self.port)
-        )
-    }
-}
 
 /// What probes share: HTTP clients and the user scripts run as.
 pub struct Context {
-    /// A client that verifies certificates against the system's trust store, built on first
-    /// use (loading the store costs megabytes most configurations never need). A host without
-    /// a trust store cannot have it, and its verifying checks fail with the error as reason.
-    pub(super) verified: std::sync::OnceLock<Result<reqwest::Client, String>>,
-    pub(super) insecure: reqwest::Client,
+    http: http::Clients,
     script_user: Option<Identity>,
     /// The raw sockets of half-open TCP probes, opened on the first one.
     half_open: halfopen::Engine,
@@ -85,8 +38,7 @@ impl Context {
     pub fn with_identity(script_user: Option<Identity>) -> io::Result<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         Ok(Context {
-            verified: std::sync::OnceLock::new(),
-            insecure: http::builder(false).build().map_err(io::Error::other)?,
+            http: http::Clients::new().map_err(io::Error::other)?,
             script_user,
             half_open: halfopen::Engine::default(),
         })
@@ -119,7 +71,7 @@ pub async fn probe_from(target: &Target, ctx: &Arc<Context>, started: Instant) -
         }
         CheckKind::Http(h) => {
             let n = h.urls.len() as u32;
-            let f = http::probe(target, h, http::Tls::No, ctx);
+            let f = http::probe(target, h, http::Tls::No, &ctx.http);
             bounded(started + timeout * n, Box::pin(f)).await
         }
         CheckKind::Https {
@@ -134,7 +86,7 @@ pub async fn probe_from(target: &Target, ctx: &Arc<Context>, started: Instant) -
             };
             bounded(
                 started + timeout * n,
-                Box::pin(http::probe(target, h, tls, ctx)),
+                Box::pin(http::probe(target, h, tls, &ctx.http)),
             )
             .await
         }
@@ -158,23 +110,6 @@ async fn bounded(deadline: Instant, f: impl std::future::Future<Output = Outcome
     tokio::time::timeout_at(deadline, f)
         .await
         .unwrap_or(Outcome::Down(Reason::Timeout))
-}
-
-/// An error on a connected datagram socket (udp, dns, ping) is the ICMP error the kernel
-/// received for it.
-pub(super) fn datagram_reason(e: &io::Error) -> Reason {
-    match e.raw_os_error() {
-        Some(libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH) => Reason::Unreachable,
-        _ => connect_reason(e),
-    }
-}
-
-pub(super) fn connect_reason(e: &io::Error) -> Reason {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => Reason::Refused,
-        io::ErrorKind::TimedOut => Reason::Timeout,
-        _ => Reason::Connect(e.to_string()),
-    }
 }
 
 /// A connect, then a close with RST (linger 0), as HAProxy closes its checks: the server sees

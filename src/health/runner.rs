@@ -21,7 +21,8 @@ use tokio::task::{AbortHandle, JoinHandle};
 use tokio::time::Instant;
 
 use super::outcome::Outcome;
-use super::probe::{self, Context, Target};
+use super::probe::{self, Context};
+use super::target::Target;
 use super::tracker::{State, Tracker};
 use crate::config::model::CheckKind;
 

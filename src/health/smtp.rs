@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use super::outcome::{Outcome, Reason};
-use super::probe::Target;
+use super::target::Target;
 use crate::config::model::SmtpCheck;
 
 /// The longest reply line read (RFC 5321 allows 512 bytes).
@@ -63,7 +63,7 @@ async fn converse(
         let stream = socket
             .connect(peer)
             .await
-            .map_err(|e| super::probe::connect_reason(&e))?;
+            .map_err(|e| super::outcome::connect_reason(&e))?;
         let (r, mut w) = stream.into_split();
         let mut r = BufReader::new(r);
         expect(&mut r, 220, "greeting").await?;

@@ -7,7 +7,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::outcome::{Outcome, Reason};
-use super::probe::Target;
+use super::target::Target;
 use crate::config::model::UdpCheck;
 
 /// The largest datagram a reply can be.
@@ -21,18 +21,18 @@ pub(super) async fn probe(target: &Target, u: &UdpCheck) -> Outcome {
         Err(e) => return Outcome::Down(Reason::Spawn(e.to_string())),
     };
     if let Err(e) = socket.connect(peer).await {
-        return Outcome::Down(super::probe::datagram_reason(&e));
+        return Outcome::Down(super::outcome::datagram_reason(&e));
     }
     match socket.send(&u.payload).await {
         Ok(n) if n == u.payload.len() => {}
         Ok(n) => return Outcome::Down(Reason::Connect(format!("short send: {n} bytes"))),
-        Err(e) => return Outcome::Down(super::probe::datagram_reason(&e)),
+        Err(e) => return Outcome::Down(super::outcome::datagram_reason(&e)),
     }
     let mut buf = vec![0u8; MAX_REPLY];
     match tokio::time::timeout(timeout, socket.recv(&mut buf)).await {
         Err(_) if u.require_reply => Outcome::Down(Reason::Timeout),
         Err(_) => Outcome::Up,
-        Ok(Err(e)) => Outcome::Down(super::probe::datagram_reason(&e)),
+        Ok(Err(e)) => Outcome::Down(super::outcome::datagram_reason(&e)),
         Ok(Ok(n)) => judge(u, &buf[..n]),
     }
 }

@@ -83,8 +83,8 @@ impl HealthMap {
 /// and the drains carry over whole (the drains are pruned later against the new file).
 pub fn carried_over(
     mut initial: HealthMap,
-    consumers: &super::Consumers,
-    old_consumers: &super::Consumers,
+    consumers: &super::target::Consumers,
+    old_consumers: &super::target::Consumers,
     old: HealthMap,
 ) -> HealthMap {
     for (target, users) in consumers {

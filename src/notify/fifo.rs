@@ -23,21 +23,11 @@ use std::path::{Path, PathBuf};
 use tracing::{info, warn};
 
 use crate::config::model::{NotifyFifo, RsAddr, ServiceKey, VirtualServer};
+use crate::email::VrrpState;
 use crate::identity::Identity;
-use crate::vrrp::fsm::State;
 
-/// keepalived's word for a VRRP state in its FIFO lines.
-fn state_word(state: State) -> &'static str {
-    match state {
-        State::Master => "MASTER",
-        State::Backup => "BACKUP",
-        State::Fault => "FAULT",
-        State::Init => "STOP",
-    }
-}
-
-pub fn instance_line(name: &str, state: State, priority: u8) -> String {
-    format!("INSTANCE \"{name}\" {} {priority}\n", state_word(state))
+pub fn instance_line(name: &str, state: VrrpState, priority: u8) -> String {
+    format!("INSTANCE \"{name}\" {} {priority}\n", state.word())
 }
 
 pub fn group_line(name: &str, state: &str) -> String {
@@ -45,10 +35,10 @@ pub fn group_line(name: &str, state: &str) -> String {
 }
 
 /// MASTER_PRIORITY or BACKUP_PRIORITY (keepalived sends these from master and backup only).
-pub fn priority_line(name: &str, state: State, priority: u8) -> Option<String> {
+pub fn priority_line(name: &str, state: VrrpState, priority: u8) -> Option<String> {
     let word = match state {
-        State::Master => "MASTER_PRIORITY",
-        State::Backup => "BACKUP_PRIORITY",
+        VrrpState::Master => "MASTER_PRIORITY",
+        VrrpState::Backup => "BACKUP_PRIORITY",
         _ => return None,
     };
     Some(format!("INSTANCE \"{name}\" {word} {priority}\n"))
@@ -226,7 +216,7 @@ impl Fifos {
         }
     }
 
-    pub fn instance(&mut self, name: &str, state: State, priority: u8) {
+    pub fn instance(&mut self, name: &str, state: VrrpState, priority: u8) {
         self.vrrp_line(&instance_line(name, state, priority));
     }
 
@@ -234,7 +224,7 @@ impl Fifos {
         self.vrrp_line(&group_line(name, state));
     }
 
-    pub fn priority(&mut self, name: &str, state: State, priority: u8) {
+    pub fn priority(&mut self, name: &str, state: VrrpState, priority: u8) {
         if self.priority_changes
             && let Some(line) = priority_line(name, state, priority)
         {
@@ -267,15 +257,15 @@ mod tests {
     #[test]
     fn keepalived_lines() {
         assert_eq!(
-            instance_line("VI_1", State::Master, 100),
+            instance_line("VI_1", VrrpState::Master, 100),
             "INSTANCE \"VI_1\" MASTER 100\n"
         );
         assert_eq!(group_line("G1", "FAULT"), "GROUP \"G1\" FAULT 0\n");
         assert_eq!(
-            priority_line("VI_1", State::Backup, 90).as_deref(),
+            priority_line("VI_1", VrrpState::Backup, 90).as_deref(),
             Some("INSTANCE \"VI_1\" BACKUP_PRIORITY 90\n")
         );
-        assert_eq!(priority_line("VI_1", State::Fault, 90), None);
+        assert_eq!(priority_line("VI_1", VrrpState::Fault, 90), None);
         assert_eq!(
             trio("10.0.0.2".parse().unwrap(), "tcp", 80),
             "[10.0.0.2]:tcp:80"

@@ -33,6 +33,16 @@ impl Report {
     pub fn is_clean(&self) -> bool {
         self.failed.is_empty()
     }
+
+    /// Each operation in the log: applied at info, refused at warn.
+    pub fn log(&self) {
+        for op in &self.applied {
+            tracing::info!(op = %op, "applied");
+        }
+        for (op, e) in &self.failed {
+            tracing::warn!(op = %op, error = %e, "not applied");
+        }
+    }
 }
 
 pub struct Reconciler {

@@ -17,6 +17,18 @@ pub enum State {
     Fault,
 }
 
+/// The state as notify scripts, FIFOs and mails name it: keepalived's STOP for Init.
+impl From<State> for crate::email::VrrpState {
+    fn from(s: State) -> Self {
+        match s {
+            State::Init => crate::email::VrrpState::Stop,
+            State::Backup => crate::email::VrrpState::Backup,
+            State::Master => crate::email::VrrpState::Master,
+            State::Fault => crate::email::VrrpState::Fault,
+        }
+    }
+}
+
 impl State {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -12,19 +12,19 @@ use tokio::time::Instant;
 
 use tracing::warn;
 
-use super::announce::{self, Announcer};
 use super::garp::Pacer;
-use super::link;
+use super::gratuitous::{self, Announcer};
 use crate::config::model::VrrpInstance;
 use crate::config::route::{Route, Rule};
 use crate::config::vip::Vip;
+use crate::iface;
 use crate::netlink::route::Devices;
 use crate::netlink::rtnl::{Rtnl, Want};
 
 /// How addresses are announced on one interface, in one family.
 enum Announce {
     Arp(Announcer),
-    Na(announce::NaSender),
+    Na(gratuitous::NaSender),
 }
 
 struct Sender {
@@ -100,7 +100,7 @@ impl Holdings {
             let index = |dev: &Option<String>| -> io::Result<Option<u32>> {
                 dev.as_deref()
                     .map(|d| {
-                        link::index(d)
+                        iface::index(d)
                             .map_err(|e| io::Error::new(e.kind(), format!("route {r}: {e}")))
                     })
                     .transpose()
@@ -119,10 +119,10 @@ impl Holdings {
             let Some(interface) = vip.dev.as_deref().or(interface).map(str::to_string) else {
                 return Err(io::Error::other(format!("{} names no interface", vip.net)));
             };
-            let ifindex = link::index(&interface).map_err(|e| {
+            let ifindex = iface::index(&interface).map_err(|e| {
                 io::Error::new(e.kind(), format!("{} on {interface}: {e}", vip.net))
             })?;
-            let sender = match link::mac(&interface) {
+            let sender = match iface::mac(&interface) {
                 Ok(_) => Some(out.sender(&interface, ifindex, vip.addr().is_ipv6())?),
                 Err(_) => None,
             };
@@ -145,14 +145,14 @@ impl Holdings {
             return Ok(i);
         }
         let announce = if v6 {
-            Announce::Na(announce::NaSender::open(interface, ifindex)?)
+            Announce::Na(gratuitous::NaSender::open(interface, ifindex)?)
         } else {
             Announce::Arp(Announcer::open(ifindex)?)
         };
         self.senders.push(Sender {
             ifindex,
             v6,
-            mac: link::mac(interface)?,
+            mac: iface::mac(interface)?,
             announce,
         });
         Ok(self.senders.len() - 1)
@@ -233,11 +233,11 @@ impl Holdings {
         };
         let sent = match (h.vip.addr(), &s.announce) {
             (IpAddr::V4(a), Announce::Arp(tx)) => {
-                let frame = announce::garp_frame(s.mac, a);
+                let frame = gratuitous::garp_frame(s.mac, a);
                 (0..count).try_for_each(|_| tx.send(&frame))
             }
             (IpAddr::V6(a), Announce::Na(tx)) => {
-                let msg = announce::na_message(s.mac, a);
+                let msg = gratuitous::na_message(s.mac, a);
                 (0..count).try_for_each(|_| tx.send(&msg))
             }
             _ => Ok(()),
@@ -251,7 +251,7 @@ impl Holdings {
     pub fn all_present(&self) -> bool {
         !self.held.is_empty()
             && self.held.iter().all(|h| {
-                link::addresses(&h.interface, h.vip.addr().is_ipv6())
+                iface::addresses(&h.interface, h.vip.addr().is_ipv6())
                     .is_ok_and(|have| have.contains(&h.vip.addr()))
             })
     }

@@ -15,7 +15,6 @@ use super::admit::{self, Verdict};
 use super::fsm::{Action, Event, Fsm, Params, State};
 use super::garp::Bursts;
 use super::held::Holdings;
-use super::link;
 use super::packet::{self, Advert, DropReason, V3Checksum};
 use super::socket::{self, VrrpSocket};
 use super::thread::{Commands, Driven, VrrpThread};
@@ -25,6 +24,7 @@ use super::vmac::Vmac;
 use crate::config::model::VrrpInstance;
 use crate::email::VrrpState;
 use crate::identity::Identity;
+use crate::iface;
 use crate::netlink::rtnl::{Rtnl, Want};
 use crate::notify::Scope;
 
@@ -32,25 +32,7 @@ use crate::notify::Scope;
 /// adverts at their fastest come a few at a time; more is a flood.
 const RECV_BATCH: usize = 64;
 
-/// What the daemon asks of an instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Resign (priority 0), remove the addresses, run the stop notification, and stop: its
-    /// scripts may run as long as the daemon waits for them (`Handle::finished`, within the
-    /// daemon's one stop budget).
-    Shutdown,
-    /// A tracked interface (`script: false`) or script changed state.
-    Track {
-        script: bool,
-        name: String,
-        up: bool,
-    },
-    /// The sync group is in fault because of another member (or no longer is).
-    GroupFault(bool),
-    /// Another member of the sync group became master, or left master.
-    GroupMaster,
-    GroupBackup,
-}
+pub use super::command::Command;
 
 /// A state change, as reported to the daemon; `own_fault` is the instance's own tracking's
 /// verdict, apart from any fault of its sync group.
@@ -135,7 +117,7 @@ pub fn spawn(
     let vips: Vec<IpAddr> = cfg.virtual_ipaddress.iter().map(|n| n.addr()).collect();
     let primary = match cfg.unicast_source.or(cfg.mcast_source) {
         Some(a) => a,
-        None => link::primary(&cfg.interface, v6, &vips)?,
+        None => iface::primary(&cfg.interface, v6, &vips)?,
     };
     let timer = Timer::new()?;
     // The VMAC after what can fail without it, and before the socket and the addresses: the
@@ -151,7 +133,7 @@ pub fn spawn(
         None => None,
     };
     let multicast = cfg.unicast_peers.is_empty();
-    let opened = link::index(cfg.advert_interface()).and_then(|ifindex| {
+    let opened = iface::index(cfg.advert_interface()).and_then(|ifindex| {
         let sock = match primary {
             IpAddr::V4(p) => VrrpSocket::open_v4(cfg.advert_interface(), ifindex, p, multicast),
             IpAddr::V6(p) => VrrpSocket::open_v6(cfg.advert_interface(), ifindex, p, multicast),
@@ -185,7 +167,7 @@ pub fn spawn(
             .map(|t| Tracked {
                 name: t.name.clone(),
                 weight: t.weight,
-                up: link::is_up(&t.name),
+                up: iface::is_up(&t.name),
             })
             .collect(),
         scripts: cfg

@@ -4,13 +4,13 @@
 //! its own thread, [`thread`]) moves the addresses and talks to the peers.
 
 pub mod admit;
-pub mod announce;
+pub mod command;
 pub mod fsm;
 pub mod garp;
+pub mod gratuitous;
 pub mod group;
 pub mod held;
 pub mod instance;
-pub mod link;
 pub mod packet;
 pub mod sendonly;
 pub mod socket;

@@ -39,7 +39,7 @@ use tokio::runtime::{Builder, Handle};
 use tokio::sync::oneshot;
 use tracing::error;
 
-use super::instance::Command;
+use super::command::Command;
 
 /// What the loop drives: one VRRP instance. Each method does its work and sets the instance's
 /// timer to its next deadline before it returns.

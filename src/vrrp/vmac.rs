@@ -21,8 +21,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use tracing::{info, warn};
 
-use super::link;
 use super::vmac_record::{self as record, Record};
+use crate::iface;
 use crate::netlink::rtnl::Rtnl;
 
 /// The IPv4 VRRP virtual MAC of `vrid`.
@@ -64,10 +64,10 @@ impl Vmac {
     /// a macvlan made here is removed again and the base interface left as it was.
     pub fn open(rtnl: &mut Rtnl, name: &str, base: &str, vrid: u8) -> io::Result<Vmac> {
         let want = mac(vrid);
-        let base_index = link::index(base)?;
-        let mut found = link::index(name).ok();
+        let base_index = iface::index(base)?;
+        let mut found = iface::index(name).ok();
         if let Some(index) = found
-            && link::mac(name)? == want
+            && iface::mac(name)? == want
             && rtnl.link_parent(index)? != Some(base_index)
         {
             // Left by an earlier run whose instance stood on another interface (a crash, then
@@ -80,7 +80,7 @@ impl Vmac {
             found = None;
         }
         let made = match found {
-            Some(_) if link::mac(name)? == want => {
+            Some(_) if iface::mac(name)? == want => {
                 info!(vmac = %name, "virtual MAC interface already there: kept");
                 false
             }
@@ -136,7 +136,7 @@ impl Vmac {
 }
 
 fn remove(rtnl: &mut Rtnl, name: &str) {
-    if let Ok(index) = link::index(name)
+    if let Ok(index) = iface::index(name)
         && let Err(e) = rtnl.delete_link(index)
     {
         warn!(vmac = %name, error = %e, "cannot remove the virtual MAC interface");
@@ -256,7 +256,7 @@ pub fn take_back_left(rtnl: &mut Rtnl) {
     let open = OPEN.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let earlier = record::load(&setting_names());
     for (name, base) in &earlier.vmacs {
-        if !open.contains(name) && link::mac(name).is_ok_and(|m| m[..5] == mac(0)[..5]) {
+        if !open.contains(name) && iface::mac(name).is_ok_and(|m| m[..5] == mac(0)[..5]) {
             info!(vmac = %name, base = %base, "virtual MAC interface of an earlier run removed");
             remove(rtnl, name);
         }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::super::leaf::{Leaf, LeafType, Sp};
+use super::super::leaf::{Leaf, LeafType, Sp, opt_leaf};
 use super::super::model::{Check, CheckKind, HttpCheck};
 use super::super::raw;
 use super::super::source::{Diags, Loc};
@@ -274,12 +274,4 @@ pub(super) fn effective(
         source: opt_leaf(pick!(source, specific), "source", d),
         alpha: opt_leaf(pick!(alpha), "alpha", d).unwrap_or(false),
     })
-}
-
-pub(super) fn opt_leaf<T: LeafType>(
-    leaf: Option<&Leaf<T>>,
-    key: &str,
-    d: &mut Diags,
-) -> Option<T::Out> {
-    leaf.and_then(|l| l.get(key, d))
 }

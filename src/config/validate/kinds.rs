@@ -4,12 +4,12 @@
 
 use std::path::PathBuf;
 
+use super::super::leaf::opt_leaf;
 use super::super::leaf::{Leaf, Sp};
 use super::super::model::{DnsCheck, FileCheck, HttpUrl, SmtpCheck, SmtpHost, UdpCheck};
 use super::super::raw::{self, Int, Str};
 use super::super::source::{Diag, Diags, Loc};
 use super::super::types::{DnsType, StatusSet};
-use super::check::opt_leaf;
 
 /// The single-URL keys of an http check, as picked from the real server's and the service's
 /// check.

@@ -9,7 +9,9 @@ use super::super::model::{
 };
 use super::super::raw;
 use super::super::source::{Diag, Diags, Loc};
-use super::super::types::{Family, Forwarding, Protocol, Scheduler, TunnelChecksum, TunnelType};
+use super::super::types::{
+    Family, Forwarding, Protocol, Scheduler, SchedulerFlag, TunnelChecksum, TunnelType,
+};
 use super::{Unique, check, command, int_or, or, whole_seconds};
 
 const WHAT: &str = "[[virtual_server]]";
@@ -83,25 +85,7 @@ fn virtual_server(
     let key = service_key(sp, d);
     let protocol = or(&r.protocol, "protocol", Protocol::Tcp, d);
     let scheduler = or(&r.scheduler, "scheduler", Scheduler::Wlc, d);
-
-    let mut scheduler_flags = Vec::new();
-    for leaf in r.scheduler_flags.as_ref().map_or(&[][..], |l| &l.value[..]) {
-        let Some(flag) = leaf.get("scheduler_flags", d) else {
-            continue;
-        };
-        if !scheduler.flags().contains(&flag) {
-            let owner = flag.as_str().split('-').next().unwrap_or_default();
-            d.error(
-                leaf.loc(),
-                format!("`{flag}` is a flag of the {owner} scheduler, not of {scheduler}"),
-            );
-        } else if scheduler_flags.contains(&flag) {
-            d.error(leaf.loc(), format!("`{flag}` is listed twice"));
-        } else {
-            scheduler_flags.push(flag);
-        }
-    }
-
+    let scheduler_flags = scheduler_flags(r, scheduler, d);
     let forwarding = or(&r.forwarding, "forwarding", Forwarding::Nat, d);
     let tunnel = r.tunnel.as_ref().and_then(|t| tunnel(t, d));
 
@@ -125,6 +109,101 @@ fn virtual_server(
         .map(std::sync::Arc::new);
 
     let key = key?;
+    let (persistence_timeout, persistence_netmask) = persistence(r, key, d);
+    let sorry_server = r
+        .sorry_server
+        .as_ref()
+        .and_then(|l| rs_address(l, "sorry_server", &key, forwarding, d));
+    let vrrp_instance = vrrp_binding(r, key, instances, d);
+
+    let mut seen = Unique::new("real server");
+    let mut real_servers = Vec::new();
+    for rs in r.real_server.as_deref().unwrap_or(&[]) {
+        let service = Service {
+            key: &key,
+            forwarding,
+            tunnel,
+            check: service_check,
+            effective_check: check.as_ref(),
+            inhibit_on_failure,
+            alerts,
+        };
+        if let Some(server) = real_server(rs, &service, d) {
+            let at = rs.value.address.as_ref().map_or(rs.loc, Leaf::loc);
+            if seen.insert(server.address, at, d) {
+                real_servers.push(server);
+            }
+        }
+    }
+
+    // Kept for the daemon's life: no room for servers that will never come.
+    real_servers.shrink_to_fit();
+    let uses_tun = forwarding == Forwarding::Tun
+        || real_servers.iter().any(|s| s.forwarding == Forwarding::Tun);
+    if let (Some(t), false) = (&r.tunnel, uses_tun) {
+        d.error(t.loc, "`tunnel` applies to `forwarding = \"tun\"`, which neither the service nor its real servers use");
+    }
+    let name = service_name(r, key, d)?;
+    Some(VirtualServer {
+        name,
+        key,
+        protocol,
+        scheduler,
+        scheduler_flags,
+        forwarding,
+        tunnel: if uses_tun { tunnel } else { None },
+        persistence_timeout,
+        persistence_netmask,
+        one_packet,
+        quorum,
+        hysteresis,
+        alpha,
+        inhibit_on_failure,
+        sorry_server,
+        vrrp_instance,
+        quorum_up: r
+            .quorum_up
+            .as_ref()
+            .and_then(|c| command(c, "quorum_up", d)),
+        quorum_down: r
+            .quorum_down
+            .as_ref()
+            .and_then(|c| command(c, "quorum_down", d)),
+        smtp_alert: super::email::alert(&r.smtp_alert, alerts.quorum, d),
+        omega: or(&r.omega, "omega", false, d),
+        check,
+        real_servers,
+    })
+}
+
+/// The scheduler's flags: its own, each once.
+fn scheduler_flags(
+    r: &raw::VirtualServer,
+    scheduler: Scheduler,
+    d: &mut Diags,
+) -> Vec<SchedulerFlag> {
+    let mut out = Vec::new();
+    for leaf in r.scheduler_flags.as_ref().map_or(&[][..], |l| &l.value[..]) {
+        let Some(flag) = leaf.get("scheduler_flags", d) else {
+            continue;
+        };
+        if !scheduler.flags().contains(&flag) {
+            let owner = flag.as_str().split('-').next().unwrap_or_default();
+            d.error(
+                leaf.loc(),
+                format!("`{flag}` is a flag of the {owner} scheduler, not of {scheduler}"),
+            );
+        } else if out.contains(&flag) {
+            d.error(leaf.loc(), format!("`{flag}` is listed twice"));
+        } else {
+            out.push(flag);
+        }
+    }
+    out
+}
+
+/// `persistence_timeout` (needed on port 0) and `persistence_netmask` (needing it).
+fn persistence(r: &raw::VirtualServer, key: ServiceKey, d: &mut Diags) -> (Duration, Option<u8>) {
     let family = key.family();
     let persistence_timeout = r
         .persistence_timeout
@@ -159,13 +238,18 @@ fn virtual_server(
         }
         Some(bits)
     });
+    (persistence_timeout, persistence_netmask)
+}
 
-    let sorry_server = r
-        .sorry_server
-        .as_ref()
-        .and_then(|l| rs_address(l, "sorry_server", &key, forwarding, d));
-
-    let vrrp_instance = r.vrrp_instance.as_ref().and_then(|l| {
+/// The vrrp_instance a service follows: one that exists, and whose addresses should hold
+/// the service's.
+fn vrrp_binding(
+    r: &raw::VirtualServer,
+    key: ServiceKey,
+    instances: &[(Loc, VrrpInstance)],
+    d: &mut Diags,
+) -> Option<String> {
+    r.vrrp_instance.as_ref().and_then(|l| {
         let name = l.get("vrrp_instance", d)?;
         match instances.iter().find(|(_, i)| i.name == name) {
             None => super::unknown_reference(
@@ -190,35 +274,11 @@ fn virtual_server(
             }
         }
         Some(name)
-    });
+    })
+}
 
-    let mut seen = Unique::new("real server");
-    let mut real_servers = Vec::new();
-    for rs in r.real_server.as_deref().unwrap_or(&[]) {
-        let service = Service {
-            key: &key,
-            forwarding,
-            tunnel,
-            check: service_check,
-            effective_check: check.as_ref(),
-            inhibit_on_failure,
-            alerts,
-        };
-        if let Some(server) = real_server(rs, &service, d) {
-            let at = rs.value.address.as_ref().map_or(rs.loc, Leaf::loc);
-            if seen.insert(server.address, at, d) {
-                real_servers.push(server);
-            }
-        }
-    }
-
-    // Kept for the daemon's life: no room for servers that will never come.
-    real_servers.shrink_to_fit();
-    let uses_tun = forwarding == Forwarding::Tun
-        || real_servers.iter().any(|s| s.forwarding == Forwarding::Tun);
-    if let (Some(t), false) = (&r.tunnel, uses_tun) {
-        d.error(t.loc, "`tunnel` applies to `forwarding = \"tun\"`, which neither the service nor its real servers use");
-    }
+/// The name given, or the address ("fwmark-N" for a mark).
+fn service_name(r: &raw::VirtualServer, key: ServiceKey, d: &mut Diags) -> Option<String> {
     let name = match &r.name {
         Some(l) => l.get("name", d)?,
         None => match key {
@@ -231,36 +291,7 @@ fn virtual_server(
     {
         d.error(l.loc(), "`name` is empty");
     }
-    Some(VirtualServer {
-        name,
-        key,
-        protocol,
-        scheduler,
-        scheduler_flags,
-        forwarding,
-        tunnel: if uses_tun { tunnel } else { None },
-        persistence_timeout,
-        persistence_netmask,
-        one_packet,
-        quorum,
-        hysteresis,
-        alpha,
-        inhibit_on_failure,
-        sorry_server,
-        vrrp_instance,
-        quorum_up: r
-            .quorum_up
-            .as_ref()
-            .and_then(|c| command(c, "quorum_up", d)),
-        quorum_down: r
-            .quorum_down
-            .as_ref()
-            .and_then(|c| command(c, "quorum_down", d)),
-        smtp_alert: super::email::alert(&r.smtp_alert, alerts.quorum, d),
-        omega: or(&r.omega, "omega", false, d),
-        check,
-        real_servers,
-    })
+    Some(name)
 }
 
 fn service_key(sp: &Sp<raw::VirtualServer>, d: &mut Diags) -> Option<ServiceKey> {

@@ -1,6 +1,7 @@
 //! VRRP instances, sync groups and track scripts.
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::super::leaf::Sp;
@@ -10,6 +11,7 @@ use super::super::model::{
 use super::super::raw;
 use super::super::source::{Diag, Diags, Loc};
 use super::super::types::{Family, V3Checksum, VmacName};
+use super::super::vip::Vip;
 use super::{Unique, command, int_or, interface_name, list, or, positive, req};
 
 const WHAT: &str = "[[vrrp_instance]]";
@@ -202,16 +204,63 @@ fn instance(
         }
     };
     let priority = int_or(&r.priority, "priority", 1, 255, 100u8, d);
+    let (virtual_ipaddress, family) = addresses(sp, d)?;
+    let version = version(r, family, d);
+    let advert_interval = advert_interval(&r.advert_interval, version, d);
+    let (preempt, preempt_delay) = preemption(r, d);
+    let (unicast_source, unicast_peers, mcast_source) = sources(r, family, d);
+    let vmac = vmac(r, vrid, family, &unicast_peers, d);
+    let authentication = r
+        .authentication
+        .as_ref()
+        .and_then(|a| authentication(a, version, d));
+    let v3_ipv4_checksum = v3_checksum(r, version, family, d);
+    let garp = r.garp.as_ref().map(|g| garp(g, d)).unwrap_or_default();
+    let (track_interface, track_script) = tracking(r, scripts, d);
+    let notify = r.notify.as_ref().map(|n| notify(n, d)).unwrap_or_default();
+    let smtp_alert = super::email::alert(&r.smtp_alert, alerts.vrrp, d);
 
-    let vip_list = match &r.virtual_ipaddress {
-        Some(l) => l,
-        None => {
-            d.error(sp.loc, format!("{WHAT} needs `virtual_ipaddress`"));
-            return None;
-        }
+    Some(VrrpInstance {
+        name: name?,
+        interface: interface?,
+        virtual_router_id: vrid?,
+        priority,
+        version,
+        advert_interval,
+        preempt,
+        preempt_delay,
+        virtual_ipaddress,
+        virtual_ipaddress_excluded: list(
+            &r.virtual_ipaddress_excluded,
+            "virtual_ipaddress_excluded",
+            d,
+        ),
+        virtual_routes: list(&r.virtual_routes, "virtual_routes", d),
+        virtual_rules: list(&r.virtual_rules, "virtual_rules", d),
+        unicast_source,
+        unicast_peers,
+        mcast_source,
+        vmac,
+        authentication,
+        v3_ipv4_checksum,
+        smtp_alert,
+        garp,
+        track_interface,
+        track_script,
+        notify,
+    })
+}
+
+/// The virtual addresses and the instance's family, set by its first address (or its
+/// source): every address of one family. An empty list is an instance that moves no
+/// address: it only elects and runs its notify scripts (keepalived allows it with VRRPv2,
+/// "at least one is sensible").
+fn addresses(sp: &Sp<raw::VrrpInstance>, d: &mut Diags) -> Option<(Vec<Vip>, Family)> {
+    let r = &sp.value;
+    let Some(vip_list) = &r.virtual_ipaddress else {
+        d.error(sp.loc, format!("{WHAT} needs `virtual_ipaddress`"));
+        return None;
     };
-    // An empty list is an instance that moves no address: it only elects and runs its notify
-    // scripts (keepalived allows it with VRRPv2, "at least one is sensible").
     let virtual_ipaddress = list(&r.virtual_ipaddress, "virtual_ipaddress", d);
     let family = virtual_ipaddress
         .first()
@@ -227,8 +276,12 @@ fn instance(
             );
         }
     }
+    Some((virtual_ipaddress, family))
+}
 
-    let version = match &r.version {
+/// The VRRP version: 2 for IPv4 and 3 for IPv6 unless given; IPv6 needs 3.
+fn version(r: &raw::VrrpInstance, family: Family, d: &mut Diags) -> u8 {
+    match &r.version {
         None => match family {
             Family::Ipv4 => 2,
             Family::Ipv6 => 3,
@@ -244,8 +297,11 @@ fn instance(
             Some(v) => v,
             None => 3,
         },
-    };
-    let advert_interval = advert_interval(&r.advert_interval, version, d);
+    }
+}
+
+/// `preempt` and `preempt_delay`.
+fn preemption(r: &raw::VrrpInstance, d: &mut Diags) -> (bool, Duration) {
     let preempt = or(&r.preempt, "preempt", true, d);
     let preempt_delay = or(&r.preempt_delay, "preempt_delay", Duration::ZERO, d);
     if let Some(l) = &r.preempt_delay {
@@ -258,7 +314,16 @@ fn instance(
             );
         }
     }
+    (preempt, preempt_delay)
+}
 
+/// The unicast source and peers, and the multicast source: of the instance's family, and
+/// never both unicast and multicast.
+fn sources(
+    r: &raw::VrrpInstance,
+    family: Family,
+    d: &mut Diags,
+) -> (Option<IpAddr>, Vec<IpAddr>, Option<IpAddr>) {
     let unicast_source = super::super::leaf::opt(&r.unicast_source, "unicast_source", d);
     if let (Some(src), Some(l)) = (unicast_source, &r.unicast_source)
         && Family::of(&src) != family
@@ -306,14 +371,18 @@ fn instance(
             );
         }
     }
+    (unicast_source, unicast_peers, mcast_source)
+}
 
-    let vmac = vmac(r, vrid, family, &unicast_peers, d);
-    let authentication = r
-        .authentication
-        .as_ref()
-        .and_then(|a| authentication(a, version, d));
+/// Which checksum a VRRPv3 advert over IPv4 carries (nothing else has the choice).
+fn v3_checksum(
+    r: &raw::VrrpInstance,
+    version: u8,
+    family: Family,
+    d: &mut Diags,
+) -> Option<V3Checksum> {
     let applies = version == 3 && family == Family::Ipv4;
-    let v3_ipv4_checksum = match &r.v3_ipv4_checksum {
+    match &r.v3_ipv4_checksum {
         Some(l) => {
             let v = l.get("v3_ipv4_checksum", d);
             if !applies {
@@ -326,8 +395,15 @@ fn instance(
         }
         // keepalived's form by default, so that a mixed pair with keepalived agrees.
         None => applies.then_some(V3Checksum::PseudoHeader),
-    };
-    let garp = r.garp.as_ref().map(|g| garp(g, d)).unwrap_or_default();
+    }
+}
+
+/// The tracked interfaces and scripts; a script must be one of the `[[track_script]]`s.
+fn tracking(
+    r: &raw::VrrpInstance,
+    scripts: &[(Loc, TrackScript)],
+    d: &mut Diags,
+) -> (Vec<TrackRef>, Vec<TrackRef>) {
     let track_interface = track_refs(
         r.track_interface.as_deref(),
         "track_interface",
@@ -349,38 +425,7 @@ fn instance(
             None
         }
     });
-    let notify = r.notify.as_ref().map(|n| notify(n, d)).unwrap_or_default();
-    let smtp_alert = super::email::alert(&r.smtp_alert, alerts.vrrp, d);
-
-    Some(VrrpInstance {
-        name: name?,
-        interface: interface?,
-        virtual_router_id: vrid?,
-        priority,
-        version,
-        advert_interval,
-        preempt,
-        preempt_delay,
-        virtual_ipaddress,
-        virtual_ipaddress_excluded: list(
-            &r.virtual_ipaddress_excluded,
-            "virtual_ipaddress_excluded",
-            d,
-        ),
-        virtual_routes: list(&r.virtual_routes, "virtual_routes", d),
-        virtual_rules: list(&r.virtual_rules, "virtual_rules", d),
-        unicast_source,
-        unicast_peers,
-        mcast_source,
-        vmac,
-        authentication,
-        v3_ipv4_checksum,
-        smtp_alert,
-        garp,
-        track_interface,
-        track_script,
-        notify,
-    })
+    (track_interface, track_script)
 }
 
 /// `use_vmac` and `vmac_xmit_base`. haldir makes IPv4 VMACs; unicast adverts leave from the

@@ -30,8 +30,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::outcome::{Outcome, Reason};
-use super::probe::Target;
 use super::syn::{self, Answer, Syn};
+use super::target::Target;
 
 /// The server and its port.
 type Server = (IpAddr, u16);
@@ -307,7 +307,7 @@ impl Family {
         if lock(&self.local).contains(&src) {
             return Ok(());
         }
-        if !crate::vrrp::link::is_local(src)? {
+        if !crate::iface::is_local(src)? {
             return Err(io::Error::from_raw_os_error(libc::EADDRNOTAVAIL));
         }
         lock(&self.local).insert(src);
@@ -354,7 +354,7 @@ fn send_reason(e: &io::Error, source: Option<IpAddr>) -> Reason {
         (Some(libc::EINVAL | libc::EADDRNOTAVAIL), Some(src)) => {
             Reason::Connect(format!("source {src}: {e}"))
         }
-        _ => super::probe::datagram_reason(e),
+        _ => super::outcome::datagram_reason(e),
     }
 }
 

@@ -1,6 +1,8 @@
-//! The interface side of VRRP: its index, MAC and primary address, and what a master holds
-//! added and removed over rtnetlink: the virtual addresses (IPv6 ones without duplicate address
-//! detection, which would hold a moved address back for a second or more), routes and rules.
+//! The host's interfaces as VRRP, the checks and the real-server role see them: an
+//! interface's index, MAC and primary address, whether it is up, whether an address is local,
+//! and what a master holds added and removed over rtnetlink: the virtual addresses (IPv6 ones
+//! without duplicate address detection, which would hold a moved address back for a second or
+//! more), routes and rules.
 
 use std::io;
 use std::net::IpAddr;

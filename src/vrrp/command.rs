@@ -1,0 +1,21 @@
+//! What the daemon asks of an instance, carried to it by VRRP's thread.
+
+/// What the daemon asks of an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Resign (priority 0), remove the addresses, run the stop notification, and stop: its
+    /// scripts may run as long as the daemon waits for them (`Handle::finished`, within the
+    /// daemon's one stop budget).
+    Shutdown,
+    /// A tracked interface (`script: false`) or script changed state.
+    Track {
+        script: bool,
+        name: String,
+        up: bool,
+    },
+    /// The sync group is in fault because of another member (or no longer is).
+    GroupFault(bool),
+    /// Another member of the sync group became master, or left master.
+    GroupMaster,
+    GroupBackup,
+}
