@@ -518,3 +518,34 @@ fn a_statement_without_its_value_that_ends_keepalived_is_reported() {
     assert_eq!(on(5).count(), 0, "{:?}", i.losses);
     assert!(!c.vrrp_instances[0].preempt);
 }
+
+/// lib/utils.c inet_stosockaddr, which reads peers, sources and servers' addresses, "remove[s]
+/// range and mask stuff": `192.168.0.24/24` as a unicast peer is 192.168.0.24 (seen in a file
+/// never in the corpus).
+#[test]
+fn an_address_is_read_up_to_its_mask_or_range() {
+    let text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    unicast_src_ip 192.168.0.23/24\n    unicast_peer {\n        192.168.0.24/24\n    }\n    virtual_ipaddress {\n        192.168.0.100\n    }\n}\n";
+    let (i, c) = convert(text);
+    assert!(i.losses.is_empty(), "{:?}", i.losses);
+    let vi = &c.vrrp_instances[0];
+    assert_eq!(
+        vi.unicast_peers,
+        vec!["192.168.0.24".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_eq!(vi.unicast_source, "192.168.0.23".parse().ok());
+    assert_warned(&i, 6, "inet_stosockaddr");
+}
+
+/// lib/parser.c process_stream knows at the top level only the keywords installed with
+/// install_keyword_root: a misspelt block's statements (`vvrp_script chk {` then `script`,
+/// `interval`) land there and are skipped ("Unknown keyword"), as is a '}' that closes
+/// nothing. No loss: keepalived runs without them too.
+#[test]
+fn statements_keepalived_does_not_know_where_they_stand_are_no_loss() {
+    let text = "vvrp_script chk {\n    script \"/bin/true\"\n    interval 2\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    sorry_server 10.0.0.9 80\n    virtual_ipaddress {\n        10.0.0.100\n    }\n}\n";
+    let (i, _) = convert(text);
+    assert!(i.losses.is_empty(), "{:?}", i.losses);
+    assert_warned(&i, 2, "at the top level");
+    assert_warned(&i, 4, "closes nothing");
+    assert_warned(&i, 8, "in a vrrp_instance");
+}

@@ -6,7 +6,10 @@
 //! difference passes only if the importer reported it on a statement that decides it (or on its
 //! block); anything else fails the test.
 //!
-//! `HALDIR_ORACLE_CASES=N` sets how many generated files (CI: 150).
+//! `HALDIR_ORACLE_CASES=N` sets how many generated files (CI: 150);
+//! `HALDIR_ORACLE_CORPUS=DIR` reads the real files from DIR instead of the corpus (files never
+//! seen, tried as a new user would: the known differences are then the corpus's, and listed
+//! as gone).
 
 mod common;
 mod oracle;
@@ -146,12 +149,14 @@ fn users(src: &oracle::judge::Source) -> Vec<String> {
 }
 
 fn cases_in(dir: &Path) -> Vec<Case> {
-    let mut paths: Vec<PathBuf> =
-        std::fs::read_dir(common::root().join("tests/fixtures/keepalived/corpus"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "conf"))
-            .collect();
+    let corpus = std::env::var("HALDIR_ORACLE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| common::root().join("tests/fixtures/keepalived/corpus"));
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+        .collect();
     paths.sort();
     let mut out = Vec::new();
     for p in paths {

@@ -4,7 +4,7 @@
 //! (vrrp/vrrp.c, check/check_data.c).
 
 use super::emit::V;
-use super::map::Mapper;
+use super::mapper::Mapper;
 use super::tree::Node;
 
 #[derive(Default)]

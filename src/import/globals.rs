@@ -2,7 +2,7 @@
 //! logging and the VRRP multicast groups (core/global_parser.c).
 
 use super::emit::V;
-use super::map::Mapper;
+use super::mapper::Mapper;
 use super::tree::Node;
 
 /// VRRP's multicast groups (RFC 9568 §5.1.1.2), the only ones haldir sends to.
@@ -11,7 +11,7 @@ const MCAST6: &str = "ff02::12";
 
 impl Mapper {
     /// The keys gathered for a FIFO, and its script's statement.
-    fn fifo_entry(&mut self, key: &str) -> &mut super::map::FifoKeys {
+    fn fifo_entry(&mut self, key: &str) -> &mut super::mapper::FifoKeys {
         self.globals.fifos.entry(key.to_string()).or_default()
     }
 

@@ -17,6 +17,27 @@ static GLOBAL_DEFS: LazyLock<HashSet<&'static str>> =
 static ALL: LazyLock<HashSet<&'static str>> =
     LazyLock::new(|| list(include_str!("keywords/all.txt")));
 
+static ROOTS: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| list(include_str!("keywords/roots.txt")));
+static VRRP_INSTANCE: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| list(include_str!("keywords/vrrp_instance.txt")));
+static LVS: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| list(include_str!("keywords/lvs.txt")));
+
+/// Whether keepalived knows `keyword` where it stands: at the top level (`None`), or in a
+/// block. A block's own list is taken as the whole truth only where a misplaced keyword is
+/// certain to be another block's: at the top level, and in a vrrp_instance for the keywords
+/// of services and servers. Elsewhere, a keyword keepalived knows anywhere counts as known.
+pub fn known_in(block: Option<&str>, keyword: &str) -> bool {
+    match block {
+        None => ROOTS.contains(keyword),
+        Some("vrrp_instance") => {
+            VRRP_INSTANCE.contains(keyword) || !LVS.contains(keyword) && known(keyword)
+        }
+        Some(_) => known(keyword),
+    }
+}
+
 static ENDS_WITHOUT_VALUE: LazyLock<HashSet<&'static str>> =
     LazyLock::new(|| list(include_str!("keywords/ends_without_value.txt")));
 

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::emit::{Keys, V};
-use super::map::Mapper;
+use super::mapper::Mapper;
 use super::tree::Node;
 
 /// Timing a checker inherits from its real server, and that from its virtual server (and the
@@ -17,6 +17,40 @@ struct Timing {
     retry: Option<i64>,
     delay_before_retry: Option<String>,
     virtualhost: Option<String>,
+}
+
+/// What a virtual_server block says, gathered before it is written: some statements depend
+/// on others (the protocol on the service's kind, the servers on its forwarding and timing).
+struct Service<'n> {
+    keys: Keys,
+    notes: Vec<String>,
+    timing: Timing,
+    forwarding: String,
+    scheduler: Option<String>,
+    flags: Vec<String>,
+    reals: Vec<&'n Node>,
+}
+
+impl Default for Service<'_> {
+    fn default() -> Self {
+        Service {
+            keys: Vec::new(),
+            notes: Vec::new(),
+            timing: Timing::default(),
+            forwarding: "nat".into(),
+            scheduler: None,
+            flags: Vec::new(),
+            reals: Vec::new(),
+        }
+    }
+}
+
+/// An address and port as haldir writes them ("[2001:db8::1]:80" for IPv6).
+fn address(a: &str, port: u16) -> String {
+    match a.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
+        _ => format!("{a}:{port}"),
+    }
 }
 
 /// The keywords of [`Timing`], valid at the service, server and checker level.
@@ -69,7 +103,7 @@ impl Mapper {
                 None => return self.lost(n, "no virtual_server_group of that name"),
             },
             (Some(addr), port) => match super::numbers::port(port) {
-                Ok(p) => vec![(None, Key::Addr(addr.to_string(), p))],
+                Ok(p) => vec![(None, Key::Addr(self.sockaddr(n, addr), p))],
                 Err(()) => return self.warn(n, "keepalived skips a virtual server whose port is not 1 to 65535 (\"Invalid virtual server IP address/port … - skipping\"), and so does this conversion"),
             },
             _ => return self.lost(n, "neither an address nor fwmark"),
@@ -111,20 +145,30 @@ impl Mapper {
     }
 
     fn one_service(&mut self, n: &Node, name: Option<String>, key: &Key) {
-        let mut keys: Vec<(String, V)> = Vec::new();
-        let mut notes: Vec<String> = Vec::new();
+        let mut s = Service::default();
         if let Some(name) = name {
-            keys.push(("name".into(), V::Str(name)));
+            s.keys.push(("name".into(), V::Str(name)));
         }
-        let vs_port = match key {
+        let vs_port = self.service_key(n, key, &mut s.keys);
+        for c in n.children() {
+            self.service_statement(c, key, vs_port, &mut s);
+        }
+        self.settle_service(n, key, &mut s);
+        let servers = self.service_servers(key, vs_port, &mut s);
+        self.quorum(
+            n,
+            &mut s.keys,
+            &servers.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
+        );
+        self.write_service(n, &s, servers);
+    }
+
+    /// The service's address or fwmark; the service's port, if it has one.
+    fn service_key(&mut self, n: &Node, key: &Key, keys: &mut Keys) -> Option<u16> {
+        match key {
             Key::Addr(a, p) => {
                 // A persistent service may leave out the port: IPVS's port 0.
-                let port = p.unwrap_or(0);
-                let text = match a.parse::<IpAddr>() {
-                    Ok(IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
-                    _ => format!("{a}:{port}"),
-                };
-                keys.push(("address".into(), V::Str(text)));
+                keys.push(("address".into(), V::Str(address(a, p.unwrap_or(0)))));
                 *p
             }
             Key::Fwmark(m) => {
@@ -137,144 +181,151 @@ impl Mapper {
                 keys.push(("fwmark".into(), V::Int(*m)));
                 None
             }
-        };
-        let mut timing = Timing::default();
-        let mut forwarding = "nat".to_string();
-        let mut scheduler = None;
-        let mut flags: Vec<String> = Vec::new();
-        let mut reals: Vec<&Node> = Vec::new();
-        for c in n.children() {
-            match c.key.as_str() {
-                k if TIMING.contains(&k) => self.timing(c, &mut timing, "service"),
-                "lb_algo" | "lvs_sched" => match c.arg(0) {
-                    Some(a) if SCHEDULERS.contains(&a) => scheduler = Some(a.to_string()),
-                    other => self.warn(c, &format!("keepalived rejects the scheduler \"{}\" (\"Invalid lvs_scheduler\"; case matters) and keeps {}", other.unwrap_or(""), scheduler.as_deref().unwrap_or("its default, wlc"))),
+        }
+    }
+
+    /// One statement of a virtual_server block.
+    fn service_statement<'n>(
+        &mut self,
+        c: &'n Node,
+        key: &Key,
+        vs_port: Option<u16>,
+        s: &mut Service<'n>,
+    ) {
+        let keys = &mut s.keys;
+        match c.key.as_str() {
+            k if TIMING.contains(&k) => self.timing(c, &mut s.timing, "service"),
+            "lb_algo" | "lvs_sched" => match c.arg(0) {
+                Some(a) if SCHEDULERS.contains(&a) => s.scheduler = Some(a.to_string()),
+                other => self.warn(c, &format!("keepalived rejects the scheduler \"{}\" (\"Invalid lvs_scheduler\"; case matters) and keeps {}", other.unwrap_or(""), s.scheduler.as_deref().unwrap_or("its default, wlc"))),
+            },
+            "lb_kind" | "lvs_method" => {
+                if let Some((f, tunnel)) = self.method(c, &s.forwarding) {
+                    s.forwarding = f;
+                    if let Some(t) = tunnel {
+                        keys.push(("tunnel".into(), t));
+                    }
+                }
+            }
+            "protocol" => match c.arg(0).map(str::to_ascii_lowercase).as_deref() {
+                Some(p @ ("tcp" | "udp" | "sctp")) => keys.push(("protocol".into(), V::str(p))),
+                other => self.warn(c, &format!("keepalived ignores the protocol \"{}\" (\"Unknown protocol\")", other.unwrap_or(""))),
+            },
+            "persistence_timeout" | "persistence_granularity" => self.persistence(c, keys),
+            "sorry_server" => match c.arg(0) {
+                Some(a) => {
+                    let port = c.arg(1).and_then(|p| p.parse::<u16>().ok()).or(vs_port);
+                    keys.push(("sorry_server".into(), V::Str(address(a, port.unwrap_or(0)))));
+                }
+                None => self.lost(c, "no address"),
+            },
+            // Gone from keepalived (check/check_parser.c has no such keyword).
+            "nat_mask" => self.warn(c, "keepalived no longer knows nat_mask (\"Unknown keyword\") and ignores it"),
+            "quorum" | "hysteresis" => {
+                if let Some(v) = self.int(c) {
+                    keys.push((c.key.clone(), V::Int(v)));
+                }
+            }
+            "alpha" => keys.push(("alpha".into(), V::Bool(true))),
+            "omega" => keys.push(("omega".into(), V::Bool(true))),
+            "inhibit_on_failure" => {
+                if let Some(on) = self.boolean(c) {
+                    keys.push(("inhibit_on_failure".into(), V::Bool(on)));
+                }
+            }
+            "ops" => keys.push(("one_packet".into(), V::Bool(true))),
+            "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback" => s.flags.push(c.key.clone()),
+            "ip_family" => {
+                if let (Key::Fwmark(_), Some(f)) = (key, c.arg(0)) {
+                    let family = if f == "inet6" { "ipv6" } else { "ipv4" };
+                    keys.push(("family".into(), V::str(family)));
+                }
+            }
+            "real_server" => s.reals.push(c),
+            "weight" => s.timing.weight = self.int(c).or(s.timing.weight),
+            k @ ("quorum_up" | "quorum_down") => super::vrrp::first_command(self, c, k, keys),
+            "smtp_alert" => {
+                if let Some(on) = self.boolean(c) {
+                    self.smtp_alert(c, on, keys);
+                }
+            }
+            _ => self.unmapped(c),
+        }
+    }
+
+    /// `persistence_timeout`: with no value keepalived takes 6 minutes; a value outside 1 s
+    /// to 31 days (LVS_MAX_TIMEOUT) is "persistence_timeout invalid" and ignored.
+    /// `persistence_granularity`: a netmask for IPv4, a prefix length for IPv6; it makes the
+    /// service persistent, for 6 minutes unless a timeout was given before it
+    /// (check/check_parser.c pto_handler, pgr_handler).
+    fn persistence(&mut self, c: &Node, keys: &mut Keys) {
+        if c.key == "persistence_timeout" {
+            match c.arg(0) {
+                None => keys.push(("persistence_timeout".into(), V::str("360s"))),
+                Some(v) => match super::numbers::unsigned(v, 1, 86_400 * 31, false) {
+                    Some(s) => keys.push(("persistence_timeout".into(), V::Str(format!("{s}s")))),
+                    None => self.warn(c, "keepalived ignores a persistence_timeout that is not a whole number of seconds from 1 to 2678400 (\"persistence_timeout invalid\")"),
                 },
-                "lb_kind" | "lvs_method" => {
-                    if let Some((f, tunnel)) = self.method(c, &forwarding) {
-                        forwarding = f;
-                        if let Some(t) = tunnel {
-                            keys.push(("tunnel".into(), t));
-                        }
-                    }
-                }
-                "protocol" => match c.arg(0).map(str::to_ascii_lowercase).as_deref() {
-                    Some(p @ ("tcp" | "udp" | "sctp")) => {
-                        keys.push(("protocol".into(), V::str(p)))
-                    }
-                    other => self.warn(c, &format!("keepalived ignores the protocol \"{}\" (\"Unknown protocol\")", other.unwrap_or(""))),
-                },
-                // With no value keepalived takes 6 minutes; a value outside 1 s to 31 days
-                // (LVS_MAX_TIMEOUT) is "persistence_timeout invalid" and ignored
-                // (check/check_parser.c pto_handler).
-                "persistence_timeout" => match c.arg(0) {
-                    None => keys.push(("persistence_timeout".into(), V::str("360s"))),
-                    Some(v) => match super::numbers::unsigned(v, 1, 86_400 * 31, false) {
-                        Some(s) => keys.push(("persistence_timeout".into(), V::Str(format!("{s}s")))),
-                        None => self.warn(c, "keepalived ignores a persistence_timeout that is not a whole number of seconds from 1 to 2678400 (\"persistence_timeout invalid\")"),
-                    },
-                },
-                // A netmask for IPv4, a prefix length for IPv6.
-                // A granularity makes the service persistent, for 6 minutes unless a timeout
-                // was given before it (check/check_parser.c pgr_handler).
-                "persistence_granularity" => {
-                    if let Some(m) = self.one(c) {
-                        let v = m.parse::<i64>().map_or_else(|_| V::str(m), V::Int);
-                        keys.push(("persistence_netmask".into(), v));
-                        if !keys.iter().any(|(k, _)| k == "persistence_timeout") {
-                            keys.push(("persistence_timeout".into(), V::str("360s")));
-                        }
-                    }
-                }
-                "sorry_server" => match (c.arg(0), c.arg(1)) {
-                    (Some(a), p) => {
-                        let port = p
-                            .and_then(|p| p.parse::<u16>().ok())
-                            .or(vs_port)
-                            .unwrap_or(0);
-                        let text = match a.parse::<IpAddr>() {
-                            Ok(IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
-                            _ => format!("{a}:{port}"),
-                        };
-                        keys.push(("sorry_server".into(), V::Str(text)));
-                    }
-                    _ => self.lost(c, "no address"),
-                },
-                // Gone from keepalived (check/check_parser.c has no such keyword).
-                "nat_mask" => self.warn(c, "keepalived no longer knows nat_mask (\"Unknown keyword\") and ignores it"),
-                "quorum" | "hysteresis" => {
-                    if let Some(v) = self.int(c) {
-                        keys.push((c.key.clone(), V::Int(v)));
-                    }
-                }
-                "alpha" => keys.push(("alpha".into(), V::Bool(true))),
-                "omega" => keys.push(("omega".into(), V::Bool(true))),
-                "inhibit_on_failure" => {
-                    if let Some(on) = self.boolean(c) {
-                        keys.push(("inhibit_on_failure".into(), V::Bool(on)));
-                    }
-                }
-                "ops" => keys.push(("one_packet".into(), V::Bool(true))),
-                "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback" => flags.push(c.key.clone()),
-                "ip_family" => {
-                    if let (Key::Fwmark(_), Some(f)) = (key, c.arg(0)) {
-                        keys.push((
-                            "family".into(),
-                            V::str(if f == "inet6" { "ipv6" } else { "ipv4" }),
-                        ));
-                    }
-                }
-                "real_server" => reals.push(c),
-                "weight" => timing.weight = self.int(c).or(timing.weight),
-                k @ ("quorum_up" | "quorum_down") => {
-                    super::vrrp::first_command(self, c, k, &mut keys)
-                }
-                "smtp_alert" => {
-                    if let Some(on) = self.boolean(c) {
-                        self.smtp_alert(c, on, &mut keys);
-                    }
-                }
-                _ => self.unmapped(c),
+            }
+        } else if let Some(m) = self.one(c) {
+            let v = m.parse::<i64>().map_or_else(|_| V::str(m), V::Int);
+            keys.push(("persistence_netmask".into(), v));
+            if !keys.iter().any(|(k, _)| k == "persistence_timeout") {
+                keys.push(("persistence_timeout".into(), V::str("360s")));
             }
         }
-        // keepalived: an address service without `protocol` is UDP ("no protocol set -
-        // defaulting to UDP", as the kernel would take protocol 0); one-packet scheduling only
-        // with UDP or a fwmark.
+    }
+
+    /// What keepalived settles once the block is read: an address service without
+    /// `protocol` is UDP ("no protocol set - defaulting to UDP", as the kernel would take
+    /// protocol 0); one-packet scheduling only with UDP or a fwmark; a service on every port
+    /// persistent.
+    fn settle_service(&mut self, n: &Node, key: &Key, s: &mut Service) {
+        let keys = &mut s.keys;
         let protocol = keys
             .iter()
             .find(|(k, _)| k == "protocol")
             .map(|(_, v)| v.clone());
         if matches!(key, Key::Addr(..)) {
             if protocol.is_none() {
-                notes.push("no `protocol` in keepalived's block: keepalived takes UDP".into());
+                s.notes
+                    .push("no `protocol` in keepalived's block: keepalived takes UDP".into());
                 keys.push(("protocol".into(), V::str("udp")));
             }
             if protocol.is_some_and(|p| p != V::str("udp"))
                 && let Some(i) = keys.iter().position(|(k, _)| k == "one_packet")
             {
                 keys.remove(i);
-                notes.push("`ops` dropped: keepalived ignores it for TCP and SCTP".into());
+                s.notes
+                    .push("`ops` dropped: keepalived ignores it for TCP and SCTP".into());
             }
         }
-        self.name_by_protocol(&mut keys);
-        if let Some(s) = scheduler {
-            keys.push(("scheduler".into(), V::Str(s)));
+        self.name_by_protocol(keys);
+        if let Some(sched) = s.scheduler.take() {
+            keys.push(("scheduler".into(), V::Str(sched)));
         }
-        if !flags.is_empty() {
-            keys.push(("scheduler_flags".into(), V::strs(&flags)));
+        if !s.flags.is_empty() {
+            keys.push(("scheduler_flags".into(), V::strs(&s.flags)));
         }
-        keys.push(("forwarding".into(), V::str(&forwarding)));
+        keys.push(("forwarding".into(), V::str(&s.forwarding)));
         if matches!(key, Key::Addr(_, None))
             && !keys.iter().any(|(k, _)| k == "persistence_timeout")
         {
             self.warn(n, "a service on every port (no port, or 0): keepalived makes it persistent for 360 s (\"zero port only valid for persistent services\"), and so does this conversion");
             keys.push(("persistence_timeout".into(), V::str("360s")));
         }
-        let mut servers: Vec<Vec<(String, V)>> = Vec::new();
-        let mut checks: Vec<Option<Vec<(String, V)>>> = Vec::new();
+    }
+
+    /// The real servers keepalived keeps, each with its keys and its check.
+    fn service_servers<'n>(
+        &mut self,
+        key: &Key,
+        vs_port: Option<u16>,
+        s: &mut Service<'n>,
+    ) -> Vec<(Keys, Option<Keys>, &'n Node)> {
+        let mut out = Vec::new();
         let mut seen: Vec<&[String]> = Vec::new();
-        let mut server_nodes: Vec<&Node> = Vec::new();
-        for r in reals {
+        for r in std::mem::take(&mut s.reals) {
             if super::numbers::port(r.arg(1)).is_err() {
                 self.warn(r, "keepalived skips a real server whose port is not 1 to 65535 (\"Invalid real server ip address/port … - skipping\"), and so does this conversion");
                 continue;
@@ -286,20 +337,22 @@ impl Mapper {
             }
             seen.push(&r.args[..]);
             let (server, check) =
-                self.real_server(r, key, vs_port, &forwarding, &timing, &mut notes);
-            servers.push(server);
-            checks.push(check);
-            server_nodes.push(r);
+                self.real_server(r, key, vs_port, &s.forwarding, &s.timing, &mut s.notes);
+            out.push((server, check, r));
         }
-        self.quorum(n, &mut keys, &servers);
+        out
+    }
+
+    /// The service as TOML: one check shared by every real server is written once, as the
+    /// service's.
+    fn write_service(&mut self, n: &Node, s: &Service, servers: Vec<(Keys, Option<Keys>, &Node)>) {
         self.doc.header_from("[[virtual_server]]", n);
-        for note in &notes {
+        for note in &s.notes {
             self.doc.comment(note);
         }
-        self.doc.set_all(&keys);
-        // One check shared by every real server is written once, as the service's.
-        let shared = match checks.first() {
-            Some(Some(first)) if checks.iter().all(|c| c.as_ref() == Some(first)) => {
+        self.doc.set_all(&s.keys);
+        let shared = match servers.first() {
+            Some((_, Some(first), _)) if servers.iter().all(|x| x.1.as_ref() == Some(first)) => {
                 Some(first.clone())
             }
             _ => None,
@@ -308,7 +361,7 @@ impl Mapper {
             self.doc.header("[virtual_server.check]");
             self.doc.set_all(check);
         }
-        for ((server, check), r) in servers.into_iter().zip(checks).zip(server_nodes) {
+        for (server, check, r) in servers {
             self.doc.header_from("[[virtual_server.real_server]]", r);
             self.doc.set_all(&server);
             if shared.is_none()
@@ -416,7 +469,8 @@ impl Mapper {
         vs_timing: &Timing,
         notes: &mut Vec<String>,
     ) -> (Keys, Option<Keys>) {
-        let addr = n.arg(0).unwrap_or("");
+        let addr = self.sockaddr(n, n.arg(0).unwrap_or(""));
+        let addr = addr.as_str();
         let port = super::numbers::port(n.arg(1)).ok().flatten();
         let mut timing = vs_timing.clone();
         let mut forwarding = vs_forwarding.to_string();

@@ -12,6 +12,7 @@ mod keywords;
 pub use keywords::{CHECKERS, all_ending_without_value, all_known};
 mod lvs;
 pub mod map;
+pub mod mapper;
 mod numbers;
 pub mod preprocess;
 mod quorum;
@@ -95,13 +96,13 @@ pub fn import_with<F: Files>(
     let mut reader = Reader::new(files, config_id);
     reader.read_file(path)?;
     let (nodes, unbalanced) = tree::build(&reader.lines);
-    let mut m = map::Mapper::new();
+    let mut m = mapper::Mapper::new();
     m.doc.comment(&format!(
         "Converted from {} by `haldir import keepalived`.\nCheck it with `haldir check -c FILE`.",
         path.display()
     ));
     for (file, line, pattern) in &reader.unmatched {
-        m.losses.push(map::Loss {
+        m.losses.push(mapper::Loss {
             file: *file,
             line: *line,
             what: format!(
@@ -130,14 +131,14 @@ pub fn import_with<F: Files>(
                 ),
             ),
         };
-        list.push(map::Loss {
+        list.push(mapper::Loss {
             file: *file,
             line: *line,
             what,
         });
     }
     for u in unbalanced {
-        m.warnings.push(map::Loss {
+        m.warnings.push(mapper::Loss {
             file: u.file,
             line: u.line,
             what: u.message.to_string(),
@@ -146,7 +147,7 @@ pub fn import_with<F: Files>(
     m.map(&nodes);
     let (text, origins) = std::mem::take(&mut m.doc).finish_with_origins();
     let toml = repair::repair(&path.with_extension("toml"), text, origins, &mut m.losses);
-    let located = |l: &map::Loss| Loss {
+    let located = |l: &mapper::Loss| Loss {
         path: reader.files.get(l.file).cloned().unwrap_or_default(),
         line: l.line,
         what: l.what.clone(),

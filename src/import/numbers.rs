@@ -43,6 +43,13 @@ pub(super) fn port(text: Option<&str>) -> Result<Option<u16>, ()> {
     }
 }
 
+/// An address as keepalived reads one with lib/utils.c inet_stosockaddr (peers, sources,
+/// virtual and real servers): "remove range and mask stuff", everything from the first '-'
+/// or '/' on.
+pub(super) fn sockaddr(text: &str) -> &str {
+    text.find(['-', '/']).map_or(text, |i| &text[..i])
+}
+
 #[cfg(test)]
 mod tests {
     use super::{port, unsigned};

@@ -5,7 +5,7 @@
 //! hysteresis not below the quorum becomes quorum - 1.
 
 use super::emit::V;
-use super::map::Mapper;
+use super::mapper::Mapper;
 use super::numbers::unsigned;
 use super::tree::Node;
 

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::map::Loss;
+use super::mapper::Loss;
 use super::tree::Node;
 use crate::config::LoadError;
 

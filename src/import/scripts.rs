@@ -5,7 +5,7 @@
 //! someone else.
 
 use super::emit::V;
-use super::map::Mapper;
+use super::mapper::Mapper;
 use super::quoting::quoted_words;
 use super::tree::Node;
 
@@ -229,7 +229,7 @@ impl Mapper {
 
 /// A warning for a script written as if a shell ran it.
 pub(super) fn warn_shell(m: &mut Mapper, n: &Node, argv: &[String]) {
-    if let Some(c) = super::map::shell_syntax(argv) {
+    if let Some(c) = super::mapper::shell_syntax(argv) {
         m.warn(
             n,
             &format!(

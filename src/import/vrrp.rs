@@ -2,7 +2,7 @@
 //! `[[vrrp_instance]]` and `[[vrrp_sync_group]]`.
 
 use super::emit::V;
-use super::map::Mapper;
+use super::mapper::Mapper;
 use super::scripts::Trailing;
 use super::tree::Node;
 
@@ -244,10 +244,11 @@ impl Mapper {
             "virtual_rules" => self.routing::<crate::config::route::Rule>(c, &mut i.rules),
             "unicast_src_ip" | "mcast_src_ip" => {
                 // One field in keepalived (saddr): the adverts' source, unicast or multicast.
-                if let Some(v) = self.one(c)
-                    && self.same_family(c, v, i, "MUST be of the same family !!! Skipping...")
-                {
-                    i.source = Some(v.to_string());
+                if let Some(v) = self.one(c) {
+                    let v = self.sockaddr(c, v);
+                    if self.same_family(c, &v, i, "MUST be of the same family !!! Skipping...") {
+                        i.source = Some(v);
+                    }
                 }
             }
             // haldir always takes unicast adverts only from the peers (see finish_instance).
@@ -258,14 +259,15 @@ impl Mapper {
                     if !p.args.is_empty() {
                         self.lost(p, "peer options (min_ttl, max_ttl) are not kept");
                     }
-                    if !self.same_family(p, &p.key, i, "MUST be of the same family !!! Skipping...")
+                    let peer = self.sockaddr(p, &p.key);
+                    if !self.same_family(p, &peer, i, "MUST be of the same family !!! Skipping...")
                     {
                         continue;
                     }
-                    if i.peers.contains(&p.key) {
+                    if i.peers.contains(&peer) {
                         self.warn(p, "keepalived ignores a duplicate unicast_peer");
                     } else {
-                        i.peers.push(p.key.clone());
+                        i.peers.push(peer);
                     }
                 }
             }
@@ -294,7 +296,7 @@ impl Mapper {
             "use_vmac" => i.vmac = self.use_vmac(c).map(|v| (c, v)),
             "vmac_xmit_base" => i.vmac_xmit_base = true,
             "lvs_sync_daemon_interface" => self.legacy_sync_daemon(c, i),
-            _ => self.unmapped(c),
+            _ => self.unmapped_in(Some("vrrp_instance"), c),
         }
     }
 
@@ -380,9 +382,43 @@ impl Mapper {
             self.lost(n, VRRP_DOES_NOT_START);
             return;
         }
-        // keepalived (vrrp.c, vrrp_complete_instance): no priority means 255 with state MASTER,
-        // else 100; MASTER and priority 255 clear nopreempt, MASTER and nopreempt clear
-        // preempt_delay.
+        let priority = self.settle_priority(&mut i);
+        let (vips, excluded) = self.instance_addresses(&mut i);
+        // keepalived: the global vrrp_version, else 2; IPv6 is always 3.
+        let v6 = vips
+            .iter()
+            .any(|v| v.split_whitespace().next().is_some_and(|a| a.contains(':')));
+        let version = if v6 { 3 } else { i.version.unwrap_or(2) };
+        let v6 = i.family_v6.unwrap_or(v6);
+        if self.stops_keepalived(n, &i, vips.is_empty(), version, v6) {
+            return;
+        }
+        i.keys.push(("version".into(), V::Int(version)));
+        i.keys.push(("virtual_ipaddress".into(), V::strs(&vips)));
+        if !excluded.is_empty() {
+            i.keys
+                .push(("virtual_ipaddress_excluded".into(), V::strs(&excluded)));
+        }
+        self.instance_routing(&mut i);
+        self.finish_vmac(&mut i, v6);
+        if let Some(a) = i.auth
+            && let Some(auth) = self.authentication(a, version)
+        {
+            i.keys.push(("authentication".into(), auth));
+        }
+        self.instance_tracking(n, &mut i, priority);
+        self.instance_tables(&mut i);
+        if let Some((c, on)) = i.smtp_alert {
+            self.smtp_alert(c, on, &mut i.keys);
+        }
+        self.doc.header_from("[[vrrp_instance]]", n);
+        self.doc.set_all(&i.keys);
+    }
+
+    /// keepalived (vrrp.c, vrrp_complete_instance): no priority means 255 with state MASTER,
+    /// else 100; MASTER and priority 255 clear nopreempt, MASTER and nopreempt clear
+    /// preempt_delay. Returns the priority.
+    fn settle_priority(&mut self, i: &mut Instance) -> i64 {
         let priority = i
             .priority
             .unwrap_or(if i.master.is_some() { 255 } else { 100 });
@@ -414,12 +450,15 @@ impl Mapper {
             i.keys.push(("preempt".into(), V::Bool(false)));
         }
         i.keys.push(("priority".into(), V::Int(priority)));
-        let interface = i.interface.clone();
-        // An address on the instance's own interface, with or without `dev`, goes where the
-        // instance puts its addresses: the VMAC when there is one (vrrp/vrrp.c
-        // vrrp_complete_instance, "ip_addr->ifp == vrrp->configured_ifp"; keepalived 2.2.7
-        // shows it on the VMAC); one on another interface stays there.
-        let dev_default = interface.clone();
+        priority
+    }
+
+    /// The VIPs and excluded VIPs, each once. An address on the instance's own interface,
+    /// with or without `dev`, goes where the instance puts its addresses: the VMAC when there
+    /// is one (vrrp/vrrp.c vrrp_complete_instance, "ip_addr->ifp == vrrp->configured_ifp";
+    /// keepalived 2.2.7 shows it on the VMAC); one on another interface stays there.
+    fn instance_addresses(&mut self, i: &mut Instance) -> (Vec<String>, Vec<String>) {
+        let dev_default = i.interface.clone();
         let mut vips: Vec<String> = Vec::new();
         // A repeated address, whatever its options, is the same VIP to keepalived.
         let addr = |v: &str| v.split_whitespace().next().unwrap_or("").to_string();
@@ -443,21 +482,11 @@ impl Mapper {
                 }
             }
         }
-        // keepalived: the global vrrp_version, else 2; IPv6 is always 3.
-        let v6 = vips
-            .iter()
-            .any(|v| v.split_whitespace().next().is_some_and(|a| a.contains(':')));
-        let version = if v6 { 3 } else { i.version.unwrap_or(2) };
-        let v6 = i.family_v6.unwrap_or(v6);
-        if self.stops_keepalived(n, &i, vips.is_empty(), version, v6) {
-            return;
-        }
-        i.keys.push(("version".into(), V::Int(version)));
-        i.keys.push(("virtual_ipaddress".into(), V::strs(&vips)));
-        if !excluded.is_empty() {
-            i.keys
-                .push(("virtual_ipaddress_excluded".into(), V::strs(&excluded)));
-        }
+        (vips, excluded)
+    }
+
+    /// Routes, rules, the source address and the unicast peers.
+    fn instance_routing(&mut self, i: &mut Instance) {
         if !i.routes.is_empty() {
             i.keys.push(("virtual_routes".into(), V::strs(&i.routes)));
         }
@@ -479,12 +508,13 @@ impl Mapper {
                 self.warn(b, "haldir takes unicast adverts from these peers only; keepalived without check_unicast_src from any address");
             }
         }
-        self.finish_vmac(&mut i, v6);
-        if let Some(a) = i.auth
-            && let Some(auth) = self.authentication(a, version)
-        {
-            i.keys.push(("authentication".into(), auth));
-        }
+    }
+
+    /// The tracked interfaces and scripts as keepalived keeps them (weights.rs), and the own
+    /// interface, which keepalived tracks unless told not to (vrrp/vrrp.c:
+    /// add_vrrp_to_interface without VRRP_FLAG_DONT_TRACK_PRIMARY): down means FAULT.
+    fn instance_tracking(&mut self, n: &Node, i: &mut Instance, priority: i64) {
+        let interface = i.interface.clone();
         if let Some(iface) = &interface {
             super::weights::untrack_own(
                 self,
@@ -506,8 +536,6 @@ impl Mapper {
             let blocks = std::mem::take(&mut i.track_blocks);
             self.ignored_weights(why, &blocks, &mut i.track_interface, &mut i.track_script);
         }
-        // keepalived tracks the instance's own interface unless told not to (vrrp/vrrp.c:
-        // add_vrrp_to_interface without VRRP_FLAG_DONT_TRACK_PRIMARY): down means FAULT.
         if let Some(iface) = &interface
             && !i.dont_track_primary
             && !i.tracked_names.0.contains(iface)
@@ -515,6 +543,10 @@ impl Mapper {
             i.track_interface
                 .insert(0, V::Table(vec![("name".into(), V::str(iface))]));
         }
+    }
+
+    /// The lists and tables gathered while reading: tracking, GARP, notify.
+    fn instance_tables(&mut self, i: &mut Instance) {
         if !i.track_interface.is_empty() {
             i.keys.push((
                 "track_interface".into(),
@@ -537,11 +569,6 @@ impl Mapper {
             i.keys
                 .push(("notify".into(), V::Table(std::mem::take(&mut i.notify))));
         }
-        if let Some((c, on)) = i.smtp_alert {
-            self.smtp_alert(c, on, &mut i.keys);
-        }
-        self.doc.header_from("[[vrrp_instance]]", n);
-        self.doc.set_all(&i.keys);
     }
 
     /// One `virtual_ipaddress` entry: `ADDR[/LEN] [dev IF] [label L] …`.

@@ -6,7 +6,7 @@
 //! does the same, with a warning on each entry.
 
 use super::emit::V;
-use super::map::Mapper;
+use super::mapper::Mapper;
 use super::tree::Node;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
