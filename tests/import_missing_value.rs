@@ -62,9 +62,21 @@ const OPENERS: &[&str] = &[
     "garp_group",
 ];
 
+/// keepalived's VRRP process's reading of `conf`, in a network namespace of its own.
+fn dump(conf: &Path) -> String {
+    let out = Command::new("unshare")
+        .args(["-n", "-m", "sh"])
+        .arg(common::root().join("tests/oracle/keepalived-dump.sh"))
+        .arg("-P")
+        .arg(conf)
+        .arg("eth0")
+        .output()
+        .expect("unshare runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The keywords that end the VRRP process when given no value in `block`.
 fn ask(block: &str, head: &str, dir: &Path) -> BTreeSet<String> {
-    let script = common::root().join("tests/oracle/keepalived-dump.sh");
     let conf = dir.join(format!("{block}.conf"));
     let candidates: Vec<&str> = haldir::import::all_known()
         .into_iter()
@@ -78,15 +90,7 @@ fn ask(block: &str, head: &str, dir: &Path) -> BTreeSet<String> {
         }
         text.push_str("}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n");
         std::fs::write(&conf, text).unwrap();
-        let out = Command::new("unshare")
-            .args(["-n", "-m", "sh"])
-            .arg(&script)
-            .arg("-P")
-            .arg(&conf)
-            .arg("eth0")
-            .output()
-            .expect("unshare runs");
-        let log = String::from_utf8_lossy(&out.stdout);
+        let log = dump(&conf);
         let named = log.lines().find_map(|l| {
             let rest = l.split("Configuration line starting `").nth(1)?;
             let (k, tail) = rest.split_once('`')?;
@@ -136,4 +140,74 @@ fn keepalived_ends_on_the_listed_statements_without_a_value() {
         missing.is_empty() && gone.is_empty(),
         "src/import/keywords/ends_without_value.txt differs from keepalived:\nkeepalived ends on, not listed: {missing:?}\nlisted, keepalived reads on: {gone:?}"
     );
+}
+
+/// The keywords keepalived reports as unknown (`Unknown keyword 'K'`) when each candidate,
+/// given the value 1, stands at the top level (`head` empty) or in the block `head` opens. A
+/// candidate that ends the process on that value is known there, and taken out.
+fn unknown(head: &str, dir: &Path) -> (BTreeSet<String>, Vec<&'static str>) {
+    let conf = dir.join("unknown.conf");
+    let mut candidates: Vec<&str> = haldir::import::all_known()
+        .into_iter()
+        .filter(|k| k.starts_with(|c: char| c.is_ascii_lowercase()) && !OPENERS.contains(k))
+        .collect();
+    loop {
+        let mut text = head.to_string();
+        for k in &candidates {
+            text.push_str(&format!(" {k} 1\n"));
+        }
+        if !head.is_empty() {
+            text.push_str("}\n");
+        }
+        text.push_str("vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n");
+        std::fs::write(&conf, text).unwrap();
+        let log = dump(&conf);
+        let ended = log.lines().find_map(|l| {
+            let rest = l.split("Configuration line starting `").nth(1)?;
+            Some(rest.split_once('`')?.0.to_string())
+        });
+        if let Some(k) = ended {
+            let before = candidates.len();
+            candidates.retain(|c| *c != k);
+            assert!(candidates.len() < before, "keepalived ended on {k}:\n{log}");
+            continue;
+        }
+        let unknown = log
+            .lines()
+            .filter_map(|l| l.split("Unknown keyword '").nth(1)?.split('\'').next())
+            .map(str::to_string)
+            .collect();
+        return (unknown, candidates);
+    }
+}
+
+/// Where the importer takes keepalived's own list of a block's keywords (at the top level
+/// and in a vrrp_instance: `import::known_in`), keepalived agrees: every candidate it does not
+/// report as unknown there is known there, and none it reports is.
+#[test]
+fn keepalived_knows_the_listed_keywords_where_they_stand() {
+    let tools = ["unshare", "keepalived", "ip"];
+    if !common::available(
+        "keepalived's keywords (scripts/kernel-lab/install-deps)",
+        &tools,
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let instance = "vrrp_instance VI_0 {\n interface eth0\n virtual_router_id 50\n virtual_ipaddress {\n  10.0.0.2\n }\n";
+    for (place, head) in [(None, ""), (Some("vrrp_instance"), instance)] {
+        let (unknown, candidates) = unknown(head, dir.path());
+        assert!(
+            !unknown.is_empty(),
+            "keepalived reported nothing unknown in {place:?}"
+        );
+        let wrong: Vec<&&str> = candidates
+            .iter()
+            .filter(|k| haldir::import::known_in(place, k) == unknown.contains(**k))
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "in {place:?}, the importer and keepalived disagree on whether these are known: {wrong:?}"
+        );
+    }
 }

@@ -21,19 +21,15 @@ static ROOTS: LazyLock<HashSet<&'static str>> =
     LazyLock::new(|| list(include_str!("keywords/roots.txt")));
 static VRRP_INSTANCE: LazyLock<HashSet<&'static str>> =
     LazyLock::new(|| list(include_str!("keywords/vrrp_instance.txt")));
-static LVS: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| list(include_str!("keywords/lvs.txt")));
 
-/// Whether keepalived knows `keyword` where it stands: at the top level (`None`), or in a
-/// block. A block's own list is taken as the whole truth only where a misplaced keyword is
-/// certain to be another block's: at the top level, and in a vrrp_instance for the keywords
-/// of services and servers. Elsewhere, a keyword keepalived knows anywhere counts as known.
+/// Whether keepalived knows `keyword` where it stands: at the top level (`None`), in a
+/// vrrp_instance (both lists checked against keepalived itself by
+/// tests/import_missing_value.rs), or elsewhere, where a keyword keepalived knows anywhere
+/// counts as known.
 pub fn known_in(block: Option<&str>, keyword: &str) -> bool {
     match block {
         None => ROOTS.contains(keyword),
-        Some("vrrp_instance") => {
-            VRRP_INSTANCE.contains(keyword) || !LVS.contains(keyword) && known(keyword)
-        }
+        Some("vrrp_instance") => VRRP_INSTANCE.contains(keyword),
         Some(_) => known(keyword),
     }
 }

@@ -198,6 +198,11 @@ impl Mapper {
 
     fn instance_keyword<'n>(&mut self, c: &'n Node, i: &mut Instance<'n>) {
         let key = c.key.as_str();
+        // keepalived skips what it does not install in a vrrp_instance (garp_interval is
+        // garp_group's): nothing of it is converted.
+        if !super::keywords::known_in(Some("vrrp_instance"), key) {
+            return self.unmapped_in(Some("vrrp_instance"), c);
+        }
         match key {
             "interface" => {
                 if let Some(v) = self.one(c) {
