@@ -20,7 +20,7 @@ use crate::config::types::AnnounceWhen;
 
 /// Why a prefix is not announced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Withheld {
+pub(crate) enum Withheld {
     /// The director is drained.
     Drained,
     /// The first round of checks has not ended.
@@ -35,7 +35,7 @@ pub enum Withheld {
 
 impl Withheld {
     /// A short fixed name (a metrics label, a status word).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Withheld::Drained => "drained",
             Withheld::ChecksPending => "checks pending",
@@ -56,7 +56,7 @@ impl Withheld {
 
 /// The verdict for one prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     pub prefix: IpNet,
     pub metric: u32,
     /// `Ok(())`: announce it; `Err(why)`: keep it out of the table.
@@ -64,7 +64,7 @@ pub struct Verdict {
 }
 
 /// What the daemon knows at a moment.
-pub struct Facts<'a> {
+pub(crate) struct Facts<'a> {
     pub now: Instant,
     pub drained: bool,
     /// When the first round of checks ended (every check has a verdict); `None`: not yet.
@@ -76,7 +76,7 @@ pub struct Facts<'a> {
 /// The announcements' memory: which prefixes are announced, and since when each was
 /// withdrawn for its services.
 #[derive(Debug, Default)]
-pub struct Announcer {
+pub(crate) struct Announcer {
     announced: HashMap<IpNet, bool>,
     withdrawn: HashMap<IpNet, Instant>,
 }
@@ -84,7 +84,7 @@ pub struct Announcer {
 impl Announcer {
     /// The verdicts for `announces` now, and the earliest time a verdict may change by the
     /// clock alone (the end of a startup delay or hold-down).
-    pub fn decide(
+    pub(crate) fn decide(
         &mut self,
         routing: &Routing,
         announces: &[Announce],
@@ -114,7 +114,7 @@ impl Announcer {
 
     /// Takes over prefixes found announced at start (haldir restarted after a crash, or
     /// with `on_stop = "keep"`): they count as announced by this director.
-    pub fn adopt(&mut self, prefixes: impl IntoIterator<Item = IpNet>) {
+    pub(crate) fn adopt(&mut self, prefixes: impl IntoIterator<Item = IpNet>) {
         for p in prefixes {
             self.announced.insert(p, true);
         }

@@ -16,10 +16,10 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
 /// For each prefix BIRD exports, the BGP sessions (up) it exports it to.
-pub type Exports = BTreeMap<IpNet, BTreeSet<String>>;
+pub(crate) type Exports = BTreeMap<IpNet, BTreeSet<String>>;
 
 #[derive(Debug, thiserror::Error)]
-pub enum BirdError {
+pub(crate) enum BirdError {
     #[error("BIRD's socket {path}: {source}")]
     Socket {
         path: String,
@@ -52,7 +52,7 @@ fn text(line: &str) -> &str {
 }
 
 /// The BGP sessions that are up, from `show protocols`: "NAME BGP TABLE STATE SINCE INFO".
-pub fn bgp_up(reply: &[String]) -> Vec<String> {
+pub(crate) fn bgp_up(reply: &[String]) -> Vec<String> {
     reply
         .iter()
         .filter_map(|l| {
@@ -66,7 +66,7 @@ pub fn bgp_up(reply: &[String]) -> Vec<String> {
 }
 
 /// The prefixes of a `show route` reply: each route's first word, where it is one.
-pub fn prefixes(reply: &[String]) -> Vec<IpNet> {
+pub(crate) fn prefixes(reply: &[String]) -> Vec<IpNet> {
     // A route's line starts with its prefix; its next hops, and the other routes to the same
     // prefix, are indented.
     reply
@@ -136,7 +136,7 @@ impl Session {
 }
 
 /// What BIRD at `path` exports over its BGP sessions that are up, asked within `limit`.
-pub async fn exports(path: &Path, limit: Duration) -> Result<Exports, BirdError> {
+pub(crate) async fn exports(path: &Path, limit: Duration) -> Result<Exports, BirdError> {
     let ask = async {
         let mut s = Session::open(path).await?;
         let sessions = bgp_up(&s.ask("show protocols").await?);

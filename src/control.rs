@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// A request to the daemon.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "kebab-case")]
-pub enum Request {
+pub(crate) enum Request {
     Status,
     Reload,
     Drain {
@@ -35,7 +35,7 @@ pub enum Request {
 /// The daemon's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
-pub enum Reply {
+pub(crate) enum Reply {
     Status(Box<Status>),
     /// A reload was applied; `changes` says what it did (empty: the file did not change).
     Reloaded {
@@ -56,7 +56,7 @@ pub enum Reply {
 
 /// What `haldir status` shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Status {
+pub(crate) struct Status {
     pub router_id: String,
     pub config: PathBuf,
     pub pid: u32,
@@ -82,7 +82,7 @@ pub struct Status {
 /// One `[[announce]]`: whether its route is wanted, whether it is in haldir's table, and why
 /// not when it is withheld.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AnnounceStatus {
+pub(crate) struct AnnounceStatus {
     pub prefix: String,
     pub table: u32,
     pub wanted: bool,
@@ -95,7 +95,7 @@ pub struct AnnounceStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VrrpStatus {
+pub(crate) struct VrrpStatus {
     pub name: String,
     pub interface: String,
     /// INIT, BACKUP, MASTER or FAULT.
@@ -111,7 +111,7 @@ pub struct VrrpStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VsStatus {
+pub(crate) struct VsStatus {
     pub name: String,
     /// As ipvsadm names it: "TCP 10.0.0.1:80", "FWM 3".
     pub service: String,
@@ -124,7 +124,7 @@ pub struct VsStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RsStatus {
+pub(crate) struct RsStatus {
     pub address: String,
     /// "up", "down", or "unchecked" (no check: always up).
     pub health: String,
@@ -139,7 +139,7 @@ pub struct RsStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LastCheck {
+pub(crate) struct LastCheck {
     pub ok: bool,
     /// "ok", or why it failed.
     pub result: String,
@@ -149,7 +149,7 @@ pub struct LastCheck {
 
 /// The kernel's counters, as `ipvsadm -Ln --stats` shows them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counters {
+pub(crate) struct Counters {
     pub conns: u64,
     pub inpkts: u64,
     pub outpkts: u64,
@@ -158,7 +158,7 @@ pub struct Counters {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ControlError {
+pub(crate) enum ControlError {
     #[error("no haldir daemon answers on {}: {source}", path.display())]
     Connect {
         path: PathBuf,
@@ -174,11 +174,11 @@ pub enum ControlError {
 }
 
 /// Longest request the daemon reads: requests are a few names.
-pub const MAX_REQUEST: usize = 64 * 1024;
+pub(crate) const MAX_REQUEST: usize = 64 * 1024;
 
 /// Sends one request and waits for its reply (a reload may restart VRRP instances and
 /// reconcile the whole table: the wait is generous).
-pub fn call(path: &Path, request: &Request) -> Result<Reply, ControlError> {
+pub(crate) fn call(path: &Path, request: &Request) -> Result<Reply, ControlError> {
     let io = |source| ControlError::Io {
         path: path.to_path_buf(),
         source,

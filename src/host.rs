@@ -19,7 +19,7 @@ use crate::reconcile::{ReconcileError, Reconciler, Report};
 
 /// Whether the configuration has anything for IPVS: without, haldir never opens it (a
 /// VRRP-only director runs on a kernel without the module).
-pub fn needs_ipvs(c: &Config) -> bool {
+pub(crate) fn needs_ipvs(c: &Config) -> bool {
     !c.virtual_servers.is_empty()
         || c.ipvs.timeouts.is_some()
         || c.ipvs.sync_daemon.is_some()
@@ -45,11 +45,11 @@ fn sloppy_tcp(want: Option<bool>) {
 
 /// What a pass did to the IPVS table: nothing to do (no IPVS in the configuration), or the
 /// report of the operations, or why the table could not be read or written.
-pub type IpvsOutcome = Option<Result<Report, ReconcileError>>;
+pub(crate) type IpvsOutcome = Option<Result<Report, ReconcileError>>;
 
 /// What loading the mark rules did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Marks {
+pub(crate) enum Marks {
     /// The rules loaded are already these.
     Unchanged,
     /// Loaded: so many rules, so many MACs excluded.
@@ -61,7 +61,7 @@ pub enum Marks {
 }
 
 /// The kernel state haldir keeps for one configuration, and what it last put there.
-pub struct Host {
+pub(crate) struct Host {
     ipvs: Option<Reconciler>,
     /// The desired state last applied: reloads and health changes are diffed against it.
     last: Desired,
@@ -71,7 +71,7 @@ pub struct Host {
 
 impl Host {
     /// Opens IPVS when the configuration needs it.
-    pub fn open(config: &Config) -> Result<Host, ReconcileError> {
+    pub(crate) fn open(config: &Config) -> Result<Host, ReconcileError> {
         let ipvs = if needs_ipvs(config) {
             Some(Reconciler::new(config.global.state_dir.clone())?)
         } else {
@@ -84,22 +84,17 @@ impl Host {
         })
     }
 
-    pub fn has_ipvs(&self) -> bool {
+    pub(crate) fn has_ipvs(&self) -> bool {
         self.ipvs.is_some()
     }
 
     /// The desired state last applied.
-    pub fn last(&self) -> &Desired {
+    pub(crate) fn last(&self) -> &Desired {
         &self.last
     }
 
-    /// The kernel's table, for status and metrics.
-    pub fn ipvs_mut(&mut self) -> Option<&mut Reconciler> {
-        self.ipvs.as_mut()
-    }
-
     /// Reads the kernel and brings it to `want` (start, drift repair, a role change).
-    pub fn reconcile(&mut self, want: Desired) -> IpvsOutcome {
+    pub(crate) fn reconcile(&mut self, want: Desired) -> IpvsOutcome {
         let reconciler = self.ipvs.as_mut()?;
         sloppy_tcp(want.sloppy_tcp);
         let result = reconciler.apply(&want);
@@ -108,7 +103,7 @@ impl Host {
     }
 
     /// The operations that would bring the kernel to `want`, changing nothing.
-    pub fn plan(&mut self, want: &Desired) -> Option<Result<Vec<diff::Op>, ReconcileError>> {
+    pub(crate) fn plan(&mut self, want: &Desired) -> Option<Result<Vec<diff::Op>, ReconcileError>> {
         Some(self.ipvs.as_mut()?.plan(want))
     }
 
@@ -116,7 +111,7 @@ impl Host {
     /// one changed weight costs one operation whatever the table's size. Never applied yet:
     /// the full reconcile. The caller repairs with [`Host::reconcile`] when an operation
     /// failed (the kernel is then not what haldir last made it).
-    pub fn apply_changes(&mut self, want: Desired) -> IpvsOutcome {
+    pub(crate) fn apply_changes(&mut self, want: Desired) -> IpvsOutcome {
         if self.last == Desired::default() {
             return self.reconcile(want);
         }
@@ -134,7 +129,7 @@ impl Host {
 
     /// A health change: the operations [`crate::reconcile::increment`] computed for the
     /// services it touched. None when there was nothing to do.
-    pub fn apply_increment(&mut self, inc: Increment) -> IpvsOutcome {
+    pub(crate) fn apply_increment(&mut self, inc: Increment) -> IpvsOutcome {
         let result = if inc.ops.is_empty() {
             None
         } else {
@@ -163,7 +158,11 @@ impl Host {
     /// Loads the mark rules when they differ from those loaded, or removes haldir's table when
     /// the configuration has none. `patient`: wait briefly for peers not yet in the neighbour
     /// table (one-shot apply; the daemon looks again instead).
-    pub fn marks(&mut self, config: &Config, patient: bool) -> Result<Marks, NetfilterError> {
+    pub(crate) fn marks(
+        &mut self,
+        config: &Config,
+        patient: bool,
+    ) -> Result<Marks, NetfilterError> {
         if !crate::netfilter::wanted(config) {
             if self.marks.take().is_some() {
                 crate::netfilter::remove(config)?;
@@ -186,12 +185,12 @@ impl Host {
 
     /// Loads the mark rules at the next [`Host::marks`] even if they look the same (a reload
     /// may have changed the backend or the table).
-    pub fn forget_marks(&mut self) {
+    pub(crate) fn forget_marks(&mut self) {
         self.marks = None;
     }
 
     /// Removes the mark rules haldir loaded (at stop).
-    pub fn remove_marks(&mut self, config: &Config) -> Result<(), NetfilterError> {
+    pub(crate) fn remove_marks(&mut self, config: &Config) -> Result<(), NetfilterError> {
         match self.marks.take() {
             Some(_) => crate::netfilter::remove(config),
             None => Ok(()),
@@ -200,18 +199,22 @@ impl Host {
 
     /// Sets up the real-server role (kept as it is where it already is: a restart does not
     /// take the VIPs off the loopback, even for an instant).
-    pub fn set_up_role(&self, role: &RealServerRole, state_dir: &Path) -> Result<(), RoleError> {
+    pub(crate) fn set_up_role(
+        &self,
+        role: &RealServerRole,
+        state_dir: &Path,
+    ) -> Result<(), RoleError> {
         crate::realserver::apply(role, state_dir).map_err(RoleError::SetUp)
     }
 
     /// Undoes the real-server role recorded in `state_dir`.
-    pub fn undo_role(&self, state_dir: &Path) -> Result<(), RoleError> {
+    pub(crate) fn undo_role(&self, state_dir: &Path) -> Result<(), RoleError> {
         crate::realserver::remove(state_dir).map_err(RoleError::Undo)
     }
 
     /// Replaces the real-server role: undoes the one recorded in `old_state_dir`, sets up
     /// `role`. Both are attempted; the first failure is returned.
-    pub fn role(
+    pub(crate) fn role(
         &self,
         old_state_dir: &Path,
         role: Option<&RealServerRole>,
@@ -226,13 +229,13 @@ impl Host {
     }
 
     /// Removes every service and daemon haldir owns (`ipvs.on_stop = "remove"`).
-    pub fn remove_owned(&mut self) -> IpvsOutcome {
+    pub(crate) fn remove_owned(&mut self) -> IpvsOutcome {
         Some(self.ipvs.as_mut()?.remove_owned())
     }
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum RoleError {
+pub(crate) enum RoleError {
     #[error("cannot undo the real-server role: {0}")]
     Undo(std::io::Error),
     #[error("cannot set up the real-server role: {0}")]

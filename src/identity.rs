@@ -15,7 +15,7 @@ pub struct Identity {
 }
 
 /// `None` for "root" alone: scripts then run as haldir itself, root.
-pub fn resolve(spec: &str) -> io::Result<Option<Identity>> {
+pub(crate) fn resolve(spec: &str) -> io::Result<Option<Identity>> {
     let (user, group) = split_identity(spec);
     if user == "root" && group.is_none() {
         return Ok(None);
@@ -33,7 +33,7 @@ fn cstring(name: &str) -> io::Result<CString> {
 }
 
 /// A user's uid and own gid.
-pub fn user_ids(name: &str) -> io::Result<(u32, u32)> {
+pub(crate) fn user_ids(name: &str) -> io::Result<(u32, u32)> {
     let c = cstring(name)?;
     let mut buf = vec![0u8; 16 * 1024];
     // SAFETY: passwd is plain data; getpwnam_r fills it with pointers into `buf`, which
@@ -55,7 +55,7 @@ pub fn user_ids(name: &str) -> io::Result<(u32, u32)> {
 }
 
 /// A group's gid.
-pub fn group_id(name: &str) -> io::Result<u32> {
+pub(crate) fn group_id(name: &str) -> io::Result<u32> {
     let c = cstring(name)?;
     let mut buf = vec![0u8; 16 * 1024];
     // SAFETY: as in user_ids, with struct group.

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use crate::netlink::rtnl::LinkEvents;
 
 /// The kernel's index of an interface.
-pub fn index(name: &str) -> io::Result<u32> {
+pub(crate) fn index(name: &str) -> io::Result<u32> {
     let c = std::ffi::CString::new(name)
         .map_err(|_| io::Error::other("interface name has a NUL byte"))?;
     // SAFETY: c is a valid NUL-terminated string.
@@ -47,7 +47,7 @@ fn ifreq_ioctl(name: &str, request: libc::c_ulong) -> io::Result<libc::ifreq> {
     Ok(ifr)
 }
 
-pub fn mac(name: &str) -> io::Result<[u8; 6]> {
+pub(crate) fn mac(name: &str) -> io::Result<[u8; 6]> {
     let ifr = ifreq_ioctl(name, libc::SIOCGIFHWADDR)?;
     // SAFETY: SIOCGIFHWADDR filled the hardware-address member of the union.
     let hw = unsafe { ifr.ifr_ifru.ifru_hwaddr };
@@ -63,7 +63,7 @@ pub fn mac(name: &str) -> io::Result<[u8; 6]> {
 
 /// Whether the interface is up and has a carrier (the kernel's IFF_RUNNING: operational
 /// state up, or unknown for interfaces that do not report one).
-pub fn is_up(name: &str) -> bool {
+pub(crate) fn is_up(name: &str) -> bool {
     ifreq_ioctl(name, libc::SIOCGIFFLAGS).is_ok_and(|ifr| {
         // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
         let flags = i32::from(unsafe { ifr.ifr_ifru.ifru_flags });
@@ -72,7 +72,7 @@ pub fn is_up(name: &str) -> bool {
 }
 
 /// The interface's addresses of one family, in the kernel's order.
-pub fn addresses(name: &str, v6: bool) -> io::Result<Vec<IpAddr>> {
+pub(crate) fn addresses(name: &str, v6: bool) -> io::Result<Vec<IpAddr>> {
     let mut found = Vec::new();
     each_address(v6, |ifname, addr| {
         if ifname.to_bytes() == name.as_bytes() {
@@ -84,7 +84,7 @@ pub fn addresses(name: &str, v6: bool) -> io::Result<Vec<IpAddr>> {
 
 /// Whether any interface of the host has the address (whatever `ip_nonlocal_bind` would let
 /// a bind pretend).
-pub fn is_local(addr: IpAddr) -> io::Result<bool> {
+pub(crate) fn is_local(addr: IpAddr) -> io::Result<bool> {
     let mut found = false;
     each_address(addr.is_ipv6(), |_, a| found |= a == addr)?;
     Ok(found)
@@ -134,7 +134,7 @@ fn each_address(v6: bool, mut f: impl FnMut(&std::ffi::CStr, IpAddr)) -> io::Res
 
 /// The interface's first address of the family that is not one of `skip` (the VIPs): what
 /// adverts are sent from. IPv6 wants the link-local one.
-pub fn primary(name: &str, v6: bool, skip: &[IpAddr]) -> io::Result<IpAddr> {
+pub(crate) fn primary(name: &str, v6: bool, skip: &[IpAddr]) -> io::Result<IpAddr> {
     addresses(name, v6)?
         .into_iter()
         .filter(|a| !skip.contains(a))
@@ -151,7 +151,7 @@ pub fn primary(name: &str, v6: bool, skip: &[IpAddr]) -> io::Result<IpAddr> {
 }
 
 /// Watches the named interfaces and sends (name, up) on every change of their state.
-pub fn watch(
+pub(crate) fn watch(
     names: std::collections::HashSet<String>,
     tx: tokio::sync::mpsc::UnboundedSender<(String, bool)>,
 ) -> io::Result<tokio::task::JoinHandle<()>> {

@@ -4,31 +4,36 @@
 //! The shape, module by module, is the "Layout" section of docs/development.md. In
 //! short: [`config`] reads and validates the file; pure cores decide — [`reconcile`] (desired
 //! state, diff, incremental updates), [`vrrp`] (codec, admission, state machine, GARP
-//! schedule, sync groups), [`health::tracker`], [`netfilter::rules`], [`announce`] (which VIPs
+//! schedule, sync groups), [`health::tracker`], `netfilter::rules`, `announce` (which VIPs
 //! are offered to the routers); the edges act —
-//! [`netlink`] (one socket type, rtnetlink messages), [`ipvs`], [`host`] (one orchestration
-//! bringing the host to the configuration), [`daemon`] (the loop, with VRRP on its own thread)
+//! [`netlink`] (one socket type, rtnetlink messages), [`ipvs`], `host` (one orchestration
+//! bringing the host to the configuration), `daemon` (the loop, with VRRP on its own thread)
 //! and [`cli`].
+//!
+//! The public surface is what the binary, the integration tests, the benchmarks and the fuzz
+//! targets use; everything else is `pub(crate)`, and `unreachable_pub` keeps it so.
 
-pub mod announce;
-pub mod bird;
+#![warn(unreachable_pub)]
+
+mod announce;
+mod bird;
 pub mod cli;
 pub mod config;
-pub mod control;
-pub mod daemon;
-pub mod email;
+mod control;
+mod daemon;
+mod email;
 pub mod health;
-pub mod host;
-pub mod identity;
-pub mod iface;
+mod host;
+mod identity;
+mod iface;
 pub mod import;
 pub mod ipvs;
-pub mod logging;
-pub mod netfilter;
+mod logging;
+mod netfilter;
 pub mod netlink;
-pub mod netns;
-pub mod notify;
-pub mod realserver;
+mod netns;
+mod notify;
+mod realserver;
 pub mod reconcile;
-pub mod security;
+mod security;
 pub mod vrrp;

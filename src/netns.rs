@@ -8,14 +8,14 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot enter network namespace {name} ({path}): {source}", path = .path.display())]
-pub struct EnterError {
+pub(crate) struct EnterError {
     name: String,
     path: PathBuf,
     source: std::io::Error,
 }
 
 /// Moves the calling thread, and so every thread it starts later, into the namespace.
-pub fn enter(name: &str) -> Result<(), EnterError> {
+pub(crate) fn enter(name: &str) -> Result<(), EnterError> {
     let path = PathBuf::from("/run/netns").join(name);
     let err = |source| EnterError {
         name: name.to_string(),

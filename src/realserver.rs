@@ -19,7 +19,7 @@ use crate::iface;
 use crate::netlink::rtnl::{Rtnl, Want};
 
 /// The sysctls a mode needs and the values it sets.
-pub fn sysctls(role: &RealServerRole) -> Vec<(String, String)> {
+pub(crate) fn sysctls(role: &RealServerRole) -> Vec<(String, String)> {
     let mut out = vec![
         ("net/ipv4/conf/all/arp_ignore".to_string(), "1".to_string()),
         (
@@ -36,7 +36,7 @@ pub fn sysctls(role: &RealServerRole) -> Vec<(String, String)> {
 }
 
 /// The device that carries the VIPs of a family in a mode.
-pub fn device(mode: RealServerMode, net: &IpNet) -> &'static str {
+pub(crate) fn device(mode: RealServerMode, net: &IpNet) -> &'static str {
     match (mode, net) {
         (RealServerMode::Dr, _) => "lo",
         (RealServerMode::Tun, IpNet::V4(_)) => "tunl0",
@@ -46,7 +46,7 @@ pub fn device(mode: RealServerMode, net: &IpNet) -> &'static str {
 
 /// What was there before haldir changed it.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Undo {
+pub(crate) struct Undo {
     pub sysctls: BTreeMap<String, String>,
     pub addresses: Vec<(String, IpNet)>,
     /// Local routes, with their protocol.
@@ -68,7 +68,7 @@ fn write_sysctl(key: &str, value: &str) -> io::Result<()> {
 }
 
 /// Sets the role up: sysctls first (so the VIPs never answer ARP), then the addresses.
-pub fn apply(role: &RealServerRole, state_dir: &Path) -> io::Result<()> {
+pub(crate) fn apply(role: &RealServerRole, state_dir: &Path) -> io::Result<()> {
     let mut undo: Undo = std::fs::read(record(state_dir))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -113,7 +113,7 @@ pub fn apply(role: &RealServerRole, state_dir: &Path) -> io::Result<()> {
 }
 
 /// Undoes what `apply` did: addresses removed, sysctls back to their earlier values.
-pub fn remove(state_dir: &Path) -> io::Result<()> {
+pub(crate) fn remove(state_dir: &Path) -> io::Result<()> {
     let Ok(bytes) = std::fs::read(record(state_dir)) else {
         return Ok(());
     };

@@ -11,14 +11,14 @@ use crate::config::reread::Basis;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{} is {why}: refusing to trust it as root (make it root's and not writable by others)", path.display())]
-pub struct Untrusted {
+pub(crate) struct Untrusted {
     pub path: PathBuf,
     pub why: String,
 }
 
 /// Why a configuration was not taken: it does not validate, or it cannot be trusted.
 #[derive(Debug, thiserror::Error)]
-pub enum CheckedError {
+pub(crate) enum CheckedError {
     #[error(transparent)]
     Load(#[from] crate::config::LoadError),
     #[error(transparent)]
@@ -27,7 +27,7 @@ pub enum CheckedError {
 
 /// The one way haldir takes a configuration to act on it (`run`, a reload, `plan`,
 /// `apply`): read and validated whole, then its files and root-run scripts checked (as root).
-pub fn load_checked(path: &Path) -> Result<crate::config::Loaded, CheckedError> {
+pub(crate) fn load_checked(path: &Path) -> Result<crate::config::Loaded, CheckedError> {
     let loaded = crate::config::load(path)?;
     let files: Vec<PathBuf> = loaded.sources.paths().map(Path::to_path_buf).collect();
     check_config(&loaded.config, &files)?;
@@ -37,7 +37,7 @@ pub fn load_checked(path: &Path) -> Result<crate::config::Loaded, CheckedError> 
 /// [`load_checked`] for a reload: the file read by its changed virtual servers when `since`
 /// (what the last accepted file gave) allows ([`crate::config::reread`]), with the basis for
 /// the next one.
-pub fn load_checked_since(
+pub(crate) fn load_checked_since(
     path: &Path,
     since: Option<(&Basis, &Config)>,
 ) -> Result<(crate::config::Loaded, Option<Basis>), CheckedError> {
@@ -48,17 +48,17 @@ pub fn load_checked_since(
 }
 
 /// The process's own user, as the kernel shows it on /proc/self (none if unreadable).
-pub fn own_uid() -> Option<u32> {
+pub(crate) fn own_uid() -> Option<u32> {
     std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
 /// Whether the daemon runs as root (only then is there something to protect).
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     own_uid() == Some(0)
 }
 
 /// Checks a path and each directory above it.
-pub fn check_path(path: &Path) -> Result<(), Untrusted> {
+pub(crate) fn check_path(path: &Path) -> Result<(), Untrusted> {
     let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let mut at = Some(full.as_path());
     let mut first = true;
@@ -108,7 +108,7 @@ fn program(argv0: &str) -> Option<PathBuf> {
 
 /// Every file haldir would trust as root: the configuration's files, and, when scripts run as
 /// root, each script's program.
-pub fn check_config(config: &Config, files: &[PathBuf]) -> Result<(), Untrusted> {
+pub(crate) fn check_config(config: &Config, files: &[PathBuf]) -> Result<(), Untrusted> {
     if !is_root() {
         return Ok(());
     }

@@ -12,7 +12,7 @@ const UNIT_WRITABLE: [&str; 2] = ["/run/haldir", "/var/lib/haldir"];
 /// The configured paths that the daemon could not write under the shipped unit: each key with
 /// why. `/tmp` is writable there but private to the unit (`PrivateTmp=yes`): a FIFO in it is
 /// seen by no one else.
-pub fn unit_unwritable(c: &Config) -> Vec<(String, String)> {
+pub(super) fn unit_unwritable(c: &Config) -> Vec<(String, String)> {
     let g = &c.global;
     let mut paths: Vec<(&str, &Path)> = vec![
         ("state_dir", &g.state_dir),
@@ -49,7 +49,7 @@ pub fn unit_unwritable(c: &Config) -> Vec<(String, String)> {
     out
 }
 
-pub fn run(path: &Path, print: bool) -> ExitCode {
+pub(super) fn run(path: &Path, print: bool) -> ExitCode {
     match config::load(path) {
         Ok(loaded) => {
             if !loaded.warnings.is_empty() {

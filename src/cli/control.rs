@@ -11,7 +11,7 @@ use crate::control::{self, Counters, Reply, Request, Status};
 /// plain TOML: validating a large file would cost the daemon's reload time twice over, and a
 /// file that does not validate — the very case `haldir reload` must report — still names
 /// it), else the validated configuration's (includes, defaults), else the default.
-pub fn socket_path(given: Option<PathBuf>, config: &Path) -> PathBuf {
+pub(super) fn socket_path(given: Option<PathBuf>, config: &Path) -> PathBuf {
     if let Some(p) = given {
         return p;
     }
@@ -83,7 +83,7 @@ fn unexpected(r: &Reply) -> ExitCode {
     ExitCode::FAILURE
 }
 
-pub fn status(socket: &Path, json: bool) -> ExitCode {
+pub(super) fn status(socket: &Path, json: bool) -> ExitCode {
     let reply = match call(socket, &Request::Status) {
         Ok(r) => r,
         Err(code) => return code,
@@ -105,7 +105,7 @@ pub fn status(socket: &Path, json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-pub fn reload(socket: &Path) -> ExitCode {
+pub(super) fn reload(socket: &Path) -> ExitCode {
     let reply = match call(socket, &Request::Reload) {
         Ok(r) => r,
         Err(code) => return code,
@@ -132,7 +132,7 @@ pub fn reload(socket: &Path) -> ExitCode {
 }
 
 /// `haldir drain VS RS`, `haldir drain --director` and their undrains.
-pub fn drain(config: &Path, a: super::ServerArgs, on: bool) -> ExitCode {
+pub(super) fn drain(config: &Path, a: super::ServerArgs, on: bool) -> ExitCode {
     let socket = socket_path(a.socket.socket, config);
     let req = match (a.director, a.virtual_server, a.real_server, on) {
         (true, _, _, drained) => Request::DrainDirector { drained },
@@ -193,7 +193,7 @@ fn age(ms: u64) -> String {
 }
 
 /// The human form of `haldir status`.
-pub fn render(s: &Status) -> String {
+pub(super) fn render(s: &Status) -> String {
     let mut o = String::new();
     let up = humantime::format_duration(std::time::Duration::from_secs(s.uptime_secs));
     let _ = writeln!(

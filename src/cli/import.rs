@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use crate::import;
 
-pub fn keepalived(file: &Path, conditional: Option<String>) -> ExitCode {
+pub(super) fn keepalived(file: &Path, conditional: Option<String>) -> ExitCode {
     let id = conditional.unwrap_or_else(import::default_config_id);
     let imported = match import::import(file, &id) {
         Ok(i) => i,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use crate::ipvs::client::Client;
 use crate::ipvs::render;
 
-pub fn list(stats: bool, json: bool) -> ExitCode {
+pub(super) fn list(stats: bool, json: bool) -> ExitCode {
     match list_text(stats, json) {
         Ok(text) => {
             print!("{text}");

@@ -38,7 +38,7 @@ fn desired_of(c: &config::Config) -> desired::Desired {
     desired::desired(c, &HealthMap::default(), &Roles::All)
 }
 
-pub fn plan(path: &Path) -> ExitCode {
+pub(super) fn plan(path: &Path) -> ExitCode {
     let Some(c) = load(path) else {
         return ExitCode::FAILURE;
     };
@@ -131,7 +131,7 @@ fn report_ipvs(outcome: IpvsOutcome, c: &config::Config, path: &Path) -> bool {
 
 /// Brings the host to the configuration once, as the daemon would with every real server up
 /// and every instance master: the real-server role, the IPVS table, the mark rules.
-pub fn apply(path: &Path) -> ExitCode {
+pub(super) fn apply(path: &Path) -> ExitCode {
     let Some(c) = load(path) else {
         return ExitCode::FAILURE;
     };

@@ -11,7 +11,7 @@ use super::model::{Config, VirtualServer};
 
 /// A deep copy of `config`: nothing shared with it, and the checks a service's servers share
 /// still shared in the copy.
-pub fn compacted(config: &Config) -> Config {
+pub(crate) fn compacted(config: &Config) -> Config {
     let mut copy = config.clone();
     copy.virtual_servers = config
         .virtual_servers

@@ -25,7 +25,7 @@ pub(crate) struct Cx {
 }
 
 impl Cx {
-    pub fn new(file: FileId) -> Self {
+    pub(crate) fn new(file: FileId) -> Self {
         Cx {
             file,
             diags: RefCell::new(Vec::new()),

@@ -15,7 +15,12 @@ use super::raw::Document;
 use super::source::{Diag, Diags, FileId, Loc, SourceMap};
 
 /// Reads the file at `path`, whose text is `text`, and everything it includes.
-pub fn read_tree(path: &Path, text: String, sources: &mut SourceMap, d: &mut Diags) -> Document {
+pub(crate) fn read_tree(
+    path: &Path,
+    text: String,
+    sources: &mut SourceMap,
+    d: &mut Diags,
+) -> Document {
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let mut stack = vec![canonical];
     let mut seen = stack.clone();
@@ -24,7 +29,12 @@ pub fn read_tree(path: &Path, text: String, sources: &mut SourceMap, d: &mut Dia
 
 /// Parses one document from text (the main file, or a test's string). Includes are resolved
 /// relative to `path`.
-pub fn read_text(path: &Path, text: String, sources: &mut SourceMap, d: &mut Diags) -> Document {
+pub(crate) fn read_text(
+    path: &Path,
+    text: String,
+    sources: &mut SourceMap,
+    d: &mut Diags,
+) -> Document {
     let mut stack = vec![path.to_path_buf()];
     let mut seen = stack.clone();
     read_one(path, text, sources, d, &mut stack, &mut seen)

@@ -14,7 +14,7 @@ use super::source::{Diag, Diags, FileId, Loc};
 
 /// A value and where it was written.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Sp<T> {
+pub(crate) struct Sp<T> {
     pub value: T,
     pub loc: Loc,
 }
@@ -74,7 +74,7 @@ impl<T: JsonSchema> JsonSchema for Sp<T> {
 /// A scalar as the file wrote it. Arrays and tables are only named, so that a table written
 /// where a number belongs is reported as such rather than failing the whole section.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Scalar {
+pub(crate) enum Scalar {
     Str(String),
     Int(i64),
     Float(f64),
@@ -84,7 +84,7 @@ pub enum Scalar {
 }
 
 impl Scalar {
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Scalar::Str(_) => "a string",
             Scalar::Int(_) => "an integer",
@@ -96,7 +96,7 @@ impl Scalar {
     }
 
     /// "a string `eth0`": the kind and the text, for messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Scalar::Str(s) => format!("\"{s}\""),
             Scalar::Int(i) => i.to_string(),
@@ -147,7 +147,7 @@ impl<'de> Deserialize<'de> for Scalar {
 }
 
 /// How a scalar becomes a typed value of kind `Self::Out`, and what the schema says of it.
-pub trait LeafType {
+pub(crate) trait LeafType {
     type Out;
     /// What a correct value looks like, for "expected …" messages.
     fn expected() -> Cow<'static, str>;
@@ -161,7 +161,7 @@ pub trait LeafType {
 }
 
 /// A scalar with its location, typed by `T` (which gives both the conversion and the schema).
-pub struct Leaf<T> {
+pub(crate) struct Leaf<T> {
     pub raw: Sp<Scalar>,
     _t: PhantomData<fn() -> T>,
 }
@@ -206,17 +206,17 @@ impl<T: JsonSchema> JsonSchema for Leaf<T> {
 }
 
 impl<T: LeafType> Leaf<T> {
-    pub fn loc(&self) -> Loc {
+    pub(crate) fn loc(&self) -> Loc {
         self.raw.loc
     }
 
     /// The typed value if it is valid, recording nothing (its own check reports it).
-    pub fn peek(&self) -> Option<T::Out> {
+    pub(crate) fn peek(&self) -> Option<T::Out> {
         T::parse(&self.raw.value).ok()
     }
 
     /// The typed value, or `None` with the reason recorded in `diags`.
-    pub fn get(&self, key: &str, diags: &mut Diags) -> Option<T::Out> {
+    pub(crate) fn get(&self, key: &str, diags: &mut Diags) -> Option<T::Out> {
         match T::parse(&self.raw.value) {
             Ok(v) => Some(v),
             Err(msg) => {
@@ -243,7 +243,7 @@ impl<T: LeafType> Leaf<T> {
 
 impl Leaf<i64> {
     /// An integer within `lo..=hi`, converted to the target type.
-    pub fn int_in<N: TryFrom<i64>>(
+    pub(crate) fn int_in<N: TryFrom<i64>>(
         &self,
         key: &str,
         lo: i64,
@@ -263,7 +263,11 @@ impl Leaf<i64> {
 }
 
 /// Reads an optional leaf, records its error, and falls back to a default.
-pub fn opt<T: LeafType>(leaf: &Option<Leaf<T>>, key: &str, diags: &mut Diags) -> Option<T::Out> {
+pub(crate) fn opt<T: LeafType>(
+    leaf: &Option<Leaf<T>>,
+    key: &str,
+    diags: &mut Diags,
+) -> Option<T::Out> {
     leaf.as_ref().and_then(|l| l.get(key, diags))
 }
 

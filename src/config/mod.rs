@@ -6,18 +6,18 @@
 //! model into [`model::Config`] and explains every problem with its file, line and column.
 
 pub mod blocks;
-pub mod compact;
+pub(crate) mod compact;
 pub(crate) mod de;
-pub mod include;
-pub mod leaf;
+pub(crate) mod include;
+pub(crate) mod leaf;
 pub mod model;
-pub mod raw;
+pub(crate) mod raw;
 pub mod reread;
-pub mod route;
-pub mod source;
+pub(crate) mod route;
+pub(crate) mod source;
 mod text;
 pub mod types;
-pub mod validate;
+pub(crate) mod validate;
 pub mod vip;
 
 use std::fmt;

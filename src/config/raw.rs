@@ -10,15 +10,15 @@ use serde::Deserialize;
 use super::leaf::{Leaf, Sp};
 use super::types::*;
 
-pub type Int = Leaf<i64>;
-pub type Str = Leaf<String>;
-pub type Command = Sp<Vec<Str>>;
+pub(crate) type Int = Leaf<i64>;
+pub(crate) type Str = Leaf<String>;
+pub(crate) type Command = Sp<Vec<Str>>;
 
 /// A haldir configuration file.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "the top level")]
 #[schemars(rename = "HaldirConfig")]
-pub struct Document {
+pub(crate) struct Document {
     /// More files to merge, as globs relative to this file: `["conf.d/*.toml"]`.
     pub include: Option<Sp<Vec<Str>>>,
     pub global: Option<Sp<Global>>,
@@ -42,7 +42,7 @@ pub struct Document {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[routing]")]
 #[schemars(rename = "Routing")]
-pub struct Routing {
+pub(crate) struct Routing {
     /// The kernel routing table haldir owns (default 200).
     pub table: Option<Int>,
     /// The route protocol its routes carry (default 200), for the daemon's filters.
@@ -61,7 +61,7 @@ pub struct Routing {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[[announce]]")]
 #[schemars(rename = "Announce")]
-pub struct Announce {
+pub(crate) struct Announce {
     /// A host prefix, "192.0.2.10/32" or "2001:db8::10/128" (a bare address is taken as one).
     pub prefix: Option<Leaf<Prefix>>,
     /// The virtual servers that must be up (default: every one on that address).
@@ -79,7 +79,7 @@ pub struct Announce {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[static]")]
 #[schemars(rename = "Static")]
-pub struct Static {
+pub(crate) struct Static {
     /// As in `virtual_ipaddress`, each with its `dev`: "192.168.1.1/24 dev eth0".
     pub addresses: Option<Sp<Vec<Leaf<super::vip::VipSpec>>>>,
     /// As in `virtual_routes`.
@@ -93,7 +93,7 @@ pub struct Static {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[email]")]
 #[schemars(rename = "Email")]
-pub struct Email {
+pub(crate) struct Email {
     /// Recipients, at least one.
     pub to: Option<Sp<Vec<Str>>>,
     /// Default "haldir@<host name>".
@@ -116,7 +116,7 @@ pub struct Email {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[global]")]
 #[schemars(rename = "Global")]
-pub struct Global {
+pub(crate) struct Global {
     /// Name of this director in logs, status and notifications (default: the host name).
     pub router_id: Option<Str>,
     /// Where haldir remembers what it owns in the kernel (default "/run/haldir").
@@ -158,7 +158,7 @@ pub struct Global {
 /// A notify FIFO and the program that reads it.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NotifyFifo {
+pub(crate) struct NotifyFifo {
     /// The FIFO; made (mode 0644) if it does not exist, and then removed at stop.
     pub path: Option<Str>,
     /// Started at start as `script_user` with the FIFO's path appended; stopped at stop.
@@ -169,7 +169,7 @@ pub struct NotifyFifo {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[[vrrp_instance]]")]
 #[schemars(rename = "VrrpInstance")]
-pub struct VrrpInstance {
+pub(crate) struct VrrpInstance {
     pub name: Option<Str>,
     pub interface: Option<Str>,
     /// 1 to 255, the same on every router of the pair.
@@ -220,7 +220,7 @@ pub struct VrrpInstance {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "authentication")]
 #[schemars(rename = "Authentication")]
-pub struct Authentication {
+pub(crate) struct Authentication {
     #[serde(rename = "type")]
     pub kind: Option<Leaf<AuthType>>,
     /// At most 8 bytes.
@@ -231,7 +231,7 @@ pub struct Authentication {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "garp")]
 #[schemars(rename = "Garp")]
-pub struct Garp {
+pub(crate) struct Garp {
     /// Delay before the second burst (default "5s").
     pub delay: Option<Leaf<Dur>>,
     /// Messages per burst (default 5).
@@ -251,7 +251,7 @@ pub struct Garp {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "a tracking entry")]
 #[schemars(rename = "TrackRef")]
-pub struct TrackRef {
+pub(crate) struct TrackRef {
     pub name: Option<Str>,
     /// -254 to 254: added to the priority while the tracked object is down (negative) or up.
     pub weight: Option<Int>,
@@ -261,7 +261,7 @@ pub struct TrackRef {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "notify")]
 #[schemars(rename = "Notify")]
-pub struct Notify {
+pub(crate) struct Notify {
     pub master: Option<Command>,
     pub backup: Option<Command>,
     pub fault: Option<Command>,
@@ -275,7 +275,7 @@ pub struct Notify {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[[vrrp_sync_group]]")]
 #[schemars(rename = "SyncGroup")]
-pub struct SyncGroup {
+pub(crate) struct SyncGroup {
     pub name: Option<Str>,
     pub instances: Option<Sp<Vec<Str>>>,
     /// Mail when the group changes state (default `[email] vrrp`).
@@ -287,7 +287,7 @@ pub struct SyncGroup {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[[track_script]]")]
 #[schemars(rename = "TrackScript")]
-pub struct TrackScript {
+pub(crate) struct TrackScript {
     pub name: Option<Str>,
     /// argv of the script; exit 0 means up.
     pub command: Option<Command>,
@@ -307,7 +307,7 @@ pub struct TrackScript {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[[virtual_server]]")]
 #[schemars(rename = "VirtualServer")]
-pub struct VirtualServer {
+pub(crate) struct VirtualServer {
     /// Default: the address, or "fwmark-N".
     pub name: Option<Str>,
     /// "10.240.0.201:80"; exactly one of address and fwmark.
@@ -357,7 +357,7 @@ pub struct VirtualServer {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "tunnel")]
 #[schemars(rename = "Tunnel")]
-pub struct Tunnel {
+pub(crate) struct Tunnel {
     #[serde(rename = "type")]
     pub kind: Option<Leaf<TunnelType>>,
     /// gue only: the UDP port of the tunnel.
@@ -370,7 +370,7 @@ pub struct Tunnel {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "check")]
 #[schemars(rename = "Check")]
-pub struct Check {
+pub(crate) struct Check {
     #[serde(rename = "type")]
     pub kind: Option<Leaf<CheckType>>,
     /// keepalived: delay_loop (default "5s").
@@ -451,7 +451,7 @@ pub struct Check {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "url")]
 #[schemars(rename = "CheckUrl")]
-pub struct Url {
+pub(crate) struct Url {
     pub path: Option<Str>,
     pub status: Option<Leaf<StatusSet>>,
     pub digest: Option<Str>,
@@ -462,7 +462,7 @@ pub struct Url {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "hosts")]
 #[schemars(rename = "SmtpHost")]
-pub struct SmtpHost {
+pub(crate) struct SmtpHost {
     pub address: Option<Leaf<std::net::IpAddr>>,
     pub port: Option<Int>,
     pub source: Option<Leaf<std::net::IpAddr>>,
@@ -471,7 +471,7 @@ pub struct SmtpHost {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[[virtual_server.real_server]]")]
 #[schemars(rename = "RealServer")]
-pub struct RealServer {
+pub(crate) struct RealServer {
     /// "10.240.0.101:80"; the port may be omitted (the service's), and must be for fwmark.
     pub address: Option<Str>,
     /// 0 to 65535 (default 1).
@@ -498,7 +498,7 @@ pub struct RealServer {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[[fwmark]]")]
 #[schemars(rename = "FwmarkRule")]
-pub struct FwmarkRule {
+pub(crate) struct FwmarkRule {
     pub mark: Option<Int>,
     /// Address or prefix.
     pub destination: Option<Leaf<Prefix>>,
@@ -515,7 +515,7 @@ pub struct FwmarkRule {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[netfilter]")]
 #[schemars(rename = "Netfilter")]
-pub struct Netfilter {
+pub(crate) struct Netfilter {
     /// Default "nftables".
     pub backend: Option<Leaf<NetfilterBackend>>,
     /// The one table (nftables) or chain (iptables) haldir owns (default "haldir").
@@ -525,7 +525,7 @@ pub struct Netfilter {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[ipvs]")]
 #[schemars(rename = "Ipvs")]
-pub struct Ipvs {
+pub(crate) struct Ipvs {
     /// "keep" (default) or "remove".
     pub on_stop: Option<Leaf<OnStop>>,
     pub timeouts: Option<Sp<Timeouts>>,
@@ -538,7 +538,7 @@ pub struct Ipvs {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "timeouts")]
 #[schemars(rename = "Timeouts")]
-pub struct Timeouts {
+pub(crate) struct Timeouts {
     pub tcp: Option<Leaf<Dur>>,
     pub tcp_fin: Option<Leaf<Dur>>,
     pub udp: Option<Leaf<Dur>>,
@@ -547,7 +547,7 @@ pub struct Timeouts {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "sync_daemon")]
 #[schemars(rename = "SyncDaemon")]
-pub struct SyncDaemon {
+pub(crate) struct SyncDaemon {
     pub interface: Option<Str>,
     /// 0 to 255 (default 0).
     pub sync_id: Option<Int>,
@@ -564,7 +564,7 @@ pub struct SyncDaemon {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "[realserver]")]
 #[schemars(rename = "RealServerRole")]
-pub struct RealServerRole {
+pub(crate) struct RealServerRole {
     pub vips: Option<Sp<Vec<Leaf<Prefix>>>>,
     /// "dr" (VIPs on lo, arp_ignore/arp_announce) or "tun" (tunl0, rp_filter relaxed).
     pub mode: Option<Leaf<RealServerMode>>,

@@ -201,7 +201,7 @@ impl fmt::Display for RenderedDiag<'_> {
 /// Findings collected while loading; errors and warnings kept in the order found and sorted
 /// by position when reported.
 #[derive(Debug, Default)]
-pub struct Diags {
+pub(crate) struct Diags {
     pub items: Vec<Diag>,
     /// Values that could not be read at all: a later finding about the very same value (an
     /// array read as empty, say) would only repeat the first one.
@@ -210,34 +210,34 @@ pub struct Diags {
 
 impl Diags {
     /// Records findings about values that could not be read as the shape they needed.
-    pub fn unreadable(&mut self, found: Vec<Diag>) {
+    pub(crate) fn unreadable(&mut self, found: Vec<Diag>) {
         for d in found {
             self.unreadable.insert(d.loc);
             self.items.push(d);
         }
     }
 
-    pub fn error(&mut self, loc: Loc, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, loc: Loc, message: impl Into<String>) {
         self.push(Diag::error(loc, message));
     }
 
-    pub fn warning(&mut self, loc: Loc, message: impl Into<String>) {
+    pub(crate) fn warning(&mut self, loc: Loc, message: impl Into<String>) {
         self.push(Diag::warning(loc, message));
     }
 
-    pub fn push(&mut self, d: Diag) {
+    pub(crate) fn push(&mut self, d: Diag) {
         if !self.unreadable.contains(&d.loc) {
             self.items.push(d);
         }
     }
 
-    pub fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         self.items.iter().any(|d| d.severity == Severity::Error)
     }
 
     /// Sorted by file and position; a finding repeated word for word at the same place (a
     /// service check read once per real server) is reported once.
-    pub fn finish(mut self) -> Vec<Diag> {
+    pub(crate) fn finish(mut self) -> Vec<Diag> {
         self.items.sort_by_key(|d| (d.loc.file.0, d.loc.start));
         let mut seen = std::collections::HashSet::new();
         self.items

@@ -13,7 +13,7 @@ macro_rules! text_value {
         }
 
         /// The configuration type of one entry of the list.
-        pub struct $spec;
+        pub(crate) struct $spec;
 
         impl super::leaf::LeafType for $spec {
             type Out = $ty;

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::config::model::VirtualServer;
 
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Changes {
+pub(super) struct Changes {
     pub lines: Vec<String>,
     /// VRRP instances to stop: removed or changed.
     pub vrrp_stop: Vec<String>,
@@ -21,7 +21,7 @@ pub struct Changes {
 }
 
 impl Changes {
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }
 }
@@ -41,7 +41,7 @@ const AT_RESTART: &[&str] = &[
     "notify_priority_changes",
 ];
 
-pub fn changes(old: &Config, new: &Config) -> Changes {
+pub(super) fn changes(old: &Config, new: &Config) -> Changes {
     let mut out = Changes::default();
     if old == new {
         return out;

@@ -14,7 +14,7 @@ use super::Query;
 use crate::control::{MAX_REQUEST, Reply, Request};
 
 #[derive(Debug, thiserror::Error)]
-pub enum BindError {
+pub(crate) enum BindError {
     #[error("another haldir answers on the control socket {}", .0.display())]
     InUse(PathBuf),
     #[error("cannot open the control socket {}: {source}", path.display())]
@@ -26,7 +26,7 @@ pub enum BindError {
 
 /// Binds the socket (replacing a stale one left by a crash, but never a live daemon's) and
 /// serves it until the task is aborted.
-pub fn serve(
+pub(super) fn serve(
     path: &Path,
     queries: mpsc::UnboundedSender<Query>,
 ) -> Result<tokio::task::JoinHandle<()>, BindError> {

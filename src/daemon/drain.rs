@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::config::model::{RsAddr, ServiceKey};
 
-pub type Drains = HashSet<(String, RsAddr)>;
+pub(super) type Drains = HashSet<(String, RsAddr)>;
 
 const FILE: &str = "drained.json";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DrainError {
+pub(super) enum DrainError {
     #[error("no virtual server \"{0}\" (give its name, its address or fwmark-N)")]
     NoService(String),
     #[error("virtual server {vs} has no real server {rs}")]
@@ -27,7 +27,7 @@ pub enum DrainError {
 
 /// Finds the real server an operator means: the virtual server by name, address or
 /// `fwmark-N`; the real server by address, with the port optional when it is unambiguous.
-pub fn resolve(config: &Config, vs: &str, rs: &str) -> Result<(String, RsAddr), DrainError> {
+pub(super) fn resolve(config: &Config, vs: &str, rs: &str) -> Result<(String, RsAddr), DrainError> {
     let service = config
         .virtual_servers
         .iter()
@@ -62,7 +62,7 @@ pub fn resolve(config: &Config, vs: &str, rs: &str) -> Result<(String, RsAddr), 
 }
 
 /// Keeps only the drains whose server is still in the configuration.
-pub fn prune(drains: &mut Drains, config: &Config) {
+pub(super) fn prune(drains: &mut Drains, config: &Config) {
     drains.retain(|(vs, rs)| {
         config
             .virtual_servers
@@ -77,7 +77,7 @@ fn path(dir: &Path) -> PathBuf {
 
 /// The drains saved by an earlier run in `drain_dir` — or, the first time, where an earlier
 /// version kept them (`state_dir`); none when there is no file or it cannot be read.
-pub fn load(drain_dir: &Path, state_dir: &Path) -> Drains {
+pub(super) fn load(drain_dir: &Path, state_dir: &Path) -> Drains {
     let text = std::fs::read_to_string(path(drain_dir))
         .or_else(|_| std::fs::read_to_string(path(state_dir)));
     let Ok(text) = text else {
@@ -95,7 +95,7 @@ pub fn load(drain_dir: &Path, state_dir: &Path) -> Drains {
     }
 }
 
-pub fn save(drain_dir: &Path, drains: &Drains) -> std::io::Result<()> {
+pub(super) fn save(drain_dir: &Path, drains: &Drains) -> std::io::Result<()> {
     let mut list: Vec<(String, String)> = drains
         .iter()
         .map(|(vs, rs)| (vs.clone(), rs.to_string()))
@@ -111,11 +111,11 @@ pub fn save(drain_dir: &Path, drains: &Drains) -> std::io::Result<()> {
 const DIRECTOR_FILE: &str = "director-drained";
 
 /// Whether an operator drained the whole director (kept across restarts, like the drains).
-pub fn director_drained(drain_dir: &Path) -> bool {
+pub(super) fn director_drained(drain_dir: &Path) -> bool {
     drain_dir.join(DIRECTOR_FILE).exists()
 }
 
-pub fn save_director(drain_dir: &Path, drained: bool) -> std::io::Result<()> {
+pub(super) fn save_director(drain_dir: &Path, drained: bool) -> std::io::Result<()> {
     let file = drain_dir.join(DIRECTOR_FILE);
     if drained {
         std::fs::create_dir_all(drain_dir)?;

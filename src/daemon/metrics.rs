@@ -23,7 +23,7 @@ fn check_histogram() -> Histogram {
 
 /// The counters kept between scrapes (cheap to clone: they share their values).
 #[derive(Clone)]
-pub struct Metrics {
+pub(super) struct Metrics {
     transitions: Family<Labels, Counter>,
     check_duration: Histograms,
     check_failures: Family<Labels, Counter>,
@@ -48,7 +48,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn transition(&self, instance: &str, to: &str) {
+    pub(super) fn transition(&self, instance: &str, to: &str) {
         self.transitions
             .get_or_create(&vec![
                 ("instance", instance.to_string()),
@@ -57,27 +57,27 @@ impl Metrics {
             .inc();
     }
 
-    pub fn reload(&self, applied: bool) {
+    pub(super) fn reload(&self, applied: bool) {
         let result = if applied { "applied" } else { "refused" };
         self.reloads
             .get_or_create(&vec![("result", result.to_string())])
             .inc();
     }
 
-    pub fn reloads(&self, applied: bool) -> u64 {
+    pub(super) fn reloads(&self, applied: bool) -> u64 {
         let result = if applied { "applied" } else { "refused" };
         self.reloads
             .get(&vec![("result", result.to_string())])
             .map_or(0, |c| c.get())
     }
 
-    pub fn netlink(&self, ops: usize, errors: usize) {
+    pub(super) fn netlink(&self, ops: usize, errors: usize) {
         self.netlink_ops.inc_by(ops as u64);
         self.netlink_errors.inc_by(errors as u64);
     }
 
     /// Counts mailed alerts by result: "sent" or "failed".
-    pub fn email_outcome(&self) -> crate::email::Outcome {
+    pub(super) fn email_outcome(&self) -> crate::email::Outcome {
         let emails = self.emails.clone();
         std::sync::Arc::new(move |sent| {
             let result = if sent { "sent" } else { "failed" };
@@ -90,7 +90,7 @@ impl Metrics {
     /// Records every probe's duration, and its failure reason when it fails; with
     /// `log_all_failures`, logs each failure too (keepalived's checker_log_all_failures),
     /// not only the changes of state the daemon logs anyway.
-    pub fn observer(&self, log_all_failures: bool) -> Observer {
+    pub(super) fn observer(&self, log_all_failures: bool) -> Observer {
         let (durations, failures) = (self.check_duration.clone(), self.check_failures.clone());
         // Each check type's histogram, found once: every probe passes here, and building the
         // label set to look it up cost allocations and a hash per probe.
@@ -125,7 +125,7 @@ impl Metrics {
     }
 
     /// The exposition text: the kept counters and the states of `status`.
-    pub fn render(&self, status: &Status) -> String {
+    pub(super) fn render(&self, status: &Status) -> String {
         let mut r = Registry::default();
         r.register(
             "haldir_vrrp_transitions",

@@ -41,7 +41,7 @@ use crate::host::Host;
 use metrics::Metrics;
 use vrrp::VrrpSet;
 
-pub fn run(path: &Path) -> ExitCode {
+pub(crate) fn run(path: &Path) -> ExitCode {
     crate::logging::panics_past_the_queue();
     resident::small_pages();
     // Before any thread but the log's (which only writes to stderr): the mappings the process
@@ -77,10 +77,10 @@ use resident::{release_code, release_memory};
 /// notifications and mails, must be done within it; what still runs is then left (and
 /// systemd's `KillMode=mixed` ends it). The unit's `TimeoutStopSec=20s` covers it with room
 /// for the rest of the stop (mark rules, the real-server role, `on_stop = "remove"`).
-pub const STOP_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const STOP_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A question for the daemon's loop from one of its servers, with where to answer.
-pub enum Query {
+pub(crate) enum Query {
     Control(Request, oneshot::Sender<Reply>),
     Metrics(oneshot::Sender<String>),
 }
@@ -270,7 +270,7 @@ async fn main_loop(path: PathBuf) -> ExitCode {
 
 /// What keeps the daemon from starting; each says what to fix.
 #[derive(Debug, thiserror::Error)]
-pub enum StartError {
+pub(crate) enum StartError {
     #[error(transparent)]
     Config(#[from] crate::security::CheckedError),
     #[error(transparent)]

@@ -7,7 +7,7 @@ use tracing::{error, info, warn};
 use crate::config::model::Global;
 
 /// Applies `global`'s process settings; false when the daemon cannot run as configured.
-pub fn apply(global: &Global) -> bool {
+pub(super) fn apply(global: &Global) -> bool {
     if let Some(ns) = &global.net_namespace {
         if let Err(e) = crate::netns::enter(ns) {
             error!("{e}");

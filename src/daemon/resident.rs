@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 /// of it is used, and a daemon's heap is small, sparse and long-lived. Measured with 10,000
 /// TCP checks (scripts/bench/checks-load): 34 of the heap's 36 MiB were huge pages. A failure
 /// (an old kernel) only leaves the pages as they were.
-pub fn small_pages() {
+pub(super) fn small_pages() {
     // SAFETY: PR_SET_THP_DISABLE sets a flag of this process; no memory is involved.
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
@@ -21,7 +21,7 @@ pub fn small_pages() {
 }
 
 /// Returns freed heap pages to the kernel.
-pub fn release_memory() {
+pub(super) fn release_memory() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only returns free heap pages to the kernel; mallinfo2 only reads the
     // allocator's counters.
@@ -48,7 +48,7 @@ pub fn release_memory() {
 static AT_START: OnceLock<Vec<(usize, usize)>> = OnceLock::new();
 
 /// Notes the mappings the process started with; call before the first thread starts.
-pub fn note_start_mappings() {
+pub(super) fn note_start_mappings() {
     let ranges = std::fs::read_to_string("/proc/self/maps")
         .map(|maps| {
             maps.lines()
@@ -66,7 +66,7 @@ pub fn note_start_mappings() {
 /// `Swap: 0 kB` in /proc/self/smaps). That is haldir's code and read-only data and its
 /// libraries'; a read-only mapping the loader wrote (the relocated part of a binary, made
 /// read-only after) holds anonymous pages, which dropping would undo, and is left alone.
-pub fn clean_file_ranges(
+pub(super) fn clean_file_ranges(
     smaps: &str,
     at_start: &[(usize, usize)],
     page_kb: usize,
@@ -139,7 +139,7 @@ fn header(line: &str) -> Option<Header> {
 /// they are clean and file-backed, so the kernel drops them and faults back in, from the page
 /// cache, only what runs. Not with `no_swap` (locked pages stay). Failures are harmless: the
 /// pages just stay.
-pub fn release_code(config: &crate::config::Config) {
+pub(super) fn release_code(config: &crate::config::Config) {
     if config.global.no_swap {
         return;
     }

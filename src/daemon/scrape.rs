@@ -13,7 +13,7 @@ use super::Query;
 
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-pub async fn bind(
+pub(super) async fn bind(
     addr: SocketAddr,
     queries: mpsc::UnboundedSender<Query>,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {

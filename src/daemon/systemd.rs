@@ -12,23 +12,23 @@ fn send(states: &[NotifyState]) {
     }
 }
 
-pub fn ready(status: &str) {
+pub(super) fn ready(status: &str) {
     send(&[NotifyState::Ready, NotifyState::Status(status)]);
 }
 
 /// systemd wants the monotonic clock with RELOADING, to tell this reload from the next.
-pub fn reloading() {
+pub(super) fn reloading() {
     match NotifyState::monotonic_usec_now() {
         Ok(now) => send(&[NotifyState::Reloading, now]),
         Err(_) => send(&[NotifyState::Reloading]),
     }
 }
 
-pub fn stopping() {
+pub(super) fn stopping() {
     send(&[NotifyState::Stopping]);
 }
 
-pub fn watchdog() {
+pub(super) fn watchdog() {
     send(&[NotifyState::Watchdog]);
 }
 
@@ -37,6 +37,6 @@ pub fn watchdog() {
 /// (`VrrpThread::answering`): at half, a single late answer would leave the next ping a whole
 /// `WatchdogSec` after the last, racing systemd's deadline; at a quarter, the loop may be late
 /// by up to half of it without a restart. None when the unit does not ask.
-pub fn watchdog_interval() -> Option<Duration> {
+pub(super) fn watchdog_interval() -> Option<Duration> {
     sd_notify::watchdog_enabled().map(|d| d / 4)
 }

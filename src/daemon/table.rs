@@ -9,17 +9,17 @@ use std::time::{Duration, Instant};
 use crate::ipvs::client::{Client, TableEntry};
 
 /// How old a dump may be before it is taken again.
-pub const MAX_AGE: Duration = Duration::from_secs(1);
+pub(super) const MAX_AGE: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
-pub struct TableDump {
+pub(super) struct TableDump {
     client: Arc<Mutex<Option<Client>>>,
     last: Option<(Instant, Arc<Vec<TableEntry>>)>,
 }
 
 impl TableDump {
     /// The table, dumped again if the last dump is older than [`MAX_AGE`].
-    pub async fn get(&mut self) -> Arc<Vec<TableEntry>> {
+    pub(super) async fn get(&mut self) -> Arc<Vec<TableEntry>> {
         if let Some((at, table)) = &self.last
             && at.elapsed() < MAX_AGE
         {
@@ -43,7 +43,7 @@ impl TableDump {
     }
 
     /// Forgets the last dump: the next question sees what haldir just changed.
-    pub fn stale(&mut self) {
+    pub(super) fn stale(&mut self) {
         self.last = None;
     }
 }

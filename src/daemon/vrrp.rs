@@ -23,7 +23,7 @@ use crate::vrrp::fsm::State;
 use crate::vrrp::instance::{self, Command, Report, Transition};
 use crate::vrrp::thread::VrrpThread;
 
-pub struct VrrpSet {
+pub(super) struct VrrpSet {
     handles: Vec<(String, instance::Handle)>,
     /// Each instance's state as last reported.
     pub states: HashMap<String, State>,
@@ -40,7 +40,7 @@ pub struct VrrpSet {
 }
 
 impl VrrpSet {
-    pub fn new(
+    pub(super) fn new(
         script_user: Option<Identity>,
         transitions: mpsc::UnboundedSender<Report>,
         scripts: Checks,
@@ -61,7 +61,7 @@ impl VrrpSet {
     }
 
     /// Starts an instance; its track scripts with `init_fail` start as failed.
-    pub fn start(
+    pub(super) fn start(
         &mut self,
         cfg: &VrrpInstance,
         scripts: &[crate::config::model::TrackScript],
@@ -85,7 +85,7 @@ impl VrrpSet {
     /// Resigns (priority 0, addresses removed) and waits for the instance to finish, until
     /// `deadline`: its stop scripts get the caller's stop budget (a reload that removes an
     /// instance).
-    pub async fn stop(&mut self, name: &str, deadline: Instant) {
+    pub(super) async fn stop(&mut self, name: &str, deadline: Instant) {
         let Some(i) = self.handles.iter().position(|(n, _)| n == name) else {
             return;
         };
@@ -100,7 +100,7 @@ impl VrrpSet {
 
     /// Stops every instance, all resigning at once so that backups take over together; their
     /// stop scripts run side by side until `deadline`.
-    pub async fn stop_all(&mut self, deadline: Instant) {
+    pub(super) async fn stop_all(&mut self, deadline: Instant) {
         for (_, h) in &self.handles {
             h.commands.send(Command::Shutdown);
         }
@@ -114,11 +114,11 @@ impl VrrpSet {
     }
 
     /// Whether VRRP's thread answered the daemon's last ping (see `VrrpThread::answering`).
-    pub fn answering(&self) -> bool {
+    pub(super) fn answering(&self) -> bool {
         self.thread.answering()
     }
 
-    pub fn statuses(&self) -> Vec<instance::Status> {
+    pub(super) fn statuses(&self) -> Vec<instance::Status> {
         self.handles
             .iter()
             .map(|(_, h)| h.status.borrow().clone())
@@ -126,7 +126,7 @@ impl VrrpSet {
     }
 
     /// Runs the track scripts and watches the tracked interfaces this configuration names.
-    pub fn sync_tracking(&mut self, config: &Config) -> std::io::Result<()> {
+    pub(super) fn sync_tracking(&mut self, config: &Config) -> std::io::Result<()> {
         self.script_names = config
             .track_scripts
             .iter()
@@ -152,7 +152,7 @@ impl VrrpSet {
     }
 
     /// A track script's verdict changed.
-    pub fn on_script(&self, config: &Config, ev: &Event) {
+    pub(super) fn on_script(&self, config: &Config, ev: &Event) {
         let (Some(name), Some(h)) = (self.script_names.get(&*ev.target), ev.state.health()) else {
             return;
         };
@@ -164,7 +164,7 @@ impl VrrpSet {
     }
 
     /// Hands a tracked object's change to the instances that track it.
-    pub fn track(&self, config: &Config, script: bool, name: &str, up: bool) {
+    pub(super) fn track(&self, config: &Config, script: bool, name: &str, up: bool) {
         for (inst, h) in &self.handles {
             let Some(cfg) = config.vrrp_instances.iter().find(|i| &i.name == inst) else {
                 continue;
@@ -186,7 +186,7 @@ impl VrrpSet {
 
     /// Records a transition and keeps its sync group together; returns whether the
     /// instance became or stopped being master.
-    pub fn on_transition(&mut self, config: &Config, t: &Transition) -> bool {
+    pub(super) fn on_transition(&mut self, config: &Config, t: &Transition) -> bool {
         self.sync_group(config, t);
         let before = self.states.insert(t.name.clone(), t.to);
         (before == Some(State::Master)) != (t.to == State::Master)
@@ -220,7 +220,7 @@ impl VrrpSet {
 }
 
 /// Starts every instance of a configuration; the first that cannot start is an error.
-pub fn start_all(set: &mut VrrpSet, config: &Config) -> Result<(), String> {
+pub(super) fn start_all(set: &mut VrrpSet, config: &Config) -> Result<(), String> {
     for inst in &config.vrrp_instances {
         if let Err(e) = set.start(inst, &config.track_scripts) {
             return Err(format!(

@@ -10,15 +10,18 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 /// How long the files must be quiet before a reload: an editor's save is several events.
-pub const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
+pub(super) const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
 
-pub struct ConfigWatch {
+pub(super) struct ConfigWatch {
     _watcher: RecommendedWatcher,
     pub files: Vec<PathBuf>,
 }
 
 /// Watches the directories of `files`; a change that may concern them is sent on `tx`.
-pub fn watch(files: Vec<PathBuf>, tx: mpsc::UnboundedSender<()>) -> notify::Result<ConfigWatch> {
+pub(super) fn watch(
+    files: Vec<PathBuf>,
+    tx: mpsc::UnboundedSender<()>,
+) -> notify::Result<ConfigWatch> {
     let names: BTreeSet<PathBuf> = files.iter().map(|f| absolute(f)).collect();
     let dirs: BTreeSet<PathBuf> = names
         .iter()

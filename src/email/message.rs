@@ -4,14 +4,14 @@
 
 /// One alert: the subject after `[router_id] ` and the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Alert {
+pub(crate) struct Alert {
     pub subject: String,
     pub body: String,
 }
 
 /// A VRRP instance or sync group's new state, as keepalived names it in its mails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VrrpState {
+pub(crate) enum VrrpState {
     Master,
     Backup,
     Fault,
@@ -20,7 +20,7 @@ pub enum VrrpState {
 
 impl VrrpState {
     /// The state's name as the daemon's transitions spell it ("MASTER", "BACKUP", …).
-    pub fn parse(name: &str) -> Option<VrrpState> {
+    pub(crate) fn parse(name: &str) -> Option<VrrpState> {
         match name {
             "MASTER" => Some(VrrpState::Master),
             "BACKUP" => Some(VrrpState::Backup),
@@ -31,7 +31,7 @@ impl VrrpState {
     }
 
     /// keepalived's word for the state in notify arguments and FIFO lines.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             VrrpState::Master => "MASTER",
             VrrpState::Backup => "BACKUP",
@@ -50,7 +50,7 @@ impl VrrpState {
     }
 }
 
-pub fn instance(router_id: &str, name: &str, state: VrrpState) -> Alert {
+pub(crate) fn instance(router_id: &str, name: &str, state: VrrpState) -> Alert {
     let body = match state {
         VrrpState::Master => "=> VRRP Instance is now owning VRRP VIPs <=",
         VrrpState::Backup | VrrpState::Fault => "=> VRRP Instance is no longer owning VRRP VIPs <=",
@@ -62,7 +62,7 @@ pub fn instance(router_id: &str, name: &str, state: VrrpState) -> Alert {
     }
 }
 
-pub fn group(router_id: &str, name: &str, state: VrrpState) -> Alert {
+pub(crate) fn group(router_id: &str, name: &str, state: VrrpState) -> Alert {
     let body = match state {
         VrrpState::Master => "=> All VRRP group instances are now in MASTER state <=",
         VrrpState::Backup => "=> All VRRP group instances are now in BACKUP state <=",
@@ -77,7 +77,7 @@ pub fn group(router_id: &str, name: &str, state: VrrpState) -> Alert {
 
 /// A real server went up or down; `check` is the check's type ("tcp", "http", …) and `reason`
 /// what the failing probe saw.
-pub fn real_server(
+pub(crate) fn real_server(
     router_id: &str,
     virtual_server: &str,
     real_server: &str,
@@ -102,7 +102,11 @@ pub fn real_server(
 
 /// keepalived's alerts at stop with `omega`: a live real server, or the service, going down
 /// because the director stops (check/ipwrapper.c clear_service_rs, do_vs_notifies).
-pub fn shutting_down(router_id: &str, virtual_server: &str, real_server: Option<&str>) -> Alert {
+pub(crate) fn shutting_down(
+    router_id: &str,
+    virtual_server: &str,
+    real_server: Option<&str>,
+) -> Alert {
     let subject = match real_server {
         Some(rs) => {
             format!("[{router_id}] Realserver {rs} of virtual server {virtual_server} - DOWN")
@@ -116,7 +120,7 @@ pub fn shutting_down(router_id: &str, virtual_server: &str, real_server: Option<
 }
 
 /// A virtual server's quorum: `live` is the weight of its live servers.
-pub fn quorum(
+pub(crate) fn quorum(
     router_id: &str,
     virtual_server: &str,
     up: bool,

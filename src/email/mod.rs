@@ -7,7 +7,7 @@
 //! addresses go out as configured, so a bare local name ("root") reaches the mail server,
 //! which completes it with its own domain as it does for keepalived.
 
-pub mod message;
+pub(crate) mod message;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -18,13 +18,13 @@ use lettre::transport::smtp::extension::ClientId;
 use tracing::{info, warn};
 
 use crate::config::model::Email;
-pub use message::{Alert, VrrpState};
+pub(crate) use message::{Alert, VrrpState};
 
 /// Told of every send's outcome: true when the server took the message.
-pub type Outcome = Arc<dyn Fn(bool) + Send + Sync>;
+pub(crate) type Outcome = Arc<dyn Fn(bool) + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
-pub enum SendError {
+pub(crate) enum SendError {
     #[error("SMTP: {0}")]
     Smtp(#[from] lettre::transport::smtp::Error),
     #[error("no answer from the mail server within {0:?}")]
@@ -32,14 +32,14 @@ pub enum SendError {
 }
 
 #[derive(Clone)]
-pub struct Mailer {
+pub(crate) struct Mailer {
     config: Email,
     router_id: String,
     outcome: Outcome,
 }
 
 impl Mailer {
-    pub fn new(config: Email, router_id: String, outcome: Outcome) -> Mailer {
+    pub(crate) fn new(config: Email, router_id: String, outcome: Outcome) -> Mailer {
         Mailer {
             config,
             router_id,
@@ -47,13 +47,13 @@ impl Mailer {
         }
     }
 
-    pub fn router_id(&self) -> &str {
+    pub(crate) fn router_id(&self) -> &str {
         &self.router_id
     }
 
     /// Sends in the background; returns at once, with the task for whoever must wait for it
     /// (a stop's own alerts).
-    pub fn send(&self, alert: Alert) -> tokio::task::JoinHandle<()> {
+    pub(crate) fn send(&self, alert: Alert) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
             let subject = alert.subject.clone();
@@ -67,7 +67,7 @@ impl Mailer {
     }
 
     /// One attempt to hand the message to the server.
-    pub async fn deliver(&self, alert: Alert) -> Result<(), SendError> {
+    pub(crate) async fn deliver(&self, alert: Alert) -> Result<(), SendError> {
         let timeout = self.config.smtp_connect_timeout;
         // The connection's timeout bounds each read and write; this bounds the whole dialogue.
         match tokio::time::timeout(timeout * 4, self.dialogue(&alert)).await {
@@ -115,7 +115,7 @@ impl std::fmt::Display for Line {
 /// The message as keepalived writes it: Date, From, Subject, X-Mailer, To (every
 /// recipient), and the body in plain text. `X-Mailer: haldir` where keepalived writes
 /// `X-Mailer: Keepalived`.
-pub fn compose(config: &Email, alert: &Alert, now: SystemTime) -> String {
+pub(crate) fn compose(config: &Email, alert: &Alert, now: SystemTime) -> String {
     // RFC 5322 takes "GMT" only as an obsolete zone: write the numeric one.
     let date = httpdate::fmt_http_date(now).replace(" GMT", " +0000");
     format!(

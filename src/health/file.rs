@@ -27,7 +27,7 @@ fn read(path: &Path) -> i64 {
 }
 
 /// C's strtol(text, NULL, 0), saturating instead of failing with ERANGE.
-pub fn parse(text: &str) -> i64 {
+pub(crate) fn parse(text: &str) -> i64 {
     let t = text.trim_start();
     let (neg, t) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -52,7 +52,7 @@ pub fn parse(text: &str) -> i64 {
 }
 
 /// The verdict on a value.
-pub fn judge(value: i64, weight: i32) -> Outcome {
+pub(crate) fn judge(value: i64, weight: i32) -> Outcome {
     if weight == 0 {
         return if value == 0 {
             Outcome::Up
@@ -71,13 +71,13 @@ pub fn judge(value: i64, weight: i32) -> Outcome {
 }
 
 /// Wakes when the file is written, replaced or removed.
-pub struct Watch {
+pub(crate) struct Watch {
     rx: mpsc::UnboundedReceiver<()>,
     _watcher: notify::RecommendedWatcher,
 }
 
 impl Watch {
-    pub fn new(file: &Path) -> notify::Result<Watch> {
+    pub(crate) fn new(file: &Path) -> notify::Result<Watch> {
         let (tx, rx) = mpsc::unbounded_channel();
         let name: PathBuf = file.file_name().map(PathBuf::from).unwrap_or_default();
         let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
@@ -110,7 +110,7 @@ impl Watch {
     }
 
     /// Waits for the next change, then lets the burst that came with it pass.
-    pub async fn changed(&mut self) {
+    pub(crate) async fn changed(&mut self) {
         if self.rx.recv().await.is_none() {
             std::future::pending::<()>().await;
         }

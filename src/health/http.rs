@@ -15,7 +15,7 @@ use crate::config::types::HttpProtocol;
 
 /// Whether the probe speaks TLS, and how.
 #[derive(Debug, Clone, Copy)]
-pub enum Tls<'a> {
+pub(crate) enum Tls<'a> {
     No,
     Yes { verify: bool, sni: Option<&'a str> },
 }
@@ -221,7 +221,7 @@ async fn fetch(
 }
 
 /// The body's verdict: digest first, then the pattern, as keepalived orders them.
-pub fn judge_body(u: &HttpUrl, digest: &str, body: &[u8]) -> Outcome {
+pub(crate) fn judge_body(u: &HttpUrl, digest: &str, body: &[u8]) -> Outcome {
     if let Some(want) = &u.digest
         && !want.eq_ignore_ascii_case(digest)
     {
@@ -239,13 +239,13 @@ pub fn judge_body(u: &HttpUrl, digest: &str, body: &[u8]) -> Outcome {
 }
 
 /// Lower-case hex, as keepalived prints digests.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What `haldir genhash` does: the digest of one URL's body, whatever its status (as
 /// keepalived's genhash), with the status beside it.
-pub async fn genhash(
+pub(crate) async fn genhash(
     url: &str,
     host: Option<&str>,
     protocol: HttpProtocol,

@@ -6,19 +6,19 @@
 //! real server) that uses it.
 
 pub mod dns;
-pub mod file;
-pub mod halfopen;
-pub mod http;
+pub(crate) mod file;
+pub(crate) mod halfopen;
+pub(crate) mod http;
 pub mod outcome;
-pub mod ping;
+pub(crate) mod ping;
 pub mod probe;
 pub mod runner;
-pub mod smtp;
-pub mod syn;
-pub mod target;
+pub(crate) mod smtp;
+pub(crate) mod syn;
+pub(crate) mod target;
 pub mod tracker;
-pub mod udp;
-pub mod verdict;
+pub(crate) mod udp;
+pub(crate) mod verdict;
 
 use crate::config::Config;
 pub use target::{Consumers, Target, targets};
@@ -46,14 +46,14 @@ pub(crate) struct Xorshift(pub u32);
 
 #[cfg(test)]
 impl Xorshift {
-    pub fn next(&mut self) -> u32 {
+    pub(crate) fn next(&mut self) -> u32 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 17;
         self.0 ^= self.0 << 5;
         self.0
     }
 
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+    pub(crate) fn bytes(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| self.next() as u8).collect()
     }
 }

@@ -84,7 +84,7 @@ fn into_tokio(s: Socket) -> io::Result<tokio::net::UdpSocket> {
 
 /// An echo request; the v4 checksum is ours to compute (the kernel fills ICMPv6's, and a
 /// ping socket's).
-pub fn echo_request(v6: bool, id: u16, seq: u16) -> Vec<u8> {
+pub(crate) fn echo_request(v6: bool, id: u16, seq: u16) -> Vec<u8> {
     let mut buf = vec![0u8; 8 + PAYLOAD.len()];
     buf[0] = if v6 {
         Icmpv6Types::EchoRequest.0
@@ -112,7 +112,7 @@ fn id_seq(icmp: &[u8]) -> Option<(u16, u16)> {
 
 /// Judges one received packet: `None` when it is not about our echo. A raw IPv4 socket
 /// receives the IP header too; ICMPv6 and ping sockets give the ICMP message alone.
-pub fn judge(pkt: &[u8], v6: bool, raw: bool, id: Option<u16>, seq: u16) -> Option<Outcome> {
+pub(crate) fn judge(pkt: &[u8], v6: bool, raw: bool, id: Option<u16>, seq: u16) -> Option<Outcome> {
     let icmp: &[u8] = if raw && !v6 {
         let ip = Ipv4Packet::new(pkt)?;
         let start = usize::from(ip.get_header_length()) * 4;

@@ -120,7 +120,7 @@ async fn read_reply<R: AsyncBufReadExt + Unpin>(r: &mut R) -> Result<u16, Reason
 }
 
 /// One reply line: its code, and whether it is the last line (`250 ` or `250`, not `250-`).
-pub fn parse_line(line: &[u8]) -> Option<(u16, bool)> {
+pub(crate) fn parse_line(line: &[u8]) -> Option<(u16, bool)> {
     let digits = line.get(..3)?;
     if !digits.iter().all(u8::is_ascii_digit) {
         return None;

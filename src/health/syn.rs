@@ -11,7 +11,7 @@ const SYN: u8 = 0x02;
 const RST: u8 = 0x04;
 const ACK: u8 = 0x10;
 /// TCP header with the MSS option: 20 + 4 bytes.
-pub const TCP_LEN: usize = 24;
+pub(crate) const TCP_LEN: usize = 24;
 /// IPv4 header without options.
 const IP_LEN: usize = 20;
 const IPPROTO_TCP: u8 = 6;
@@ -19,7 +19,7 @@ const IPPROTO_TCP: u8 = 6;
 /// Which probe: the port the answers come back to, the server's port, and the initial
 /// sequence number, which the answer acknowledges plus one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Syn {
+pub(crate) struct Syn {
     pub local_port: u16,
     pub port: u16,
     pub isn: u32,
@@ -27,7 +27,7 @@ pub struct Syn {
 
 /// What the server said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// A SYN-ACK: the port listens. Our kernel, which has no connection for it, resets it.
     Open,
     /// A RST acknowledging the SYN: nothing listens (connection refused).
@@ -39,7 +39,7 @@ pub enum Answer {
 /// An answer read from the wire: who sent it (the server's port), to which of our ports, and
 /// the sequence number of the SYN it acknowledges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub port: u16,
     pub local_port: u16,
     pub isn: u32,
@@ -47,7 +47,7 @@ pub struct Reply {
 }
 
 /// The TCP segment of a SYN, checksum zero (IPv6: the kernel computes it, IPV6_CHECKSUM).
-pub fn segment(s: &Syn, mss: u16) -> [u8; TCP_LEN] {
+pub(crate) fn segment(s: &Syn, mss: u16) -> [u8; TCP_LEN] {
     let mut t = [0u8; TCP_LEN];
     t[0..2].copy_from_slice(&s.local_port.to_be_bytes());
     t[2..4].copy_from_slice(&s.port.to_be_bytes());
@@ -62,7 +62,7 @@ pub fn segment(s: &Syn, mss: u16) -> [u8; TCP_LEN] {
 
 /// A whole IPv4 packet (the socket has IP_HDRINCL): the source must be known to compute the
 /// TCP checksum. The kernel fills in the IP header's identification, length and checksum.
-pub fn packet_v4(src: Ipv4Addr, dst: Ipv4Addr, s: &Syn) -> [u8; IP_LEN + TCP_LEN] {
+pub(crate) fn packet_v4(src: Ipv4Addr, dst: Ipv4Addr, s: &Syn) -> [u8; IP_LEN + TCP_LEN] {
     let mut p = [0u8; IP_LEN + TCP_LEN];
     p[0] = 0x45;
     p[2..4].copy_from_slice(&((IP_LEN + TCP_LEN) as u16).to_be_bytes());
@@ -79,7 +79,7 @@ pub fn packet_v4(src: Ipv4Addr, dst: Ipv4Addr, s: &Syn) -> [u8; IP_LEN + TCP_LEN
 }
 
 /// The TCP checksum over the IPv4 pseudo-header and the segment.
-pub fn checksum_v4(src: Ipv4Addr, dst: Ipv4Addr, seg: &[u8]) -> u16 {
+pub(crate) fn checksum_v4(src: Ipv4Addr, dst: Ipv4Addr, seg: &[u8]) -> u16 {
     let mut sum: u32 = 0;
     let mut add = |b: &[u8]| {
         for w in b.chunks(2) {
@@ -98,7 +98,7 @@ pub fn checksum_v4(src: Ipv4Addr, dst: Ipv4Addr, seg: &[u8]) -> u16 {
 }
 
 /// Reads a packet from the IPv4 raw socket (IP header included): its source and the answer.
-pub fn reply_v4(pkt: &[u8]) -> Option<(Ipv4Addr, Reply)> {
+pub(crate) fn reply_v4(pkt: &[u8]) -> Option<(Ipv4Addr, Reply)> {
     let first = *pkt.first()?;
     if first >> 4 != 4 || *pkt.get(9)? != IPPROTO_TCP {
         return None;
@@ -116,7 +116,7 @@ pub fn reply_v4(pkt: &[u8]) -> Option<(Ipv4Addr, Reply)> {
 
 /// Reads a TCP segment (the IPv6 raw socket gives the segment alone): `None` unless it is a
 /// SYN-ACK or a RST that acknowledges a SYN.
-pub fn reply(seg: &[u8]) -> Option<Reply> {
+pub(crate) fn reply(seg: &[u8]) -> Option<Reply> {
     let h = seg.get(..20)?;
     let flags = h[13];
     if flags & ACK == 0 {
@@ -141,7 +141,7 @@ pub fn reply(seg: &[u8]) -> Option<Reply> {
 /// The SYN an ICMP error quotes, as the error queue of the raw socket gives it: the quoted
 /// TCP header's first eight bytes (IPv6), or the quoted IPv4 packet whole (IP_HDRINCL).
 /// Read as the reply it stands for: the server's port, ours, our sequence number.
-pub fn quoted(seg: &[u8], answer: Answer) -> Option<Reply> {
+pub(crate) fn quoted(seg: &[u8], answer: Answer) -> Option<Reply> {
     let h = seg.get(..8)?;
     Some(Reply {
         port: u16::from_be_bytes([h[2], h[3]]),
@@ -152,7 +152,7 @@ pub fn quoted(seg: &[u8], answer: Answer) -> Option<Reply> {
 }
 
 /// [`quoted`] of an IPv4 packet: its destination (the server) and the SYN.
-pub fn quoted_v4(pkt: &[u8], answer: Answer) -> Option<(Ipv4Addr, Reply)> {
+pub(crate) fn quoted_v4(pkt: &[u8], answer: Answer) -> Option<(Ipv4Addr, Reply)> {
     let first = *pkt.first()?;
     if first >> 4 != 4 || *pkt.get(9)? != IPPROTO_TCP {
         return None;

@@ -46,7 +46,7 @@ async fn bind(peer: SocketAddr, source: Option<IpAddr>) -> io::Result<tokio::net
 }
 
 /// A reply's verdict: its length, its first bytes (masked), then the pattern.
-pub fn judge(u: &UdpCheck, reply: &[u8]) -> Outcome {
+pub(crate) fn judge(u: &UdpCheck, reply: &[u8]) -> Outcome {
     let len = reply.len();
     if len < usize::from(u.min_reply_length) {
         return Outcome::Down(Reason::Reply(format!(

@@ -81,7 +81,7 @@ impl HealthMap {
 /// probe keeps its rise/fall count) keeps its verdict for every server it still feeds; a new
 /// or changed check starts from `initial` (keepalived's `alpha`, or up); the quorum verdicts
 /// and the drains carry over whole (the drains are pruned later against the new file).
-pub fn carried_over(
+pub(crate) fn carried_over(
     mut initial: HealthMap,
     consumers: &super::target::Consumers,
     old_consumers: &super::target::Consumers,

@@ -6,11 +6,11 @@ use std::fmt::Write;
 use super::tree::Node;
 
 /// A table's keys and values, in the order they are written.
-pub type Keys = Vec<(String, V)>;
+pub(crate) type Keys = Vec<(String, V)>;
 
 /// A TOML value as the converter writes it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum V {
+pub(crate) enum V {
     Str(String),
     Int(i64),
     Bool(bool),
@@ -20,11 +20,11 @@ pub enum V {
 }
 
 impl V {
-    pub fn str(s: impl Into<String>) -> V {
+    pub(crate) fn str(s: impl Into<String>) -> V {
         V::Str(s.into())
     }
 
-    pub fn strs<S: AsRef<str>>(items: &[S]) -> V {
+    pub(crate) fn strs<S: AsRef<str>>(items: &[S]) -> V {
         V::Arr(items.iter().map(|s| V::str(s.as_ref())).collect())
     }
 
@@ -65,7 +65,7 @@ impl V {
 /// The document being written, with the keepalived block each of its lines came from (for
 /// [`super::repair`], which leaves out what haldir refuses and says where it was written).
 #[derive(Debug, Default)]
-pub struct Doc {
+pub(crate) struct Doc {
     text: String,
     /// The keepalived block of each line written so far (`None` for the file's own comments).
     origins: Vec<Option<Node>>,
@@ -73,7 +73,7 @@ pub struct Doc {
 }
 
 impl Doc {
-    pub fn comment(&mut self, text: &str) {
+    pub(crate) fn comment(&mut self, text: &str) {
         for line in text.lines() {
             let _ = writeln!(self.text, "# {}", printable(line));
         }
@@ -82,7 +82,7 @@ impl Doc {
 
     /// A table header (`[global]`, `[[vrrp_instance]]`), after a blank line; its keys come
     /// from the block the previous header named.
-    pub fn header(&mut self, header: &str) {
+    pub(crate) fn header(&mut self, header: &str) {
         if !self.text.is_empty() {
             self.text.push('\n');
         }
@@ -91,13 +91,13 @@ impl Doc {
     }
 
     /// A table header whose keys come from keepalived's block `from`.
-    pub fn header_from(&mut self, header: &str, from: &Node) {
-        self.from_block(from);
+    pub(crate) fn header_from(&mut self, header: &str, from: &Node) {
+        self.origin_block(from);
         self.header(header);
     }
 
     /// What is written next comes from keepalived's block `from`.
-    pub fn from_block(&mut self, from: &Node) {
+    pub(crate) fn origin_block(&mut self, from: &Node) {
         self.mark();
         self.current = Some(from.clone());
     }
@@ -111,20 +111,20 @@ impl Doc {
     }
 
     /// The text and each line's origin.
-    pub fn finish_with_origins(mut self) -> (String, Vec<Option<Node>>) {
+    pub(crate) fn finish_with_origins(mut self) -> (String, Vec<Option<Node>>) {
         self.mark();
         (self.text, self.origins)
     }
 
     /// Every key of a table; a key keepalived saw twice is written once, with the later value
     /// (keepalived keeps the last).
-    pub fn set_all(&mut self, keys: &[(String, V)]) {
+    pub(crate) fn set_all(&mut self, keys: &[(String, V)]) {
         for (k, v) in last_of_each(keys) {
             self.set(k, v);
         }
     }
 
-    pub fn set(&mut self, key: &str, value: &V) {
+    pub(crate) fn set(&mut self, key: &str, value: &V) {
         let _ = write!(self.text, "{key} = ");
         value.render(&mut self.text);
         self.text.push('\n');
@@ -132,14 +132,16 @@ impl Doc {
     }
 
     /// `key = value   # note`
-    pub fn set_noted(&mut self, key: &str, value: &V, note: &str) {
+    #[cfg(test)]
+    pub(crate) fn set_noted(&mut self, key: &str, value: &V, note: &str) {
         let _ = write!(self.text, "{key} = ");
         value.render(&mut self.text);
         let _ = writeln!(self.text, "   # {}", printable(note));
         self.mark();
     }
 
-    pub fn finish(self) -> String {
+    #[cfg(test)]
+    pub(crate) fn finish(self) -> String {
         self.text
     }
 }
@@ -172,7 +174,7 @@ fn last_of_each(keys: &[(String, V)]) -> Vec<(&str, &V)> {
 
 /// A keepalived timer (seconds, fractions allowed) as a haldir duration: whole seconds as
 /// "Ns", anything else in milliseconds.
-pub fn duration(secs: &str) -> Option<String> {
+pub(crate) fn duration(secs: &str) -> Option<String> {
     let v: f64 = secs.trim().parse().ok()?;
     if !(0.0..=1e9).contains(&v) {
         return None;

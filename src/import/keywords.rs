@@ -39,7 +39,7 @@ static ENDS_WITHOUT_VALUE: LazyLock<HashSet<&'static str>> =
 
 /// Whether `keyword` with no value in `block` ends keepalived's VRRP process (the list says
 /// how it was asked of keepalived).
-pub fn ends_without_value(block: &str, keyword: &str) -> bool {
+pub(super) fn ends_without_value(block: &str, keyword: &str) -> bool {
     ENDS_WITHOUT_VALUE.contains(format!("{block} {keyword}").as_str())
 }
 
@@ -65,7 +65,7 @@ pub const CHECKERS: &[&str] = &[
 ];
 
 /// Whether keepalived takes `keyword` inside global_defs.
-pub fn in_global_defs(keyword: &str) -> bool {
+pub(super) fn in_global_defs(keyword: &str) -> bool {
     GLOBAL_DEFS.contains(keyword)
 }
 
@@ -77,7 +77,7 @@ pub fn all_known() -> Vec<&'static str> {
 }
 
 /// Whether keepalived knows `keyword` anywhere.
-pub fn known(keyword: &str) -> bool {
+pub(super) fn known(keyword: &str) -> bool {
     ALL.contains(keyword)
 }
 

@@ -8,7 +8,7 @@ use super::tree::Node;
 impl Mapper {
     /// The whole document: the top-level statements in order of kind (globals first, so that
     /// their defaults reach what follows).
-    pub fn map(&mut self, nodes: &[Node]) {
+    pub(super) fn map(&mut self, nodes: &[Node]) {
         // Pass 1: what later sections refer to.
         for (pos, n) in nodes.iter().enumerate() {
             match n.key.as_str() {
@@ -188,7 +188,7 @@ impl Mapper {
             global.push(("net_namespace".into(), V::Str(ns)));
         }
         if let Some(first) = blocks.first() {
-            self.doc.from_block(first);
+            self.doc.origin_block(first);
         }
         if !global.is_empty() {
             self.doc.header("[global]");
@@ -219,7 +219,7 @@ impl Mapper {
     }
 
     /// A `garp_master_*` setting into haldir's `garp` table (a later one replaces an earlier).
-    pub fn garp(&mut self, n: &Node, keyword: &str, garp: &mut Vec<(String, V)>) {
+    pub(super) fn garp(&mut self, n: &Node, keyword: &str, garp: &mut Vec<(String, V)>) {
         let Some((key, timer)) = garp_key(keyword) else {
             return;
         };
@@ -358,7 +358,7 @@ impl Mapper {
 }
 
 /// keepalived's GARP keywords: haldir's key, and whether the value is a time.
-pub fn garp_key(keyword: &str) -> Option<(&'static str, bool)> {
+pub(super) fn garp_key(keyword: &str) -> Option<(&'static str, bool)> {
     match keyword {
         "garp_master_delay" => Some(("delay", true)),
         "garp_master_repeat" => Some(("repeat", false)),

@@ -9,18 +9,18 @@ use super::tree::Node;
 
 /// A statement with no haldir equivalent (or not fully expressible).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Loss {
+pub(super) struct Loss {
     pub file: usize,
     pub line: usize,
     pub what: String,
 }
 
 /// A notify FIFO's keys, and its script's statement (for the warning when it has no path).
-pub type FifoKeys = (Vec<(String, V)>, Option<Node>);
+pub(super) type FifoKeys = (Vec<(String, V)>, Option<Node>);
 
 /// Defaults from `global_defs` that instances and checks inherit.
 #[derive(Debug, Default)]
-pub struct Globals {
+pub(super) struct Globals {
     pub vrrp_version: Option<i64>,
     pub garp: Vec<(String, V)>,
     /// global_defs has both notification_email and smtp_server: keepalived can mail.
@@ -37,7 +37,7 @@ pub struct Globals {
     pub fifos: std::collections::BTreeMap<String, FifoKeys>,
 }
 
-pub struct Mapper {
+pub(super) struct Mapper {
     pub doc: Doc,
     pub losses: Vec<Loss>,
     /// Carried over as keepalived behaves, but worth the operator's attention.
@@ -81,7 +81,7 @@ pub struct Mapper {
 }
 
 impl Mapper {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Mapper {
             doc: Doc::default(),
             losses: Vec::new(),
@@ -134,7 +134,7 @@ impl Mapper {
 
     /// The address of a statement as keepalived reads it ([`super::numbers::sockaddr`]), with
     /// a warning when that is not what is written.
-    pub fn sockaddr(&mut self, n: &Node, text: &str) -> String {
+    pub(super) fn sockaddr(&mut self, n: &Node, text: &str) -> String {
         let addr = super::numbers::sockaddr(text);
         if addr != text {
             let why = format!(
@@ -147,13 +147,13 @@ impl Mapper {
 
     /// A statement haldir has no mapping for: a loss, unless keepalived does not know the
     /// keyword either and skips it.
-    pub fn unmapped(&mut self, n: &Node) {
+    pub(super) fn unmapped(&mut self, n: &Node) {
         self.unmapped_in(Some("any"), n);
     }
 
     /// [`Mapper::unmapped`] for a statement of `block` (`None`: the top level), where
     /// keepalived's keywords there are known.
-    pub fn unmapped_in(&mut self, block: Option<&str>, n: &Node) {
+    pub(super) fn unmapped_in(&mut self, block: Option<&str>, n: &Node) {
         if super::keywords::known_in(block, &n.key) {
             self.lost(n, "no haldir equivalent");
         } else {
@@ -171,7 +171,7 @@ impl Mapper {
 
     /// A statement not carried over. An empty block carries nothing, so it is no loss; a
     /// statement mapped once per member of a `virtual_server_group` is reported once.
-    pub fn lost(&mut self, n: &Node, why: &str) {
+    pub(super) fn lost(&mut self, n: &Node, why: &str) {
         if n.block.as_ref().is_some_and(Vec::is_empty) {
             return;
         }
@@ -179,7 +179,7 @@ impl Mapper {
     }
 
     /// A statement not carried over, even an empty block (a checker with its defaults).
-    pub fn lost_even_empty(&mut self, n: &Node, why: &str) {
+    pub(super) fn lost_even_empty(&mut self, n: &Node, why: &str) {
         if self.ended.contains(&(n.file, n.line)) {
             return;
         }
@@ -190,7 +190,7 @@ impl Mapper {
     }
 
     /// A statement carried over as keepalived behaves, with a word for the operator.
-    pub fn warn(&mut self, n: &Node, why: &str) {
+    pub(super) fn warn(&mut self, n: &Node, why: &str) {
         if self.ended.contains(&(n.file, n.line)) {
             return;
         }
@@ -201,7 +201,7 @@ impl Mapper {
     }
 
     /// keepalived's boolean: no value is true; yes/no, true/false, on/off.
-    pub fn boolean(&mut self, n: &Node) -> Option<bool> {
+    pub(super) fn boolean(&mut self, n: &Node) -> Option<bool> {
         // lib/parser.c check_true_false: lower case only.
         match n.arg(0) {
             None | Some("yes" | "true" | "on") => Some(true),
@@ -215,7 +215,7 @@ impl Mapper {
 
     /// A `smtp_alert` switch: kept where global_defs says where to mail, else dropped as
     /// keepalived mails nothing then.
-    pub fn smtp_alert(&mut self, n: &Node, on: bool, keys: &mut Vec<(String, V)>) {
+    pub(super) fn smtp_alert(&mut self, n: &Node, on: bool, keys: &mut Vec<(String, V)>) {
         if self.globals.email {
             keys.push(("smtp_alert".into(), V::Bool(on)));
         } else if on {
@@ -227,7 +227,7 @@ impl Mapper {
     }
 
     /// The statement's single argument, or a loss when it has none.
-    pub fn one<'n>(&mut self, n: &'n Node) -> Option<&'n str> {
+    pub(super) fn one<'n>(&mut self, n: &'n Node) -> Option<&'n str> {
         match n.arg(0) {
             Some(a) => Some(a),
             None => {
@@ -237,7 +237,7 @@ impl Mapper {
         }
     }
 
-    pub fn int(&mut self, n: &Node) -> Option<i64> {
+    pub(super) fn int(&mut self, n: &Node) -> Option<i64> {
         let a = self.one(n)?;
         match a.parse() {
             Ok(v) => Some(v),
@@ -248,7 +248,7 @@ impl Mapper {
         }
     }
 
-    pub fn timer(&mut self, n: &Node) -> Option<String> {
+    pub(super) fn timer(&mut self, n: &Node) -> Option<String> {
         let a = self.one(n)?;
         match duration(a) {
             Some(d) => Some(d),
@@ -269,7 +269,7 @@ impl Default for Mapper {
 /// The first shell construct in a command's words, unless the command is a shell given `-c`:
 /// keepalived 2 and haldir run scripts without a shell, so such a word reaches the program
 /// as an argument.
-pub fn shell_syntax(argv: &[String]) -> Option<&'static str> {
+pub(super) fn shell_syntax(argv: &[String]) -> Option<&'static str> {
     const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "ash"];
     let program = argv.first().and_then(|p| p.rsplit('/').next());
     if program.is_some_and(|p| SHELLS.contains(&p)) && argv.iter().any(|a| a == "-c") {

@@ -6,7 +6,7 @@
 //! ([`map`], [`vrrp`], [`lvs`]) writes the TOML ([`emit`]).
 
 mod email;
-pub mod emit;
+pub(crate) mod emit;
 mod globals;
 mod keywords;
 pub use keywords::{CHECKERS, all_ending_without_value, all_known, known_in};

@@ -7,7 +7,7 @@
 /// The words of `src`: blanks separate them; `'…'` and `"…"` keep blanks inside a word (and
 /// can start mid-word); a backslash takes the next character — decoded as C escapes when
 /// `escapes` (keepalived's `\x41`, `\101`, `\cA`, `\n`, …), kept as written otherwise.
-pub fn quoted_words(src: &str, escapes: bool) -> Result<Vec<String>, String> {
+pub(super) fn quoted_words(src: &str, escapes: bool) -> Result<Vec<String>, String> {
     let chars: Vec<char> = src.chars().collect();
     let mut words = Vec::new();
     let mut i = 0;

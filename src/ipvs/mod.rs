@@ -4,5 +4,5 @@
 
 pub mod client;
 pub mod codec;
-pub mod render;
+pub(crate) mod render;
 pub mod types;

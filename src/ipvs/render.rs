@@ -11,7 +11,7 @@ fn addr_port(addr: IpAddr, port: u16) -> String {
     SocketAddr::new(addr, port).to_string()
 }
 
-pub fn service_name(id: &ServiceId) -> String {
+pub(crate) fn service_name(id: &ServiceId) -> String {
     match id {
         ServiceId::Addr {
             protocol,
@@ -52,7 +52,7 @@ fn addr_key(a: &IpAddr) -> (u8, u128) {
 
 /// The order ipvsadm lists in: address services before fwmark ones, then by family,
 /// protocol, address and port; destinations by address and port.
-pub fn sort_like_ipvsadm(entries: &mut [TableEntry]) {
+pub(crate) fn sort_like_ipvsadm(entries: &mut [TableEntry]) {
     entries.sort_by_key(|e| match e.service.service.id {
         ServiceId::Addr {
             protocol,
@@ -68,7 +68,7 @@ pub fn sort_like_ipvsadm(entries: &mut [TableEntry]) {
 }
 
 /// `ipvsadm -Ln`: one line a service with its scheduler and options, one a destination.
-pub fn table(version: u32, conn_tab_size: u32, entries: &[TableEntry]) -> String {
+pub(crate) fn table(version: u32, conn_tab_size: u32, entries: &[TableEntry]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -118,7 +118,7 @@ pub fn table(version: u32, conn_tab_size: u32, entries: &[TableEntry]) -> String
 }
 
 /// `ipvsadm -Ln --stats`: connections, packets and bytes per service and destination.
-pub fn stats(entries: &[TableEntry]) -> String {
+pub(crate) fn stats(entries: &[TableEntry]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -22,7 +22,7 @@ use std::io::IsTerminal;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub use queue::Flush;
+pub(crate) use queue::Flush;
 use queue::{Dropped, Queue};
 
 use tracing::{Event, Level, Subscriber};
@@ -44,7 +44,7 @@ static REPORTED: AtomicUsize = AtomicUsize::new(0);
 
 /// Sets up the logs. With `background` (the daemon), lines go through the log thread, and
 /// what is returned must live until the end: dropping it writes out what is queued.
-pub fn init(format: LogFormat, background: bool) -> Option<Flush> {
+pub(crate) fn init(format: LogFormat, background: bool) -> Option<Flush> {
     let filter = std::env::var("HALDIR_LOG")
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
@@ -93,14 +93,14 @@ fn install<W>(
 }
 
 /// Lines dropped since the daemon started because the log's reader did not read.
-pub fn dropped_lines() -> usize {
+pub(crate) fn dropped_lines() -> usize {
     DROPPED.get().map_or(0, Dropped::get)
 }
 
 /// Says how many lines were dropped since the last report, if any; called at the daemon's
 /// periodic turns (the watchdog's, the repair's), which wake it anyway. A report that is
 /// itself dropped (the reader still stalled) is made again at a later turn.
-pub fn report_dropped() {
+pub(crate) fn report_dropped() {
     let dropped = dropped_lines();
     let reported = REPORTED.load(Ordering::Relaxed);
     if dropped <= reported {
@@ -120,7 +120,7 @@ pub fn report_dropped() {
 
 /// Writes an error straight to stderr, past the log thread's queue: the last words of a
 /// process about to abort, which the queue would lose with the process.
-pub fn last_words(text: &str) {
+pub(crate) fn last_words(text: &str) {
     let line = if stderr_is_journal() {
         journal_lines(priority(&Level::ERROR), text)
     } else {
@@ -133,7 +133,7 @@ pub fn last_words(text: &str) {
 /// writes to stderr with a blocking write, and a panic on the VRRP thread while journald does
 /// not read would then hang there, holding the addresses without adverts, instead of ending
 /// the process (`vrrp::thread`). For the daemon, before its first thread but the log's.
-pub fn panics_past_the_queue() {
+pub(crate) fn panics_past_the_queue() {
     std::panic::set_hook(Box::new(|info| {
         let thread = std::thread::current();
         let name = thread.name().unwrap_or("unnamed");
@@ -167,7 +167,7 @@ fn stderr_is_journal() -> bool {
 }
 
 /// The syslog priority of a level (sd-daemon(3)'s prefixes).
-pub fn priority(level: &Level) -> u8 {
+pub(crate) fn priority(level: &Level) -> u8 {
     match *level {
         Level::ERROR => 3,
         Level::WARN => 4,
@@ -178,7 +178,7 @@ pub fn priority(level: &Level) -> u8 {
 
 /// Each line of `text` with the priority prefix: journald reads a stream line by line, so a
 /// multi-line message (a refused reload's errors) keeps its priority on every line.
-pub fn journal_lines(priority: u8, text: &str) -> String {
+pub(crate) fn journal_lines(priority: u8, text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for line in text.lines() {
         let _ = writeln!(out, "<{priority}>{line}");

@@ -17,7 +17,7 @@ use std::time::Duration;
 /// What the queue may hold, in bytes of text and bookkeeping: about 12,000 lines, a burst of
 /// every server of a large table changing health at once, or minutes of a stalled reader at
 /// an ordinary rate. Held only while the reader lags.
-pub const BUDGET: usize = 2 << 20;
+pub(super) const BUDGET: usize = 2 << 20;
 
 /// Counted for each line beyond its text: its allocation and its place in the channel.
 const PER_LINE: usize = 64;
@@ -31,21 +31,21 @@ thread_local! {
 }
 
 /// Forgets whether this thread's last line was queued.
-pub fn clear_queued_here() {
+pub(super) fn clear_queued_here() {
     QUEUED_HERE.set(false);
 }
 
 /// Whether this thread's last line since [`clear_queued_here`] was queued.
-pub fn queued_here() -> bool {
+pub(super) fn queued_here() -> bool {
     QUEUED_HERE.get()
 }
 
 /// Standard error as a plain file: written without std's lock on `Stderr`, which a writer
 /// blocked on a reader that does not read would hold against every other writer (the last
 /// words before an abort among them). Never closed.
-pub struct RawStderr(ManuallyDrop<File>);
+pub(super) struct RawStderr(ManuallyDrop<File>);
 
-pub fn raw_stderr() -> RawStderr {
+pub(super) fn raw_stderr() -> RawStderr {
     // SAFETY: descriptor 2 stays open for the life of the process; ManuallyDrop never closes it.
     RawStderr(ManuallyDrop::new(unsafe { File::from_raw_fd(2) }))
 }
@@ -63,7 +63,7 @@ impl Write for RawStderr {
 /// Writes `bytes` to standard error at once and without waiting: on a socket (journald's
 /// stream) a send that would block gives up, losing the line rather than the process's
 /// chance to end; otherwise (a terminal, a file, a pipe) a plain write.
-pub fn write_now(bytes: &[u8]) {
+pub(super) fn write_now(bytes: &[u8]) {
     // SAFETY: sends from a live buffer of the given length on descriptor 2; no memory kept.
     let sent = unsafe {
         libc::send(
@@ -92,17 +92,17 @@ struct Shared {
 }
 
 /// A reader of the count of dropped lines.
-pub struct Dropped(Arc<Shared>);
+pub(super) struct Dropped(Arc<Shared>);
 
 impl Dropped {
-    pub fn get(&self) -> usize {
+    pub(super) fn get(&self) -> usize {
         self.0.dropped.load(Ordering::Relaxed)
     }
 }
 
 /// The senders' side: a `MakeWriter` for tracing, each event one line (or a few) queued as
 /// one message.
-pub struct Queue {
+pub(super) struct Queue {
     tx: Sender<Msg>,
     shared: Arc<Shared>,
     budget: usize,
@@ -110,13 +110,16 @@ pub struct Queue {
 
 /// Ends the queue at the end of the daemon: what it holds is written out first (for at most
 /// a second: a reader that still does not read loses the rest).
-pub struct Flush {
+pub(crate) struct Flush {
     tx: Sender<Msg>,
 }
 
 impl Queue {
     /// The queue and its writer thread, writing to `out`.
-    pub fn start<W: Write + Send + 'static>(out: W, budget: usize) -> io::Result<(Queue, Flush)> {
+    pub(super) fn start<W: Write + Send + 'static>(
+        out: W,
+        budget: usize,
+    ) -> io::Result<(Queue, Flush)> {
         let (tx, rx) = channel();
         let shared = Arc::new(Shared::default());
         let theirs = shared.clone();
@@ -128,7 +131,7 @@ impl Queue {
     }
 
     /// The count of dropped lines, to read where the queue itself is not at hand.
-    pub fn counter(&self) -> Dropped {
+    pub(super) fn counter(&self) -> Dropped {
         Dropped(self.shared.clone())
     }
 
@@ -174,7 +177,7 @@ impl Drop for Flush {
 
 /// One event's text, queued whole when the event is complete (a line is never split by
 /// another thread's).
-pub struct Line<'a> {
+pub(super) struct Line<'a> {
     queue: &'a Queue,
     buf: Vec<u8>,
 }

@@ -3,8 +3,8 @@
 //! jumped to from PREROUTING — replaced as a whole, atomically, and never touching another
 //! tool's rules.
 
-pub mod peers;
-pub mod rules;
+pub(crate) mod peers;
+pub(crate) mod rules;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -14,7 +14,7 @@ use crate::config::types::NetfilterBackend;
 use rules::MarkRule;
 
 #[derive(Debug, thiserror::Error)]
-pub enum NetfilterError {
+pub(crate) enum NetfilterError {
     #[error("cannot run {tool}: {source}")]
     Spawn {
         tool: String,
@@ -57,7 +57,7 @@ fn run(tool: &str, args: &[&str], input: Option<&str>) -> Result<String, Netfilt
 /// The rules of a configuration, peers resolved from the neighbour table. With `patient`, a
 /// peer not yet known is given 300 ms to answer the probe (one-shot `haldir apply`); the daemon
 /// looks again every few seconds instead of waiting.
-pub fn desired(config: &Config, patient: bool) -> Vec<MarkRule> {
+pub(crate) fn desired(config: &Config, patient: bool) -> Vec<MarkRule> {
     let resolve = || -> Vec<MarkRule> {
         config
             .fwmarks
@@ -80,7 +80,7 @@ pub fn desired(config: &Config, patient: bool) -> Vec<MarkRule> {
 }
 
 /// Loads the rules (an empty list still owns the empty table or chain).
-pub fn apply(config: &Config, rules: &[MarkRule]) -> Result<(), NetfilterError> {
+pub(crate) fn apply(config: &Config, rules: &[MarkRule]) -> Result<(), NetfilterError> {
     let name = &config.netfilter.table;
     match config.netfilter.backend {
         NetfilterBackend::Nftables => {
@@ -133,7 +133,7 @@ fn remove_chain(tool: &str, name: &str) {
 }
 
 /// Removes everything haldir put in: its table, or its chain and the jump to it.
-pub fn remove(config: &Config) -> Result<(), NetfilterError> {
+pub(crate) fn remove(config: &Config) -> Result<(), NetfilterError> {
     let name = &config.netfilter.table;
     match config.netfilter.backend {
         NetfilterBackend::Nftables => {
@@ -149,6 +149,6 @@ pub fn remove(config: &Config) -> Result<(), NetfilterError> {
 }
 
 /// Whether the configuration asks for any mark rule.
-pub fn wanted(config: &Config) -> bool {
+pub(crate) fn wanted(config: &Config) -> bool {
     !config.fwmarks.is_empty()
 }

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use crate::config::types::MacAddr;
 
 /// `/proc/net/arp`: "IP address  HW type  Flags  HW address  Mask  Device".
-pub fn parse_arp(text: &str, ip: &IpAddr) -> Option<MacAddr> {
+pub(crate) fn parse_arp(text: &str, ip: &IpAddr) -> Option<MacAddr> {
     text.lines().skip(1).find_map(|line| {
         let f: Vec<&str> = line.split_whitespace().collect();
         // Flags 0x0 is an incomplete entry.
@@ -18,7 +18,7 @@ pub fn parse_arp(text: &str, ip: &IpAddr) -> Option<MacAddr> {
 }
 
 /// The peer's MAC if the kernel knows it; otherwise a probe is sent and `None` returned.
-pub fn mac_of(ip: &IpAddr) -> Option<MacAddr> {
+pub(crate) fn mac_of(ip: &IpAddr) -> Option<MacAddr> {
     if let IpAddr::V4(_) = ip
         && let Some(mac) = std::fs::read_to_string("/proc/net/arp")
             .ok()

@@ -11,7 +11,7 @@ use crate::config::types::{MacAddr, PortRange, Protocol};
 
 /// One rule with its exclusions resolved to MAC addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MarkRule {
+pub(crate) struct MarkRule {
     pub mark: u32,
     pub destination: IpNet,
     pub protocol: Option<Protocol>,
@@ -22,7 +22,10 @@ pub struct MarkRule {
 
 impl MarkRule {
     /// The rule of the configuration, with the MACs of `exclude_peers` that are known.
-    pub fn resolve(rule: &FwmarkRule, peer_mac: impl Fn(&IpAddr) -> Option<MacAddr>) -> MarkRule {
+    pub(crate) fn resolve(
+        rule: &FwmarkRule,
+        peer_mac: impl Fn(&IpAddr) -> Option<MacAddr>,
+    ) -> MarkRule {
         let mut macs = rule.exclude_source_mac.clone();
         macs.extend(rule.exclude_peers.iter().filter_map(&peer_mac));
         macs.sort();
@@ -53,7 +56,7 @@ fn set<T: ToString>(items: &[T]) -> String {
 
 /// The nftables transaction: the table is declared, deleted and defined again in one `nft -f`
 /// run, so the kernel swaps old rules for new atomically and nothing else is touched.
-pub fn nft_script(table: &str, rules: &[MarkRule]) -> String {
+pub(crate) fn nft_script(table: &str, rules: &[MarkRule]) -> String {
     let mut s =
         format!("table inet {table} {{}}\ndelete table inet {table}\ntable inet {table} {{\n");
     s += "    chain prerouting {\n        type filter hook prerouting priority mangle; policy accept;\n";
@@ -82,14 +85,14 @@ pub fn nft_script(table: &str, rules: &[MarkRule]) -> String {
 }
 
 /// Removes haldir's table (declaring it first, so that removing an absent one succeeds).
-pub fn nft_remove(table: &str) -> String {
+pub(crate) fn nft_remove(table: &str) -> String {
     format!("table inet {table} {{}}\ndelete table inet {table}\n")
 }
 
 /// `iptables-restore --noflush` input for one family: the declared chain is emptied and filled
 /// again in one commit; other chains are left as they are. A peer's packets return from the
 /// chain before the mark rule, as `-m mac ! --mac-source` takes one address only.
-pub fn iptables_restore(chain: &str, rules: &[MarkRule], v6: bool) -> String {
+pub(crate) fn iptables_restore(chain: &str, rules: &[MarkRule], v6: bool) -> String {
     let mut s = format!("*mangle\n:{chain} - [0:0]\n");
     for r in rules.iter().filter(|r| r.v6() == v6) {
         let mut m = Vec::new();

@@ -4,7 +4,7 @@
 //! [`route`] builds the rtnetlink messages (addresses, routes, rules, links) with
 //! netlink-packet-route's types, and [`rtnl::Rtnl`] sends them.
 
-pub mod route;
-pub mod rtnl;
-pub mod socket;
+pub(crate) mod route;
+pub(crate) mod rtnl;
+pub(crate) mod socket;
 pub mod wire;

@@ -34,7 +34,7 @@ fn table_byte(t: u32) -> u8 {
 }
 
 /// The address message (RTM_NEWADDR / RTM_DELADDR) of a virtual address on `ifindex`.
-pub fn address(ifindex: u32, vip: &Vip) -> AddressMessage {
+pub(crate) fn address(ifindex: u32, vip: &Vip) -> AddressMessage {
     let net = &vip.net;
     let v6 = net.addr().is_ipv6();
     let mut m = AddressMessage::default();
@@ -59,14 +59,14 @@ pub fn address(ifindex: u32, vip: &Vip) -> AddressMessage {
 
 /// The interface indexes of a route's `dev` and of each of its nexthops' `dev`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Devices {
+pub(crate) struct Devices {
     pub route: Option<u32>,
     pub nexthops: Vec<Option<u32>>,
 }
 
 /// The route message (RTM_NEWROUTE / RTM_DELROUTE) of `r`, with the "static" protocol of
 /// routes an administrator adds.
-pub fn route(r: &Route, devices: &Devices) -> RouteMessage {
+pub(crate) fn route(r: &Route, devices: &Devices) -> RouteMessage {
     let mut m = RouteMessage::default();
     let h = &mut m.header;
     h.address_family = family(r.to.addr().is_ipv6());
@@ -116,7 +116,7 @@ pub fn route(r: &Route, devices: &Devices) -> RouteMessage {
 /// The route of an announced VIP: `PREFIX dev lo proto PROTOCOL metric METRIC table TABLE`,
 /// for the routing daemon to learn from the table and export (the table is not one the host
 /// forwards with: no rule points to it).
-pub fn announced(
+pub(crate) fn announced(
     prefix: &ipnet::IpNet,
     table: u32,
     protocol: u8,
@@ -141,7 +141,7 @@ pub fn announced(
 
 /// A prefix the host accepts as its own without an address: `local PREFIX dev lo proto
 /// PROTOCOL table local` (scope host).
-pub fn local_route(prefix: &ipnet::IpNet, protocol: u8, lo: u32) -> RouteMessage {
+pub(crate) fn local_route(prefix: &ipnet::IpNet, protocol: u8, lo: u32) -> RouteMessage {
     const LOCAL_TABLE: u32 = 255;
     let mut m = RouteMessage::default();
     let h = &mut m.header;
@@ -160,7 +160,7 @@ pub fn local_route(prefix: &ipnet::IpNet, protocol: u8, lo: u32) -> RouteMessage
 
 /// A route found in a table: what haldir needs to adopt its own and report the others'.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TableRoute {
+pub(crate) struct TableRoute {
     pub prefix: ipnet::IpNet,
     pub protocol: u8,
     pub metric: u32,
@@ -168,14 +168,14 @@ pub struct TableRoute {
 
 /// The request for a dump of every IPv4 or IPv6 route (the kernel filters by table only
 /// with strict checking: the caller keeps the table it wants).
-pub fn route_dump(v6: bool) -> RouteMessage {
+pub(crate) fn route_dump(v6: bool) -> RouteMessage {
     let mut m = RouteMessage::default();
     m.header.address_family = family(v6);
     m
 }
 
 /// The route of a dump, if it is in `table`.
-pub fn table_route(m: &RouteMessage, table: u32) -> Option<TableRoute> {
+pub(crate) fn table_route(m: &RouteMessage, table: u32) -> Option<TableRoute> {
     let mut in_table = u32::from(m.header.table);
     let mut dest = None;
     let mut metric = 0;
@@ -206,14 +206,14 @@ pub fn table_route(m: &RouteMessage, table: u32) -> Option<TableRoute> {
 }
 
 /// The request for a dump of every IPv4 or IPv6 policy rule.
-pub fn rule_dump(v6: bool) -> RuleMessage {
+pub(crate) fn rule_dump(v6: bool) -> RuleMessage {
     let mut m = RuleMessage::default();
     m.header.family = family(v6);
     m
 }
 
 /// The priority of a dumped rule that looks up `table`, if it does.
-pub fn rule_to_table(m: &RuleMessage, table: u32) -> Option<u32> {
+pub(crate) fn rule_to_table(m: &RuleMessage, table: u32) -> Option<u32> {
     let mut to = u32::from(m.header.table);
     let mut priority = 0;
     for a in &m.attributes {
@@ -249,7 +249,7 @@ fn nexthops(r: &Route, ifindexes: &[Option<u32>]) -> Vec<RouteNextHop> {
 }
 
 /// The rule message (RTM_NEWRULE / RTM_DELRULE) of `r`: to its table.
-pub fn rule(r: &Rule) -> RuleMessage {
+pub(crate) fn rule(r: &Rule) -> RuleMessage {
     let mut m = RuleMessage::default();
     m.header.family = family(r.is_ipv6());
     m.header.dst_len = r.to.map_or(0, |n| n.prefix_len());
@@ -284,7 +284,7 @@ pub fn rule(r: &Rule) -> RuleMessage {
 
 /// The link message (RTM_NEWLINK) making the macvlan `name` on `base`, up, in private mode,
 /// with `mac`.
-pub fn macvlan(name: &str, base: u32, mac: [u8; 6]) -> LinkMessage {
+pub(crate) fn macvlan(name: &str, base: u32, mac: [u8; 6]) -> LinkMessage {
     let mut m = LinkMessage::default();
     m.header.flags = LinkFlags::Up;
     m.header.change_mask = LinkFlags::Up;
@@ -303,14 +303,14 @@ pub fn macvlan(name: &str, base: u32, mac: [u8; 6]) -> LinkMessage {
 }
 
 /// The link message (RTM_DELLINK) naming the interface `index`.
-pub fn link(index: u32) -> LinkMessage {
+pub(crate) fn link(index: u32) -> LinkMessage {
     let mut m = LinkMessage::default();
     m.header.index = index;
     m
 }
 
 /// The interface a link stands on (IFLA_LINK: a macvlan's or VLAN's base).
-pub fn link_parent(m: &LinkMessage) -> Option<u32> {
+pub(crate) fn link_parent(m: &LinkMessage) -> Option<u32> {
     m.attributes.iter().find_map(|a| match a {
         LinkAttribute::Link(parent) => Some(*parent),
         _ => None,
@@ -318,7 +318,7 @@ pub fn link_parent(m: &LinkMessage) -> Option<u32> {
 }
 
 /// An interface's index and whether it is up with a carrier, from a link announcement.
-pub fn link_state(msg: &RouteNetlinkMessage) -> Option<(u32, bool)> {
+pub(crate) fn link_state(msg: &RouteNetlinkMessage) -> Option<(u32, bool)> {
     match msg {
         RouteNetlinkMessage::NewLink(l) => {
             let f = l.header.flags;

@@ -23,12 +23,12 @@ const LOOPBACK: u32 = 1;
 /// What a request may find already done: an object that exists (adding) or is gone
 /// (removing) is fine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Want {
+pub(crate) enum Want {
     Present,
     Absent,
 }
 
-pub struct Rtnl {
+pub(crate) struct Rtnl {
     sock: Socket,
 }
 
@@ -45,7 +45,7 @@ fn frame(msg: RouteNetlinkMessage, flags: u16, seq: u32) -> Vec<u8> {
 }
 
 impl Rtnl {
-    pub fn open() -> io::Result<Self> {
+    pub(crate) fn open() -> io::Result<Self> {
         Ok(Rtnl {
             sock: Socket::open(Protocol::Route, 0, 8192)?,
         })
@@ -53,7 +53,7 @@ impl Rtnl {
 
     /// One request and its acknowledgement. A delete must carry no create flags: 0x200 is
     /// NLM_F_BULK there.
-    pub fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
+    pub(crate) fn request(&mut self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
         let seq = self.sock.next_seq();
         self.sock.acknowledged(&frame(msg, flags, seq), seq)
     }
@@ -87,7 +87,7 @@ impl Rtnl {
 
     /// A route is prepended, as keepalived adds its routes (`ip route prepend`: before any
     /// matching route, rather than refused because one exists).
-    pub fn route(&mut self, want: Want, r: &Route, devices: &Devices) -> io::Result<()> {
+    pub(crate) fn route(&mut self, want: Want, r: &Route, devices: &Devices) -> io::Result<()> {
         let m = route::route(r, devices);
         let (new, del) = (
             RouteNetlinkMessage::NewRoute(m.clone()),
@@ -97,7 +97,7 @@ impl Rtnl {
     }
 
     /// The route of an announced VIP in haldir's table (see [`route::announced`]).
-    pub fn announced(
+    pub(crate) fn announced(
         &mut self,
         want: Want,
         prefix: &ipnet::IpNet,
@@ -114,7 +114,7 @@ impl Rtnl {
     }
 
     /// A prefix accepted as local (see [`route::local_route`]).
-    pub fn local_route(
+    pub(crate) fn local_route(
         &mut self,
         want: Want,
         prefix: &ipnet::IpNet,
@@ -155,7 +155,7 @@ impl Rtnl {
     }
 
     /// The interface that interface `index` stands on (a macvlan's base), if any.
-    pub fn link_parent(&mut self, index: u32) -> io::Result<Option<u32>> {
+    pub(crate) fn link_parent(&mut self, index: u32) -> io::Result<Option<u32>> {
         let all = self.dump_one(RouteNetlinkMessage::GetLink(route::link(0)))?;
         Ok(all.iter().find_map(|m| match m {
             RouteNetlinkMessage::NewLink(l) if l.header.index == index => route::link_parent(l),
@@ -164,7 +164,7 @@ impl Rtnl {
     }
 
     /// Every route in `table`, of both families.
-    pub fn routes_in(&mut self, table: u32) -> io::Result<Vec<route::TableRoute>> {
+    pub(crate) fn routes_in(&mut self, table: u32) -> io::Result<Vec<route::TableRoute>> {
         let all = self.dump(|v6| RouteNetlinkMessage::GetRoute(route::route_dump(v6)))?;
         Ok(all
             .iter()
@@ -176,7 +176,7 @@ impl Rtnl {
     }
 
     /// The priorities of the policy rules that look up `table`, of both families.
-    pub fn rules_to(&mut self, table: u32) -> io::Result<Vec<u32>> {
+    pub(crate) fn rules_to(&mut self, table: u32) -> io::Result<Vec<u32>> {
         let all = self.dump(|v6| RouteNetlinkMessage::GetRule(route::rule_dump(v6)))?;
         Ok(all
             .iter()
@@ -187,7 +187,7 @@ impl Rtnl {
             .collect())
     }
 
-    pub fn rule(&mut self, want: Want, r: &Rule) -> io::Result<()> {
+    pub(crate) fn rule(&mut self, want: Want, r: &Rule) -> io::Result<()> {
         let m = route::rule(r);
         let (new, del) = (
             RouteNetlinkMessage::NewRule(m.clone()),
@@ -205,22 +205,22 @@ impl Rtnl {
     }
 
     /// Adds the address; one already there is fine.
-    pub fn add(&mut self, ifindex: u32, vip: &Vip) -> io::Result<()> {
+    pub(crate) fn add(&mut self, ifindex: u32, vip: &Vip) -> io::Result<()> {
         self.address(Want::Present, route::address(ifindex, vip))
     }
 
     /// Removes the address; one already gone is fine.
-    pub fn remove(&mut self, ifindex: u32, vip: &Vip) -> io::Result<()> {
+    pub(crate) fn remove(&mut self, ifindex: u32, vip: &Vip) -> io::Result<()> {
         self.address(Want::Absent, route::address(ifindex, vip))
     }
 
     /// Makes the macvlan `name` on `base` with `mac` (see [`route::macvlan`]).
-    pub fn add_macvlan(&mut self, name: &str, base: u32, mac: [u8; 6]) -> io::Result<()> {
+    pub(crate) fn add_macvlan(&mut self, name: &str, base: u32, mac: [u8; 6]) -> io::Result<()> {
         let m = route::macvlan(name, base, mac);
         self.request(RouteNetlinkMessage::NewLink(m), NLM_F_CREATE | NLM_F_EXCL)
     }
 
-    pub fn delete_link(&mut self, index: u32) -> io::Result<()> {
+    pub(crate) fn delete_link(&mut self, index: u32) -> io::Result<()> {
         self.request(RouteNetlinkMessage::DelLink(route::link(index)), 0)
     }
 }
@@ -228,12 +228,12 @@ impl Rtnl {
 const RTMGRP_LINK: u32 = 1;
 
 /// Link state changes as the kernel announces them.
-pub struct LinkEvents {
+pub(crate) struct LinkEvents {
     fd: tokio::io::unix::AsyncFd<Socket>,
 }
 
 impl LinkEvents {
-    pub fn open() -> io::Result<Self> {
+    pub(crate) fn open() -> io::Result<Self> {
         let sock = Socket::open(Protocol::Route, RTMGRP_LINK, 64 * 1024)?;
         sock.nonblock()?;
         // SAFETY: the Socket owns its descriptor and the AsyncFd owns the Socket.
@@ -243,7 +243,7 @@ impl LinkEvents {
     }
 
     /// The next batch of (interface index, up) changes.
-    pub async fn next(&mut self) -> io::Result<Vec<(u32, bool)>> {
+    pub(crate) async fn next(&mut self) -> io::Result<Vec<(u32, bool)>> {
         loop {
             let mut guard = self.fd.readable_mut().await?;
             match guard.get_inner_mut().recv() {
@@ -261,7 +261,7 @@ impl LinkEvents {
 }
 
 /// The (index, up) of each link message in a datagram; what does not parse is skipped.
-pub fn link_states(buf: &[u8]) -> Vec<(u32, bool)> {
+pub(crate) fn link_states(buf: &[u8]) -> Vec<(u32, bool)> {
     wire::messages(buf)
         .filter_map(Result::ok)
         .filter_map(|m| {

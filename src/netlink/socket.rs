@@ -13,12 +13,12 @@ use super::wire;
 
 /// Which netlink protocol a socket speaks.
 #[derive(Debug, Clone, Copy)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     Route,
     Generic,
 }
 
-pub struct Socket {
+pub(crate) struct Socket {
     sock: NlSocket,
     seq: u32,
     rbuf: Vec<u8>,
@@ -27,7 +27,7 @@ pub struct Socket {
 impl Socket {
     /// A socket of `protocol` subscribed to the multicast `groups` (a bitmask, 0 for none),
     /// receiving into a buffer of `rbuf` bytes.
-    pub fn open(protocol: Protocol, groups: u32, rbuf: usize) -> io::Result<Self> {
+    pub(crate) fn open(protocol: Protocol, groups: u32, rbuf: usize) -> io::Result<Self> {
         let family = match protocol {
             Protocol::Route => NlFamily::Route,
             Protocol::Generic => NlFamily::Generic,
@@ -47,7 +47,7 @@ impl Socket {
     /// Asks for a larger receive buffer (for the ACKs of a pipelined write); root may exceed
     /// the system maximum (SO_RCVBUFFORCE). A failure only costs speed: writes are sized for
     /// the default buffer as well.
-    pub fn set_rcvbuf(&self, bytes: i32) {
+    pub(crate) fn set_rcvbuf(&self, bytes: i32) {
         for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
             // SAFETY: the descriptor is open for the socket's life; the value is a live i32.
             let rc = unsafe {
@@ -65,34 +65,34 @@ impl Socket {
         }
     }
 
-    pub fn nonblock(&self) -> io::Result<()> {
+    pub(crate) fn nonblock(&self) -> io::Result<()> {
         self.sock.nonblock()
     }
 
     /// The next sequence number.
-    pub fn next_seq(&mut self) -> u32 {
+    pub(crate) fn next_seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1);
         self.seq
     }
 
     /// The sequence number the next [`Socket::next_seq`] returns.
-    pub fn peek_seq(&self) -> u32 {
+    pub(crate) fn peek_seq(&self) -> u32 {
         self.seq.wrapping_add(1)
     }
 
-    pub fn send(&self, buf: &[u8]) -> io::Result<()> {
+    pub(crate) fn send(&self, buf: &[u8]) -> io::Result<()> {
         self.sock.send(buf, Msg::empty()).map(|_| ())
     }
 
     /// One datagram from the kernel (it may hold several messages).
-    pub fn recv(&mut self) -> io::Result<&[u8]> {
+    pub(crate) fn recv(&mut self) -> io::Result<&[u8]> {
         let (n, _) = self.sock.recv(&mut self.rbuf[..], Msg::empty())?;
         Ok(&self.rbuf[..n])
     }
 
     /// Sends one request already framed with sequence number `seq` and waits for its
     /// acknowledgement: Ok, or the errno the kernel answered.
-    pub fn acknowledged(&mut self, request: &[u8], seq: u32) -> io::Result<()> {
+    pub(crate) fn acknowledged(&mut self, request: &[u8], seq: u32) -> io::Result<()> {
         self.send(request)?;
         loop {
             for msg in wire::messages(self.recv()?) {
@@ -116,7 +116,7 @@ impl Socket {
 impl Socket {
     /// Sends one dump request framed with sequence number `seq` and collects the messages
     /// of its answer, up to NLMSG_DONE: each as (type, payload).
-    pub fn dump(&mut self, request: &[u8], seq: u32) -> io::Result<Vec<(u16, Vec<u8>)>> {
+    pub(crate) fn dump(&mut self, request: &[u8], seq: u32) -> io::Result<Vec<(u16, Vec<u8>)>> {
         self.send(request)?;
         let mut out = Vec::new();
         loop {

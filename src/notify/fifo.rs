@@ -26,16 +26,16 @@ use crate::config::model::{NotifyFifo, RsAddr, ServiceKey, VirtualServer};
 use crate::email::VrrpState;
 use crate::identity::Identity;
 
-pub fn instance_line(name: &str, state: VrrpState, priority: u8) -> String {
+pub(crate) fn instance_line(name: &str, state: VrrpState, priority: u8) -> String {
     format!("INSTANCE \"{name}\" {} {priority}\n", state.word())
 }
 
-pub fn group_line(name: &str, state: &str) -> String {
+pub(crate) fn group_line(name: &str, state: &str) -> String {
     format!("GROUP \"{name}\" {state} 0\n")
 }
 
 /// MASTER_PRIORITY or BACKUP_PRIORITY (keepalived sends these from master and backup only).
-pub fn priority_line(name: &str, state: VrrpState, priority: u8) -> Option<String> {
+pub(crate) fn priority_line(name: &str, state: VrrpState, priority: u8) -> Option<String> {
     let word = match state {
         VrrpState::Master => "MASTER_PRIORITY",
         VrrpState::Backup => "BACKUP_PRIORITY",
@@ -64,18 +64,18 @@ fn service(vs: &VirtualServer) -> String {
     }
 }
 
-pub fn rs_line(vs: &VirtualServer, rs: &RsAddr, up: bool) -> String {
+pub(crate) fn rs_line(vs: &VirtualServer, rs: &RsAddr, up: bool) -> String {
     let server = trio(rs.ip, proto(vs), rs.port.unwrap_or(0));
     let state = if up { "UP" } else { "DOWN" };
     format!("RS {server} {} {state}\n", service(vs))
 }
 
-pub fn vs_line(vs: &VirtualServer, up: bool) -> String {
+pub(crate) fn vs_line(vs: &VirtualServer, up: bool) -> String {
     format!("VS {} {}\n", service(vs), if up { "UP" } else { "DOWN" })
 }
 
 /// One open FIFO and the handler reading it.
-pub struct Fifo {
+pub(crate) struct Fifo {
     path: PathBuf,
     fd: OwnedFd,
     created: bool,
@@ -86,7 +86,7 @@ pub struct Fifo {
 impl Fifo {
     /// Makes the FIFO (mode 0644, as keepalived's, owned by the script user) unless it exists,
     /// starts the handler with the FIFO's path as its last argument, and opens the FIFO.
-    pub fn open(cfg: &NotifyFifo, user: Option<Identity>) -> io::Result<Fifo> {
+    pub(crate) fn open(cfg: &NotifyFifo, user: Option<Identity>) -> io::Result<Fifo> {
         let c = CString::new(cfg.path.as_os_str().as_bytes())
             .map_err(|_| io::Error::other("FIFO path has a NUL byte"))?;
         // SAFETY: c is a valid path string.
@@ -147,7 +147,7 @@ impl Fifo {
     }
 
     /// Writes one line without waiting; a full pipe drops it.
-    pub fn write(&mut self, line: &str) {
+    pub(crate) fn write(&mut self, line: &str) {
         // SAFETY: the descriptor is open; the buffer is valid for its length.
         let n = unsafe { libc::write(self.fd.as_raw_fd(), line.as_ptr().cast(), line.len()) };
         if n < 0 {
@@ -161,7 +161,7 @@ impl Fifo {
 
     /// Removes the FIFO first (a handler that reopens it in a loop cannot reopen ours, as
     /// keepalived reasons), then stops the handler and its process group.
-    pub fn close(mut self) {
+    pub(crate) fn close(mut self) {
         if self.created {
             let _ = std::fs::remove_file(&self.path);
         }
@@ -196,7 +196,7 @@ fn spawn_handler(
 
 /// The daemon's FIFOs: every event, VRRP's only, the checker's only.
 #[derive(Default)]
-pub struct Fifos {
+pub(crate) struct Fifos {
     pub all: Option<Fifo>,
     pub vrrp: Option<Fifo>,
     pub lvs: Option<Fifo>,
@@ -216,15 +216,15 @@ impl Fifos {
         }
     }
 
-    pub fn instance(&mut self, name: &str, state: VrrpState, priority: u8) {
+    pub(crate) fn instance(&mut self, name: &str, state: VrrpState, priority: u8) {
         self.vrrp_line(&instance_line(name, state, priority));
     }
 
-    pub fn group(&mut self, name: &str, state: &str) {
+    pub(crate) fn group(&mut self, name: &str, state: &str) {
         self.vrrp_line(&group_line(name, state));
     }
 
-    pub fn priority(&mut self, name: &str, state: VrrpState, priority: u8) {
+    pub(crate) fn priority(&mut self, name: &str, state: VrrpState, priority: u8) {
         if self.priority_changes
             && let Some(line) = priority_line(name, state, priority)
         {
@@ -232,15 +232,15 @@ impl Fifos {
         }
     }
 
-    pub fn real_server(&mut self, vs: &VirtualServer, rs: &RsAddr, up: bool) {
+    pub(crate) fn real_server(&mut self, vs: &VirtualServer, rs: &RsAddr, up: bool) {
         self.lvs_line(&rs_line(vs, rs, up));
     }
 
-    pub fn virtual_server(&mut self, vs: &VirtualServer, up: bool) {
+    pub(crate) fn virtual_server(&mut self, vs: &VirtualServer, up: bool) {
         self.lvs_line(&vs_line(vs, up));
     }
 
-    pub fn close(&mut self) {
+    pub(crate) fn close(&mut self) {
         for f in [self.all.take(), self.vrrp.take(), self.lvs.take()]
             .into_iter()
             .flatten()

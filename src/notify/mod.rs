@@ -2,7 +2,7 @@
 //! the other in the order the events happened, never holding up the caller, as the script
 //! user. A command that fails is logged; nothing waits on it but the next batch.
 
-pub mod fifo;
+pub(crate) mod fifo;
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use tracing::warn;
 
 /// Whose state changed: keepalived's first argument to the generic notify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     Instance,
     Group,
 }
@@ -23,7 +23,7 @@ pub enum Scope {
 /// send_instance_notifies and send_group_notifies): the state's own command as written,
 /// then the generic `notify` with "INSTANCE"|"GROUP" NAME STATE PRIORITY appended. A group's
 /// priority is 0.
-pub fn commands(
+pub(crate) fn commands(
     n: &Notify,
     scope: Scope,
     name: &str,
@@ -54,24 +54,29 @@ pub fn commands(
 
 /// The commands of one owner (a VRRP instance, the daemon's services and groups), in order.
 #[derive(Debug, Default)]
-pub struct Chain {
+pub(crate) struct Chain {
     user: Option<Identity>,
     last: Option<JoinHandle<()>>,
 }
 
 impl Chain {
-    pub fn new(user: Option<Identity>) -> Chain {
+    pub(crate) fn new(user: Option<Identity>) -> Chain {
         Chain { user, last: None }
     }
 
     /// Runs `commands` one after another once the batch before has finished. `what` names
     /// the owner in the logs.
-    pub fn run(&mut self, what: &str, commands: Vec<Vec<String>>) {
+    pub(crate) fn run(&mut self, what: &str, commands: Vec<Vec<String>>) {
         self.run_as(what, commands, self.user);
     }
 
     /// The same, as `user` rather than the chain's own.
-    pub fn run_as(&mut self, what: &str, commands: Vec<Vec<String>>, user: Option<Identity>) {
+    pub(crate) fn run_as(
+        &mut self,
+        what: &str,
+        commands: Vec<Vec<String>>,
+        user: Option<Identity>,
+    ) {
         if commands.is_empty() {
             return;
         }
@@ -88,12 +93,12 @@ impl Chain {
 
     /// The commands still running, to wait for on a runtime without a time driver (the VRRP
     /// thread's): `finish` is the same with tokio's timeout.
-    pub fn take(&mut self) -> Option<JoinHandle<()>> {
+    pub(crate) fn take(&mut self) -> Option<JoinHandle<()>> {
         self.last.take()
     }
 
     /// Waits up to `limit` for the commands still running (a stop's own notification).
-    pub async fn finish(&mut self, limit: Duration) {
+    pub(crate) async fn finish(&mut self, limit: Duration) {
         if let Some(chain) = self.last.take() {
             let _ = tokio::time::timeout(limit, chain).await;
         }

@@ -11,7 +11,7 @@ use crate::health::verdict::HealthMap;
 
 /// A service whose quorum verdict flipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuorumChange {
+pub(crate) struct QuorumChange {
     pub service: String,
     pub lost: bool,
     /// The live weight of its real servers, for the alert.
@@ -20,7 +20,7 @@ pub struct QuorumChange {
 
 /// What a health change asks of the kernel.
 #[derive(Debug, Default)]
-pub struct Increment {
+pub(crate) struct Increment {
     /// The new desired state of the touched services that are active here.
     pub want: Desired,
     /// The operations from the state last applied to `want`.
@@ -30,7 +30,7 @@ pub struct Increment {
 
 /// The increment for the virtual servers named in `affected`: those active under `roles`
 /// computed with `health` and diffed against their state in `last`.
-pub fn increment(
+pub(crate) fn increment(
     config: &Config,
     health: &HealthMap,
     roles: &Roles,

@@ -5,8 +5,8 @@
 
 pub mod desired;
 pub mod diff;
-pub mod increment;
-pub mod state;
+pub(crate) mod increment;
+pub(crate) mod state;
 
 use std::path::PathBuf;
 

@@ -20,12 +20,12 @@ pub enum StateError {
     Write { path: PathBuf, source: io::Error },
 }
 
-pub fn path(state_dir: &Path) -> PathBuf {
+pub(crate) fn path(state_dir: &Path) -> PathBuf {
     state_dir.join("ipvs-owned.json")
 }
 
 /// The record, or an empty one when there is none yet.
-pub fn load(state_dir: &Path) -> Result<Owned, StateError> {
+pub(crate) fn load(state_dir: &Path) -> Result<Owned, StateError> {
     let path = path(state_dir);
     match std::fs::read(&path) {
         Ok(bytes) => {
@@ -37,7 +37,7 @@ pub fn load(state_dir: &Path) -> Result<Owned, StateError> {
 }
 
 /// Writes the record atomically (a crash leaves the old one or the new one, never half).
-pub fn save(state_dir: &Path, owned: &Owned) -> Result<(), StateError> {
+pub(crate) fn save(state_dir: &Path, owned: &Owned) -> Result<(), StateError> {
     let path = path(state_dir);
     let write = || -> io::Result<()> {
         std::fs::create_dir_all(state_dir)?;

@@ -12,7 +12,7 @@ use super::socket::Packet;
 
 /// What an instance expects of the adverts it hears.
 #[derive(Debug, Clone)]
-pub struct Expect<'a> {
+pub(crate) struct Expect<'a> {
     /// The instance's own address: its own adverts come back on multicast.
     pub own: IpAddr,
     pub vrid: u8,
@@ -27,7 +27,7 @@ pub struct Expect<'a> {
 
 /// The verdict on one packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// The instance's own advert, looped back: ignored, not counted.
     Own,
     Dropped(DropReason),
@@ -39,7 +39,7 @@ pub enum Verdict {
     },
 }
 
-pub fn admit(p: &Packet, e: &Expect<'_>) -> Verdict {
+pub(crate) fn admit(p: &Packet, e: &Expect<'_>) -> Verdict {
     if p.src == e.own {
         return Verdict::Own;
     }

@@ -2,7 +2,7 @@
 
 /// What the daemon asks of an instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     /// Resign (priority 0), remove the addresses, run the stop notification, and stop: its
     /// scripts may run as long as the daemon waits for them (`Handle::finished`, within the
     /// daemon's one stop budget).

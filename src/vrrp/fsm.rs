@@ -6,11 +6,11 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 /// Time since an arbitrary origin: the caller's clock, or a test's.
-pub type Time = Duration;
+pub(crate) type Time = Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum State {
+pub(crate) enum State {
     Init,
     Backup,
     Master,
@@ -30,7 +30,7 @@ impl From<State> for crate::email::VrrpState {
 }
 
 impl State {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Init => "INIT",
             State::Backup => "BACKUP",
@@ -42,7 +42,7 @@ impl State {
 
 /// The fixed settings of one virtual router.
 #[derive(Debug, Clone)]
-pub struct Params {
+pub(crate) struct Params {
     pub version: u8,
     pub priority: u8,
     pub advert_interval: Duration,
@@ -53,7 +53,7 @@ pub struct Params {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     Startup,
     /// Startup after a crash of this router while it was master (its addresses are still on
     /// the interface): resume as master at once, so that a restart quicker than the
@@ -80,7 +80,7 @@ pub enum Event {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Send an advertisement with this priority (0: resigning).
     Advertise(u8),
     /// The state changed.
@@ -91,7 +91,7 @@ pub enum Action {
 }
 
 #[derive(Debug, Clone)]
-pub struct Fsm {
+pub(crate) struct Fsm {
     p: Params,
     state: State,
     priority: u8,
@@ -105,7 +105,7 @@ pub struct Fsm {
 }
 
 impl Fsm {
-    pub fn new(p: Params) -> Self {
+    pub(crate) fn new(p: Params) -> Self {
         Fsm {
             priority: p.priority,
             master_adver_interval: p.advert_interval,
@@ -119,21 +119,22 @@ impl Fsm {
         }
     }
 
-    pub fn state(&self) -> State {
+    pub(crate) fn state(&self) -> State {
         self.state
     }
 
-    pub fn priority(&self) -> u8 {
+    pub(crate) fn priority(&self) -> u8 {
         self.priority
     }
 
     /// The interval the current master advertises at (v3 backups adopt it).
-    pub fn master_adver_interval(&self) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn master_adver_interval(&self) -> Duration {
         self.master_adver_interval
     }
 
     /// Skew_Time: v3 scales by the master's interval, v2 counts in whole seconds.
-    pub fn skew(&self) -> Duration {
+    pub(crate) fn skew(&self) -> Duration {
         let left = 256 - u32::from(self.priority);
         match self.p.version {
             2 => Duration::from_secs(1) * left / 256,
@@ -142,12 +143,12 @@ impl Fsm {
     }
 
     /// Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time.
-    pub fn master_down_interval(&self) -> Duration {
+    pub(crate) fn master_down_interval(&self) -> Duration {
         self.master_adver_interval * 3 + self.skew()
     }
 
     /// When the next timer fires, if one runs.
-    pub fn deadline(&self) -> Option<Time> {
+    pub(crate) fn deadline(&self) -> Option<Time> {
         match self.state {
             State::Backup => self.master_down_at,
             State::Master => self.advert_at,
@@ -199,7 +200,7 @@ impl Fsm {
         }
     }
 
-    pub fn handle(&mut self, now: Time, event: Event) -> Vec<Action> {
+    pub(crate) fn handle(&mut self, now: Time, event: Event) -> Vec<Action> {
         let mut out = Vec::new();
         self.handle_into(now, event, &mut out);
         out
@@ -207,7 +208,7 @@ impl Fsm {
 
     /// The same, appending to `out`: a caller that keeps its buffer allocates nothing per
     /// event (an advert's tick is one).
-    pub fn handle_into(&mut self, now: Time, event: Event, out: &mut Vec<Action>) {
+    pub(crate) fn handle_into(&mut self, now: Time, event: Event, out: &mut Vec<Action>) {
         match (self.state, event) {
             (State::Init, Event::Startup) => {
                 self.started_at = now;

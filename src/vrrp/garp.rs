@@ -13,7 +13,7 @@ use crate::config::model::Garp;
 
 /// The bursts of one instance.
 #[derive(Debug, Clone)]
-pub struct Bursts {
+pub(crate) struct Bursts {
     garp: Garp,
     /// The next burst is the second one after becoming master (else a refresh).
     second: bool,
@@ -21,7 +21,7 @@ pub struct Bursts {
 }
 
 impl Bursts {
-    pub fn new(garp: Garp) -> Self {
+    pub(crate) fn new(garp: Garp) -> Self {
         Bursts {
             garp,
             second: false,
@@ -30,7 +30,7 @@ impl Bursts {
     }
 
     /// Became master at `now`: the size of the burst to send now.
-    pub fn on_master(&mut self, now: Instant) -> u32 {
+    pub(crate) fn on_master(&mut self, now: Instant) -> u32 {
         self.second = !self.garp.delay.is_zero();
         self.at = if self.second {
             Some(now + self.garp.delay)
@@ -41,18 +41,18 @@ impl Bursts {
     }
 
     /// Left master: nothing more is due.
-    pub fn on_leave(&mut self) {
+    pub(crate) fn on_leave(&mut self) {
         self.second = false;
         self.at = None;
     }
 
     /// When the next burst is due.
-    pub fn at(&self) -> Option<Instant> {
+    pub(crate) fn at(&self) -> Option<Instant> {
         self.at
     }
 
     /// The burst due at `now`: its size.
-    pub fn fire(&mut self, now: Instant) -> u32 {
+    pub(crate) fn fire(&mut self, now: Instant) -> u32 {
         let count = if self.second {
             self.garp.repeat
         } else {
@@ -70,7 +70,7 @@ impl Bursts {
 
 /// Announcements spaced by an interval: which address goes next, and when.
 #[derive(Debug, Clone, Default)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     /// Indexes of the addresses waiting for their turn.
     pending: VecDeque<usize>,
     /// The spacing of IPv4 and of IPv6 announcements (zero: all at once).
@@ -78,7 +78,7 @@ pub struct Pacer {
 }
 
 impl Pacer {
-    pub fn new(ipv4: Duration, ipv6: Duration) -> Self {
+    pub(crate) fn new(ipv4: Duration, ipv6: Duration) -> Self {
         Pacer {
             pending: VecDeque::new(),
             intervals: (ipv4, ipv6),
@@ -95,7 +95,7 @@ impl Pacer {
 
     /// A burst of `count` for each address (`v6[i]`: whether address `i` is IPv6): what to
     /// send at once (index, count), and when the first queued one is due.
-    pub fn burst(
+    pub(crate) fn burst(
         &mut self,
         v6: &[bool],
         count: u32,
@@ -113,7 +113,7 @@ impl Pacer {
     }
 
     /// The queued announcement due at `now`, and when the one after it is due.
-    pub fn next(&mut self, v6: &[bool], now: Instant) -> Option<(usize, Option<Instant>)> {
+    pub(crate) fn next(&mut self, v6: &[bool], now: Instant) -> Option<(usize, Option<Instant>)> {
         let i = self.pending.pop_front()?;
         let after = self
             .pending
@@ -123,7 +123,7 @@ impl Pacer {
     }
 
     /// Drops what is queued (the instance left master).
-    pub fn cancel(&mut self) {
+    pub(crate) fn cancel(&mut self) {
         self.pending.clear();
     }
 }

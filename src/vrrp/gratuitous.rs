@@ -8,7 +8,7 @@ const ETH_P_ARP: u16 = 0x0806;
 
 /// A gratuitous ARP request: sender and target are both the address, so every neighbour
 /// updates its entry for it to `mac`.
-pub fn garp_frame(mac: [u8; 6], addr: Ipv4Addr) -> Vec<u8> {
+pub(crate) fn garp_frame(mac: [u8; 6], addr: Ipv4Addr) -> Vec<u8> {
     let mut f = Vec::with_capacity(42);
     f.extend_from_slice(&[0xff; 6]);
     f.extend_from_slice(&mac);
@@ -23,7 +23,7 @@ pub fn garp_frame(mac: [u8; 6], addr: Ipv4Addr) -> Vec<u8> {
 
 /// An unsolicited Neighbour Advertisement (ICMPv6 type 136) for `addr` with the override flag,
 /// so that neighbours replace their entry with `mac`. The kernel fills in the checksum.
-pub fn na_message(mac: [u8; 6], addr: std::net::Ipv6Addr) -> Vec<u8> {
+pub(crate) fn na_message(mac: [u8; 6], addr: std::net::Ipv6Addr) -> Vec<u8> {
     let mut m = Vec::with_capacity(32);
     m.extend_from_slice(&[136, 0, 0, 0]);
     m.extend_from_slice(&0x2000_0000u32.to_be_bytes()); // Override
@@ -35,13 +35,13 @@ pub fn na_message(mac: [u8; 6], addr: std::net::Ipv6Addr) -> Vec<u8> {
 
 /// Sends unsolicited NAs to all nodes (ff02::1) on one interface, with hop limit 255 as
 /// neighbour discovery requires.
-pub struct NaSender {
+pub(crate) struct NaSender {
     sock: socket2::Socket,
     ifindex: u32,
 }
 
 impl NaSender {
-    pub fn open(ifname: &str, ifindex: u32) -> io::Result<Self> {
+    pub(crate) fn open(ifname: &str, ifindex: u32) -> io::Result<Self> {
         use socket2::{Domain, Protocol, Socket, Type};
         let sock = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))?;
         // Else every ICMPv6 message of the segment is queued for it, and never read.
@@ -52,7 +52,7 @@ impl NaSender {
         Ok(NaSender { sock, ifindex })
     }
 
-    pub fn send(&self, message: &[u8]) -> io::Result<()> {
+    pub(crate) fn send(&self, message: &[u8]) -> io::Result<()> {
         let all_nodes = std::net::SocketAddrV6::new(
             std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
             0,
@@ -66,13 +66,13 @@ impl NaSender {
 }
 
 /// A packet socket on one interface for announcements.
-pub struct Announcer {
+pub(crate) struct Announcer {
     fd: std::os::fd::OwnedFd,
     ifindex: i32,
 }
 
 impl Announcer {
-    pub fn open(ifindex: u32) -> io::Result<Self> {
+    pub(crate) fn open(ifindex: u32) -> io::Result<Self> {
         use std::os::fd::FromRawFd;
         // Protocol 0: the socket is given no frame at all (with ETH_P_ARP it would get a copy
         // of every ARP frame of the namespace, and never read them). Each send names its
@@ -89,7 +89,7 @@ impl Announcer {
         })
     }
 
-    pub fn send(&self, frame: &[u8]) -> io::Result<()> {
+    pub(crate) fn send(&self, frame: &[u8]) -> io::Result<()> {
         use std::os::fd::AsRawFd;
         // SAFETY: sockaddr_ll is plain data; zeroed is a valid start.
         let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };

@@ -11,7 +11,7 @@ use super::instance::{Command, Transition};
 
 /// The commands for the group's running `members` after transition `t` of one of them, with
 /// each member's own fault (`t`'s included).
-pub fn commands(
+pub(crate) fn commands(
     members: &[&str],
     own_faults: &HashMap<String, bool>,
     t: &Transition,

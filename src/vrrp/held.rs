@@ -43,7 +43,7 @@ struct Held {
     sender: Option<usize>,
 }
 
-pub struct Holdings {
+pub(crate) struct Holdings {
     held: Vec<Held>,
     /// Announcements waiting for their turn when an interval spaces them.
     pacer: Pacer,
@@ -63,7 +63,7 @@ fn failure(want: Want) -> &'static str {
 impl Holdings {
     /// Resolves every address's interface and opens a sender for each interface and family:
     /// an interface that does not exist is an error at start, as keepalived's.
-    pub fn open(cfg: &VrrpInstance) -> io::Result<Holdings> {
+    pub(crate) fn open(cfg: &VrrpInstance) -> io::Result<Holdings> {
         let vips = cfg
             .virtual_ipaddress
             .iter()
@@ -79,7 +79,7 @@ impl Holdings {
     }
 
     /// What `[static]` holds while haldir runs (each address names its `dev`).
-    pub fn fixed(s: &crate::config::model::Static) -> io::Result<Holdings> {
+    pub(crate) fn fixed(s: &crate::config::model::Static) -> io::Result<Holdings> {
         Holdings::build(s.addresses.iter(), None, &s.routes, &s.rules)
     }
 
@@ -160,7 +160,7 @@ impl Holdings {
 
     /// Adds (or removes) every address, route and rule; a failure is logged and the others
     /// go on. Addresses come first and go last: a route may need its source address.
-    pub fn set(&self, rtnl: &mut Rtnl, want: Want, instance: &str) {
+    pub(crate) fn set(&self, rtnl: &mut Rtnl, want: Want, instance: &str) {
         match want {
             Want::Present => {
                 self.addresses(rtnl, want, instance);
@@ -201,7 +201,7 @@ impl Holdings {
 
     /// `count` announcements of every address on its interface: at once where no interval
     /// spaces them, else queued; returns when the next queued one is due (now).
-    pub fn announce(&mut self, count: u32, instance: &str) -> Option<Instant> {
+    pub(crate) fn announce(&mut self, count: u32, instance: &str) -> Option<Instant> {
         let (at_once, next) = self.pacer.burst(&self.families(), count, Instant::now());
         for (i, count) in at_once {
             self.send(i, count, instance);
@@ -210,14 +210,14 @@ impl Holdings {
     }
 
     /// Sends the next queued announcement; returns when the one after it is due.
-    pub fn announce_next(&mut self, instance: &str) -> Option<Instant> {
+    pub(crate) fn announce_next(&mut self, instance: &str) -> Option<Instant> {
         let (i, after) = self.pacer.next(&self.families(), Instant::now())?;
         self.send(i, 1, instance);
         after
     }
 
     /// Drops the queued announcements (the instance left master).
-    pub fn cancel(&mut self) {
+    pub(crate) fn cancel(&mut self) {
         self.pacer.cancel();
     }
 
@@ -248,7 +248,7 @@ impl Holdings {
     }
 
     /// Whether every address is on its interface (a master that died leaves them there).
-    pub fn all_present(&self) -> bool {
+    pub(crate) fn all_present(&self) -> bool {
         !self.held.is_empty()
             && self.held.iter().all(|h| {
                 iface::addresses(&h.interface, h.vip.addr().is_ipv6())

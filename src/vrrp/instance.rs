@@ -32,12 +32,12 @@ use crate::notify::Scope;
 /// adverts at their fastest come a few at a time; more is a flood.
 const RECV_BATCH: usize = 64;
 
-pub use super::command::Command;
+pub(crate) use super::command::Command;
 
 /// A state change, as reported to the daemon; `own_fault` is the instance's own tracking's
 /// verdict, apart from any fault of its sync group.
 #[derive(Debug, Clone)]
-pub struct Transition {
+pub(crate) struct Transition {
     pub name: String,
     pub from: State,
     pub to: State,
@@ -51,7 +51,7 @@ pub struct Transition {
 
 /// What an instance reports to the daemon.
 #[derive(Debug, Clone)]
-pub enum Report {
+pub(crate) enum Report {
     State(Transition),
     /// Its effective priority changed (tracking) while its state did not.
     Priority {
@@ -63,7 +63,7 @@ pub enum Report {
 
 /// What an instance shows of itself.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Status {
+pub(crate) struct Status {
     pub name: String,
     pub state: State,
     pub priority: u8,
@@ -74,7 +74,7 @@ pub struct Status {
     pub dropped: BTreeMap<&'static str, u64>,
 }
 
-pub struct Handle {
+pub(crate) struct Handle {
     pub commands: Commands,
     pub status: watch::Receiver<Status>,
     /// Told once the instance has finished, with its stop notification if one is running.
@@ -85,7 +85,7 @@ impl Handle {
     /// Waits for the instance to finish (after a shutdown) and for its stop scripts, until
     /// `scripts_until`; false if it had not finished by then and `grace` after. Scripts still
     /// running are left to run.
-    pub async fn finished(self, scripts_until: Instant, grace: Duration) -> bool {
+    pub(crate) async fn finished(self, scripts_until: Instant, grace: Duration) -> bool {
         let done = self.done;
         tokio::time::timeout_at(scripts_until + grace, async move {
             if let Ok(Some(scripts)) = done.await {
@@ -99,7 +99,7 @@ impl Handle {
 
 /// Starts an instance on VRRP's thread. Errors of setup (no such interface, no address) are
 /// returned; errors later are logged and the instance goes on.
-pub fn spawn(
+pub(crate) fn spawn(
     thread: &VrrpThread,
     cfg: VrrpInstance,
     script_user: Option<Identity>,

@@ -3,22 +3,22 @@
 //! ([`garp`]) and the sync groups' commands ([`group`]). The network side ([`instance`] on
 //! its own thread, [`thread`]) moves the addresses and talks to the peers.
 
-pub mod admit;
-pub mod command;
-pub mod fsm;
-pub mod garp;
-pub mod gratuitous;
-pub mod group;
-pub mod held;
-pub mod instance;
+pub(crate) mod admit;
+pub(crate) mod command;
+pub(crate) mod fsm;
+pub(crate) mod garp;
+pub(crate) mod gratuitous;
+pub(crate) mod group;
+pub(crate) mod held;
+pub(crate) mod instance;
 pub mod packet;
-pub mod sendonly;
-pub mod socket;
-pub mod thread;
-pub mod timer;
-pub mod tracking;
-pub mod vmac;
-pub mod vmac_record;
+pub(crate) mod sendonly;
+pub(crate) mod socket;
+pub(crate) mod thread;
+pub(crate) mod timer;
+pub(crate) mod tracking;
+pub(crate) mod vmac;
+pub(crate) mod vmac_record;
 
 /// A track script as a check target: a misc check of nothing in particular, so that the
 /// health runner (rise, fall, timeout, process-group kill) runs it.

@@ -16,7 +16,7 @@ use socket2::{SockFilter, Socket};
 
 /// A classic BPF program of one instruction, `ret #0`: every packet is cut to nothing, so
 /// none is queued (keepalived's `if_setsockopt_no_receive`).
-pub fn refuse_everything(sock: &Socket) -> io::Result<()> {
+pub(crate) fn refuse_everything(sock: &Socket) -> io::Result<()> {
     const BPF_RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
     sock.attach_filter(&[SockFilter::new(BPF_RET_K, 0, 0, 0)])?;
     drain(sock);
@@ -25,7 +25,7 @@ pub fn refuse_everything(sock: &Socket) -> io::Result<()> {
 
 /// ICMPv6 blocks every message type (`ICMP6_FILTER_SETBLOCKALL`): the kernel checks the type
 /// filter before it copies a packet for the socket, where a BPF program runs on the copy.
-pub fn block_icmpv6(sock: &Socket) -> io::Result<()> {
+pub(crate) fn block_icmpv6(sock: &Socket) -> io::Result<()> {
     // <linux/icmpv6.h>: ICMPV6_FILTER, a bitmap of 256 types where a set bit blocks.
     const ICMPV6_FILTER: libc::c_int = 1;
     let all = [u32::MAX; 8];

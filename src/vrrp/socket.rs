@@ -19,12 +19,12 @@ use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 
 use super::packet::PROTO_VRRP;
 
-pub const GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
-pub const GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+pub(crate) const GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+pub(crate) const GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 
 /// A received packet, owned: source, destination, TTL or hop limit, VRRP payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet {
+pub(crate) struct Packet {
     pub src: IpAddr,
     pub dst: IpAddr,
     pub ttl: u8,
@@ -33,7 +33,7 @@ pub struct Packet {
 
 /// A received IPv4 packet's addresses, TTL and VRRP payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Received<'a> {
+pub(crate) struct Received<'a> {
     pub src: IpAddr,
     pub dst: IpAddr,
     pub ttl: u8,
@@ -42,7 +42,7 @@ pub struct Received<'a> {
 
 /// Splits an IPv4 packet as a raw socket delivers it. `None` for anything that is not a
 /// whole IPv4 VRRP packet.
-pub fn parse_ipv4(pkt: &[u8]) -> Option<Received<'_>> {
+pub(crate) fn parse_ipv4(pkt: &[u8]) -> Option<Received<'_>> {
     if pkt.len() < 20 || pkt[0] >> 4 != 4 {
         return None;
     }
@@ -60,7 +60,7 @@ pub fn parse_ipv4(pkt: &[u8]) -> Option<Received<'_>> {
     })
 }
 
-pub struct VrrpSocket {
+pub(crate) struct VrrpSocket {
     rx: Socket,
     tx: Socket,
     /// IPv6: the interface, for link-local destinations.
@@ -71,12 +71,12 @@ pub struct VrrpSocket {
 }
 
 /// TOS of IPv4 adverts: precedence 6, internetwork control (keepalived's 0xc0).
-pub const TOS_NETWORK_CONTROL: u8 = 0xc0;
+pub(crate) const TOS_NETWORK_CONTROL: u8 = 0xc0;
 
 /// The IPv4 header of an advert: TTL 255, no options, no DF. The kernel writes the total
 /// length and the checksum of an IP_HDRINCL packet itself; both are filled in here all the
 /// same, so that the header is whole on its own.
-pub fn ipv4_header(src: Ipv4Addr, dst: Ipv4Addr, id: u16, payload_len: usize) -> [u8; 20] {
+pub(crate) fn ipv4_header(src: Ipv4Addr, dst: Ipv4Addr, id: u16, payload_len: usize) -> [u8; 20] {
     let total = u16::try_from(20 + payload_len).unwrap_or(u16::MAX);
     let mut h = [0u8; 20];
     h[0] = 0x45;
@@ -143,7 +143,7 @@ fn multicast_if_v4(sock: &Socket, ifindex: u32, source: Ipv4Addr) -> io::Result<
 
 impl VrrpSocket {
     /// `multicast` joins 224.0.0.18 on the interface; with unicast peers it stays out.
-    pub fn open_v4(
+    pub(crate) fn open_v4(
         ifname: &str,
         ifindex: u32,
         primary: Ipv4Addr,
@@ -176,7 +176,7 @@ impl VrrpSocket {
 
     /// IPv6: adverts from the interface's link-local address to ff02::12 (or the peers) with
     /// hop limit 255; the hop limit and destination of received ones come as ancillary data.
-    pub fn open_v6(
+    pub(crate) fn open_v6(
         ifname: &str,
         ifindex: u32,
         primary: Ipv6Addr,
@@ -216,7 +216,7 @@ impl VrrpSocket {
         })
     }
 
-    pub fn send(&self, payload: &[u8], dst: IpAddr) -> io::Result<()> {
+    pub(crate) fn send(&self, payload: &[u8], dst: IpAddr) -> io::Result<()> {
         match (dst, self.scope) {
             (IpAddr::V6(a), Some(scope)) => {
                 let to = SocketAddr::V6(SocketAddrV6::new(a, 0, 0, scope));
@@ -237,14 +237,14 @@ impl VrrpSocket {
 
     /// The receiving descriptor, for the VRRP thread's loop to watch (edge-triggered: every
     /// readiness is read to the end).
-    pub fn rx_fd(&self) -> RawFd {
+    pub(crate) fn rx_fd(&self) -> RawFd {
         self.rx.as_raw_fd()
     }
 
     /// Reads the packets queued into `out`, until none is left or `most` were read: true
     /// then, as more may wait. An error stops the reading; what was read before it stays in
     /// `out`.
-    pub fn recv_some(
+    pub(crate) fn recv_some(
         &self,
         buf: &mut [u8],
         out: &mut Vec<Packet>,

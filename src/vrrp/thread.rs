@@ -43,7 +43,7 @@ use super::command::Command;
 
 /// What the loop drives: one VRRP instance. Each method does its work and sets the instance's
 /// timer to its next deadline before it returns.
-pub trait Driven: Send {
+pub(crate) trait Driven: Send {
     /// Its timer's descriptor and its receiving socket's, both watched edge-triggered.
     fn descriptors(&self) -> [RawFd; 2];
     /// Once, when it joins the loop.
@@ -100,13 +100,13 @@ impl Control {
 
 /// The daemon's side of one instance's commands. Dropping it tells the instance that the
 /// daemon let go of it (it resigns and stops, as on a shutdown with no time for scripts).
-pub struct Commands {
+pub(crate) struct Commands {
     id: u32,
     control: Arc<Control>,
 }
 
 impl Commands {
-    pub fn send(&self, cmd: Command) {
+    pub(crate) fn send(&self, cmd: Command) {
         self.control.post(Message::Command(self.id, Some(cmd)));
     }
 }
@@ -117,7 +117,7 @@ impl Drop for Commands {
     }
 }
 
-pub struct VrrpThread {
+pub(crate) struct VrrpThread {
     control: Arc<Control>,
     next_id: AtomicU32,
     /// The last ping posted to the loop.
@@ -128,7 +128,7 @@ pub struct VrrpThread {
 
 impl VrrpThread {
     /// Starts the loop and the notify commands' runtime.
-    pub fn start() -> io::Result<VrrpThread> {
+    pub(crate) fn start() -> io::Result<VrrpThread> {
         let notify = NotifyThread::start()?;
         // SAFETY: eventfd has no memory arguments; a valid descriptor is owned below.
         let raw = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
@@ -163,7 +163,7 @@ impl VrrpThread {
     }
 
     /// Hands an instance to the loop; its commands go through what is returned.
-    pub fn add(&self, instance: Box<dyn Driven>) -> Commands {
+    pub(crate) fn add(&self, instance: Box<dyn Driven>) -> Commands {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.control.post(Message::Add(id, instance));
         Commands {
@@ -178,7 +178,7 @@ impl VrrpThread {
     /// too), while the daemon's own loop, which sends the pings, may be fine. Without it
     /// systemd would never restart such a director. A ping is one wakeup of the loop per
     /// watchdog turn (half of `WatchdogSec`).
-    pub fn answering(&self) -> bool {
+    pub(crate) fn answering(&self) -> bool {
         let asked = self.pinged.load(Ordering::Relaxed);
         if self.control.answered.load(Ordering::Acquire) < asked {
             return false;
@@ -186,11 +186,6 @@ impl VrrpThread {
         self.pinged.store(asked + 1, Ordering::Relaxed);
         self.control.post(Message::Ping(asked + 1));
         true
-    }
-
-    /// The notify commands' runtime (an instance opened outside the loop spawns nothing).
-    pub fn notify_handle(&self) -> Option<&Handle> {
-        self.notify.as_ref().map(|n| &n.handle)
     }
 }
 

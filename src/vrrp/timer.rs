@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use tokio::time::Instant;
 
-pub struct Timer {
+pub(crate) struct Timer {
     fd: OwnedFd,
     armed: Option<Instant>,
     /// One reading of both clocks, taken at creation: Instant is CLOCK_MONOTONIC, so a
@@ -20,7 +20,7 @@ pub struct Timer {
 }
 
 impl Timer {
-    pub fn new() -> io::Result<Timer> {
+    pub(crate) fn new() -> io::Result<Timer> {
         // SAFETY: timerfd_create has no memory arguments; a valid descriptor is owned below.
         let raw = unsafe {
             libc::timerfd_create(
@@ -42,7 +42,7 @@ impl Timer {
 
     /// Arms the timer for `at`, or disarms it (None). Setting the deadline it already has
     /// costs nothing.
-    pub fn set(&mut self, at: Option<Instant>) -> io::Result<()> {
+    pub(crate) fn set(&mut self, at: Option<Instant>) -> io::Result<()> {
         if at == self.armed {
             return Ok(());
         }
@@ -78,7 +78,7 @@ impl Timer {
     }
 
     /// The descriptor to watch (edge-triggered: each expiry is one readiness).
-    pub fn fd(&self) -> RawFd {
+    pub(crate) fn fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 
@@ -86,7 +86,7 @@ impl Timer {
     /// next `set`). The expiration count is not read: the next `set` resets it, and a readiness
     /// that outlived a re-arm is told apart by the clock (no system call), so an advert costs
     /// one system call fewer.
-    pub fn expired(&mut self, now: Instant) -> bool {
+    pub(crate) fn expired(&mut self, now: Instant) -> bool {
         match self.armed {
             Some(at) if now >= at => {
                 self.armed = None;

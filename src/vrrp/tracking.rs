@@ -5,21 +5,21 @@
 
 /// One tracked object and what is known of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tracked {
+pub(crate) struct Tracked {
     pub name: String,
     pub weight: Option<i16>,
     pub up: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tracking {
+pub(crate) struct Tracking {
     pub interfaces: Vec<Tracked>,
     pub scripts: Vec<Tracked>,
 }
 
 impl Tracking {
     /// Whether the instance must be in FAULT, and its effective priority.
-    pub fn evaluate(&self, base: u8) -> (bool, u8) {
+    pub(crate) fn evaluate(&self, base: u8) -> (bool, u8) {
         let all = self.interfaces.iter().chain(&self.scripts);
         let fault = all.clone().any(|t| t.weight.is_none() && !t.up);
         if base == 255 {
@@ -36,7 +36,7 @@ impl Tracking {
     }
 
     /// Records a change; true when something changed.
-    pub fn set(list: &mut [Tracked], name: &str, up: bool) -> bool {
+    pub(crate) fn set(list: &mut [Tracked], name: &str, up: bool) -> bool {
         let mut changed = false;
         for t in list.iter_mut().filter(|t| t.name == name) {
             changed |= t.up != up;

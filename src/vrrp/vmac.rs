@@ -26,13 +26,13 @@ use crate::iface;
 use crate::netlink::rtnl::Rtnl;
 
 /// The IPv4 VRRP virtual MAC of `vrid`.
-pub fn mac(vrid: u8) -> [u8; 6] {
+pub(crate) fn mac(vrid: u8) -> [u8; 6] {
     [0x00, 0x00, 0x5e, 0x00, 0x01, vrid]
 }
 
 /// A VMAC this instance holds, on its base interface.
 #[derive(Debug)]
-pub struct Vmac {
+pub(crate) struct Vmac {
     name: String,
     base: String,
 }
@@ -62,7 +62,7 @@ fn write_sysctl(interface: &str, key: &str, value: &str) -> io::Result<()> {
 impl Vmac {
     /// Makes (or, after a restart, takes back) the macvlan `name` on `base`. On an error,
     /// a macvlan made here is removed again and the base interface left as it was.
-    pub fn open(rtnl: &mut Rtnl, name: &str, base: &str, vrid: u8) -> io::Result<Vmac> {
+    pub(crate) fn open(rtnl: &mut Rtnl, name: &str, base: &str, vrid: u8) -> io::Result<Vmac> {
         let want = mac(vrid);
         let base_index = iface::index(base)?;
         let mut found = iface::index(name).ok();
@@ -128,7 +128,7 @@ impl Vmac {
 
     /// Puts the base interface's ARP settings back if no other VMAC stands on it, then
     /// removes the macvlan (last, so that its going means all is done).
-    pub fn close(self, rtnl: &mut Rtnl) {
+    pub(crate) fn close(self, rtnl: &mut Rtnl) {
         release_base(&self.base);
         note_vmac(&self.name, None);
         remove(rtnl, &self.name);
@@ -251,7 +251,7 @@ fn release_base(base: &str) {
 /// interface would otherwise answer ARP for once its settings are back), then the base
 /// interfaces' own settings, where haldir's still stand. Called once the instances of the
 /// start are up.
-pub fn take_back_left(rtnl: &mut Rtnl) {
+pub(crate) fn take_back_left(rtnl: &mut Rtnl) {
     let held_bases = bases();
     let open = OPEN.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let earlier = record::load(&setting_names());

@@ -19,7 +19,7 @@ use tracing::warn;
 
 /// The record's content.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     /// Base interface → setting → its own value.
     #[serde(default)]
     pub bases: BTreeMap<String, BTreeMap<String, String>>,
@@ -32,7 +32,7 @@ pub struct Record {
 static PATH: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 /// Keeps the record in `state_dir` from now on.
-pub fn keep_in(state_dir: &Path) {
+pub(crate) fn keep_in(state_dir: &Path) {
     *PATH.lock().unwrap_or_else(|p| p.into_inner()) = Some(state_dir.join("vmac-bases.json"));
 }
 
@@ -52,7 +52,7 @@ fn interface_name(name: &str) -> bool {
 
 /// The record from the file's bytes, keeping only what haldir could have written: interface
 /// names, the `settings` it sets, and whole numbers as their values.
-pub fn parse(bytes: &[u8], settings: &[&str]) -> Result<Record, serde_json::Error> {
+pub(crate) fn parse(bytes: &[u8], settings: &[&str]) -> Result<Record, serde_json::Error> {
     let mut r: Record = serde_json::from_slice(bytes)?;
     r.bases.retain(|base, values| {
         values.retain(|k, v| settings.contains(&k.as_str()) && v.parse::<i64>().is_ok());
@@ -64,7 +64,7 @@ pub fn parse(bytes: &[u8], settings: &[&str]) -> Result<Record, serde_json::Erro
 }
 
 /// The record, empty when there is none; a damaged one is reported and read as empty.
-pub fn load(settings: &[&str]) -> Record {
+pub(crate) fn load(settings: &[&str]) -> Record {
     let Some(path) = path() else {
         return Record::default();
     };
@@ -79,7 +79,7 @@ pub fn load(settings: &[&str]) -> Record {
 
 /// Changes the record and writes it back atomically (removed when empty). One change at a
 /// time: instances start on the daemon's thread and stop on VRRP's.
-pub fn change(settings: &[&str], f: impl FnOnce(&mut Record)) {
+pub(crate) fn change(settings: &[&str], f: impl FnOnce(&mut Record)) {
     static CHANGING: Mutex<()> = Mutex::new(());
     let _one = CHANGING.lock().unwrap_or_else(|p| p.into_inner());
     let Some(path) = path() else {

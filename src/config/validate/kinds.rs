@@ -113,7 +113,7 @@ fn regex_ok(re: &str, l: &Str, key: &str, d: &mut Diags) {
 /// time and a lone last digit is a byte of its own ("Ab12f 3" is AB 12 0F 03). With
 /// `wildcard`, an "x" matches any nibble. Each byte comes with the mask of the bits that must
 /// match.
-pub fn parse_hex(text: &str, wildcard: bool) -> Result<Vec<(u8, u8)>, String> {
+pub(super) fn parse_hex(text: &str, wildcard: bool) -> Result<Vec<(u8, u8)>, String> {
     let nibble = |c: char| -> Result<(u8, u8), String> {
         match c {
             'x' | 'X' if wildcard => Ok((0, 0)),

@@ -21,7 +21,7 @@ use super::types::Dur;
 
 /// Validates a merged document. Returns the model when no error was found. `host_name` is the
 /// default `router_id`, as in keepalived.
-pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<Config> {
+pub(crate) fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<Config> {
     let services = doc
         .virtual_server
         .as_deref()
@@ -34,13 +34,13 @@ pub fn validate(doc: &raw::Document, host_name: &str, d: &mut Diags) -> Option<C
 
 /// A virtual server to validate: as written, or as validated before (a reload that reads
 /// only the services that changed, [`super::reread`]).
-pub enum ServiceSlot<'a> {
+pub(crate) enum ServiceSlot<'a> {
     Written(&'a Sp<raw::VirtualServer>),
     Kept(&'a std::sync::Arc<super::model::VirtualServer>),
 }
 
 /// Validates a document whose virtual servers are `services`, in their order.
-pub fn validate_with(
+pub(crate) fn validate_with(
     doc: &raw::Document,
     host_name: &str,
     d: &mut Diags,

@@ -40,7 +40,7 @@ type Server = (IpAddr, u16);
 /// failure to open them (no CAP_NET_RAW, no descriptor left) is the reason of that probe, and
 /// the next one tries again; so does a reader that has ended.
 #[derive(Default)]
-pub struct Engine {
+pub(crate) struct Engine {
     families: Mutex<[Option<Running>; 2]>,
 }
 
