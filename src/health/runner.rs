@@ -142,23 +142,49 @@ impl Table {
     }
 }
 
+/// What runs one probe: [`Context`], which probes the real server; the scheduler's tests give
+/// it a scripted one on a paused clock.
+pub trait Prober: Send + Sync + 'static {
+    /// The probe of `target`, started at `started` (its timeout counts from then).
+    fn probe(
+        self: Arc<Self>,
+        target: Arc<Target>,
+        started: Instant,
+    ) -> impl Future<Output = Outcome> + Send + 'static;
+}
+
+impl Prober for Context {
+    async fn probe(self: Arc<Self>, target: Arc<Target>, started: Instant) -> Outcome {
+        probe::probe_from(&target, &self, started).await
+    }
+}
+
 /// The handle the daemon keeps: what runs, and the last probe of each.
-pub struct Checks {
+pub struct Checks<P = Context> {
     table: Arc<Mutex<Table>>,
     wake: Arc<Notify>,
     tx: mpsc::UnboundedSender<Event>,
-    ctx: Arc<Context>,
+    prober: Arc<P>,
     observer: Option<Observer>,
     scheduler: Option<JoinHandle<()>>,
 }
 
 impl Checks {
     pub fn new(ctx: Context, tx: mpsc::UnboundedSender<Event>) -> Self {
+        Checks::with_prober(ctx, tx)
+    }
+}
+
+impl<P> Checks<P> {
+    pub fn with_prober(prober: P, tx: mpsc::UnboundedSender<Event>) -> Self
+    where
+        P: Prober,
+    {
         Checks {
             table: Arc::default(),
             wake: Arc::new(Notify::new()),
             tx,
-            ctx: Arc::new(ctx),
+            prober: Arc::new(prober),
             observer: None,
             scheduler: None,
         }
@@ -186,7 +212,10 @@ impl Checks {
     /// Runs exactly these targets: new ones start, gone ones stop, unchanged ones go on with
     /// their state (a reload does not reset health). A new check's slot shares the caller's
     /// target.
-    pub fn sync(&mut self, targets: impl IntoIterator<Item = Arc<Target>>) {
+    pub fn sync(&mut self, targets: impl IntoIterator<Item = Arc<Target>>)
+    where
+        P: Prober,
+    {
         let wanted: std::collections::HashSet<Arc<Target>> = targets.into_iter().collect();
         {
             let mut t = self.lock();
@@ -218,7 +247,7 @@ impl Checks {
                 table: self.table.clone(),
                 wake: self.wake.clone(),
                 tx: self.tx.clone(),
-                ctx: self.ctx.clone(),
+                prober: self.prober.clone(),
                 observer: self.observer.clone(),
             })));
         }
@@ -239,7 +268,7 @@ impl Checks {
     }
 }
 
-impl Drop for Checks {
+impl<P> Drop for Checks<P> {
     fn drop(&mut self) {
         if let Some(s) = &self.scheduler {
             s.abort();
@@ -252,16 +281,16 @@ impl Drop for Checks {
     }
 }
 
-struct Scheduler {
+struct Scheduler<P> {
     table: Arc<Mutex<Table>>,
     wake: Arc<Notify>,
     tx: mpsc::UnboundedSender<Event>,
-    ctx: Arc<Context>,
+    prober: Arc<P>,
     observer: Option<Observer>,
 }
 
 /// The scheduler's loop: start the probes that are due, take the results that come back.
-async fn schedule(s: Scheduler) {
+async fn schedule<P: Prober>(s: Scheduler<P>) {
     let mut due: BinaryHeap<Reverse<(Instant, Key)>> = BinaryHeap::new();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     loop {
@@ -277,7 +306,7 @@ async fn schedule(s: Scheduler) {
                     let task = tokio::spawn(probe_once(
                         key,
                         slot.target.clone(),
-                        s.ctx.clone(),
+                        s.prober.clone(),
                         done_tx.clone(),
                     ));
                     slot.running = Some(task.abort_handle());
@@ -312,7 +341,7 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-impl Scheduler {
+impl<P> Scheduler<P> {
     /// Records a result, reports a change of state and schedules the next probe; false when
     /// nobody listens any more.
     fn take(&self, done: Done, due: &mut BinaryHeap<Reverse<(Instant, Key)>>) -> bool {
@@ -357,20 +386,20 @@ impl Scheduler {
 
 /// One probe in its own task; a file check's task instead reads its file at start and again
 /// whenever it changes (keepalived's FILE_CHECK has no retry), every reading a result.
-async fn probe_once(
+async fn probe_once<P: Prober>(
     key: Key,
     target: Arc<Target>,
-    ctx: Arc<Context>,
+    prober: Arc<P>,
     done: mpsc::UnboundedSender<Done>,
 ) {
     if let CheckKind::File(f) = &target.check.kind {
-        return watch_file(key, &f.file, &target, &ctx, &done).await;
+        return watch_file(key, &f.file, &target, &prober, &done).await;
     }
     // The clock is read where the probe starts, not where it was scheduled: on a saturated
     // runtime a task can wait in the queue, and that wait is no part of the probe's timeout.
     // Two readings a probe: its start (the timeout's deadline is counted from it) and its end.
     let started = Instant::now();
-    let outcome = probe::probe_from(&target, &ctx, started).await;
+    let outcome = prober.probe(target, started).await;
     let _ = done.send(Done {
         key,
         outcome,
@@ -379,11 +408,11 @@ async fn probe_once(
     });
 }
 
-async fn watch_file(
+async fn watch_file<P: Prober>(
     key: Key,
     file: &std::path::Path,
-    target: &Target,
-    ctx: &Arc<Context>,
+    target: &Arc<Target>,
+    prober: &Arc<P>,
     done: &mpsc::UnboundedSender<Done>,
 ) {
     let mut watch = match super::file::Watch::new(file) {
@@ -395,7 +424,7 @@ async fn watch_file(
     };
     loop {
         let started = Instant::now();
-        let outcome = probe::probe_from(target, ctx, started).await;
+        let outcome = prober.clone().probe(target.clone(), started).await;
         let result = Done {
             key,
             outcome,
@@ -409,5 +438,242 @@ async fn watch_file(
             Some(w) => w.changed().await,
             None => std::future::pending::<()>().await,
         }
+    }
+}
+
+/// The scheduler on tokio's paused clock: probes are scripted (how long each takes, what it
+/// answers), the clock advances only when every task waits, so each start is exact.
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::config::model::Check;
+    use crate::health::outcome::Reason;
+
+    type Script = Box<dyn Fn(usize) -> (Duration, Outcome) + Send + Sync>;
+
+    /// What the scripted probes saw: each start, by port, and the probes dropped unfinished.
+    #[derive(Default)]
+    struct Log {
+        started: Mutex<Vec<(u16, Instant)>>,
+        dropped: AtomicUsize,
+    }
+
+    /// Answers the `n`th probe of a port (counted from 0, whatever its check) as the script
+    /// says, after the script's time.
+    struct Scripted {
+        script: Script,
+        log: Arc<Log>,
+    }
+
+    struct Unfinished(Option<Arc<Log>>);
+
+    impl Drop for Unfinished {
+        fn drop(&mut self) {
+            if let Some(log) = &self.0 {
+                log.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    impl Prober for Scripted {
+        async fn probe(self: Arc<Self>, target: Arc<Target>, started: Instant) -> Outcome {
+            let n = {
+                let mut s = self.log.started.lock().unwrap();
+                s.push((target.port, started));
+                s.iter().filter(|(p, _)| *p == target.port).count() - 1
+            };
+            let (took, outcome) = (self.script)(n);
+            let mut unfinished = Unfinished(Some(self.log.clone()));
+            tokio::time::sleep(took).await;
+            unfinished.0 = None;
+            outcome
+        }
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn target(port: u16, interval: Duration, retry_delay: Duration, fall: u32) -> Arc<Target> {
+        let check = Check {
+            kind: CheckKind::Tcp { half_open: false },
+            interval,
+            timeout: Duration::from_secs(1),
+            fall,
+            rise: 1,
+            retry_delay,
+            port: None,
+            address: None,
+            source: None,
+            alpha: false,
+        };
+        Arc::new(Target::new(
+            Arc::new(check),
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port,
+        ))
+    }
+
+    fn every(interval: Duration) -> impl Fn(u16) -> Arc<Target> {
+        move |port| target(port, interval, ms(100), 1)
+    }
+
+    struct Run {
+        checks: Checks<Scripted>,
+        events: mpsc::UnboundedReceiver<Event>,
+        log: Arc<Log>,
+        t0: Instant,
+    }
+
+    fn run(script: impl Fn(usize) -> (Duration, Outcome) + Send + Sync + 'static) -> Run {
+        let (tx, events) = mpsc::unbounded_channel();
+        let log = Arc::new(Log::default());
+        let prober = Scripted {
+            script: Box::new(script),
+            log: log.clone(),
+        };
+        Run {
+            checks: Checks::with_prober(prober, tx),
+            events,
+            log,
+            t0: Instant::now(),
+        }
+    }
+
+    impl Run {
+        /// When each probe of `port` started, from the run's start.
+        fn starts(&self, port: u16) -> Vec<Duration> {
+            let s = self.log.started.lock().unwrap();
+            let t0 = self.t0;
+            s.iter()
+                .filter(|(p, _)| *p == port)
+                .map(|(_, at)| *at - t0)
+                .collect()
+        }
+
+        fn gaps(&self, port: u16) -> Vec<Duration> {
+            self.starts(port).windows(2).map(|w| w[1] - w[0]).collect()
+        }
+
+        fn events(&mut self) -> Vec<(u16, State)> {
+            let mut out = Vec::new();
+            while let Ok(e) = self.events.try_recv() {
+                out.push((e.target.port, e.state));
+            }
+            out
+        }
+    }
+
+    /// The timer wheel counts in milliseconds: a deadline is met within one.
+    fn assert_about(got: &[Duration], want: &[Duration]) {
+        assert_eq!(got.len(), want.len(), "{got:?} against {want:?}");
+        for (g, w) in got.iter().zip(want) {
+            assert!(*g >= *w && *g <= *w + ms(1), "{got:?} against {want:?}");
+        }
+    }
+
+    /// At least `n` gaps, each of `gap`: the first probe's jitter decides how many fit.
+    fn assert_every(gaps: &[Duration], gap: Duration, n: usize) {
+        assert!(gaps.len() >= n, "{gaps:?}: fewer than {n}");
+        assert_about(gaps, &vec![gap; gaps.len()]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn first_probes_spread_over_one_interval() {
+        let mut r = run(|_| (ms(5), Outcome::Up));
+        let interval = Duration::from_secs(10);
+        r.checks.sync((1..=100).map(every(interval)));
+        tokio::time::sleep(interval).await;
+        let firsts: Vec<Duration> = (1..=100).map(|p| r.starts(p)[0]).collect();
+        assert!(firsts.iter().all(|f| *f <= interval), "{firsts:?}");
+        let distinct: std::collections::HashSet<_> = firsts.iter().collect();
+        assert!(
+            distinct.len() >= 50,
+            "ten thousand checks would fire at once: {firsts:?}"
+        );
+        let (lo, hi) = (firsts.iter().min().unwrap(), firsts.iter().max().unwrap());
+        assert!(*hi - *lo >= interval / 2, "bunched: {lo:?}..{hi:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_interval_runs_from_the_start_of_the_probe() {
+        let mut r = run(|_| (ms(300), Outcome::Up));
+        r.checks.sync([every(Duration::from_secs(1))(1)]);
+        tokio::time::sleep(Duration::from_millis(5500)).await;
+        assert_every(&r.gaps(1), Duration::from_secs(1), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_longer_than_the_interval_is_followed_at_once() {
+        let mut r = run(|_| (ms(1500), Outcome::Up));
+        r.checks.sync([every(Duration::from_secs(1))(1)]);
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        assert_every(&r.gaps(1), ms(1500), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_are_confirmed_after_the_retry_delay_until_the_fall() {
+        let mut r = run(|n| match n {
+            0 => (ms(10), Outcome::Up),
+            _ => (ms(10), Outcome::Down(Reason::Refused)),
+        });
+        let (interval, retry) = (Duration::from_secs(5), Duration::from_secs(1));
+        r.checks.sync([target(1, interval, retry, 3)]);
+        tokio::time::sleep(Duration::from_secs(22)).await;
+        // up; first failure; two retries, the second of which is the third failure: down;
+        // then the interval again.
+        assert_about(&r.gaps(1), &[interval, retry, retry, interval, interval]);
+        assert_eq!(r.events(), [(1, State::Up(None)), (1, State::Down)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_replaced_by_a_reload_stops_and_its_successor_starts() {
+        // The old check's first probe hangs; every later probe of the port answers at once.
+        let mut r = run(|n| match n {
+            0 => (Duration::from_secs(60), Outcome::Up),
+            _ => (ms(10), Outcome::Up),
+        });
+        let old = every(Duration::from_secs(1))(1);
+        r.checks.sync([old.clone()]);
+        tokio::time::sleep(ms(1100)).await;
+        assert_eq!(r.starts(1).len(), 1, "the old check's probe is in flight");
+        let new = every(Duration::from_secs(2))(1);
+        r.checks.sync([new.clone()]);
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        assert_eq!(
+            r.log.dropped.load(Ordering::Relaxed),
+            1,
+            "the hung probe is killed"
+        );
+        assert_eq!(r.checks.len(), 1);
+        assert!(r.checks.last(&old).is_none(), "the old check is gone");
+        assert!(r.checks.last(&new).is_some());
+        assert_every(&r.gaps(1)[1..], Duration::from_secs(2), 2);
+        assert_eq!(
+            r.events(),
+            [(1, State::Up(None))],
+            "only the new check reports"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reload_keeping_a_check_keeps_its_state_and_its_cadence() {
+        let mut r = run(|_| (ms(10), Outcome::Up));
+        let second = Duration::from_secs(1);
+        r.checks.sync([every(second)(1)]);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(r.events(), [(1, State::Up(None))]);
+        // A reload: the same check, read again from the file, and a new one.
+        r.checks.sync([every(second)(1), every(second)(2)]);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(
+            r.events(),
+            [(2, State::Up(None))],
+            "no second verdict for port 1"
+        );
+        assert_every(&r.gaps(1), second, 4);
     }
 }
