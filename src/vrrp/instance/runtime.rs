@@ -1,243 +1,37 @@
-//! One VRRP instance at run time: the state machine fed by the socket, its timers and the
-//! daemon's commands; its decisions carried out (adverts sent, addresses moved and announced,
-//! notify commands run) and its status published.
+//! An instance's decisions: the state machine fed by packets, deadlines and the daemon's
+//! commands, and what it decides carried out through [`Effects`] — adverts, addresses,
+//! announcements, reports and notify commands — with its status published. Generic over the
+//! effects so that a replay can drive it whole (see `replay.rs`).
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use super::admit::{self, Verdict};
-use super::fsm::{Action, Event, Fsm, Params, State};
-use super::garp::Bursts;
-use super::held::Holdings;
-use super::packet::{self, Advert, DropReason, V3Checksum};
-use super::socket::{self, VrrpSocket};
-use super::thread::{Commands, Driven, VrrpThread};
-use super::timer::Timer;
-use super::tracking::{Tracked, Tracking};
-use super::vmac::Vmac;
+use super::effects::Effects;
+use super::{Command, Report, Status, Transition};
 use crate::config::model::VrrpInstance;
 use crate::email::VrrpState;
-use crate::identity::Identity;
-use crate::iface;
-use crate::netlink::rtnl::{Rtnl, Want};
+use crate::netlink::rtnl::Want;
 use crate::notify::Scope;
+use crate::vrrp::admit::{self, Verdict};
+use crate::vrrp::fsm::{Action, Event, Fsm, Params, State};
+use crate::vrrp::garp::Bursts;
+use crate::vrrp::packet::{self, Advert, DropReason, V3Checksum};
+use crate::vrrp::socket;
+use crate::vrrp::thread::Driven;
+use crate::vrrp::tracking::Tracking;
 
 /// The most packets read from the socket at one turn (see `Runtime::receive`): a segment's
 /// adverts at their fastest come a few at a time; more is a flood.
 const RECV_BATCH: usize = 64;
 
-pub(crate) use super::command::Command;
-
-/// A state change, as reported to the daemon; `own_fault` is the instance's own tracking's
-/// verdict, apart from any fault of its sync group.
-#[derive(Debug, Clone)]
-pub(crate) struct Transition {
-    pub name: String,
-    pub from: State,
-    pub to: State,
-    pub own_fault: bool,
-    /// Caused by the sync group rather than by this instance's own protocol: not passed on
-    /// to the group again, so members cannot drive each other round in circles.
-    pub by_group: bool,
-    /// The effective priority now.
-    pub priority: u8,
-}
-
-/// What an instance reports to the daemon.
-#[derive(Debug, Clone)]
-pub(crate) enum Report {
-    State(Transition),
-    /// Its effective priority changed (tracking) while its state did not.
-    Priority {
-        name: String,
-        state: State,
-        priority: u8,
-    },
-}
-
-/// What an instance shows of itself.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub(crate) struct Status {
-    pub name: String,
-    pub state: State,
-    pub priority: u8,
-    /// The current master's address as last seen (ourselves when master).
-    pub master: Option<IpAddr>,
-    pub adverts_sent: u64,
-    pub adverts_received: u64,
-    pub dropped: BTreeMap<&'static str, u64>,
-}
-
-pub(crate) struct Handle {
-    pub commands: Commands,
-    pub status: watch::Receiver<Status>,
-    /// Told once the instance has finished, with its stop notification if one is running.
-    done: oneshot::Receiver<Option<JoinHandle<()>>>,
-}
-
-impl Handle {
-    /// Waits for the instance to finish (after a shutdown) and for its stop scripts, until
-    /// `scripts_until`; false if it had not finished by then and `grace` after. Scripts still
-    /// running are left to run.
-    pub(crate) async fn finished(self, scripts_until: Instant, grace: Duration) -> bool {
-        let done = self.done;
-        tokio::time::timeout_at(scripts_until + grace, async move {
-            if let Ok(Some(scripts)) = done.await {
-                let _ = tokio::time::timeout_at(scripts_until, scripts).await;
-            }
-        })
-        .await
-        .is_ok()
-    }
-}
-
-/// Starts an instance on VRRP's thread. Errors of setup (no such interface, no address) are
-/// returned; errors later are logged and the instance goes on.
-pub(crate) fn spawn(
-    thread: &VrrpThread,
-    cfg: VrrpInstance,
-    script_user: Option<Identity>,
-    transitions: mpsc::UnboundedSender<Report>,
-    failed_scripts: &[String],
-) -> std::io::Result<Handle> {
-    let mut addresses = Rtnl::open()?;
-    // The notify table's own user, else script_user.
-    let notify_user = match &cfg.notify.user {
-        Some(spec) => crate::identity::resolve(spec)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("notify user \"{spec}\": {e}")))?,
-        None => script_user,
-    };
-    let v6 = cfg.family() == crate::config::types::Family::Ipv6;
-    let vips: Vec<IpAddr> = cfg.virtual_ipaddress.iter().map(|n| n.addr()).collect();
-    let primary = match cfg.unicast_source.or(cfg.mcast_source) {
-        Some(a) => a,
-        None => iface::primary(&cfg.interface, v6, &vips)?,
-    };
-    let timer = Timer::new()?;
-    // The VMAC after what can fail without it, and before the socket and the addresses: the
-    // addresses go on it, and the adverts may leave from it. What fails after it takes it
-    // away again.
-    let vmac = match &cfg.vmac {
-        Some(v) => Some(Vmac::open(
-            &mut addresses,
-            &v.name,
-            &cfg.interface,
-            cfg.virtual_router_id,
-        )?),
-        None => None,
-    };
-    let multicast = cfg.unicast_peers.is_empty();
-    let opened = iface::index(cfg.advert_interface()).and_then(|ifindex| {
-        let sock = match primary {
-            IpAddr::V4(p) => VrrpSocket::open_v4(cfg.advert_interface(), ifindex, p, multicast),
-            IpAddr::V6(p) => VrrpSocket::open_v6(cfg.advert_interface(), ifindex, p, multicast),
-        }?;
-        Ok((sock, Holdings::open(&cfg)?))
-    });
-    let (sock, held, vmac) = match (opened, vmac) {
-        (Ok((sock, held)), vmac) => (sock, held, vmac),
-        (Err(e), vmac) => {
-            if let Some(v) = vmac {
-                v.close(&mut addresses);
-            }
-            return Err(e);
-        }
-    };
-    let status = Status {
-        name: cfg.name.clone(),
-        state: State::Init,
-        priority: cfg.priority,
-        master: None,
-        adverts_sent: 0,
-        adverts_received: 0,
-        dropped: BTreeMap::new(),
-    };
-    // Interfaces start as the kernel has them; scripts as up until they fail `fall` times
-    // (as failed until they succeed `rise` times with init_fail).
-    let tracking = Tracking {
-        interfaces: cfg
-            .track_interface
-            .iter()
-            .map(|t| Tracked {
-                name: t.name.clone(),
-                weight: t.weight,
-                up: iface::is_up(&t.name),
-            })
-            .collect(),
-        scripts: cfg
-            .track_script
-            .iter()
-            .map(|t| Tracked {
-                name: t.name.clone(),
-                weight: t.weight,
-                up: !failed_scripts.contains(&t.name),
-            })
-            .collect(),
-    };
-    let (status_tx, status_rx) = watch::channel(status.clone());
-    let (done_tx, done_rx) = oneshot::channel();
-    let bursts = Bursts::new(cfg.garp.clone());
-    let rt = Runtime {
-        fsm: Fsm::new(Params {
-            version: cfg.version,
-            priority: cfg.priority,
-            advert_interval: cfg.advert_interval,
-            preempt: cfg.preempt,
-            preempt_delay: cfg.preempt_delay,
-            primary,
-        }),
-        checksum: match cfg.v3_ipv4_checksum {
-            Some(crate::config::types::V3Checksum::Rfc9568) => V3Checksum::MessageOnly,
-            _ => V3Checksum::PseudoHeader,
-        },
-        password: cfg
-            .authentication
-            .as_ref()
-            .map(|a| packet::password_bytes(&a.password)),
-        cfg,
-        primary,
-        vips,
-        encoded: None,
-        held,
-        sock,
-        addresses,
-        vmac,
-        status,
-        status_tx,
-        drops: 0,
-        published: None,
-        origin: Instant::now(),
-        bursts,
-        pace_at: None,
-        timer,
-        actions: Vec::new(),
-        transitions,
-        notify: crate::notify::Chain::new(notify_user),
-        tracking,
-        group_fault: false,
-        by_group: false,
-        buf: vec![0u8; 2048],
-        packets: Vec::new(),
-        recv_paused: None,
-        done: Some(done_tx),
-    };
-    Ok(Handle {
-        commands: thread.add(Box::new(rt)),
-        status: status_rx,
-        done: done_rx,
-    })
-}
-
 /// Each destination of an advert with its message.
 type Encoded = Vec<(IpAddr, Vec<u8>)>;
 
-struct Runtime {
+pub(super) struct Runtime<E> {
     cfg: VrrpInstance,
     fsm: Fsm,
     checksum: V3Checksum,
@@ -247,11 +41,7 @@ struct Runtime {
     vips: Vec<IpAddr>,
     /// The last adverts encoded: their priority, and each destination's message.
     encoded: Option<(u8, Encoded)>,
-    held: Holdings,
-    sock: VrrpSocket,
-    addresses: Rtnl,
-    /// The VMAC this instance made or took back, removed when it stops.
-    vmac: Option<Vmac>,
+    pub(super) io: E,
     status: Status,
     status_tx: watch::Sender<Status>,
     /// Adverts dropped, every reason together: what tells the shown drop counts stale.
@@ -264,15 +54,8 @@ struct Runtime {
     bursts: Bursts,
     /// The next announcement of a burst that an interval spaces out.
     pace_at: Option<Instant>,
-    /// Wakes the instance at the earliest of its deadlines.
-    timer: Timer,
     /// The state machine's actions for one event, the buffer kept between events.
     actions: Vec<Action>,
-    /// Where state changes are reported to the daemon.
-    transitions: mpsc::UnboundedSender<Report>,
-    /// The notify commands still running: each new batch waits for the one before, so
-    /// scripts see the states in the order they happened.
-    notify: crate::notify::Chain,
     tracking: Tracking,
     group_fault: bool,
     /// Set while carrying out a sync-group command.
@@ -282,11 +65,67 @@ struct Runtime {
     packets: Vec<socket::Packet>,
     /// After a receive error, or a full batch, the socket is read again at this time.
     recv_paused: Option<Instant>,
-    /// Told when the instance finishes.
-    done: Option<oneshot::Sender<Option<JoinHandle<()>>>>,
 }
 
-impl Runtime {
+impl<E: Effects> Runtime<E> {
+    /// An instance of `cfg` advertising from `primary`, its tracked objects starting as
+    /// `tracking` has them; the receiver shows its status.
+    pub(super) fn new(
+        cfg: VrrpInstance,
+        primary: IpAddr,
+        tracking: Tracking,
+        io: E,
+    ) -> (Self, watch::Receiver<Status>) {
+        let status = Status {
+            name: cfg.name.clone(),
+            state: State::Init,
+            priority: cfg.priority,
+            master: None,
+            adverts_sent: 0,
+            adverts_received: 0,
+            dropped: Default::default(),
+        };
+        let (status_tx, status_rx) = watch::channel(status.clone());
+        let rt = Runtime {
+            fsm: Fsm::new(Params {
+                version: cfg.version,
+                priority: cfg.priority,
+                advert_interval: cfg.advert_interval,
+                preempt: cfg.preempt,
+                preempt_delay: cfg.preempt_delay,
+                primary,
+            }),
+            checksum: match cfg.v3_ipv4_checksum {
+                Some(crate::config::types::V3Checksum::Rfc9568) => V3Checksum::MessageOnly,
+                _ => V3Checksum::PseudoHeader,
+            },
+            password: cfg
+                .authentication
+                .as_ref()
+                .map(|a| packet::password_bytes(&a.password)),
+            vips: cfg.virtual_ipaddress.iter().map(|n| n.addr()).collect(),
+            bursts: Bursts::new(cfg.garp.clone()),
+            cfg,
+            primary,
+            encoded: None,
+            io,
+            status,
+            status_tx,
+            drops: 0,
+            published: None,
+            origin: Instant::now(),
+            pace_at: None,
+            actions: Vec::new(),
+            tracking,
+            group_fault: false,
+            by_group: false,
+            buf: vec![0u8; 2048],
+            packets: Vec::new(),
+            recv_paused: None,
+        };
+        (rt, status_rx)
+    }
+
     fn now(&self) -> Duration {
         self.origin.elapsed()
     }
@@ -339,7 +178,7 @@ impl Runtime {
         };
         let mut sent = 0;
         for (dst, bytes) in messages {
-            match self.sock.send(bytes, *dst) {
+            match self.io.send(bytes, *dst) {
                 Ok(()) => sent += 1,
                 Err(e) => warn!(instance = %self.cfg.name, %dst, error = %e, "advert not sent"),
             }
@@ -383,13 +222,13 @@ impl Runtime {
     }
 
     fn garp_burst(&mut self, count: u32) {
-        if let Some(at) = self.held.announce(count, &self.cfg.name) {
+        if let Some(at) = self.io.announce(count) {
             self.pace_at = Some(at);
         }
     }
 
     fn set_addresses(&mut self, want: Want) {
-        self.held.set(&mut self.addresses, want, &self.cfg.name);
+        self.io.set_addresses(want);
     }
 
     fn notify(&mut self, state: State) {
@@ -407,7 +246,7 @@ impl Runtime {
             self.fsm.priority(),
         );
         // In order, one after the other, without holding up the protocol.
-        self.notify.run(&self.cfg.name, commands);
+        self.io.notify(commands);
     }
 
     /// Runs the state machine on `event` and carries out its actions, collected in the
@@ -439,14 +278,14 @@ impl Runtime {
                         // From Init too: a backup must not keep addresses a crash left.
                         self.set_addresses(Want::Absent);
                         self.bursts.on_leave();
-                        self.held.cancel();
+                        self.io.stop_announcing();
                         self.pace_at = None;
                         if to != State::Backup {
                             self.status.master = None;
                         }
                     }
                     self.notify(to);
-                    let _ = self.transitions.send(Report::State(Transition {
+                    self.io.report(Report::State(Transition {
                         name: self.cfg.name.clone(),
                         from,
                         to,
@@ -497,7 +336,7 @@ impl Runtime {
         if priority != self.fsm.priority() {
             info!(instance = %self.cfg.name, priority, "priority changed by tracking");
             acts.extend(self.fsm.handle(now, Event::Priority(priority)));
-            let _ = self.transitions.send(Report::Priority {
+            self.io.report(Report::Priority {
                 name: self.cfg.name.clone(),
                 state: self.fsm.state(),
                 priority,
@@ -514,7 +353,7 @@ impl Runtime {
     /// next GARP burst, the end of a pause in receiving (each only when its time has come).
     fn due(&mut self, now: Instant) {
         if self.pace_at.is_some_and(|at| at <= now) {
-            self.pace_at = self.held.announce_next(&self.cfg.name);
+            self.pace_at = self.io.announce_next();
         }
         if self.deadline().is_some_and(|at| at <= now) {
             self.step(now.saturating_duration_since(self.origin), Event::Tick);
@@ -544,9 +383,7 @@ impl Runtime {
         .into_iter()
         .flatten()
         .min();
-        if let Err(e) = self.timer.set(next) {
-            warn!(instance = %self.cfg.name, error = %e, "cannot arm the timer");
-        }
+        self.io.arm(next);
     }
 
     /// Reads the packets queued, a batch at most, and feeds the adverts among them to the
@@ -561,7 +398,7 @@ impl Runtime {
             std::mem::take(&mut self.buf),
             std::mem::take(&mut self.packets),
         );
-        let read = self.sock.recv_some(&mut buf, &mut packets, RECV_BATCH);
+        let read = self.io.receive(&mut buf, &mut packets, RECV_BATCH);
         for pkt in packets.drain(..) {
             if let Some(ev) = self.accept(&pkt) {
                 let now = self.now();
@@ -586,12 +423,7 @@ impl Runtime {
         let now = self.now();
         let acts = self.fsm.handle(now, Event::Shutdown);
         self.act(acts);
-        if let Some(v) = self.vmac.take() {
-            v.close(&mut self.addresses);
-        }
-        if let Some(done) = self.done.take() {
-            let _ = done.send(self.notify.take());
-        }
+        self.io.finish();
     }
 
     fn group_event(&mut self, event: Event) {
@@ -603,9 +435,9 @@ impl Runtime {
     }
 }
 
-impl Driven for Runtime {
+impl<E: Effects> Driven for Runtime<E> {
     fn descriptors(&self) -> [std::os::fd::RawFd; 2] {
-        [self.timer.fd(), self.sock.rx_fd()]
+        self.io.descriptors()
     }
 
     fn start(&mut self) {
@@ -614,7 +446,7 @@ impl Driven for Runtime {
         // Every VIP still on the interface: this router was master when its daemon died
         // (a clean stop removes them). Resume at once rather than fall silent for a
         // master-down interval, which would hand the VIPs to the backup and back.
-        let resume = self.held.all_present();
+        let resume = self.io.all_present();
         if resume {
             info!(instance = %self.cfg.name, "virtual addresses found on the interface: resuming as master");
         }
@@ -635,7 +467,7 @@ impl Driven for Runtime {
     fn timer(&mut self) {
         // One reading of the clock a wakeup; a readiness a re-arm overtook is not yet due.
         let now = Instant::now();
-        if self.timer.expired(now) {
+        if self.io.expired(now) {
             self.due(now);
         }
         self.arm();
