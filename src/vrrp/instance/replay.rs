@@ -253,6 +253,18 @@ fn becoming_master() -> [Effect; 5] {
     ]
 }
 
+/// Leaving master for `to`: a priority 0 advert first, so the backup takes over after its skew
+/// time, then the addresses go.
+fn resigning(script: &str, to: State) -> [Effect; 5] {
+    [
+        Effect::Advert(0),
+        Effect::Addresses(Want::Absent),
+        Effect::StopAnnouncing,
+        notified(script),
+        reported(to, 100),
+    ]
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_fresh_start_is_backup_until_the_down_interval_passes_then_master() {
     let mut r = replay("");
@@ -327,16 +339,9 @@ async fn a_sync_group_fault_takes_the_master_down_and_its_end_brings_it_back() {
     let mut r = Replay::master("").await;
     r.rt.command(Some(Command::GroupFault(true)));
     assert_eq!(r.state(), State::Fault);
-    // It resigns first, so the backup takes over after its skew time.
     assert_eq!(
         r.effects(),
-        [
-            Effect::Advert(0),
-            Effect::Addresses(Want::Absent),
-            Effect::StopAnnouncing,
-            notified("/bin/to-fault"),
-            reported(State::Fault, 100),
-        ],
+        resigning("/bin/to-fault", State::Fault),
         "own_fault false: the group's fault, not the instance's own"
     );
     r.pass(10 * SECOND).await;
@@ -420,15 +425,7 @@ async fn a_reload_that_keeps_the_instance_changes_nothing_it_does() {
 async fn a_shutdown_resigns_removes_the_addresses_and_finishes() {
     let mut r = Replay::master("").await;
     assert!(!r.rt.command(Some(Command::Shutdown)));
-    assert_eq!(
-        r.effects(),
-        [
-            Effect::Advert(0),
-            Effect::Addresses(Want::Absent),
-            Effect::StopAnnouncing,
-            notified("/bin/to-stop"),
-            reported(State::Init, 100),
-            Effect::Finished,
-        ]
-    );
+    let mut want = resigning("/bin/to-stop", State::Init).to_vec();
+    want.push(Effect::Finished);
+    assert_eq!(r.effects(), want);
 }
