@@ -20,6 +20,7 @@ mod status;
 mod systemd;
 mod table;
 mod vrrp;
+mod wake;
 mod watch;
 
 use std::collections::HashSet;
@@ -40,6 +41,7 @@ use crate::health::{self, Consumers};
 use crate::host::Host;
 use metrics::Metrics;
 use vrrp::VrrpSet;
+use wake::{Due, Inputs, Wake};
 
 pub(crate) fn run(path: &Path) -> ExitCode {
     crate::logging::panics_past_the_queue();
@@ -86,8 +88,6 @@ pub(crate) enum Query {
 }
 
 struct Daemon {
-    /// What the loop listens to, from start until run takes it.
-    inputs: Option<Inputs>,
     path: PathBuf,
     /// Shared with a reload's reading off the loop, which takes its unchanged services over.
     config: std::sync::Arc<Config>,
@@ -260,7 +260,7 @@ fn runs_scripts(config: &Config) -> bool {
 
 async fn main_loop(path: PathBuf) -> ExitCode {
     match Daemon::start(path).await {
-        Ok(d) => d.run().await,
+        Ok((d, inputs)) => d.run(inputs).await,
         Err(e) => {
             error!("{e}");
             ExitCode::FAILURE
@@ -286,32 +286,17 @@ pub(crate) enum StartError {
     Control(#[from] control::BindError),
     #[error("cannot start the VRRP thread: {0}")]
     VrrpThread(std::io::Error),
-    #[error("{0}")]
-    Vrrp(String),
+    #[error(transparent)]
+    Vrrp(#[from] vrrp::VrrpStartError),
     #[error(transparent)]
     RealServer(#[from] crate::host::RoleError),
-}
-
-/// What the daemon's loop listens to: signals, the control socket, and its parts' reports.
-struct Inputs {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-    control: tokio::task::JoinHandle<()>,
-    queries: mpsc::UnboundedReceiver<Query>,
-    events: mpsc::UnboundedReceiver<health::runner::Event>,
-    vrrp_events: mpsc::UnboundedReceiver<crate::vrrp::instance::Report>,
-    link_events: mpsc::UnboundedReceiver<(String, bool)>,
-    script_events: mpsc::UnboundedReceiver<health::runner::Event>,
-    file_events: mpsc::UnboundedReceiver<()>,
-    files: Vec<PathBuf>,
 }
 
 impl Daemon {
     /// Takes the configuration (validated, trusted), opens what the daemon needs and starts
     /// its VRRP instances first, so that no advert waits for the first reconcile; the IPVS
     /// table, checks and the rest come in [`Daemon::run`].
-    async fn start(path: PathBuf) -> Result<Daemon, StartError> {
+    async fn start(path: PathBuf) -> Result<(Daemon, Inputs), StartError> {
         let (loaded, basis) = crate::security::load_checked_since(&path, None)?;
         if !loaded.warnings.is_empty() {
             warn!("{}", loaded.render_warnings());
@@ -375,7 +360,21 @@ impl Daemon {
         let metrics = Metrics::default();
         let mailer = alerts::mailer(&config, &metrics);
         let fifos = alerts::fifos(&config, script_user);
-        Ok(Daemon {
+        let inputs = Inputs {
+            term,
+            int,
+            hup,
+            control,
+            queries,
+            events,
+            vrrp_events,
+            link_events,
+            script_events,
+            file_events,
+            files,
+            timers: None,
+        };
+        let daemon = Daemon {
             path,
             started: Instant::now(),
             host,
@@ -397,192 +396,133 @@ impl Daemon {
             announcements: Default::default(),
             config: std::sync::Arc::new(config),
             basis,
-            inputs: Some(Inputs {
-                term,
-                int,
-                hup,
-                control,
-                queries,
-                events,
-                vrrp_events,
-                link_events,
-                script_events,
-                file_events,
-                files,
-            }),
-        })
+        };
+        Ok((daemon, inputs))
     }
 
     /// The daemon's life after start: the first reconcile, checks, mark rules, metrics and
     /// file watch, then the loop until a stop signal, then the clean stop.
-    async fn run(mut self) -> ExitCode {
-        let Some(inputs) = self.inputs.take() else {
-            return ExitCode::FAILURE;
-        };
-        let Inputs {
-            mut term,
-            mut int,
-            mut hup,
-            control,
-            mut queries,
-            mut events,
-            mut vrrp_events,
-            mut link_events,
-            mut script_events,
-            mut file_events,
-            files,
-        } = inputs;
-        let d = &mut self;
-        info!(router_id = %d.config.global.router_id, "haldir started");
-        d.hold_static();
-        d.start_checks(None);
-        d.health.drained = drain::load(&d.config.global.drain_dir, &d.config.global.state_dir);
-        drain::prune(&mut d.health.drained, &d.config);
-        d.announcements.drained = drain::director_drained(&d.config.global.drain_dir);
-        d.reconcile("start");
-        d.announce();
-        d.netfilter();
-        d.serve_metrics().await;
-        d.watch_files(files);
-        release_memory();
-        release_code(&d.config);
-        systemd::ready(&d.summary());
+    async fn run(mut self, mut inputs: Inputs) -> ExitCode {
+        self.begin(std::mem::take(&mut inputs.files)).await;
         // Once every check has probed, the heap is trimmed again: the first round's
-        // allocations land all over the pages freed after the first reconcile (measured: 10,000
-        // checked servers, 2.2 MiB resident more for 0.6 MiB more in use).
-        let mut first_round = d.first_round_end();
-        let mut tick = tokio::time::interval(d.config.global.reconcile_interval);
-        tick.tick().await;
-        // Peers' MACs are looked up again every 2 s, when mark rules name peers: a new or
-        // changed one rewrites the rules. Without, the loop sleeps until something happens.
-        let mut peers_tick = tokio::time::interval(std::time::Duration::from_secs(2));
-        let mut watchdog = systemd::watchdog_interval().map(tokio::time::interval);
-        // A change on disk reloads once the writes have settled.
-        let mut settle: Option<tokio::time::Instant> = None;
+        // allocations land all over the pages freed after the first reconcile.
+        let watchdog = systemd::watchdog_interval();
+        let first_round = self.first_round_end();
+        inputs
+            .arm(self.config.global.reconcile_interval, watchdog, first_round)
+            .await;
         loop {
-            let peers_due = has_peers(&d.config);
-            let repair_due = d.host.has_ipvs();
-            let peers = async {
-                if peers_due {
-                    peers_tick.tick().await;
-                } else {
-                    std::future::pending::<()>().await;
-                }
-            };
-            let repair = async {
-                if repair_due {
-                    tick.tick().await;
-                } else {
-                    std::future::pending::<()>().await;
-                }
-            };
-            let settled = async {
-                match settle {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let announce_due = d.announcements.next;
-            let reannounce = async {
-                match announce_due {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let first_round_over = async {
-                match first_round {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
-            let ping = async {
-                match watchdog.as_mut() {
-                    Some(w) => {
-                        w.tick().await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = peers => d.netfilter(),
-                Some(t) = vrrp_events.recv() => d.on_vrrp(t),
-                Some((name, up)) = link_events.recv() => d.vrrp.track(&d.config, false, &name, up),
-                Some(ev) = script_events.recv() => d.vrrp.on_script(&d.config, &ev),
-                Some(ev) = events.recv() => {
-                    // Everything already queued is taken in one update.
-                    let mut affected = HashSet::new();
-                    d.on_event(ev, &mut affected);
-                    while let Ok(ev) = events.try_recv() {
-                        d.on_event(ev, &mut affected);
-                    }
-                    if !affected.is_empty() {
-                        d.update(&affected);
-                    }
-                    d.announce();
-                }
-                _ = reannounce => d.announce(),
-                Some(q) = queries.recv() => {
-                    // An operator's reload reads the file as it is now: the watch's pending one
-                    // would only read it again.
-                    if matches!(q, Query::Control(Request::Reload, _)) {
-                        settle = None;
-                    }
-                    d.answer(q).await;
-                    d.announce();
-                }
-                Some(()) = file_events.recv() => {
-                    settle = Some(tokio::time::Instant::now() + watch::SETTLE);
-                }
-                _ = settled => {
-                    settle = None;
-                    d.reload("file changed").await;
-                    d.announce();
-                }
-                _ = repair => {
-                    crate::logging::report_dropped();
-                    d.reconcile("interval");
-                    // The table read and the probes since the last trim leave freed pages
-                    // resident (measured: 10,000 checked servers, 11.1 MiB of heap before
-                    // the first trim here, 8.4 after); a trim costs a walk of the free lists.
-                    release_memory();
-                    // So does the code of a reconcile (the table's dump and diff), which runs
-                    // once an interval: it is faulted back from the page cache at the next.
-                    release_code(&d.config);
-                }
-                _ = hup.recv() => {
-                    d.reload("SIGHUP").await;
-                    d.announce();
-                }
-                _ = first_round_over => {
-                    first_round = None;
-                    release_memory();
-                    // The code that ran only for the first round (the health changes of every
-                    // server, the table they wrote) is let go as start-up's was.
-                    release_code(&d.config);
-                }
-                _ = ping => {
-                    // Fed only while VRRP's thread answers too: a director whose adverts
-                    // stopped must be restarted even if this loop runs on.
-                    if d.vrrp.answering() {
-                        systemd::watchdog();
-                    } else {
-                        tracing::error!(
-                            "VRRP's thread has not answered since the last watchdog turn: \
-                             the watchdog is no longer fed, for systemd to restart haldir"
-                        );
-                    }
-                    crate::logging::report_dropped();
-                }
-                _ = term.recv() => break,
-                _ = int.recv() => break,
-            }
-            if tick.period() != d.config.global.reconcile_interval {
-                tick = tokio::time::interval(d.config.global.reconcile_interval);
-                tick.tick().await;
+            let wake = inputs.next(self.due()).await;
+            if !self.on(wake).await {
+                break;
             }
         }
-        control.abort();
-        d.stop().await;
+        inputs.control.abort();
+        self.stop().await;
         ExitCode::SUCCESS
+    }
+
+    /// Brings the host to the configuration and tells systemd it is ready.
+    async fn begin(&mut self, files: Vec<PathBuf>) {
+        info!(router_id = %self.config.global.router_id, "haldir started");
+        self.hold_static();
+        self.start_checks(None);
+        let g = &self.config.global;
+        self.health.drained = drain::load(&g.drain_dir, &g.state_dir);
+        drain::prune(&mut self.health.drained, &self.config);
+        self.announcements.drained = drain::director_drained(&self.config.global.drain_dir);
+        self.reconcile("start");
+        self.announce();
+        self.netfilter();
+        self.serve_metrics().await;
+        self.watch_files(files);
+        release_memory();
+        release_code(&self.config);
+        systemd::ready(&self.summary());
+    }
+
+    /// What the loop waits for next, as the configuration and the host now stand.
+    fn due(&self) -> Due {
+        Due {
+            peers: has_peers(&self.config),
+            repair: self.host.has_ipvs(),
+            reconcile_interval: self.config.global.reconcile_interval,
+            announce_at: self.announcements.next,
+        }
+    }
+
+    /// Takes one wake of the loop; false when it is told to stop.
+    async fn on(&mut self, wake: Wake) -> bool {
+        match wake {
+            Wake::PeersDue => self.netfilter(),
+            Wake::Vrrp(r) => self.on_vrrp(r),
+            Wake::Link { name, up } => {
+                let kind = crate::vrrp::command::TrackedKind::Interface;
+                self.vrrp.track(&self.config, kind, &name, up);
+            }
+            Wake::Script(ev) => self.vrrp.on_script(&self.config, &ev),
+            Wake::Health(evs) => self.on_health(evs),
+            Wake::Reannounce => self.announce(),
+            Wake::Query(q) => {
+                self.answer(q).await;
+                self.announce();
+            }
+            Wake::Settled => self.reload_and_announce("file changed").await,
+            Wake::Hangup => self.reload_and_announce("SIGHUP").await,
+            Wake::RepairDue => self.on_repair_due(),
+            Wake::FirstRoundOver => self.on_first_round_over(),
+            Wake::Watchdog => self.on_watchdog(),
+            Wake::Stop => return false,
+        }
+        true
+    }
+
+    /// Check results, taken in one update.
+    fn on_health(&mut self, events: Vec<health::runner::Event>) {
+        let mut affected = HashSet::new();
+        for ev in events {
+            self.on_event(ev, &mut affected);
+        }
+        if !affected.is_empty() {
+            self.update(&affected);
+        }
+        self.announce();
+    }
+
+    async fn reload_and_announce(&mut self, why: &str) {
+        self.reload(why).await;
+        self.announce();
+    }
+
+    fn on_repair_due(&mut self) {
+        crate::logging::report_dropped();
+        self.reconcile("interval");
+        // The table read and the probes since the last trim leave freed pages resident; a
+        // trim costs a walk of the free lists.
+        release_memory();
+        // So does the code of a reconcile (the table's dump and diff), which runs once an
+        // interval: it is faulted back from the page cache at the next.
+        release_code(&self.config);
+    }
+
+    fn on_first_round_over(&mut self) {
+        release_memory();
+        // The code that ran only for the first round (the health changes of every server,
+        // the table they wrote) is let go as start-up's was.
+        release_code(&self.config);
+    }
+
+    /// Fed only while VRRP's thread answers too: a director whose adverts stopped must be
+    /// restarted even if this loop runs on.
+    fn on_watchdog(&mut self) {
+        if self.vrrp.answering() {
+            systemd::watchdog();
+        } else {
+            tracing::error!(
+                "VRRP's thread has not answered since the last watchdog turn: the watchdog is \
+                 no longer fed, for systemd to restart haldir"
+            );
+        }
+        crate::logging::report_dropped();
     }
 }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tracing::{error, warn};
+use tracing::warn;
 
 /// What an instance may take beyond the budget to remove its addresses after its scripts.
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -19,6 +19,7 @@ use crate::health::Target;
 use crate::health::runner::{Checks, Event};
 use crate::health::verdict::Health;
 use crate::identity::Identity;
+use crate::vrrp::command::TrackedKind;
 use crate::vrrp::fsm::State;
 use crate::vrrp::instance::{self, Command, Report, Transition};
 use crate::vrrp::thread::VrrpThread;
@@ -160,23 +161,22 @@ impl VrrpSet {
         if !up {
             warn!(script = %name, reason = %ev.outcome, "track script failed");
         }
-        self.track(config, true, name, up);
+        self.track(config, TrackedKind::Script, name, up);
     }
 
     /// Hands a tracked object's change to the instances that track it.
-    pub(super) fn track(&self, config: &Config, script: bool, name: &str, up: bool) {
+    pub(super) fn track(&self, config: &Config, kind: TrackedKind, name: &str, up: bool) {
         for (inst, h) in &self.handles {
             let Some(cfg) = config.vrrp_instances.iter().find(|i| &i.name == inst) else {
                 continue;
             };
-            let tracks = if script {
-                cfg.track_script.iter().any(|t| t.name == name)
-            } else {
-                cfg.track_interface.iter().any(|t| t.name == name)
+            let tracks = match kind {
+                TrackedKind::Script => cfg.track_script.iter().any(|t| t.name == name),
+                TrackedKind::Interface => cfg.track_interface.iter().any(|t| t.name == name),
             };
             if tracks {
                 h.commands.send(Command::Track {
-                    script,
+                    kind,
                     name: name.to_string(),
                     up,
                 });
@@ -219,19 +219,28 @@ impl VrrpSet {
     }
 }
 
+/// Why the VRRP instances could not start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum VrrpStartError {
+    #[error("cannot start VRRP instance {instance} on {interface}: {source}")]
+    Instance {
+        instance: String,
+        interface: String,
+        source: std::io::Error,
+    },
+    #[error("cannot watch interface state: {0}")]
+    Links(std::io::Error),
+}
+
 /// Starts every instance of a configuration; the first that cannot start is an error.
-pub(super) fn start_all(set: &mut VrrpSet, config: &Config) -> Result<(), String> {
+pub(super) fn start_all(set: &mut VrrpSet, config: &Config) -> Result<(), VrrpStartError> {
     for inst in &config.vrrp_instances {
-        if let Err(e) = set.start(inst, &config.track_scripts) {
-            return Err(format!(
-                "cannot start VRRP instance {} on {}: {e}",
-                inst.name, inst.interface
-            ));
-        }
+        set.start(inst, &config.track_scripts)
+            .map_err(|source| VrrpStartError::Instance {
+                instance: inst.name.clone(),
+                interface: inst.interface.clone(),
+                source,
+            })?;
     }
-    if let Err(e) = set.sync_tracking(config) {
-        error!(error = %e, "cannot watch interface state for track_interface");
-        return Err(format!("cannot watch interface state: {e}"));
-    }
-    Ok(())
+    set.sync_tracking(config).map_err(VrrpStartError::Links)
 }

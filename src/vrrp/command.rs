@@ -7,9 +7,9 @@ pub(crate) enum Command {
     /// scripts may run as long as the daemon waits for them (`Handle::finished`, within the
     /// daemon's one stop budget).
     Shutdown,
-    /// A tracked interface (`script: false`) or script changed state.
+    /// A tracked interface or script changed state.
     Track {
-        script: bool,
+        kind: TrackedKind,
         name: String,
         up: bool,
     },
@@ -18,4 +18,20 @@ pub(crate) enum Command {
     /// Another member of the sync group became master, or left master.
     GroupMaster,
     GroupBackup,
+}
+
+/// What a tracked object is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TrackedKind {
+    Interface,
+    Script,
+}
+
+impl TrackedKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TrackedKind::Interface => "interface",
+            TrackedKind::Script => "script",
+        }
+    }
 }

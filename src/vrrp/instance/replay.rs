@@ -21,6 +21,7 @@ use super::effects::Effects;
 use super::runtime::Runtime;
 use super::{Command, Report, Status};
 use crate::netlink::rtnl::Want;
+use crate::vrrp::command::TrackedKind;
 use crate::vrrp::fsm::State;
 use crate::vrrp::packet::{Advert, V3Checksum};
 use crate::vrrp::socket::{GROUP_V4, Packet};
@@ -359,7 +360,7 @@ async fn a_sync_group_fault_takes_the_master_down_and_its_end_brings_it_back() {
 async fn a_tracked_script_failing_lowers_the_advertised_priority_and_costs_the_election() {
     let mut r = Replay::master(r#"track_script = [{ name = "app", weight = -30 }]"#).await;
     let fail = Command::Track {
-        script: true,
+        kind: TrackedKind::Script,
         name: "app".into(),
         up: false,
     };
@@ -378,7 +379,7 @@ async fn a_tracked_script_failing_lowers_the_advertised_priority_and_costs_the_e
 async fn a_tracked_script_without_weight_faults_the_instance_itself() {
     let mut r = Replay::master(r#"track_script = [{ name = "app" }]"#).await;
     r.rt.command(Some(Command::Track {
-        script: true,
+        kind: TrackedKind::Script,
         name: "app".into(),
         up: false,
     }));
@@ -398,7 +399,7 @@ async fn a_reload_that_keeps_the_instance_changes_nothing_it_does() {
     let before = r.status.borrow().clone();
     // A reload hands a kept instance the tracked states again, and its group's verdict.
     r.rt.command(Some(Command::Track {
-        script: true,
+        kind: TrackedKind::Script,
         name: "app".into(),
         up: true,
     }));

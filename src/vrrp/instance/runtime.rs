@@ -17,6 +17,7 @@ use crate::email::VrrpState;
 use crate::netlink::rtnl::Want;
 use crate::notify::Scope;
 use crate::vrrp::admit::{self, Verdict};
+use crate::vrrp::command::TrackedKind;
 use crate::vrrp::fsm::{Action, Event, Fsm, Params, State};
 use crate::vrrp::garp::Bursts;
 use crate::vrrp::packet::{self, Advert, DropReason, V3Checksum};
@@ -490,13 +491,13 @@ impl<E: Effects> Driven for Runtime<E> {
             }
             Some(Command::GroupMaster) => self.group_event(Event::GroupMaster),
             Some(Command::GroupBackup) => self.group_event(Event::GroupBackup),
-            Some(Command::Track { script, name, up }) => {
-                let list = match script {
-                    true => &mut self.tracking.scripts,
-                    false => &mut self.tracking.interfaces,
+            Some(Command::Track { kind, name, up }) => {
+                let list = match kind {
+                    TrackedKind::Script => &mut self.tracking.scripts,
+                    TrackedKind::Interface => &mut self.tracking.interfaces,
                 };
                 if Tracking::set(list, &name, up) {
-                    let what = if script { "script" } else { "interface" };
+                    let what = kind.as_str();
                     info!(instance = %self.cfg.name, tracked = %name, up, "tracked {what} changed");
                     self.retrack();
                 }
