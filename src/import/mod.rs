@@ -5,6 +5,7 @@
 //! [`preprocess`] reads the language into lines, [`tree`] builds the blocks, and the mapping
 //! ([`map`], [`vrrp`], [`lvs`]) writes the TOML ([`emit`]).
 
+mod checker;
 mod email;
 pub(crate) mod emit;
 mod globals;
@@ -18,9 +19,12 @@ pub mod preprocess;
 mod quorum;
 mod quoting;
 mod repair;
+mod routing;
 mod scripts;
+mod sync_group;
 pub mod tree;
 mod vrrp;
+mod vrrp_script;
 mod weights;
 
 use std::path::{Path, PathBuf};

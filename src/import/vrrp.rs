@@ -1,5 +1,4 @@
-//! `vrrp_script`, `vrrp_instance` and `vrrp_sync_group` → `[[track_script]]`,
-//! `[[vrrp_instance]]` and `[[vrrp_sync_group]]`.
+//! `vrrp_instance` → `[[vrrp_instance]]`.
 
 use super::emit::V;
 use super::mapper::Mapper;
@@ -8,7 +7,7 @@ use super::tree::Node;
 
 /// An instance's or sync group's notify keyword, first kept as [`first_command`] keeps it,
 /// with the user its line names gathered into `users` for the table's `user`.
-fn first_notify(
+pub(super) fn first_notify(
     m: &mut Mapper,
     n: &Node,
     slot: &str,
@@ -132,53 +131,6 @@ impl Mapper {
 }
 
 impl Mapper {
-    pub(super) fn vrrp_script(&mut self, n: &Node) {
-        let Some(name) = self.one(n) else { return };
-        if !self.scripts.iter().any(|s| s == name) {
-            // vrrp/vrrp_parser.c: "No script set for vrrp_script %s - removing".
-            self.warn(
-                n,
-                "keepalived removes a vrrp_script without `script` (\"No script set\")",
-            );
-            return;
-        }
-        let mut keys: Vec<(String, V)> = vec![("name".into(), V::str(name))];
-        // keepalived's defaults, written out: interval 1 s, timeout = interval, rise/fall 1.
-        let mut interval = "1s".to_string();
-        let mut timeout = None;
-        let (mut rise, mut fall) = (1, 1);
-        for c in n.children() {
-            match c.key.as_str() {
-                "script" => {
-                    if let Some(cmd) = self.script_command(c, Trailing::Ignored) {
-                        keys.push(("command".into(), cmd));
-                    }
-                }
-                "interval" => {
-                    if let Some(d) = self.timer(c) {
-                        interval = d;
-                    }
-                }
-                "timeout" => timeout = self.timer(c),
-                "rise" => rise = self.int(c).unwrap_or(rise),
-                // vrrp/vrrp_parser.c vrrp_vscript_init_fail_handler: starts failed.
-                "init_fail" => keys.push(("init_fail".into(), V::Bool(true))),
-                "fall" => fall = self.int(c).unwrap_or(fall),
-                // Taken where instances track the script (haldir's weight is per reference).
-                "weight" if c.args.len() == 1 => {}
-                "user" => self.script_runs_as(c, &c.args),
-                _ => self.unmapped(c),
-            }
-        }
-        self.doc.header_from("[[track_script]]", n);
-        self.doc.set_all(&keys);
-        self.doc.set("interval", &V::str(&interval));
-        self.doc
-            .set("timeout", &V::Str(timeout.unwrap_or(interval)));
-        self.doc.set("rise", &V::Int(rise));
-        self.doc.set("fall", &V::Int(fall));
-    }
-
     /// A `vrrp_instance`, each keyword as keepalived's parser takes it when given twice
     /// (vrrp/vrrp_parser.c): notify scripts keep the first, peers, tracked objects and
     /// addresses add up, everything else keeps the last.
@@ -302,39 +254,6 @@ impl Mapper {
             "vmac_xmit_base" => i.vmac_xmit_base = true,
             "lvs_sync_daemon_interface" => self.legacy_sync_daemon(c, i),
             _ => self.unmapped_in(Some("vrrp_instance"), c),
-        }
-    }
-
-    /// `virtual_routes { … }` / `virtual_rules { … }`: each line as `ip route` / `ip rule`
-    /// text; a line haldir cannot take is reported with why.
-    pub(super) fn routing<T: std::str::FromStr<Err = String> + std::fmt::Display>(
-        &mut self,
-        block: &Node,
-        out: &mut Vec<String>,
-    ) {
-        for e in block.children() {
-            let mut words = vec![e.key.clone()];
-            words.extend(e.args.iter().cloned());
-            if let Some(w) = or_to_nexthops(&words) {
-                if w.1 {
-                    self.warn(e, "keepalived takes one \"or\" gateway and ignores the others (\"or route already specified\")");
-                }
-                words = w.0;
-            }
-            let text = words.join(" ");
-            match text.parse::<T>() {
-                Ok(r) => out.push(r.to_string()),
-                // keepalived parses addresses with inet_pton and drops the whole line when
-                // one fails ("Invalid rule to address", vrrp/vrrp_iprule.c, vrrp_iproute.c):
-                // nothing is installed there either.
-                Err(why) if why.contains("is not an address") => self.warn(
-                    e,
-                    &format!(
-                        "{why}: keepalived rejects the line and installs nothing; nor does haldir"
-                    ),
-                ),
-                Err(why) => self.lost(e, &why),
-            }
         }
     }
 
@@ -721,117 +640,6 @@ impl Mapper {
         }
         out
     }
-
-    pub(super) fn sync_group(&mut self, n: &Node) {
-        let Some(name) = self.one(n) else { return };
-        let mut members: Option<Vec<String>> = None;
-        let mut keys: Vec<(String, V)> = Vec::new();
-        let mut notify: Vec<(String, V)> = Vec::new();
-        let mut notify_users = Vec::new();
-        for c in n.children() {
-            match c.key.as_str() {
-                k @ ("notify_master" | "notify_backup" | "notify_fault" | "notify_stop"
-                | "notify") => {
-                    let slot = k.strip_prefix("notify_").unwrap_or("any");
-                    first_notify(self, c, slot, &mut notify, &mut notify_users);
-                }
-                // vrrp_parser.c: "Group list already specified for sync group".
-                "group" if members.is_some() => {
-                    self.warn(c, "keepalived ignores a second group list")
-                }
-                "group" => members = Some(self.members(c, name)),
-                "smtp_alert" => {
-                    if let Some(on) = self.boolean(c) {
-                        self.smtp_alert(c, on, &mut keys);
-                    }
-                }
-                // vrrp/vrrp_parser.c's sync group keywords haldir lacks; anything else is an
-                // "Unknown keyword" to keepalived too (keepalived 1.x's members outside
-                // `group { }` among them).
-                // Weights apply in the group's instances as in haldir's (see weights.rs).
-                "sync_group_tracking_weight" => {}
-                "global_tracking" | "track_interface"
-                | "track_script" | "track_file" | "track_bfd" | "track_process" => {
-                    self.lost(c, "no haldir equivalent")
-                }
-                _ => self.warn(c, "keepalived does not know this in a sync group (\"Unknown keyword\") and ignores it"),
-            }
-        }
-        let members = members.unwrap_or_default();
-        if members.is_empty() {
-            // vrrp/vrrp.c: "Sync group %s has no virtual router(s). removing".
-            self.warn(
-                n,
-                "keepalived removes a sync group without instances (\"has no virtual router(s)\")",
-            );
-            return;
-        }
-        self.doc.header_from("[[vrrp_sync_group]]", n);
-        self.doc.set("name", &V::str(name));
-        self.doc.set("instances", &V::strs(&members));
-        self.notify_user(&notify_users, &mut notify);
-        if !notify.is_empty() {
-            keys.push(("notify".into(), V::Table(notify)));
-        }
-        self.doc.set_all(&keys);
-    }
-
-    /// A sync group's `group { … }`: instances that exist (vrrp/vrrp_sync.c: "Virtual router
-    /// %s specified in sync group %s doesn't exist - ignoring").
-    fn members(&mut self, block: &Node, group: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        for m in block.children() {
-            if self.instances.contains(&m.key) {
-                out.push(m.key.clone());
-            } else {
-                self.warn(
-                    m,
-                    &format!(
-                        "keepalived ignores an instance of sync group {group} that does not exist"
-                    ),
-                );
-            }
-        }
-        out
-    }
-}
-
-/// keepalived's old two-gateway route, `DEST via A or B` (vrrp/vrrp_iproute.c: "maintained for
-/// backward compatibility"): a multipath route, `via A` its first path, `or B` the second;
-/// later `or`s are ignored (the flag says so). The route's `dev` goes to each path, where the
-/// kernel wants it with several paths.
-fn or_to_nexthops(words: &[String]) -> Option<(Vec<String>, bool)> {
-    let or = words.iter().position(|w| w == "or")?;
-    let via = words.iter().position(|w| w == "via" || w == "gw")?;
-    let (a, b) = (words.get(via + 1)?, words.get(or + 1)?);
-    let dev = words
-        .iter()
-        .position(|w| w == "dev")
-        .and_then(|i| words.get(i + 1));
-    let mut skip = vec![via, via + 1, or, or + 1];
-    let mut more = false;
-    for (i, w) in words.iter().enumerate().skip(or + 2) {
-        if w == "or" {
-            skip.extend([i, i + 1]);
-            more = true;
-        }
-    }
-    if let Some(i) = words.iter().position(|w| w == "dev") {
-        skip.extend([i, i + 1]);
-    }
-    let mut out: Vec<String> = words
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !skip.contains(i))
-        .map(|(_, w)| w.clone())
-        .collect();
-    for g in [a, b] {
-        out.extend(["nexthop".to_string(), "via".into(), g.clone()]);
-        if let Some(d) = dev {
-            out.extend(["dev".to_string(), d.clone()]);
-        }
-    }
-    Some((out, more))
 }
 
 impl Mapper {
