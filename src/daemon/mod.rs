@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 use crate::config::types::OnStop;
@@ -41,6 +41,7 @@ use crate::health::{self, Consumers};
 use crate::host::Host;
 use metrics::Metrics;
 use vrrp::VrrpSet;
+pub(crate) use wake::Query;
 use wake::{Due, Inputs, Wake};
 
 pub(crate) fn run(path: &Path) -> ExitCode {
@@ -80,12 +81,6 @@ use resident::{release_code, release_memory};
 /// systemd's `KillMode=mixed` ends it). The unit's `TimeoutStopSec=20s` covers it with room
 /// for the rest of the stop (mark rules, the real-server role, `on_stop = "remove"`).
 pub(crate) const STOP_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// A question for the daemon's loop from one of its servers, with where to answer.
-pub(crate) enum Query {
-    Control(Request, oneshot::Sender<Reply>),
-    Metrics(oneshot::Sender<String>),
-}
 
 struct Daemon {
     path: PathBuf,

@@ -10,10 +10,17 @@ use tokio::signal::unix::Signal;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval};
 
-use super::Query;
-use crate::control::Request;
+use tokio::sync::oneshot;
+
+use crate::control::{Reply, Request};
 use crate::health::runner::Event;
 use crate::vrrp::instance::Report;
+
+/// A question for the daemon's loop from one of its servers, with where to answer.
+pub(crate) enum Query {
+    Control(Request, oneshot::Sender<Reply>),
+    Metrics(oneshot::Sender<String>),
+}
 
 /// What the loop acts on.
 pub(super) enum Wake {
@@ -44,6 +51,10 @@ pub(super) enum Wake {
     /// SIGTERM or SIGINT.
     Stop,
 }
+
+/// How long the configuration's files stay unchanged before a change on disk is reloaded:
+/// an editor's save is several writes, and a reload should read the last.
+pub(super) const SETTLE: Duration = Duration::from_millis(500);
 
 /// What the daemon says, before each wait, about what it waits for.
 pub(super) struct Due {
@@ -173,7 +184,7 @@ impl Inputs {
                     return Wake::Query(q);
                 }
                 Some(()) = self.file_events.recv() => {
-                    *settle = Some(Instant::now() + super::watch::SETTLE);
+                    *settle = Some(Instant::now() + SETTLE);
                 }
                 _ = until(*settle) => {
                     *settle = None;

@@ -9,9 +9,6 @@ use std::path::{Path, PathBuf};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-/// How long the files must be quiet before a reload: an editor's save is several events.
-pub(super) const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
-
 pub(super) struct ConfigWatch {
     _watcher: RecommendedWatcher,
     pub files: Vec<PathBuf>,
