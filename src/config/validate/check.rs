@@ -108,160 +108,36 @@ pub(super) fn effective(
     let base_kind = base
         .and_then(|b| b.value.kind.as_ref())
         .and_then(|k| CheckType::parse(&k.raw.value).ok());
-    let inherit_specific = own.is_none_or(|o| o.value.kind.is_none()) || base_kind == Some(kind);
-
     // Keys are checked in the table that wrote them: the real server's own override, or the
     // service's check when lowering that. A service key the override's new type does not use
     // is simply not inherited.
     if let Some(c) = own.or(base) {
-        for (key, loc) in specific_locs(&c.value) {
-            let (Some(loc), Some((_, types))) = (loc, SPECIFIC.iter().find(|(k, _)| *k == key))
-            else {
-                continue;
-            };
-            if !types.contains(&kind) {
-                let owners: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-                d.error(
-                    loc,
-                    format!(
-                        "`{key}` does not apply to a {kind} check (it belongs to {})",
-                        owners.join(" and ")
-                    ),
-                );
-            }
-        }
+        keys_of_other_types(&c.value, kind, d);
     }
-
-    let own_v = own.map(|o| &o.value);
-    let base_v = base.map(|b| &b.value);
-    // A common key: own, else base. A type-specific key: own, else base when inherited.
-    macro_rules! pick {
-        ($f:ident) => {
-            own_v
-                .and_then(|o| o.$f.as_ref())
-                .or_else(|| base_v.and_then(|b| b.$f.as_ref()))
-        };
-        ($f:ident, specific) => {
-            own_v.and_then(|o| o.$f.as_ref()).or_else(|| {
-                if inherit_specific {
-                    base_v.and_then(|b| b.$f.as_ref())
-                } else {
-                    None
-                }
-            })
-        };
-    }
-
+    let m = Merge {
+        own: own.map(|o| &o.value),
+        base: base.map(|b| &b.value),
+        inherit_specific: own.is_none_or(|o| o.value.kind.is_none()) || base_kind == Some(kind),
+    };
     let interval = positive(
-        &pick!(interval).cloned(),
+        &m.any(|c| &c.interval).cloned(),
         "interval",
         Duration::from_secs(5),
         d,
     );
     let timeout = positive(
-        &pick!(timeout).cloned(),
+        &m.any(|c| &c.timeout).cloned(),
         "timeout",
         Duration::from_secs(3),
         d,
     );
     let retry_delay =
-        opt_leaf(pick!(retry_delay), "retry_delay", d).unwrap_or(Duration::from_secs(1));
-    let fall = opt_int(&pick!(fall).cloned(), "fall", 1, 1000, d).unwrap_or(3);
-    let rise = opt_int(&pick!(rise).cloned(), "rise", 1, 1000, d).unwrap_or(1);
-    let port = opt_int(&pick!(port).cloned(), "port", 1, 65535, d);
-    let address = opt_leaf(pick!(address), "address", d);
-
-    let http = |d: &mut Diags| -> Option<HttpCheck> {
-        let single = kinds::UrlLeaves {
-            path: pick!(path, specific),
-            status: pick!(status, specific),
-            digest: pick!(digest, specific),
-            body_regex: pick!(body_regex, specific),
-        };
-        let host = opt_leaf(pick!(host, specific), "host", d);
-        if let (Some(h), Some(l)) = (&host, pick!(host, specific))
-            && (h.is_empty() || h.contains(char::is_whitespace))
-        {
-            d.error(
-                l.loc(),
-                "`host` must be a non-empty host name without spaces",
-            );
-        }
-        let several = own_v.and_then(|o| o.url.as_ref()).or_else(|| {
-            base_v
-                .and_then(|b| b.url.as_ref())
-                .filter(|_| inherit_specific)
-        });
-        Some(HttpCheck {
-            urls: kinds::urls(single, several, d)?,
-            host,
-            http_protocol: opt_leaf(pick!(http_protocol, specific), "http_protocol", d)
-                .unwrap_or(HttpProtocol::Http11),
-        })
-    };
-
-    let own_payload = own_v.filter(|o| o.payload.is_some() || o.payload_hex.is_some());
-    let payload_pair = match own_payload {
-        Some(o) => (o.payload.as_ref(), o.payload_hex.as_ref()),
-        None => (pick!(payload, specific), pick!(payload_hex, specific)),
-    };
-    let kind = match kind {
-        CheckType::Tcp => CheckKind::Tcp {
-            half_open: opt_leaf(pick!(half_open, specific), "half_open", d).unwrap_or(false),
-        },
-        CheckType::Ping => CheckKind::Ping,
-        CheckType::Http => CheckKind::Http(http(d)?),
-        CheckType::Https => CheckKind::Https {
-            http: http(d)?,
-            tls_verify: opt_leaf(pick!(tls_verify, specific), "tls_verify", d).unwrap_or(false),
-            sni: opt_leaf(pick!(sni, specific), "sni", d),
-        },
-        CheckType::Misc => {
-            let Some(cmd) = pick!(command, specific) else {
-                d.error(at, "a misc check needs `command`, e.g. [\"/etc/haldir/check.sh\", \"{address}\", \"{port}\"]");
-                return None;
-            };
-            CheckKind::Misc {
-                command: command(cmd, "command", d)?,
-                dynamic_weight: opt_leaf(pick!(dynamic_weight, specific), "dynamic_weight", d)
-                    .unwrap_or(false),
-            }
-        }
-        CheckType::Udp => CheckKind::Udp(kinds::udp(
-            kinds::UdpLeaves {
-                // The payload is one thing written two ways: the override's, either way,
-                // replaces the service's.
-                payload: payload_pair.0,
-                payload_hex: payload_pair.1,
-                require_reply: pick!(require_reply, specific),
-                reply_hex: pick!(reply_hex, specific),
-                reply_regex: pick!(reply_regex, specific),
-                min_reply_length: pick!(min_reply_length, specific),
-                max_reply_length: pick!(max_reply_length, specific),
-            },
-            d,
-        )?),
-        CheckType::Dns => CheckKind::Dns(kinds::dns(
-            pick!(query_name, specific),
-            pick!(query_type, specific),
-            pick!(require_answer, specific),
-            d,
-        )?),
-        CheckType::Smtp => {
-            let hosts = own_v.and_then(|o| o.hosts.as_ref()).or_else(|| {
-                base_v
-                    .and_then(|b| b.hosts.as_ref())
-                    .filter(|_| inherit_specific)
-            });
-            CheckKind::Smtp(kinds::smtp(pick!(helo_name, specific), hosts, d)?)
-        }
-        CheckType::File => CheckKind::File(kinds::file(
-            at,
-            pick!(file, specific),
-            pick!(weight, specific),
-            d,
-        )?),
-    };
+        opt_leaf(m.any(|c| &c.retry_delay), "retry_delay", d).unwrap_or(Duration::from_secs(1));
+    let fall = opt_int(&m.any(|c| &c.fall).cloned(), "fall", 1, 1000, d).unwrap_or(3);
+    let rise = opt_int(&m.any(|c| &c.rise).cloned(), "rise", 1, 1000, d).unwrap_or(1);
+    let port = opt_int(&m.any(|c| &c.port).cloned(), "port", 1, 65535, d);
+    let address = opt_leaf(m.any(|c| &c.address), "address", d);
+    let kind = m.kind(kind, at, d)?;
     Some(Check {
         kind,
         interval,
@@ -271,7 +147,150 @@ pub(super) fn effective(
         retry_delay,
         port,
         address,
-        source: opt_leaf(pick!(source, specific), "source", d),
-        alpha: opt_leaf(pick!(alpha), "alpha", d).unwrap_or(false),
+        source: opt_leaf(m.specific(|c| &c.source), "source", d),
+        alpha: opt_leaf(m.any(|c| &c.alpha), "alpha", d).unwrap_or(false),
     })
+}
+
+/// An error for each type-specific key of `c` that a check of `kind` does not use.
+fn keys_of_other_types(c: &raw::Check, kind: CheckType, d: &mut Diags) {
+    for (key, loc) in specific_locs(c) {
+        let (Some(loc), Some((_, types))) = (loc, SPECIFIC.iter().find(|(k, _)| *k == key)) else {
+            continue;
+        };
+        if !types.contains(&kind) {
+            let owners: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+            d.error(
+                loc,
+                format!(
+                    "`{key}` does not apply to a {kind} check (it belongs to {})",
+                    owners.join(" and ")
+                ),
+            );
+        }
+    }
+}
+
+/// A real server's check over its service's: which table each key comes from.
+struct Merge<'a> {
+    own: Option<&'a raw::Check>,
+    base: Option<&'a raw::Check>,
+    /// The service's type-specific keys apply: the real server keeps the service's type.
+    inherit_specific: bool,
+}
+
+impl<'a> Merge<'a> {
+    /// A common key: own, else base.
+    fn any<T>(&self, f: impl Fn(&'a raw::Check) -> &'a Option<T>) -> Option<&'a T> {
+        self.own
+            .and_then(|o| f(o).as_ref())
+            .or_else(|| self.base.and_then(|b| f(b).as_ref()))
+    }
+
+    /// A type-specific key: own, else base when inherited.
+    fn specific<T>(&self, f: impl Fn(&'a raw::Check) -> &'a Option<T>) -> Option<&'a T> {
+        self.own.and_then(|o| f(o).as_ref()).or_else(|| {
+            self.base
+                .filter(|_| self.inherit_specific)
+                .and_then(|b| f(b).as_ref())
+        })
+    }
+
+    /// What a check of `kind` probes, from the keys of its type.
+    fn kind(&self, kind: CheckType, at: Loc, d: &mut Diags) -> Option<CheckKind> {
+        Some(match kind {
+            CheckType::Tcp => CheckKind::Tcp {
+                half_open: opt_leaf(self.specific(|c| &c.half_open), "half_open", d)
+                    .unwrap_or(false),
+            },
+            CheckType::Ping => CheckKind::Ping,
+            CheckType::Http => CheckKind::Http(self.http(d)?),
+            CheckType::Https => CheckKind::Https {
+                http: self.http(d)?,
+                tls_verify: opt_leaf(self.specific(|c| &c.tls_verify), "tls_verify", d)
+                    .unwrap_or(false),
+                sni: opt_leaf(self.specific(|c| &c.sni), "sni", d),
+            },
+            CheckType::Misc => self.misc(at, d)?,
+            CheckType::Udp => CheckKind::Udp(kinds::udp(self.udp(), d)?),
+            CheckType::Dns => CheckKind::Dns(kinds::dns(
+                self.specific(|c| &c.query_name),
+                self.specific(|c| &c.query_type),
+                self.specific(|c| &c.require_answer),
+                d,
+            )?),
+            CheckType::Smtp => CheckKind::Smtp(kinds::smtp(
+                self.specific(|c| &c.helo_name),
+                self.specific(|c| &c.hosts),
+                d,
+            )?),
+            CheckType::File => CheckKind::File(kinds::file(
+                at,
+                self.specific(|c| &c.file),
+                self.specific(|c| &c.weight),
+                d,
+            )?),
+        })
+    }
+
+    fn http(&self, d: &mut Diags) -> Option<HttpCheck> {
+        let single = kinds::UrlLeaves {
+            path: self.specific(|c| &c.path),
+            status: self.specific(|c| &c.status),
+            digest: self.specific(|c| &c.digest),
+            body_regex: self.specific(|c| &c.body_regex),
+        };
+        let host_leaf = self.specific(|c| &c.host);
+        let host = opt_leaf(host_leaf, "host", d);
+        if let (Some(h), Some(l)) = (&host, host_leaf)
+            && (h.is_empty() || h.contains(char::is_whitespace))
+        {
+            d.error(
+                l.loc(),
+                "`host` must be a non-empty host name without spaces",
+            );
+        }
+        Some(HttpCheck {
+            urls: kinds::urls(single, self.specific(|c| &c.url), d)?,
+            host,
+            http_protocol: opt_leaf(self.specific(|c| &c.http_protocol), "http_protocol", d)
+                .unwrap_or(HttpProtocol::Http11),
+        })
+    }
+
+    fn misc(&self, at: Loc, d: &mut Diags) -> Option<CheckKind> {
+        let Some(cmd) = self.specific(|c| &c.command) else {
+            d.error(at, "a misc check needs `command`, e.g. [\"/etc/haldir/check.sh\", \"{address}\", \"{port}\"]");
+            return None;
+        };
+        Some(CheckKind::Misc {
+            command: command(cmd, "command", d)?,
+            dynamic_weight: opt_leaf(self.specific(|c| &c.dynamic_weight), "dynamic_weight", d)
+                .unwrap_or(false),
+        })
+    }
+
+    fn udp(&self) -> kinds::UdpLeaves<'a> {
+        // The payload is one thing written two ways: the override's, either way, replaces
+        // the service's.
+        let own_payload = self
+            .own
+            .filter(|o| o.payload.is_some() || o.payload_hex.is_some());
+        let (payload, payload_hex) = match own_payload {
+            Some(o) => (o.payload.as_ref(), o.payload_hex.as_ref()),
+            None => (
+                self.specific(|c| &c.payload),
+                self.specific(|c| &c.payload_hex),
+            ),
+        };
+        kinds::UdpLeaves {
+            payload,
+            payload_hex,
+            require_reply: self.specific(|c| &c.require_reply),
+            reply_hex: self.specific(|c| &c.reply_hex),
+            reply_regex: self.specific(|c| &c.reply_regex),
+            min_reply_length: self.specific(|c| &c.min_reply_length),
+            max_reply_length: self.specific(|c| &c.max_reply_length),
+        }
+    }
 }
