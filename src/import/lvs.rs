@@ -19,6 +19,15 @@ pub(super) struct Timing {
     pub virtualhost: Option<String>,
 }
 
+/// A real_server block as it is read: what its statements say so far.
+struct Server {
+    timing: Timing,
+    forwarding: String,
+    weight: Option<i64>,
+    out: Keys,
+    check: Option<Keys>,
+}
+
 /// What a virtual_server block says, gathered before it is written: some statements depend
 /// on others (the protocol on the service's kind, the servers on its forwarding and timing).
 struct Service<'n> {
@@ -470,82 +479,100 @@ impl Mapper {
         notes: &mut Vec<String>,
     ) -> (Keys, Option<Keys>) {
         let addr = self.sockaddr(n, n.arg(0).unwrap_or(""));
-        let addr = addr.as_str();
         let port = super::numbers::port(n.arg(1)).ok().flatten();
-        let mut timing = vs_timing.clone();
-        let mut forwarding = vs_forwarding.to_string();
-        let mut out: Vec<(String, V)> = Vec::new();
-        let mut check: Option<Vec<(String, V)>> = None;
-        let mut weight = vs_timing.weight;
+        let mut s = Server {
+            timing: vs_timing.clone(),
+            forwarding: vs_forwarding.to_string(),
+            weight: vs_timing.weight,
+            out: Vec::new(),
+            check: None,
+        };
         for c in n.children() {
-            match c.key.as_str() {
-                "weight" => weight = self.int(c).or(weight),
-                "smtp_alert" => {
-                    if let Some(on) = self.boolean(c) {
-                        self.smtp_alert(c, on, &mut out);
-                    }
+            self.server_statement(c, vs_forwarding, &mut s);
+        }
+        if let Some(w) = s.weight {
+            s.out.insert(0, ("weight".into(), V::Int(w)));
+        }
+        let rs_port = self.server_port(n, (&addr, port), key, vs_port, &mut s, notes);
+        let text = match (addr.parse::<IpAddr>(), rs_port) {
+            (Ok(IpAddr::V6(v6)), Some(p)) => format!("[{v6}]:{p}"),
+            (_, Some(p)) => format!("{addr}:{p}"),
+            (_, None) => addr.to_string(),
+        };
+        s.out.insert(0, ("address".into(), V::Str(text)));
+        (s.out, s.check)
+    }
+
+    /// One statement of a real_server block.
+    fn server_statement(&mut self, c: &Node, vs_forwarding: &str, s: &mut Server) {
+        match c.key.as_str() {
+            "weight" => s.weight = self.int(c).or(s.weight),
+            "smtp_alert" => {
+                if let Some(on) = self.boolean(c) {
+                    self.smtp_alert(c, on, &mut s.out);
                 }
-                "inhibit_on_failure" => {
-                    if let Some(on) = self.boolean(c) {
-                        out.push(("inhibit_on_failure".into(), V::Bool(on)));
-                    }
-                }
-                k @ ("notify_up" | "notify_down") => {
-                    super::vrrp::first_command(self, c, k, &mut out)
-                }
-                // keepalived has no lb_kind at the real server: only lvs_method.
-                "lvs_method" => {
-                    if let Some((f, tunnel)) = self.method(c, &forwarding) {
-                        forwarding = f.clone();
-                        if f != vs_forwarding {
-                            out.push(("forwarding".into(), V::Str(f)));
-                        }
-                        if let Some(t) = tunnel {
-                            out.push(("tunnel".into(), t));
-                        }
-                    }
-                }
-                "uthreshold" | "lthreshold" => {
-                    if let Some(v) = self.int(c) {
-                        let k = if c.key == "uthreshold" {
-                            "upper_threshold"
-                        } else {
-                            "lower_threshold"
-                        };
-                        out.push((k.into(), V::Int(v)));
-                    }
-                }
-                k if TIMING.contains(&k) => self.timing(c, &mut timing, "server"),
-                "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" | "UDP_CHECK" | "DNS_CHECK"
-                | "PING_CHECK" | "SMTP_CHECK" | "FILE_CHECK" => {
-                    if check.is_some() {
-                        // An empty checker block is a checker with keepalived's defaults.
-                        self.lost_even_empty(
-                            c,
-                            "haldir runs one check per real server: the first is kept",
-                        );
-                    } else {
-                        check = self.checker(c, &timing);
-                    }
-                }
-                _ => self.unmapped(c),
             }
+            "inhibit_on_failure" => {
+                if let Some(on) = self.boolean(c) {
+                    s.out.push(("inhibit_on_failure".into(), V::Bool(on)));
+                }
+            }
+            k @ ("notify_up" | "notify_down") => super::vrrp::first_command(self, c, k, &mut s.out),
+            // keepalived has no lb_kind at the real server: only lvs_method.
+            "lvs_method" => {
+                if let Some((f, tunnel)) = self.method(c, &s.forwarding) {
+                    s.forwarding = f.clone();
+                    if f != vs_forwarding {
+                        s.out.push(("forwarding".into(), V::Str(f)));
+                    }
+                    if let Some(t) = tunnel {
+                        s.out.push(("tunnel".into(), t));
+                    }
+                }
+            }
+            k @ ("uthreshold" | "lthreshold") => {
+                if let Some(v) = self.int(c) {
+                    let key = match k {
+                        "uthreshold" => "upper_threshold",
+                        _ => "lower_threshold",
+                    };
+                    s.out.push((key.into(), V::Int(v)));
+                }
+            }
+            k if TIMING.contains(&k) => self.timing(c, &mut s.timing, "server"),
+            "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" | "UDP_CHECK" | "DNS_CHECK"
+            | "PING_CHECK" | "SMTP_CHECK" | "FILE_CHECK" => {
+                if s.check.is_some() {
+                    // An empty checker block is a checker with keepalived's defaults.
+                    self.lost_even_empty(
+                        c,
+                        "haldir runs one check per real server: the first is kept",
+                    );
+                } else {
+                    s.check = self.checker(c, &s.timing);
+                }
+            }
+            _ => self.unmapped(c),
         }
-        // haldir's address rules: no port on a fwmark service's servers, and DR/TUN servers on
-        // the service's port. The port keepalived checked is kept as the check's.
-        if let Some(w) = weight {
-            out.insert(0, ("weight".into(), V::Int(w)));
-        }
+    }
+
+    /// The port the server gets under haldir's address rules: none on a fwmark service's
+    /// servers, and DR/TUN servers on the service's port; the port keepalived checked is kept
+    /// as the check's.
+    fn server_port(
+        &mut self,
+        n: &Node,
+        (addr, port): (&str, Option<u16>),
+        key: &Key,
+        vs_port: Option<u16>,
+        s: &mut Server,
+        notes: &mut Vec<String>,
+    ) -> Option<u16> {
         // keepalived keeps a NAT server's port, fwmark or not (the kernel rewrites the
         // destination to it); DR and TUN servers get the service's port, none for fwmark.
         let fwmark = matches!(key, Key::Fwmark(_));
-        let moved = port.filter(|p| forwarding != "nat" && (fwmark || Some(*p) != vs_port));
-        let rs_port = if moved.is_some() {
-            vs_port.filter(|_| !fwmark)
-        } else {
-            port
-        };
-        if let (Some(p), Some(check)) = (moved, check.as_mut())
+        let moved = port.filter(|p| s.forwarding != "nat" && (fwmark || Some(*p) != vs_port));
+        if let (Some(p), Some(check)) = (moved, s.check.as_mut())
             && !check.iter().any(|(k, _)| k == "port")
         {
             check.push(("port".into(), V::Int(i64::from(p))));
@@ -553,7 +580,7 @@ impl Mapper {
         // check/check_api.c: a checker's destination is the server's address as read, before
         // validation gives a server without a port the service's port: keepalived connects to
         // port 0, which never answers.
-        let connects = check.as_ref().is_some_and(|c| {
+        let connects = s.check.as_ref().is_some_and(|c| {
             !c.iter().any(|(k, v)| {
                 k == "port"
                     || (k == "type"
@@ -566,17 +593,15 @@ impl Mapper {
         if let Some(p) = moved
             && !fwmark
         {
+            let forwarding = &s.forwarding;
             notes.push(format!(
                 "{addr} port {p}: with {forwarding} the real server takes the service's port; {p} is kept for its check"
             ));
         }
-        let text = match (addr.parse::<IpAddr>(), rs_port) {
-            (Ok(IpAddr::V6(v6)), Some(p)) => format!("[{v6}]:{p}"),
-            (_, Some(p)) => format!("{addr}:{p}"),
-            (_, None) => addr.to_string(),
-        };
-        out.insert(0, ("address".into(), V::Str(text)));
-        (out, check)
+        match moved {
+            Some(_) => vs_port.filter(|_| !fwmark),
+            None => port,
+        }
     }
 }
 
