@@ -11,59 +11,7 @@ impl Mapper {
     pub(super) fn map(&mut self, nodes: &[Node]) {
         // Pass 1: what later sections refer to.
         for (pos, n) in nodes.iter().enumerate() {
-            match n.key.as_str() {
-                "vrrp_script" => {
-                    if let Some(name) = n.arg(0)
-                        && n.children()
-                            .iter()
-                            .any(|c| c.key == "script" && c.arg(0).is_some())
-                    {
-                        self.scripts.push(name.to_string());
-                        self.script_pos.entry(name.to_string()).or_insert(pos);
-                    }
-                    if let (Some(name), Some(w)) =
-                        (n.arg(0), n.children().iter().find(|c| c.key == "weight"))
-                        && let Some(v) = w.arg(0).and_then(|v| v.parse().ok())
-                    {
-                        self.script_weights.insert(name.to_string(), v);
-                    }
-                }
-                "virtual_server_group" => {
-                    if let Some(name) = n.arg(0) {
-                        self.groups.insert(name.to_string(), n.children().to_vec());
-                    }
-                }
-                "track_file" | "vrrp_track_file" => {
-                    if let Some(name) = n.arg(0) {
-                        self.track_files.insert(name.to_string(), n.clone());
-                    }
-                }
-                "vrrp_instance" => {
-                    if let Some(name) = n.arg(0) {
-                        self.instances.push(name.to_string());
-                        let legacy = n
-                            .children()
-                            .iter()
-                            .find(|c| c.key == "lvs_sync_daemon_interface");
-                        if let (None, Some(iface)) =
-                            (&self.legacy_sync, legacy.and_then(|c| c.arg(0)))
-                        {
-                            self.legacy_sync = Some((iface.to_string(), name.to_string()));
-                        }
-                    }
-                    if let (Some(name), Some(id)) = (
-                        n.arg(0),
-                        n.children()
-                            .iter()
-                            .find(|c| c.key == "virtual_router_id")
-                            .and_then(|c| c.arg(0))
-                            .and_then(|v| v.parse().ok()),
-                    ) {
-                        self.vrids.insert(name.to_string(), id);
-                    }
-                }
-                _ => {}
-            }
+            self.note(pos, n);
         }
         self.ends_without_value(nodes);
         self.script_user = super::scripts::file_identity(nodes);
@@ -92,6 +40,49 @@ impl Mapper {
             self.virtual_server(n);
         }
         self.statics(nodes);
+        self.rest(nodes);
+    }
+
+    /// Notes what later sections refer to: scripts and their weights, server groups, track
+    /// files, instances with their VRIDs and a legacy sync daemon.
+    fn note(&mut self, pos: usize, n: &Node) {
+        let Some(name) = n.arg(0) else { return };
+        let child = |key: &str| n.children().iter().find(|c| c.key == key);
+        match n.key.as_str() {
+            "vrrp_script" => {
+                if n.children()
+                    .iter()
+                    .any(|c| c.key == "script" && c.arg(0).is_some())
+                {
+                    self.scripts.push(name.to_string());
+                    self.script_pos.entry(name.to_string()).or_insert(pos);
+                }
+                if let Some(v) = child("weight").and_then(|w| w.arg(0)?.parse().ok()) {
+                    self.script_weights.insert(name.to_string(), v);
+                }
+            }
+            "virtual_server_group" => {
+                self.groups.insert(name.to_string(), n.children().to_vec());
+            }
+            "track_file" | "vrrp_track_file" => {
+                self.track_files.insert(name.to_string(), n.clone());
+            }
+            "vrrp_instance" => {
+                self.instances.push(name.to_string());
+                let legacy = child("lvs_sync_daemon_interface").and_then(|c| c.arg(0));
+                if let (None, Some(iface)) = (&self.legacy_sync, legacy) {
+                    self.legacy_sync = Some((iface.to_string(), name.to_string()));
+                }
+                if let Some(id) = child("virtual_router_id").and_then(|c| c.arg(0)?.parse().ok()) {
+                    self.vrids.insert(name.to_string(), id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The top-level statements no section took: a loss each, or keepalived's own warning.
+    fn rest(&mut self, nodes: &[Node]) {
         const MAPPED: &[&str] = &[
             "static_ipaddress",
             "static_routes",
