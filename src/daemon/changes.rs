@@ -46,16 +46,50 @@ pub(super) fn changes(old: &Config, new: &Config) -> Changes {
     if old == new {
         return out;
     }
-    if old.global != new.global {
-        for field in fields_changed(&value(&old.global), &value(&new.global)) {
-            let when = if AT_RESTART.contains(&field.as_str()) {
-                " (takes effect when haldir restarts)"
-            } else {
-                ""
-            };
-            out.lines.push(format!("global.{field} changed{when}"));
-        }
+    globals(old, new, &mut out.lines);
+    vrrp_instances(old, new, &mut out);
+    named(
+        "vrrp_sync_group",
+        &old.sync_groups,
+        &new.sync_groups,
+        |g| g.name.clone(),
+        &mut out.lines,
+    );
+    named(
+        "track_script",
+        &old.track_scripts,
+        &new.track_scripts,
+        |t| t.name.clone(),
+        &mut out.lines,
+    );
+    virtual_servers(&old.virtual_servers, &new.virtual_servers, &mut out.lines);
+    if old.fwmarks != new.fwmarks {
+        out.lines.push("fwmark rules changed".into());
     }
+    sections(old, new, &mut out.lines);
+    if out.lines.is_empty() {
+        // Equal as serialized but not as values: say something rather than nothing.
+        out.lines.push("configuration changed".into());
+    }
+    out
+}
+
+fn globals(old: &Config, new: &Config, lines: &mut Vec<String>) {
+    if old.global == new.global {
+        return;
+    }
+    for field in fields_changed(&value(&old.global), &value(&new.global)) {
+        let when = if AT_RESTART.contains(&field.as_str()) {
+            " (takes effect when haldir restarts)"
+        } else {
+            ""
+        };
+        lines.push(format!("global.{field} changed{when}"));
+    }
+}
+
+/// The instances to stop and start: a changed one is both.
+fn vrrp_instances(old: &Config, new: &Config, out: &mut Changes) {
     let vrrp = named(
         "vrrp_instance",
         &old.vrrp_instances,
@@ -75,31 +109,15 @@ pub(super) fn changes(old: &Config, new: &Config) -> Changes {
             out.vrrp_start.push(name);
         }
     }
-    named(
-        "vrrp_sync_group",
-        &old.sync_groups,
-        &new.sync_groups,
-        |g| g.name.clone(),
-        &mut out.lines,
-    );
-    named(
-        "track_script",
-        &old.track_scripts,
-        &new.track_scripts,
-        |t| t.name.clone(),
-        &mut out.lines,
-    );
-    virtual_servers(&old.virtual_servers, &new.virtual_servers, &mut out.lines);
-    if old.fwmarks != new.fwmarks {
-        out.lines.push("fwmark rules changed".into());
-    }
-    let static_ = |c: &Config| {
-        if c.static_.is_empty() {
-            Value::Null
-        } else {
-            value(&c.static_)
-        }
+}
+
+/// The one-table sections: added, removed, or the fields that changed.
+fn sections(old: &Config, new: &Config, lines: &mut Vec<String>) {
+    let static_ = |c: &Config| match c.static_.is_empty() {
+        true => Value::Null,
+        false => value(&c.static_),
     };
+    // Each section: whether it differs, and its serialized form before and after.
     let sections = [
         (
             "netfilter",
@@ -137,20 +155,15 @@ pub(super) fn changes(old: &Config, new: &Config) -> Changes {
             continue;
         }
         match (x.is_null(), y.is_null()) {
-            (true, false) => out.lines.push(format!("[{s}] added")),
-            (false, true) => out.lines.push(format!("[{s}] removed")),
+            (true, false) => lines.push(format!("[{s}] added")),
+            (false, true) => lines.push(format!("[{s}] removed")),
             _ => {
                 for field in fields_changed(&x, &y) {
-                    out.lines.push(format!("{s}.{field} changed"));
+                    lines.push(format!("{s}.{field} changed"));
                 }
             }
         }
     }
-    if out.lines.is_empty() {
-        // Equal as serialized but not as values: say something rather than nothing.
-        out.lines.push("configuration changed".into());
-    }
-    out
 }
 
 /// A part of the configuration in its serialized form, for naming the fields that differ.
