@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::control::{self, Counters, Reply, Request, Status};
+use crate::control::{self, Counters, Reply, Request, Status, VrrpStatus, VsStatus};
 
 /// The socket to use: the one given, else the one the file's `[global]` names (read as
 /// plain TOML: validating a large file would cost the daemon's reload time twice over, and a
@@ -205,69 +205,82 @@ pub(super) fn render(s: &Status) -> String {
         s.reloads_applied,
         s.reloads_refused
     );
-    if !s.vrrp.is_empty() {
-        let _ = writeln!(o, "\nVRRP");
-        for v in &s.vrrp {
-            let master = v.master.map_or("-".to_string(), |m| m.to_string());
-            let dropped: u64 = v.dropped.values().sum();
-            let _ = writeln!(
-                o,
-                "  {:<12} {:<7} {:<8} priority {:<3}  master {:<15}  adverts sent {} received {} dropped {}",
-                v.name,
-                v.interface,
-                v.state,
-                v.priority,
-                master,
-                v.adverts_sent,
-                v.adverts_received,
-                dropped
-            );
-            for (reason, n) in &v.dropped {
-                let _ = writeln!(o, "      dropped {reason}: {n}");
-            }
-        }
-    }
+    render_vrrp(&mut o, &s.vrrp);
     if !s.virtual_servers.is_empty() {
         let _ = writeln!(o, "\nVirtual servers");
     }
     for vs in &s.virtual_servers {
-        let state = match (vs.programmed, vs.quorum_lost) {
-            (false, _) => "not programmed here",
-            (true, true) => "QUORUM LOST",
-            (true, false) => "programmed",
-        };
+        render_service(&mut o, vs);
+    }
+    render_announced(&mut o, s);
+    o
+}
+
+fn render_vrrp(o: &mut String, vrrp: &[VrrpStatus]) {
+    if !vrrp.is_empty() {
+        let _ = writeln!(o, "\nVRRP");
+    }
+    for v in vrrp {
+        let master = v.master.map_or("-".to_string(), |m| m.to_string());
+        let dropped: u64 = v.dropped.values().sum();
         let _ = writeln!(
             o,
-            "  {}  {} {}  {state}  {}",
-            vs.name,
-            vs.service,
-            vs.scheduler,
-            traffic(&vs.counters)
+            "  {:<12} {:<7} {:<8} priority {:<3}  master {:<15}  adverts sent {} received {} dropped {}",
+            v.name,
+            v.interface,
+            v.state,
+            v.priority,
+            master,
+            v.adverts_sent,
+            v.adverts_received,
+            dropped
         );
-        for rs in &vs.real_servers {
-            let weight = rs
-                .weight
-                .map_or("not in IPVS".to_string(), |w| format!("weight {w}"));
-            let drained = if rs.drained { " DRAINED" } else { "" };
-            let check = rs.last_check.as_ref().map_or(String::new(), |c| {
-                format!(
-                    "  last check {} {} ago ({} ms)",
-                    c.result,
-                    age(c.age_ms),
-                    c.took_ms
-                )
-            });
-            let _ = writeln!(
-                o,
-                "    {:<22} {:<9}{drained} {weight}  active {} inactive {}  {}{check}",
-                rs.address,
-                rs.health,
-                rs.active_conns,
-                rs.inactive_conns,
-                traffic(&rs.counters)
-            );
+        for (reason, n) in &v.dropped {
+            let _ = writeln!(o, "      dropped {reason}: {n}");
         }
     }
+}
+
+fn render_service(o: &mut String, vs: &VsStatus) {
+    let state = match (vs.programmed, vs.quorum_lost) {
+        (false, _) => "not programmed here",
+        (true, true) => "QUORUM LOST",
+        (true, false) => "programmed",
+    };
+    let _ = writeln!(
+        o,
+        "  {}  {} {}  {state}  {}",
+        vs.name,
+        vs.service,
+        vs.scheduler,
+        traffic(&vs.counters)
+    );
+    for rs in &vs.real_servers {
+        let weight = rs
+            .weight
+            .map_or("not in IPVS".to_string(), |w| format!("weight {w}"));
+        let drained = if rs.drained { " DRAINED" } else { "" };
+        let check = rs.last_check.as_ref().map_or(String::new(), |c| {
+            format!(
+                "  last check {} {} ago ({} ms)",
+                c.result,
+                age(c.age_ms),
+                c.took_ms
+            )
+        });
+        let _ = writeln!(
+            o,
+            "    {:<22} {:<9}{drained} {weight}  active {} inactive {}  {}{check}",
+            rs.address,
+            rs.health,
+            rs.active_conns,
+            rs.inactive_conns,
+            traffic(&rs.counters)
+        );
+    }
+}
+
+fn render_announced(o: &mut String, s: &Status) {
     if !s.announced.is_empty() {
         let _ = writeln!(o, "\nAnnounced (table {})", s.announced[0].table);
     }
@@ -301,7 +314,6 @@ pub(super) fn render(s: &Status) -> String {
             "  {r:<20} someone else's rule looks up haldir's table: left alone"
         );
     }
-    o
 }
 
 #[cfg(test)]
