@@ -6,7 +6,9 @@
 
 use tracing::{error, info, warn};
 
-use super::{Daemon, changes, drain, systemd};
+use super::changes::{self, Changes};
+use super::{Daemon, drain, systemd};
+use crate::config::Config;
 use crate::control::Reply;
 
 impl Daemon {
@@ -21,9 +23,31 @@ impl Daemon {
     }
 
     async fn reload_file(&mut self, why: &str) -> Reply {
-        // Parsed and validated off the loop: a large file must not hold up the health checks
-        // and timers that share it (VRRP has a thread of its own).
-        // Read by its changed services when the last file allows ([`crate::config::reread`]).
+        let new = match self.read_new(why).await {
+            Ok(new) => new,
+            Err(refused) => return refused,
+        };
+        let t = std::time::Instant::now();
+        let plan = changes::changes(&self.config, &new);
+        tracing::debug!(took = ?t.elapsed(), "reload: changes");
+        if plan.is_empty() {
+            info!(reason = why, "configuration unchanged");
+            return Reply::Reloaded {
+                changes: Vec::new(),
+            };
+        }
+        let lines = self.apply(new, &plan).await;
+        for l in &lines {
+            info!(change = %l, "reload");
+        }
+        info!(path = %self.path.display(), changes = lines.len(), "configuration reloaded");
+        Reply::Reloaded { changes: lines }
+    }
+
+    /// Reads and validates the file, off the loop: a large file must not hold up the health
+    /// checks and timers that share it (VRRP has a thread of its own). Read by its changed
+    /// services when the last file allows ([`crate::config::reread`]). A refusal is the reply.
+    async fn read_new(&mut self, why: &str) -> Result<Config, Reply> {
         let path = self.path.clone();
         let since = self.basis.clone().map(|b| (b, self.config.clone()));
         let started = std::time::Instant::now();
@@ -40,18 +64,18 @@ impl Daemon {
             }
             Err(e) => {
                 error!(reason = why, error = %e, "reload refused: the parse did not finish");
-                return Reply::Refused {
+                return Err(Reply::Refused {
                     errors: e.to_string(),
-                };
+                });
             }
             Ok(Err(e)) => {
                 error!(
                     reason = why,
                     "reload refused, the running configuration stays:\n{e}"
                 );
-                return Reply::Refused {
+                return Err(Reply::Refused {
                     errors: e.to_string(),
-                };
+                });
             }
         };
         if !loaded.warnings.is_empty() {
@@ -59,16 +83,11 @@ impl Daemon {
         }
         let files: Vec<_> = loaded.sources.paths().map(|p| p.to_path_buf()).collect();
         self.watch_files(files);
-        let new = loaded.config;
-        let t = std::time::Instant::now();
-        let plan = changes::changes(&self.config, &new);
-        tracing::debug!(took = ?t.elapsed(), "reload: changes");
-        if plan.is_empty() {
-            info!(reason = why, "configuration unchanged");
-            return Reply::Reloaded {
-                changes: Vec::new(),
-            };
-        }
+        Ok(loaded.config)
+    }
+
+    /// Puts `new` in force as `plan` says; returns the changes made, with what failed.
+    async fn apply(&mut self, new: Config, plan: &Changes) -> Vec<String> {
         let mut lines = plan.lines.clone();
         for name in &plan.vrrp_stop {
             self.vrrp
@@ -85,18 +104,7 @@ impl Daemon {
             self.hold_static();
         }
         self.mailer = super::alerts::mailer(&self.config, &self.metrics);
-        for name in &plan.vrrp_start {
-            let Some(inst) = self.config.vrrp_instances.iter().find(|i| &i.name == name) else {
-                continue;
-            };
-            if let Err(e) = self.vrrp.start(inst, &self.config.track_scripts) {
-                error!(instance = %name, error = %e, "cannot start the VRRP instance");
-                lines.push(format!("vrrp_instance {name}: cannot start: {e}"));
-            }
-        }
-        if let Err(e) = self.vrrp.sync_tracking(&self.config) {
-            lines.push(format!("track_interface: cannot watch interfaces: {e}"));
-        }
+        self.start_vrrp(&plan.vrrp_start, &mut lines);
         let t = std::time::Instant::now();
         let previous = (
             std::mem::take(&mut self.consumers),
@@ -117,11 +125,24 @@ impl Daemon {
             self.serve_metrics().await;
         }
         super::resident::release_memory();
-        for l in &lines {
-            info!(change = %l, "reload");
+        lines
+    }
+
+    /// Starts the instances `names` of the configuration now in force, and watches what they
+    /// track; what fails is a line of the reload's answer.
+    fn start_vrrp(&mut self, names: &[String], lines: &mut Vec<String>) {
+        for name in names {
+            let Some(inst) = self.config.vrrp_instances.iter().find(|i| &i.name == name) else {
+                continue;
+            };
+            if let Err(e) = self.vrrp.start(inst, &self.config.track_scripts) {
+                error!(instance = %name, error = %e, "cannot start the VRRP instance");
+                lines.push(format!("vrrp_instance {name}: cannot start: {e}"));
+            }
         }
-        info!(path = %self.path.display(), changes = lines.len(), "configuration reloaded");
-        Reply::Reloaded { changes: lines }
+        if let Err(e) = self.vrrp.sync_tracking(&self.config) {
+            lines.push(format!("track_interface: cannot watch interfaces: {e}"));
+        }
     }
 
     /// `haldir drain` / `undrain`.
