@@ -89,11 +89,7 @@ fn virtual_server(
     let forwarding = or(&r.forwarding, "forwarding", Forwarding::Nat, d);
     let tunnel = r.tunnel.as_ref().and_then(|t| tunnel(t, d));
 
-    let quorum = int_or(&r.quorum, "quorum", 0, i64::from(u32::MAX), 1u32, d);
-    let hysteresis = int_or(&r.hysteresis, "hysteresis", 0, i64::from(u32::MAX), 0u32, d);
-    if let (true, Some(l)) = (hysteresis > quorum, &r.hysteresis) {
-        d.error(l.loc(), format!("`hysteresis` ({hysteresis}) is larger than `quorum` ({quorum}): the service could never lose quorum"));
-    }
+    let (quorum, hysteresis) = quorum(r, d);
     let alpha = or(&r.alpha, "alpha", false, d);
     let inhibit_on_failure = or(&r.inhibit_on_failure, "inhibit_on_failure", false, d);
     let one_packet = or(&r.one_packet, "one_packet", false, d);
@@ -116,28 +112,16 @@ fn virtual_server(
         .and_then(|l| rs_address(l, "sorry_server", &key, forwarding, d));
     let vrrp_instance = vrrp_binding(r, key, instances, d);
 
-    let mut seen = Unique::new("real server");
-    let mut real_servers = Vec::new();
-    for rs in r.real_server.as_deref().unwrap_or(&[]) {
-        let service = Service {
-            key: &key,
-            forwarding,
-            tunnel,
-            check: service_check,
-            effective_check: check.as_ref(),
-            inhibit_on_failure,
-            alerts,
-        };
-        if let Some(server) = real_server(rs, &service, d) {
-            let at = rs.value.address.as_ref().map_or(rs.loc, Leaf::loc);
-            if seen.insert(server.address, at, d) {
-                real_servers.push(server);
-            }
-        }
-    }
-
-    // Kept for the daemon's life: no room for servers that will never come.
-    real_servers.shrink_to_fit();
+    let service = Service {
+        key: &key,
+        forwarding,
+        tunnel,
+        check: service_check,
+        effective_check: check.as_ref(),
+        inhibit_on_failure,
+        alerts,
+    };
+    let real_servers = real_servers(r, &service, d);
     let uses_tun = forwarding == Forwarding::Tun
         || real_servers.iter().any(|s| s.forwarding == Forwarding::Tun);
     if let (Some(t), false) = (&r.tunnel, uses_tun) {
@@ -174,6 +158,33 @@ fn virtual_server(
         check,
         real_servers,
     })
+}
+
+/// `quorum` and `hysteresis`, the second no larger than the first.
+fn quorum(r: &raw::VirtualServer, d: &mut Diags) -> (u32, u32) {
+    let quorum = int_or(&r.quorum, "quorum", 0, i64::from(u32::MAX), 1u32, d);
+    let hysteresis = int_or(&r.hysteresis, "hysteresis", 0, i64::from(u32::MAX), 0u32, d);
+    if let (true, Some(l)) = (hysteresis > quorum, &r.hysteresis) {
+        d.error(l.loc(), format!("`hysteresis` ({hysteresis}) is larger than `quorum` ({quorum}): the service could never lose quorum"));
+    }
+    (quorum, hysteresis)
+}
+
+/// The service's real servers, each address once.
+fn real_servers(r: &raw::VirtualServer, service: &Service, d: &mut Diags) -> Vec<RealServer> {
+    let mut seen = Unique::new("real server");
+    let mut out = Vec::new();
+    for rs in r.real_server.as_deref().unwrap_or(&[]) {
+        if let Some(server) = real_server(rs, service, d) {
+            let at = rs.value.address.as_ref().map_or(rs.loc, Leaf::loc);
+            if seen.insert(server.address, at, d) {
+                out.push(server);
+            }
+        }
+    }
+    // Kept for the daemon's life: no room for servers that will never come.
+    out.shrink_to_fit();
+    out
 }
 
 /// The scheduler's flags: its own, each once.
@@ -437,44 +448,8 @@ fn real_server(sp: &Sp<raw::RealServer>, vs: &Service, d: &mut Diags) -> Option<
                 .with_help("use `forwarding = \"nat\"` to map to another port"),
         );
     }
-    let own_tunnel = r.tunnel.as_ref().and_then(|t| tunnel(t, d));
-    if let (Some(t), false) = (&r.tunnel, forwarding == Forwarding::Tun) {
-        d.error(
-            t.loc,
-            format!(
-                "`tunnel` applies to `forwarding = \"tun\"`; this real server uses {forwarding}"
-            ),
-        );
-    }
-    let tunnel = (forwarding == Forwarding::Tun).then(|| {
-        own_tunnel.or(service_tunnel).unwrap_or(Tunnel {
-            kind: TunnelType::Ipip,
-            port: None,
-            checksum: TunnelChecksum::None,
-        })
-    });
-    let upper_threshold = int_or(
-        &r.upper_threshold,
-        "upper_threshold",
-        0,
-        i64::from(u32::MAX),
-        0u32,
-        d,
-    );
-    let lower_threshold = int_or(
-        &r.lower_threshold,
-        "lower_threshold",
-        0,
-        i64::from(u32::MAX),
-        0u32,
-        d,
-    );
-    if let (true, Some(l)) = (
-        upper_threshold > 0 && lower_threshold > upper_threshold,
-        &r.lower_threshold,
-    ) {
-        d.error(l.loc(), format!("`lower_threshold` ({lower_threshold}) is above `upper_threshold` ({upper_threshold})"));
-    }
+    let tunnel = server_tunnel(r, forwarding, service_tunnel, d);
+    let (upper_threshold, lower_threshold) = thresholds(r, d);
     let check = match &r.check {
         None => vs.effective_check.cloned(),
         Some(own) => check::effective(Some(own), service_check, d).map(std::sync::Arc::new),
@@ -515,6 +490,45 @@ fn real_server(sp: &Sp<raw::RealServer>, vs: &Service, d: &mut Diags) -> Option<
         smtp_alert: super::email::alert(&r.smtp_alert, vs.alerts.checker, d),
         check,
     })
+}
+
+/// A TUN server's tunnel: its own, else the service's, else plain IPIP.
+fn server_tunnel(
+    r: &raw::RealServer,
+    forwarding: Forwarding,
+    service_tunnel: Option<Tunnel>,
+    d: &mut Diags,
+) -> Option<Tunnel> {
+    let own_tunnel = r.tunnel.as_ref().and_then(|t| tunnel(t, d));
+    if let (Some(t), false) = (&r.tunnel, forwarding == Forwarding::Tun) {
+        d.error(
+            t.loc,
+            format!(
+                "`tunnel` applies to `forwarding = \"tun\"`; this real server uses {forwarding}"
+            ),
+        );
+    }
+    (forwarding == Forwarding::Tun).then(|| {
+        own_tunnel.or(service_tunnel).unwrap_or(Tunnel {
+            kind: TunnelType::Ipip,
+            port: None,
+            checksum: TunnelChecksum::None,
+        })
+    })
+}
+
+/// `upper_threshold` and `lower_threshold`, the lower not above the upper.
+fn thresholds(r: &raw::RealServer, d: &mut Diags) -> (u32, u32) {
+    let max = i64::from(u32::MAX);
+    let upper = int_or(&r.upper_threshold, "upper_threshold", 0, max, 0u32, d);
+    let lower = int_or(&r.lower_threshold, "lower_threshold", 0, max, 0u32, d);
+    if let (true, Some(l)) = (upper > 0 && lower > upper, &r.lower_threshold) {
+        d.error(
+            l.loc(),
+            format!("`lower_threshold` ({lower}) is above `upper_threshold` ({upper})"),
+        );
+    }
+    (upper, lower)
 }
 
 fn tunnel(sp: &Sp<raw::Tunnel>, d: &mut Diags) -> Option<Tunnel> {
