@@ -39,6 +39,7 @@ use crate::health::runner::Checks;
 use crate::health::verdict::HealthMap;
 use crate::health::{self, Consumers};
 use crate::host::Host;
+use crate::identity::Identity;
 use metrics::Metrics;
 use vrrp::VrrpSet;
 pub(crate) use wake::Query;
@@ -253,6 +254,62 @@ fn runs_scripts(config: &Config) -> bool {
     !config.scripts().is_empty()
 }
 
+/// The configuration as the daemon keeps it, the basis of a later reload's reading, and the
+/// files to watch.
+fn load(
+    path: &Path,
+) -> Result<(Config, Option<crate::config::reread::Basis>, Vec<PathBuf>), StartError> {
+    let (loaded, basis) = crate::security::load_checked_since(path, None)?;
+    if !loaded.warnings.is_empty() {
+        warn!("{}", loaded.render_warnings());
+    }
+    let files: Vec<PathBuf> = loaded.sources.paths().map(Path::to_path_buf).collect();
+    // The parsed document is gone by now: the copy lies in memory of its own.
+    let config = crate::config::compact::compacted(&loaded.config);
+    Ok((config, basis, files))
+}
+
+/// The user scripts run as (it must exist only when something runs scripts), and the probe
+/// contexts of the checks and of the track scripts.
+fn script_contexts(
+    config: &Config,
+) -> Result<
+    (
+        Option<Identity>,
+        health::probe::Context,
+        health::probe::Context,
+    ),
+    StartError,
+> {
+    let script_error = |source| StartError::ScriptUser {
+        user: config.global.script_user.clone(),
+        source,
+    };
+    let script_user = if runs_scripts(config) {
+        crate::identity::resolve(&config.global.script_user).map_err(script_error)?
+    } else {
+        None
+    };
+    let ctx = health::probe::Context::with_identity(script_user).map_err(script_error)?;
+    let script_ctx = health::probe::Context::with_identity(script_user).map_err(script_error)?;
+    Ok((script_user, ctx, script_ctx))
+}
+
+/// Starts the VRRP instances, takes back the VMACs an earlier run left, and sets up the
+/// real-server role; the caller stops the instances when this fails.
+fn start_vrrp_and_role(vrrp: &mut VrrpSet, host: &Host, config: &Config) -> Result<(), StartError> {
+    crate::vrrp::vmac_record::keep_in(&config.global.state_dir);
+    vrrp::start_all(vrrp, config)?;
+    match crate::netlink::rtnl::Rtnl::open() {
+        Ok(mut rtnl) => crate::vrrp::vmac::take_back_left(&mut rtnl),
+        Err(e) => warn!(error = %e, "cannot take back an earlier run's VMACs"),
+    }
+    if let Some(role) = &config.local_role() {
+        host.set_up_role(role, &config.global.state_dir)?;
+    }
+    Ok(())
+}
+
 async fn main_loop(path: PathBuf) -> ExitCode {
     match Daemon::start(path).await {
         Ok((d, inputs)) => d.run(inputs).await,
@@ -292,27 +349,9 @@ impl Daemon {
     /// its VRRP instances first, so that no advert waits for the first reconcile; the IPVS
     /// table, checks and the rest come in [`Daemon::run`].
     async fn start(path: PathBuf) -> Result<(Daemon, Inputs), StartError> {
-        let (loaded, basis) = crate::security::load_checked_since(&path, None)?;
-        if !loaded.warnings.is_empty() {
-            warn!("{}", loaded.render_warnings());
-        }
-        let files: Vec<PathBuf> = loaded.sources.paths().map(Path::to_path_buf).collect();
-        // The parsed document is gone by now: the copy lies in memory of its own.
-        let config = crate::config::compact::compacted(&loaded.config);
-        drop(loaded);
+        let (config, basis, files) = load(&path)?;
         let host = Host::open(&config)?;
-        let script_error = |source| StartError::ScriptUser {
-            user: config.global.script_user.clone(),
-            source,
-        };
-        let script_user = if runs_scripts(&config) {
-            crate::identity::resolve(&config.global.script_user).map_err(script_error)?
-        } else {
-            None
-        };
-        let ctx = health::probe::Context::with_identity(script_user).map_err(script_error)?;
-        let script_ctx =
-            health::probe::Context::with_identity(script_user).map_err(script_error)?;
+        let (script_user, ctx, script_ctx) = script_contexts(&config)?;
         let sig = |k| signal(k).map_err(StartError::Signals);
         let (term, int, hup) = (
             sig(SignalKind::terminate())?,
@@ -333,24 +372,11 @@ impl Daemon {
             link_tx,
         )
         .map_err(StartError::VrrpThread)?;
-        crate::vrrp::vmac_record::keep_in(&config.global.state_dir);
-        if let Err(e) = vrrp::start_all(&mut vrrp, &config) {
+        if let Err(e) = start_vrrp_and_role(&mut vrrp, &host, &config) {
             vrrp.stop_all(tokio::time::Instant::now() + STOP_BUDGET)
                 .await;
             control.abort();
-            return Err(StartError::Vrrp(e));
-        }
-        match crate::netlink::rtnl::Rtnl::open() {
-            Ok(mut rtnl) => crate::vrrp::vmac::take_back_left(&mut rtnl),
-            Err(e) => warn!(error = %e, "cannot take back an earlier run's VMACs"),
-        }
-        if let Some(role) = &config.local_role()
-            && let Err(e) = host.set_up_role(role, &config.global.state_dir)
-        {
-            vrrp.stop_all(tokio::time::Instant::now() + STOP_BUDGET)
-                .await;
-            control.abort();
-            return Err(StartError::RealServer(e));
+            return Err(e);
         }
         let metrics = Metrics::default();
         let mailer = alerts::mailer(&config, &metrics);
