@@ -10,7 +10,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::control::{Counters, Status};
+use crate::control::{Counters, Status, VrrpStatus, VsStatus};
 use crate::health::runner::Observer;
 
 type Labels = Vec<(&'static str, String)>;
@@ -215,6 +215,11 @@ fn states(r: &mut Registry, s: &Status) {
         "Log lines dropped because the log's reader (journald) did not read them",
         lost,
     );
+    vrrp_states(r, &s.vrrp);
+    service_states(r, &s.virtual_servers);
+}
+
+fn vrrp_states(r: &mut Registry, vrrp: &[VrrpStatus]) {
     let state = gauge(
         r,
         "haldir_vrrp_state",
@@ -228,7 +233,7 @@ fn states(r: &mut Registry, s: &Status) {
         "haldir_vrrp_adverts_dropped",
         "Adverts dropped, by reason",
     );
-    for v in &s.vrrp {
+    for v in vrrp {
         let who = || vec![("instance", v.name.clone())];
         for st in VRRP_STATES {
             let mut l = who();
@@ -244,6 +249,9 @@ fn states(r: &mut Registry, s: &Status) {
             add(&dropped, l, *n);
         }
     }
+}
+
+fn service_states(r: &mut Registry, services: &[VsStatus]) {
     let up = gauge(
         r,
         "haldir_real_server_up",
@@ -263,7 +271,7 @@ fn states(r: &mut Registry, s: &Status) {
     );
     let rs_counters = CounterSet::new(r, "haldir_ipvs_real_server", "of the real server");
     let vs_counters = CounterSet::new(r, "haldir_ipvs_service", "of the service");
-    for vs in &s.virtual_servers {
+    for vs in services {
         if vs.programmed {
             vs_counters.add(vec![("virtual_server", vs.name.clone())], &vs.counters);
         }
