@@ -216,34 +216,7 @@ pub fn diff(desired: &Desired, actual: &Actual, owned: &Owned) -> Vec<Op> {
                     add_dest(&mut ops, want, i, d);
                 }
             }
-            Some(have) => {
-                if have.service != want.service {
-                    ops.push(Op::EditService {
-                        old: have.service.clone(),
-                        new: want.service.clone(),
-                    });
-                }
-                let have_dests: HashMap<(IpAddr, u16), &Dest> =
-                    have.dests.iter().map(|d| ((d.addr, d.port), d)).collect();
-                let want_keys: BTreeSet<(IpAddr, u16)> =
-                    want.dests.iter().map(|d| (d.addr, d.port)).collect();
-                for d in &have.dests {
-                    if !want_keys.contains(&(d.addr, d.port)) {
-                        ops.push(Op::DelDest(id, d.clone()));
-                    }
-                }
-                for (i, d) in want.dests.iter().enumerate() {
-                    match have_dests.get(&(d.addr, d.port)) {
-                        None => add_dest(&mut ops, want, i, d),
-                        Some(old) if *old != d => ops.push(Op::EditDest {
-                            id,
-                            old: (*old).clone(),
-                            new: d.clone(),
-                        }),
-                        Some(_) => {}
-                    }
-                }
-            }
+            Some(have) => service_ops(&mut ops, want, have),
         }
     }
 
@@ -270,11 +243,46 @@ pub fn diff(desired: &Desired, actual: &Actual, owned: &Owned) -> Vec<Op> {
             });
         }
     }
+    daemon_ops(&mut out, desired, actual, owned);
+    out
+}
 
+/// The operations from a service in the kernel, `have`, to the one wanted.
+fn service_ops(ops: &mut Vec<Op>, want: &DesiredService, have: &KernelService) {
+    let id = want.service.id;
+    if have.service != want.service {
+        ops.push(Op::EditService {
+            old: have.service.clone(),
+            new: want.service.clone(),
+        });
+    }
+    let have_dests: HashMap<(IpAddr, u16), &Dest> =
+        have.dests.iter().map(|d| ((d.addr, d.port), d)).collect();
+    let want_keys: BTreeSet<(IpAddr, u16)> = want.dests.iter().map(|d| (d.addr, d.port)).collect();
+    for d in &have.dests {
+        if !want_keys.contains(&(d.addr, d.port)) {
+            ops.push(Op::DelDest(id, d.clone()));
+        }
+    }
+    for (i, d) in want.dests.iter().enumerate() {
+        match have_dests.get(&(d.addr, d.port)) {
+            None => add_dest(ops, want, i, d),
+            Some(old) if *old != d => ops.push(Op::EditDest {
+                id,
+                old: (*old).clone(),
+                new: d.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+}
+
+/// The sync daemons to stop and start: one with other settings is stopped and started again,
+/// as the kernel has no edit.
+fn daemon_ops(out: &mut Vec<Op>, desired: &Desired, actual: &Actual, owned: &Owned) {
     for have in &actual.daemons {
         let kept = desired.daemons.iter().any(|w| daemon_matches(w, have));
         let replaced = desired.daemons.iter().any(|w| w.state == have.state);
-        // A daemon with other settings is stopped and started again: the kernel has no edit.
         if !kept && (replaced || owned.daemons.contains(&have.state)) {
             out.push(Op::StopDaemon(have.state));
         }
@@ -284,7 +292,6 @@ pub fn diff(desired: &Desired, actual: &Actual, owned: &Owned) -> Vec<Op> {
             out.push(Op::StartDaemon(want.clone()));
         }
     }
-    out
 }
 
 /// [`diff`] from the state last applied, `last`, looking only at the services that are not
