@@ -229,39 +229,57 @@ impl std::str::FromStr for Route {
                 other => return Err(format!("unknown route option \"{other}\"")),
             };
             match w {
-                "src" => r.src = Some(address(value)?),
                 "to" => to = Some(prefix(value)?),
-                "via" | "gw" => r.via = Some(address(value)?),
-                "dev" => r.dev = Some(value.to_string()),
-                "scope" => {
-                    r.scope = Some(
-                        SCOPES
-                            .iter()
-                            .find(|(n, _)| *n == value)
-                            .map(|(_, s)| *s)
-                            .ok_or_else(|| format!("scope \"{value}\" is not known"))?,
-                    )
-                }
-                "table" => r.table = table(value)?,
-                _ => r.metric = Some(number(w, value)?),
+                _ => r.option(w, value)?,
             }
         }
         r.to = to.ok_or("a route needs its destination")?;
-        let v6 = r.to.addr().is_ipv6();
-        let hops = r.nexthops.iter().filter_map(|h| h.via);
-        for a in [r.src, r.via].into_iter().flatten().chain(hops) {
+        r.check()?;
+        Ok(r)
+    }
+}
+
+impl Route {
+    /// One option with its value, but the destination.
+    fn option(&mut self, w: &str, value: &str) -> Result<(), String> {
+        match w {
+            "src" => self.src = Some(address(value)?),
+            "via" | "gw" => self.via = Some(address(value)?),
+            "dev" => self.dev = Some(value.to_string()),
+            "scope" => {
+                self.scope = Some(
+                    SCOPES
+                        .iter()
+                        .find(|(n, _)| *n == value)
+                        .map(|(_, s)| *s)
+                        .ok_or_else(|| format!("scope \"{value}\" is not known"))?,
+                )
+            }
+            "table" => self.table = table(value)?,
+            _ => self.metric = Some(number(w, value)?),
+        }
+        Ok(())
+    }
+
+    /// What `ip route` would refuse: addresses of another family than the destination's,
+    /// `nexthop`s with a `via` or on a route that is not unicast, a unicast route with
+    /// nowhere to go.
+    fn check(&self) -> Result<(), String> {
+        let v6 = self.to.addr().is_ipv6();
+        let hops = self.nexthops.iter().filter_map(|h| h.via);
+        for a in [self.src, self.via].into_iter().flatten().chain(hops) {
             if a.is_ipv6() != v6 {
                 return Err(format!("{a} is not of the destination's family"));
             }
         }
-        if !r.nexthops.is_empty() && (r.via.is_some() || kind != RouteType::Unicast) {
+        let unicast = self.kind == RouteType::Unicast;
+        if !self.nexthops.is_empty() && (self.via.is_some() || !unicast) {
             return Err("a route with `nexthop`s has no `via` of its own and is unicast".into());
         }
-        if kind == RouteType::Unicast && r.via.is_none() && r.dev.is_none() && r.nexthops.is_empty()
-        {
+        if unicast && self.via.is_none() && self.dev.is_none() && self.nexthops.is_empty() {
             return Err("a route needs `via` or `dev`".into());
         }
-        Ok(r)
+        Ok(())
     }
 }
 

@@ -394,6 +394,8 @@ mod tests {
     use super::*;
     use crate::control::{RsStatus, VrrpStatus, VsStatus};
 
+    /// Long because it is one status with every family in it, and the exposition it must
+    /// give, line for line.
     #[test]
     fn states_and_counters_come_out_with_their_labels() {
         let m = Metrics::default();

@@ -9,6 +9,10 @@ use super::tree::Node;
 
 impl Mapper {
     /// A checker block as a haldir check, keepalived's defaults written out.
+    ///
+    /// Long because it is keepalived's keyword table for checkers, one arm per keyword as
+    /// check/check_*.c installs them: read side by side with that source, one match is
+    /// clearer than the same arms spread over helpers.
     pub(super) fn checker(&mut self, n: &Node, inherited: &Timing) -> Option<Vec<(String, V)>> {
         let kind = match n.key.as_str() {
             "TCP_CHECK" => "tcp",

@@ -112,6 +112,8 @@ impl Mapper {
         }
     }
 
+    /// The global_defs blocks. Long because it is keepalived's keyword table for global_defs
+    /// (global_parser.c), one arm per keyword, read side by side with it.
     fn global_defs(&mut self, blocks: &[&Node]) {
         let mut global: Vec<(String, V)> = Vec::new();
         let mut ipvs: Vec<(String, V)> = Vec::new();

@@ -148,6 +148,8 @@ impl Mapper {
         self.finish_instance(n, i);
     }
 
+    /// One statement of a vrrp_instance. Long because it is keepalived's keyword table for
+    /// instances (vrrp/vrrp_parser.c), one arm per keyword, read side by side with it.
     fn instance_keyword<'n>(&mut self, c: &'n Node, i: &mut Instance<'n>) {
         let key = c.key.as_str();
         // keepalived skips what it does not install in a vrrp_instance (garp_interval is

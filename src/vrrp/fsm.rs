@@ -208,6 +208,9 @@ impl Fsm {
 
     /// The same, appending to `out`: a caller that keeps its buffer allocates nothing per
     /// event (an advert's tick is one).
+    ///
+    /// Long because it is the state table: one arm per (state, event) as RFC 9568 §6.4 lists
+    /// them, so that the whole protocol reads in one place against the RFC.
     pub(crate) fn handle_into(&mut self, now: Time, event: Event, out: &mut Vec<Action>) {
         match (self.state, event) {
             (State::Init, Event::Startup) => {

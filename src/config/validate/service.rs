@@ -92,13 +92,7 @@ fn virtual_server(
     let (quorum, hysteresis) = quorum(r, d);
     let alpha = or(&r.alpha, "alpha", false, d);
     let inhibit_on_failure = or(&r.inhibit_on_failure, "inhibit_on_failure", false, d);
-    let one_packet = or(&r.one_packet, "one_packet", false, d);
-    if let (true, Some(l)) = (one_packet && protocol != Protocol::Udp, &r.one_packet) {
-        d.error(
-            l.loc(),
-            format!("`one_packet` is for UDP services; this one is {protocol}"),
-        );
-    }
+    let one_packet = one_packet(r, protocol, d);
     let service_check = r.check.as_deref();
     let check = service_check
         .and_then(|c| check::effective(None, Some(c), d))
@@ -158,6 +152,18 @@ fn virtual_server(
         check,
         real_servers,
     })
+}
+
+/// `one_packet`, for UDP services only.
+fn one_packet(r: &raw::VirtualServer, protocol: Protocol, d: &mut Diags) -> bool {
+    let one_packet = or(&r.one_packet, "one_packet", false, d);
+    if let (true, Some(l)) = (one_packet && protocol != Protocol::Udp, &r.one_packet) {
+        d.error(
+            l.loc(),
+            format!("`one_packet` is for UDP services; this one is {protocol}"),
+        );
+    }
+    one_packet
 }
 
 /// `quorum` and `hysteresis`, the second no larger than the first.
