@@ -114,7 +114,7 @@ fn umask(args: &[String]) -> Result<u32, String> {
             return Err("extra parameters".into());
         }
         let v =
-            super::preprocess::number(first).map_err(|_| format!("invalid umask value {first}"))?;
+            super::numbers::strtol(first).map_err(|_| format!("invalid umask value {first}"))?;
         return u32::try_from(v)
             .ok()
             .filter(|v| v & !0o777 == 0)

@@ -19,6 +19,7 @@ pub mod preprocess;
 mod quorum;
 mod quoting;
 mod repair;
+mod repeat;
 mod routing;
 mod scripts;
 mod sync_group;

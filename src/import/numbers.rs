@@ -50,6 +50,24 @@ pub(super) fn sockaddr(text: &str) -> &str {
     text.find(['-', '/']).map_or(text, |i| &text[..i])
 }
 
+/// A number as C's strtol with base 0 reads it: 0x… hex, 0… octal, else decimal.
+pub(super) fn strtol(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let v = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        i64::from_str_radix(h, 16)
+    } else if body.len() > 1 && body.starts_with('0') {
+        i64::from_str_radix(&body[1..], 8)
+    } else {
+        body.parse()
+    }
+    .map_err(|_| format!("\"{s}\" is not a number"))?;
+    Ok(if neg { -v } else { v })
+}
+
 #[cfg(test)]
 mod tests {
     use super::{port, unsigned};

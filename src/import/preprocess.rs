@@ -316,14 +316,14 @@ impl<'a, F: Files> Reader<'a, F> {
     /// `~SEQ(var, [start,] [step,] end) rest`, `~SEQx(...)` and `~LST(var, v1, v2, ...)` or
     /// `~LST({a, b}, {1, 2}, ...)`: `rest` read once per value, with the variables defined.
     fn repeat(&mut self, file: usize, line: usize, text: &str) -> Result<(), ReadError> {
-        let (head, args, rest) = split_call(text)
+        let (head, args, rest) = super::repeat::split_call(text)
             .ok_or_else(|| self.syntax(file, line, format!("malformed repetition: {text}")))?;
         let args = self
             .substitute(args)
             .map_err(|m| self.syntax(file, line, m))?;
         let rounds: Vec<Vec<(String, String)>> = match head {
             "~SEQ" | "~SEQx" => {
-                let values = seq(&args).map_err(|m| self.syntax(file, line, m))?;
+                let values = super::repeat::seq(&args).map_err(|m| self.syntax(file, line, m))?;
                 let (var, nums) = values;
                 nums.into_iter()
                     .map(|n| {
@@ -336,7 +336,7 @@ impl<'a, F: Files> Reader<'a, F> {
                     })
                     .collect()
             }
-            "~LST" => lst(&args).map_err(|m| self.syntax(file, line, m))?,
+            "~LST" => super::repeat::lst(&args).map_err(|m| self.syntax(file, line, m))?,
             other => return Err(self.syntax(file, line, format!("unknown repetition {other}"))),
         };
         for round in rounds {
@@ -450,131 +450,6 @@ fn whole_reference(text: &str) -> Option<&str> {
     name.chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_')
         .then_some(name)
-}
-
-/// `~HEAD(args) rest` → (HEAD, args, rest); parentheses may nest (`~LST({a,b},{1,2})`).
-fn split_call(text: &str) -> Option<(&str, &str, &str)> {
-    let open = text.find('(')?;
-    let mut depth = 0;
-    for (i, c) in text[open..].char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    let close = open + i;
-                    return Some((
-                        text[..open].trim(),
-                        &text[open + 1..close],
-                        text[close + 1..].trim(),
-                    ));
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// A number as C's strtol with base 0 reads it: 0x… hex, 0… octal, else decimal.
-pub(super) fn number(s: &str) -> Result<i64, String> {
-    let s = s.trim();
-    let (neg, body) = match s.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    let v = if let Some(h) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        i64::from_str_radix(h, 16)
-    } else if body.len() > 1 && body.starts_with('0') {
-        i64::from_str_radix(&body[1..], 8)
-    } else {
-        body.parse()
-    }
-    .map_err(|_| format!("\"{s}\" is not a number"))?;
-    Ok(if neg { -v } else { v })
-}
-
-/// The values of `~SEQ(var, [start,] [step,] end)`; the end is included.
-fn seq(args: &str) -> Result<(String, Vec<i64>), String> {
-    let parts: Vec<&str> = args.split(',').map(str::trim).collect();
-    let (var, nums) = parts
-        .split_first()
-        .ok_or_else(|| "~SEQ needs a variable".to_string())?;
-    let nums: Vec<i64> = nums.iter().map(|n| number(n)).collect::<Result<_, _>>()?;
-    let (start, step, end) = match nums.as_slice() {
-        [end] => {
-            let start = if *end < 0 { -1 } else { 1 };
-            (start, if *end < start { -1 } else { 1 }, *end)
-        }
-        [start, end] => (*start, if start <= end { 1 } else { -1 }, *end),
-        [start, step, end] => (*start, *step, *end),
-        _ => {
-            return Err(format!(
-                "~SEQ({args}): expected (var, [start,] [step,] end)"
-            ));
-        }
-    };
-    if step == 0 || (step > 0 && start > end) || (step < 0 && start < end) {
-        return Err(format!(
-            "~SEQ({args}): the step does not lead from start to end"
-        ));
-    }
-    let mut out = Vec::new();
-    let mut v = start;
-    while (step > 0 && v <= end) || (step < 0 && v >= end) {
-        out.push(v);
-        if out.len() > 100_000 {
-            return Err(format!("~SEQ({args}) makes too many lines"));
-        }
-        v += step;
-    }
-    Ok((var.to_string(), out))
-}
-
-/// The rounds of `~LST(var, v1, v2, …)` or `~LST({a, b}, {1, 2}, {3, 4})`.
-fn lst(args: &str) -> Result<Vec<Vec<(String, String)>>, String> {
-    let args = args.trim();
-    if let Some(rest) = args.strip_prefix('{') {
-        let groups: Vec<Vec<String>> = format!("{{{rest}")
-            .split('}')
-            .map(|g| g.trim().trim_start_matches(',').trim())
-            .filter(|g| !g.is_empty())
-            .map(|g| {
-                g.trim_start_matches('{')
-                    .split(',')
-                    .map(|v| v.trim().to_string())
-                    .collect()
-            })
-            .collect();
-        let (vars, values) = groups
-            .split_first()
-            .ok_or_else(|| "~LST needs variables".to_string())?;
-        if values.is_empty() {
-            return Err(format!("~LST({args}) has no values"));
-        }
-        values
-            .iter()
-            .map(|vals| {
-                if vals.len() > vars.len() {
-                    return Err(format!("~LST({args}): more values than variables"));
-                }
-                Ok(vars
-                    .iter()
-                    .enumerate()
-                    .map(|(i, var)| (var.clone(), vals.get(i).cloned().unwrap_or_default()))
-                    .collect())
-            })
-            .collect()
-    } else {
-        let parts: Vec<&str> = args.split(',').map(str::trim).collect();
-        match parts.split_first() {
-            Some((var, values)) if !values.is_empty() => Ok(values
-                .iter()
-                .map(|v| vec![(var.to_string(), v.to_string())])
-                .collect()),
-            _ => Err(format!("~LST({args}) needs a variable and a value")),
-        }
-    }
 }
 
 /// Words as keepalived's keyword tokenizer makes them: blank-separated, a word starting with
@@ -758,13 +633,5 @@ mod tests {
                 "x 2.6",
             ]
         );
-    }
-
-    #[test]
-    fn numbers_read_as_strtol_does() {
-        assert_eq!(number("0x10"), Ok(16));
-        assert_eq!(number("010"), Ok(8));
-        assert_eq!(number("-3"), Ok(-3));
-        assert!(seq("V, 1, 0, 3").is_err());
     }
 }
