@@ -18,9 +18,8 @@ use super::validate::{self, ServiceSlot};
 use super::{Loaded, include};
 
 /// The text of the file last accepted and its blocks; with the configuration it gave, what
-/// a reload can reuse. The text is kept compressed: it is read only at a reload, and a
-/// 10,000-server file (800 kB) takes 10 times less (measured in the lab: 0.7 MiB of the
-/// daemon's resident memory otherwise); LZ4 unpacks it in about a millisecond.
+/// a reload can reuse. The text is kept compressed: it is read only at a reload, and a large
+/// file would otherwise stay resident for nothing (docs/performance.md).
 #[derive(Debug, Clone)]
 pub struct Basis {
     packed: Arc<[u8]>,

@@ -3,16 +3,14 @@
 //! haldir's own code that start-up touched (argument parsing, reading and validating the
 //! file, the first reconcile) are let go: the kernel maps back, from the page cache, only
 //! what runs afterwards; so are the libraries' code and every read-only mapping the loader
-//! did not write. Measured with scripts/bench/idle: a VRRP-only daemon held 5.7 MiB of its
-//! code resident after start, then 3.3 MiB of libraries' code and read-only data.
+//! did not write (the figures are in docs/performance.md).
 
 use std::sync::OnceLock;
 
 /// Keeps the daemon's memory in small pages. Debian's cloud kernel (THP "always") backs
 /// anonymous memory with transparent huge pages whenever it can: a 2 MiB page stays resident whole however little
-/// of it is used, and a daemon's heap is small, sparse and long-lived. Measured with 10,000
-/// TCP checks (scripts/bench/checks-load): 34 of the heap's 36 MiB were huge pages. A failure
-/// (an old kernel) only leaves the pages as they were.
+/// of it is used, and a daemon's heap is small, sparse and long-lived (docs/performance.md).
+/// A failure (an old kernel) only leaves the pages as they were.
 pub(super) fn small_pages() {
     // SAFETY: PR_SET_THP_DISABLE sets a flag of this process; no memory is involved.
     unsafe {

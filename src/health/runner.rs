@@ -6,8 +6,7 @@
 //!
 //! Why a scheduler and not a task per check: an idle check is then a slot of about a hundred
 //! bytes and one entry in a timer heap, where a task holding its probe's future cost a kilobyte
-//! (measured with heaptrack at 10,000 TCP checks: 10 MB of tasks, most of them asleep). A
-//! probe's future lives only while it runs, in its own task, so a slow probe never delays
+//! (docs/performance.md). A probe's future lives only while it runs, in its own task, so a slow probe never delays
 //! another, and dropping it (a reload, a stop) kills what it started.
 
 use std::cmp::Reverse;

@@ -334,7 +334,7 @@ impl Client {
 /// The entries of a dump, in a vector sized for them. Collected from the replies' vector,
 /// they would be written in place and keep its allocation, sized for the larger `Reply` (176
 /// bytes, a destination 136) and grown by doubling: a service's 10 destinations kept room for
-/// 20, 1.4 MB more for a drift check of 10,000.
+/// 20.
 fn entries<T>(replies: Vec<Reply>, pick: impl Fn(Reply) -> Option<T>) -> Vec<T> {
     let mut out = Vec::with_capacity(replies.len());
     out.extend(replies.into_iter().filter_map(pick));

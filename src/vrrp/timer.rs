@@ -1,9 +1,9 @@
 //! The one timer of a VRRP instance: a timerfd set to the instance's next deadline (advert,
 //! master-down, GARP burst, paced announcement, the pause after a receive error) and watched
-//! by the VRRP thread's loop. It wakes the thread once, at the deadline. tokio's timer wheel,
-//! measured with strace on an idle master at 1 s adverts, woke the thread three times per
-//! advert: once when the next sleep was registered (the driver is unparked to take the new
-//! deadline), once early at a slot boundary of the wheel, once at the deadline.
+//! by the VRRP thread's loop. It wakes the thread once, at the deadline. tokio's timer wheel
+//! woke it three times per advert (docs/performance.md): once when the next sleep was
+//! registered (the driver is unparked to take the new deadline), once early at a slot
+//! boundary of the wheel, once at the deadline.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
