@@ -254,6 +254,17 @@ fn becoming_master() -> [Effect; 5] {
     ]
 }
 
+/// Becoming backup from Init or Master: the addresses go (a backup must not keep what a
+/// crash left), then the scripts and the daemon.
+fn becoming_backup() -> [Effect; 4] {
+    [
+        Effect::Addresses(Want::Absent),
+        Effect::StopAnnouncing,
+        notified("/bin/to-backup"),
+        reported(State::Backup, 100),
+    ]
+}
+
 /// Leaving master for `to`: a priority 0 advert first, so the backup takes over after its skew
 /// time, then the addresses go.
 fn resigning(script: &str, to: State) -> [Effect; 5] {
@@ -270,16 +281,7 @@ fn resigning(script: &str, to: State) -> [Effect; 5] {
 async fn a_fresh_start_is_backup_until_the_down_interval_passes_then_master() {
     let mut r = replay("");
     r.rt.start();
-    // From Init, the addresses go first: a backup must not keep what a crash left.
-    assert_eq!(
-        r.effects(),
-        [
-            Effect::Addresses(Want::Absent),
-            Effect::StopAnnouncing,
-            notified("/bin/to-backup"),
-            reported(State::Backup, 100),
-        ]
-    );
+    assert_eq!(r.effects(), becoming_backup());
     // Master down interval: 3 x 1 s + skew (256 - 100) / 256 s.
     r.pass(Duration::from_millis(3600)).await;
     assert_eq!(r.state(), State::Backup);
@@ -302,15 +304,7 @@ async fn a_restart_after_a_crash_resumes_as_master_at_once() {
     // A higher-priority master heard then takes over as usual.
     r.hear(150);
     assert_eq!(r.state(), State::Backup);
-    assert_eq!(
-        r.effects(),
-        [
-            Effect::Addresses(Want::Absent),
-            Effect::StopAnnouncing,
-            notified("/bin/to-backup"),
-            reported(State::Backup, 100),
-        ]
-    );
+    assert_eq!(r.effects(), becoming_backup());
 }
 
 #[tokio::test(start_paused = true)]
