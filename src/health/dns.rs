@@ -164,16 +164,8 @@ async fn tcp(
     q: &DnsCheck,
     id: u16,
 ) -> Result<Verdict, Reason> {
-    let socket = match peer {
-        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
-        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
-    }
-    .map_err(|e| Reason::Spawn(e.to_string()))?;
-    if let Some(src) = source {
-        socket
-            .bind(SocketAddr::new(src, 0))
-            .map_err(|e| Reason::Spawn(e.to_string()))?;
-    }
+    let socket =
+        super::target::tcp_socket(peer, source).map_err(|e| Reason::Spawn(e.to_string()))?;
     let mut stream = socket
         .connect(peer)
         .await

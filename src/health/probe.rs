@@ -117,16 +117,8 @@ async fn bounded(deadline: Instant, f: impl std::future::Future<Output = Outcome
 /// ten thousand checks a second that is most of the cost.
 async fn tcp(target: &Target) -> Outcome {
     let addr = SocketAddr::new(target.addr, target.port);
-    let socket = match addr {
-        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
-        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
-    };
-    let socket = socket.and_then(|s| s.set_zero_linger().map(|()| s));
-    let socket = match (socket, target.check.source) {
-        (Ok(s), Some(src)) => s.bind(SocketAddr::new(src, 0)).map(|()| s),
-        (s, None) => s,
-        (Err(e), _) => Err(e),
-    };
+    let socket = super::target::tcp_socket(addr, target.check.source)
+        .and_then(|s| s.set_zero_linger().map(|()| s));
     let socket = match socket {
         Ok(s) => s,
         Err(e) => return Outcome::Down(Reason::Spawn(e.to_string())),

@@ -50,16 +50,8 @@ async fn converse(
     timeout: std::time::Duration,
 ) -> Result<(), Reason> {
     let exchange = async {
-        let socket = match peer {
-            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
-            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
-        }
-        .map_err(|e| Reason::Spawn(e.to_string()))?;
-        if let Some(src) = source {
-            socket
-                .bind(SocketAddr::new(src, 0))
-                .map_err(|e| Reason::Spawn(e.to_string()))?;
-        }
+        let socket =
+            super::target::tcp_socket(peer, source).map_err(|e| Reason::Spawn(e.to_string()))?;
         let stream = socket
             .connect(peer)
             .await

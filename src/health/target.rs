@@ -52,6 +52,21 @@ impl std::fmt::Display for Target {
     }
 }
 
+/// A TCP socket for a probe to `peer`, bound to the check's `source` address if it has one.
+pub(crate) fn tcp_socket(
+    peer: SocketAddr,
+    source: Option<IpAddr>,
+) -> std::io::Result<tokio::net::TcpSocket> {
+    let socket = match peer {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }?;
+    if let Some(src) = source {
+        socket.bind(SocketAddr::new(src, 0))?;
+    }
+    Ok(socket)
+}
+
 /// Who is fed by each target: (virtual server name, real server address) pairs. A service's
 /// name is shared by its servers; a target is shared with the check that runs it.
 pub type Consumers = HashMap<Arc<Target>, Vec<(Arc<str>, RsAddr)>>;
