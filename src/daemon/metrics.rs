@@ -47,6 +47,22 @@ impl Default for Metrics {
     }
 }
 
+/// How a reload ended, as `haldir_reloads_total` labels it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ReloadResult {
+    Applied,
+    Refused,
+}
+
+impl ReloadResult {
+    fn as_str(self) -> &'static str {
+        match self {
+            ReloadResult::Applied => "applied",
+            ReloadResult::Refused => "refused",
+        }
+    }
+}
+
 impl Metrics {
     pub(super) fn transition(&self, instance: &str, to: &str) {
         self.transitions
@@ -57,17 +73,15 @@ impl Metrics {
             .inc();
     }
 
-    pub(super) fn reload(&self, applied: bool) {
-        let result = if applied { "applied" } else { "refused" };
+    pub(super) fn reload(&self, result: ReloadResult) {
         self.reloads
-            .get_or_create(&vec![("result", result.to_string())])
+            .get_or_create(&vec![("result", result.as_str().to_string())])
             .inc();
     }
 
-    pub(super) fn reloads(&self, applied: bool) -> u64 {
-        let result = if applied { "applied" } else { "refused" };
+    pub(super) fn reloads(&self, result: ReloadResult) -> u64 {
         self.reloads
-            .get(&vec![("result", result.to_string())])
+            .get(&vec![("result", result.as_str().to_string())])
             .map_or(0, |c| c.get())
     }
 
@@ -400,9 +414,9 @@ mod tests {
     fn states_and_counters_come_out_with_their_labels() {
         let m = Metrics::default();
         m.transition("VI_1", "MASTER");
-        m.reload(true);
-        m.reload(false);
-        m.reload(false);
+        m.reload(ReloadResult::Applied);
+        m.reload(ReloadResult::Refused);
+        m.reload(ReloadResult::Refused);
         let status = Status {
             router_id: "lb1".into(),
             config: "/etc/haldir/haldir.toml".into(),
@@ -485,6 +499,6 @@ mod tests {
                 "missing {line} in:\n{text}"
             );
         }
-        assert_eq!(m.reloads(false), 2);
+        assert_eq!(m.reloads(ReloadResult::Refused), 2);
     }
 }

@@ -7,6 +7,7 @@
 use tracing::{error, info, warn};
 
 use super::changes::{self, Changes};
+use super::metrics::ReloadResult;
 use super::{Daemon, drain, systemd};
 use crate::config::Config;
 use crate::control::Reply;
@@ -16,7 +17,10 @@ impl Daemon {
         let started = std::time::Instant::now();
         systemd::reloading();
         let reply = self.reload_file(why).await;
-        self.metrics.reload(matches!(reply, Reply::Reloaded { .. }));
+        self.metrics.reload(match reply {
+            Reply::Reloaded { .. } => ReloadResult::Applied,
+            _ => ReloadResult::Refused,
+        });
         systemd::ready(&self.summary());
         tracing::debug!(took = ?started.elapsed(), "reload: done");
         reply

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::Daemon;
+use super::metrics::ReloadResult;
 use crate::config::model::{RealServer, RsAddr, VirtualServer};
 use crate::control::{Counters, LastCheck, RsStatus, Status, VrrpStatus, VsStatus};
 use crate::health::Target;
@@ -56,8 +57,8 @@ impl Daemon {
             config: self.path.clone(),
             pid: std::process::id(),
             uptime_secs: self.started.elapsed().as_secs(),
-            reloads_applied: self.metrics.reloads(true),
-            reloads_refused: self.metrics.reloads(false),
+            reloads_applied: self.metrics.reloads(ReloadResult::Applied),
+            reloads_refused: self.metrics.reloads(ReloadResult::Refused),
             tasks: tokio::runtime::Handle::current()
                 .metrics()
                 .num_alive_tasks() as u64,
