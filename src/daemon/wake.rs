@@ -203,3 +203,189 @@ impl Inputs {
         }
     }
 }
+
+/// The loop's inputs on tokio's paused clock: what each input wakes it for, and the timers'
+/// bookkeeping.
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::signal::unix::{SignalKind, signal};
+
+    use super::*;
+    use crate::config::model::{Check, CheckKind};
+    use crate::health::Target;
+    use crate::health::outcome::Outcome;
+    use crate::health::tracker::State;
+
+    /// The other ends of the loop's channels.
+    struct Feed {
+        queries: mpsc::UnboundedSender<Query>,
+        events: mpsc::UnboundedSender<Event>,
+        files: mpsc::UnboundedSender<()>,
+        // Held so that their channels stay open.
+        _vrrp: mpsc::UnboundedSender<Report>,
+        _links: mpsc::UnboundedSender<(String, bool)>,
+        _scripts: mpsc::UnboundedSender<Event>,
+    }
+
+    async fn inputs() -> (Inputs, Feed) {
+        let sig = |k| signal(k).expect("a signal handler");
+        let (queries_tx, queries) = mpsc::unbounded_channel();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (vrrp_tx, vrrp_events) = mpsc::unbounded_channel();
+        let (links_tx, link_events) = mpsc::unbounded_channel();
+        let (scripts_tx, script_events) = mpsc::unbounded_channel();
+        let (files_tx, file_events) = mpsc::unbounded_channel();
+        let mut inputs = Inputs {
+            term: sig(SignalKind::terminate()),
+            int: sig(SignalKind::interrupt()),
+            hup: sig(SignalKind::hangup()),
+            control: tokio::spawn(async {}),
+            queries,
+            events,
+            vrrp_events,
+            link_events,
+            script_events,
+            file_events,
+            files: Vec::new(),
+            timers: None,
+        };
+        inputs.arm(Duration::from_secs(30), None, None).await;
+        let feed = Feed {
+            queries: queries_tx,
+            events: events_tx,
+            files: files_tx,
+            _vrrp: vrrp_tx,
+            _links: links_tx,
+            _scripts: scripts_tx,
+        };
+        (inputs, feed)
+    }
+
+    fn due(repair: bool, reconcile_interval: Duration) -> Due {
+        Due {
+            peers: false,
+            repair,
+            reconcile_interval,
+            announce_at: None,
+        }
+    }
+
+    fn idle() -> Due {
+        due(false, Duration::from_secs(30))
+    }
+
+    /// The next wake and when it came, from now; none within `limit`.
+    async fn next(inputs: &mut Inputs, d: Due, limit: Duration) -> Option<(Wake, Duration)> {
+        let start = Instant::now();
+        let wake = tokio::time::timeout(limit, inputs.next(d)).await.ok()?;
+        Some((wake, start.elapsed()))
+    }
+
+    fn event(port: u16) -> Event {
+        let check = Check {
+            kind: CheckKind::Tcp { half_open: false },
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            fall: 1,
+            rise: 1,
+            retry_delay: Duration::from_secs(1),
+            port: None,
+            address: None,
+            source: None,
+            alpha: false,
+        };
+        let addr = std::net::IpAddr::from([192, 0, 2, 1]);
+        Event {
+            target: Arc::new(Target::new(Arc::new(check), addr, port)),
+            state: State::Down,
+            outcome: Outcome::Up,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_change_on_disk_reloads_once_the_writes_have_settled() {
+        let (mut inputs, feed) = inputs().await;
+        // An editor's save: three writes 100 ms apart; the reload waits for the last.
+        for _ in 0..3 {
+            feed.files.send(()).expect("open");
+            assert!(
+                next(&mut inputs, idle(), Duration::from_millis(100))
+                    .await
+                    .is_none()
+            );
+        }
+        let (wake, after) = next(&mut inputs, idle(), SETTLE * 2).await.expect("a wake");
+        assert!(matches!(wake, Wake::Settled));
+        assert_eq!(after, SETTLE - Duration::from_millis(100));
+        assert!(
+            next(&mut inputs, idle(), SETTLE * 4).await.is_none(),
+            "once"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_operators_reload_replaces_the_pending_one() {
+        let (mut inputs, feed) = inputs().await;
+        feed.files.send(()).expect("open");
+        assert!(
+            next(&mut inputs, idle(), Duration::from_millis(100))
+                .await
+                .is_none()
+        );
+        let (tx, _rx) = tokio::sync::oneshot::channel();
+        feed.queries
+            .send(Query::Control(Request::Reload, tx))
+            .expect("open");
+        let (wake, _) = next(&mut inputs, idle(), SETTLE).await.expect("a wake");
+        assert!(matches!(
+            wake,
+            Wake::Query(Query::Control(Request::Reload, _))
+        ));
+        assert!(
+            next(&mut inputs, idle(), SETTLE * 4).await.is_none(),
+            "the file as it is now was just read: no second reload"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn check_results_already_queued_come_as_one_wake() {
+        let (mut inputs, feed) = inputs().await;
+        for port in [80, 81, 82] {
+            feed.events.send(event(port)).expect("open");
+        }
+        let (wake, _) = next(&mut inputs, idle(), SETTLE).await.expect("a wake");
+        let Wake::Health(all) = wake else {
+            panic!("not the checks' wake");
+        };
+        let ports: Vec<u16> = all.iter().map(|e| e.target.port).collect();
+        assert_eq!(ports, [80, 81, 82]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_repair_follows_the_reconcile_interval_a_reload_sets() {
+        let (mut inputs, _feed) = inputs().await;
+        let thirty = Duration::from_secs(30);
+        assert!(
+            next(&mut inputs, due(false, thirty), thirty * 2)
+                .await
+                .is_none(),
+            "no IPVS table: nothing to repair"
+        );
+        let (wake, after) = next(&mut inputs, due(true, thirty), thirty * 2)
+            .await
+            .expect("a wake");
+        assert!(matches!(wake, Wake::RepairDue));
+        assert!(after <= thirty);
+        // A reload sets 5 s: the next repair is 5 s from the change, then every 5 s.
+        let five = Duration::from_secs(5);
+        for _ in 0..2 {
+            let (wake, after) = next(&mut inputs, due(true, five), thirty)
+                .await
+                .expect("a wake");
+            assert!(matches!(wake, Wake::RepairDue));
+            assert_eq!(after, five);
+        }
+    }
+}
