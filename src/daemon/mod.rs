@@ -28,7 +28,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
@@ -352,49 +351,28 @@ impl Daemon {
         let (config, basis, files) = load(&path)?;
         let host = Host::open(&config)?;
         let (script_user, ctx, script_ctx) = script_contexts(&config)?;
-        let sig = |k| signal(k).map_err(StartError::Signals);
-        let (term, int, hup) = (
-            sig(SignalKind::terminate())?,
-            sig(SignalKind::interrupt())?,
-            sig(SignalKind::hangup())?,
-        );
-        let (queries_tx, queries) = mpsc::unbounded_channel();
-        let control = control::serve(&config.global.control_socket, queries_tx.clone())?;
-        let (tx, events) = mpsc::unbounded_channel();
-        let (vrrp_tx, vrrp_events) = mpsc::unbounded_channel();
-        let (link_tx, link_events) = mpsc::unbounded_channel::<(String, bool)>();
-        let (script_tx, script_events) = mpsc::unbounded_channel();
-        let (file_tx, file_events) = mpsc::unbounded_channel();
+        let (mut inputs, senders) = Inputs::open().map_err(StartError::Signals)?;
+        inputs.files = files;
+        inputs.control = Some(control::serve(
+            &config.global.control_socket,
+            senders.queries.clone(),
+        )?);
         let mut vrrp = VrrpSet::new(
             script_user,
-            vrrp_tx,
-            Checks::new(script_ctx, script_tx),
-            link_tx,
+            senders.vrrp,
+            Checks::new(script_ctx, senders.scripts),
+            senders.links,
         )
         .map_err(StartError::VrrpThread)?;
         if let Err(e) = start_vrrp_and_role(&mut vrrp, &host, &config) {
             vrrp.stop_all(tokio::time::Instant::now() + STOP_BUDGET)
                 .await;
-            control.abort();
+            inputs.close();
             return Err(e);
         }
         let metrics = Metrics::default();
         let mailer = alerts::mailer(&config, &metrics);
         let fifos = alerts::fifos(&config, script_user);
-        let inputs = Inputs {
-            term,
-            int,
-            hup,
-            control,
-            queries,
-            events,
-            vrrp_events,
-            link_events,
-            script_events,
-            file_events,
-            files,
-            timers: None,
-        };
         let daemon = Daemon {
             path,
             started: Instant::now(),
@@ -402,7 +380,8 @@ impl Daemon {
             vrrp,
             health: HealthMap::default(),
             consumers: Consumers::new(),
-            checks: Checks::new(ctx, tx).observe(metrics.observer(config.global.log_all_failures)),
+            checks: Checks::new(ctx, senders.events)
+                .observe(metrics.observer(config.global.log_all_failures)),
             metrics,
             mailer,
             fifos,
@@ -410,9 +389,9 @@ impl Daemon {
             scripts: crate::notify::Chain::new(script_user),
             group_states: Default::default(),
             fixed: None,
-            queries: queries_tx,
+            queries: senders.queries,
             metrics_task: None,
-            file_events: file_tx,
+            file_events: senders.files,
             watcher: None,
             announcements: Default::default(),
             config: std::sync::Arc::new(config),
@@ -438,7 +417,7 @@ impl Daemon {
                 break;
             }
         }
-        inputs.control.abort();
+        inputs.close();
         self.stop().await;
         ExitCode::SUCCESS
     }

@@ -73,7 +73,8 @@ pub(super) struct Inputs {
     pub term: Signal,
     pub int: Signal,
     pub hup: Signal,
-    pub control: tokio::task::JoinHandle<()>,
+    /// The control socket's server, stopped with the loop.
+    pub control: Option<tokio::task::JoinHandle<()>>,
     pub queries: mpsc::UnboundedReceiver<Query>,
     pub events: mpsc::UnboundedReceiver<Event>,
     pub vrrp_events: mpsc::UnboundedReceiver<Report>,
@@ -120,7 +121,58 @@ async fn interval(period: Duration) -> Interval {
     i
 }
 
+/// The other ends of the loop's channels, for the parts that feed it.
+pub(super) struct Senders {
+    pub queries: mpsc::UnboundedSender<Query>,
+    pub events: mpsc::UnboundedSender<Event>,
+    pub vrrp: mpsc::UnboundedSender<Report>,
+    pub links: mpsc::UnboundedSender<(String, bool)>,
+    pub scripts: mpsc::UnboundedSender<Event>,
+    pub files: mpsc::UnboundedSender<()>,
+}
+
 impl Inputs {
+    /// The loop's inputs with the signals handled, and the senders of its channels.
+    pub(super) fn open() -> std::io::Result<(Inputs, Senders)> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (queries_tx, queries) = mpsc::unbounded_channel();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (vrrp_tx, vrrp_events) = mpsc::unbounded_channel();
+        let (links_tx, link_events) = mpsc::unbounded_channel();
+        let (scripts_tx, script_events) = mpsc::unbounded_channel();
+        let (files_tx, file_events) = mpsc::unbounded_channel();
+        let inputs = Inputs {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+            control: None,
+            queries,
+            events,
+            vrrp_events,
+            link_events,
+            script_events,
+            file_events,
+            files: Vec::new(),
+            timers: None,
+        };
+        let senders = Senders {
+            queries: queries_tx,
+            events: events_tx,
+            vrrp: vrrp_tx,
+            links: links_tx,
+            scripts: scripts_tx,
+            files: files_tx,
+        };
+        Ok((inputs, senders))
+    }
+
+    /// Stops what serves the loop from outside (the control socket).
+    pub(super) fn close(&mut self) {
+        if let Some(c) = self.control.take() {
+            c.abort();
+        }
+    }
+
     /// Starts the loop's timers: the reconcile interval, the peers' lookups, the watchdog,
     /// and the end of the first round of checks.
     pub(super) async fn arm(
@@ -210,57 +262,16 @@ impl Inputs {
 mod tests {
     use std::sync::Arc;
 
-    use tokio::signal::unix::{SignalKind, signal};
-
     use super::*;
     use crate::config::model::{Check, CheckKind};
     use crate::health::Target;
     use crate::health::outcome::Outcome;
     use crate::health::tracker::State;
 
-    /// The other ends of the loop's channels.
-    struct Feed {
-        queries: mpsc::UnboundedSender<Query>,
-        events: mpsc::UnboundedSender<Event>,
-        files: mpsc::UnboundedSender<()>,
-        // Held so that their channels stay open.
-        _vrrp: mpsc::UnboundedSender<Report>,
-        _links: mpsc::UnboundedSender<(String, bool)>,
-        _scripts: mpsc::UnboundedSender<Event>,
-    }
-
-    async fn inputs() -> (Inputs, Feed) {
-        let sig = |k| signal(k).expect("a signal handler");
-        let (queries_tx, queries) = mpsc::unbounded_channel();
-        let (events_tx, events) = mpsc::unbounded_channel();
-        let (vrrp_tx, vrrp_events) = mpsc::unbounded_channel();
-        let (links_tx, link_events) = mpsc::unbounded_channel();
-        let (scripts_tx, script_events) = mpsc::unbounded_channel();
-        let (files_tx, file_events) = mpsc::unbounded_channel();
-        let mut inputs = Inputs {
-            term: sig(SignalKind::terminate()),
-            int: sig(SignalKind::interrupt()),
-            hup: sig(SignalKind::hangup()),
-            control: tokio::spawn(async {}),
-            queries,
-            events,
-            vrrp_events,
-            link_events,
-            script_events,
-            file_events,
-            files: Vec::new(),
-            timers: None,
-        };
+    async fn inputs() -> (Inputs, Senders) {
+        let (mut inputs, senders) = Inputs::open().expect("signal handlers");
         inputs.arm(Duration::from_secs(30), None, None).await;
-        let feed = Feed {
-            queries: queries_tx,
-            events: events_tx,
-            files: files_tx,
-            _vrrp: vrrp_tx,
-            _links: links_tx,
-            _scripts: scripts_tx,
-        };
-        (inputs, feed)
+        (inputs, senders)
     }
 
     fn due(repair: bool, reconcile_interval: Duration) -> Due {
