@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tracing::warn;
+use tracing::{error, warn};
 
 /// What an instance may take beyond the budget to remove its addresses after its scripts.
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -242,5 +242,8 @@ pub(super) fn start_all(set: &mut VrrpSet, config: &Config) -> Result<(), VrrpSt
                 source,
             })?;
     }
-    set.sync_tracking(config).map_err(VrrpStartError::Links)
+    set.sync_tracking(config).map_err(|e| {
+        error!(error = %e, "cannot watch interface state for track_interface");
+        VrrpStartError::Links(e)
+    })
 }

@@ -81,7 +81,7 @@ impl Effects for Io {
 
     fn arm(&mut self, at: Option<Instant>) {
         if let Err(e) = self.timer.set(at) {
-            warn!(instance = %self.name, error = %e, "cannot arm the timer");
+            warn!(target: super::LOG_TARGET, instance = %self.name, error = %e, "cannot arm the timer");
         }
     }
 

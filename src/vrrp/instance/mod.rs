@@ -31,6 +31,10 @@ use crate::netlink::rtnl::Rtnl;
 
 pub(crate) use super::command::Command;
 
+/// The instance's log lines keep the target they had as one module: log filters and JSON
+/// logs name it.
+const LOG_TARGET: &str = "haldir::vrrp::instance";
+
 /// A state change, as reported to the daemon; `own_fault` is the instance's own tracking's
 /// verdict, apart from any fault of its sync group.
 #[derive(Debug, Clone)]
@@ -103,6 +107,7 @@ pub(crate) fn spawn(
     transitions: mpsc::UnboundedSender<Report>,
     failed_scripts: &[String],
 ) -> std::io::Result<Handle> {
+    let addresses = Rtnl::open()?;
     // The notify table's own user, else script_user.
     let notify_user = match &cfg.notify.user {
         Some(spec) => crate::identity::resolve(spec)
@@ -111,7 +116,12 @@ pub(crate) fn spawn(
     };
     let primary = primary(&cfg)?;
     let (done_tx, done_rx) = oneshot::channel();
-    let io = open(&cfg, primary, transitions, notify_user, done_tx)?;
+    let io = open(
+        &cfg,
+        primary,
+        addresses,
+        (transitions, notify_user, done_tx),
+    )?;
     let tracking = tracking(&cfg, failed_scripts);
     let (rt, status) = Runtime::new(cfg, primary, tracking, io);
     Ok(Handle {
@@ -137,11 +147,13 @@ fn primary(cfg: &VrrpInstance) -> std::io::Result<IpAddr> {
 fn open(
     cfg: &VrrpInstance,
     primary: IpAddr,
-    transitions: mpsc::UnboundedSender<Report>,
-    notify_user: Option<Identity>,
-    done: oneshot::Sender<Option<JoinHandle<()>>>,
+    mut addresses: Rtnl,
+    (transitions, notify_user, done): (
+        mpsc::UnboundedSender<Report>,
+        Option<Identity>,
+        oneshot::Sender<Option<JoinHandle<()>>>,
+    ),
 ) -> std::io::Result<Io> {
-    let mut addresses = Rtnl::open()?;
     let timer = Timer::new()?;
     let vmac = match &cfg.vmac {
         Some(v) => Some(Vmac::open(

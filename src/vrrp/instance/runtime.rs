@@ -134,7 +134,7 @@ impl<E: Effects> Runtime<E> {
     fn drop(&mut self, why: DropReason) {
         self.drops += 1;
         *self.status.dropped.entry(why.as_str()).or_insert(0) += 1;
-        tracing::debug!(instance = %self.cfg.name, reason = %why, "advert dropped");
+        tracing::debug!(target: super::LOG_TARGET, instance = %self.cfg.name, reason = %why, "advert dropped");
     }
 
     fn advert(&self, priority: u8) -> Advert {
@@ -181,7 +181,9 @@ impl<E: Effects> Runtime<E> {
         for (dst, bytes) in messages {
             match self.io.send(bytes, *dst) {
                 Ok(()) => sent += 1,
-                Err(e) => warn!(instance = %self.cfg.name, %dst, error = %e, "advert not sent"),
+                Err(e) => {
+                    warn!(target: super::LOG_TARGET, instance = %self.cfg.name, %dst, error = %e, "advert not sent")
+                }
             }
         }
         self.status.adverts_sent += sent;
@@ -264,12 +266,12 @@ impl<E: Effects> Runtime<E> {
             match a {
                 Action::Advertise(p) => self.send_advert(p),
                 Action::Reannounce => {
-                    info!(instance = %self.cfg.name, "a lower priority master was heard: announcing the addresses again");
+                    info!(target: super::LOG_TARGET, instance = %self.cfg.name, "a lower priority master was heard: announcing the addresses again");
                     let count = self.bursts.on_master(Instant::now());
                     self.garp_burst(count);
                 }
                 Action::Transition { from, to } => {
-                    info!(instance = %self.cfg.name, from = from.as_str(), to = to.as_str(), priority = self.fsm.priority(), "VRRP state");
+                    info!(target: super::LOG_TARGET, instance = %self.cfg.name, from = from.as_str(), to = to.as_str(), priority = self.fsm.priority(), "VRRP state");
                     if to == State::Master {
                         self.set_addresses(Want::Present);
                         let count = self.bursts.on_master(Instant::now());
@@ -335,7 +337,7 @@ impl<E: Effects> Runtime<E> {
         let now = self.now();
         let mut acts = Vec::new();
         if priority != self.fsm.priority() {
-            info!(instance = %self.cfg.name, priority, "priority changed by tracking");
+            info!(target: super::LOG_TARGET, instance = %self.cfg.name, priority, "priority changed by tracking");
             acts.extend(self.fsm.handle(now, Event::Priority(priority)));
             self.io.report(Report::Priority {
                 name: self.cfg.name.clone(),
@@ -412,7 +414,7 @@ impl<E: Effects> Runtime<E> {
             Ok(false) => {}
             Ok(true) => self.recv_paused = Some(Instant::now()),
             Err(e) => {
-                warn!(instance = %self.cfg.name, error = %e, "receive failed");
+                warn!(target: super::LOG_TARGET, instance = %self.cfg.name, error = %e, "receive failed");
                 self.recv_paused = Some(Instant::now() + Duration::from_millis(100));
             }
         }
@@ -449,7 +451,7 @@ impl<E: Effects> Driven for Runtime<E> {
         // master-down interval, which would hand the VIPs to the backup and back.
         let resume = self.io.all_present();
         if resume {
-            info!(instance = %self.cfg.name, "virtual addresses found on the interface: resuming as master");
+            info!(target: super::LOG_TARGET, instance = %self.cfg.name, "virtual addresses found on the interface: resuming as master");
         }
         let first = self.fsm.handle(
             now,
@@ -498,7 +500,7 @@ impl<E: Effects> Driven for Runtime<E> {
                 };
                 if Tracking::set(list, &name, up) {
                     let what = kind.as_str();
-                    info!(instance = %self.cfg.name, tracked = %name, up, "tracked {what} changed");
+                    info!(target: super::LOG_TARGET, instance = %self.cfg.name, tracked = %name, up, "tracked {what} changed");
                     self.retrack();
                 }
             }
