@@ -116,12 +116,7 @@ pub(crate) fn spawn(
     };
     let primary = primary(&cfg)?;
     let (done_tx, done_rx) = oneshot::channel();
-    let io = open(
-        &cfg,
-        primary,
-        addresses,
-        (transitions, notify_user, done_tx),
-    )?;
+    let io = open(&cfg, primary, addresses, transitions, notify_user, done_tx)?;
     let tracking = tracking(&cfg, failed_scripts);
     let (rt, status) = Runtime::new(cfg, primary, tracking, io);
     Ok(Handle {
@@ -148,11 +143,9 @@ fn open(
     cfg: &VrrpInstance,
     primary: IpAddr,
     mut addresses: Rtnl,
-    (transitions, notify_user, done): (
-        mpsc::UnboundedSender<Report>,
-        Option<Identity>,
-        oneshot::Sender<Option<JoinHandle<()>>>,
-    ),
+    transitions: mpsc::UnboundedSender<Report>,
+    notify_user: Option<Identity>,
+    done: oneshot::Sender<Option<JoinHandle<()>>>,
 ) -> std::io::Result<Io> {
     let timer = Timer::new()?;
     let vmac = match &cfg.vmac {
