@@ -82,7 +82,7 @@ ok "keepalived (priority 150) master after $t ms"
 sleep 1.5
 has_vip lb2 && { logs; fail "haldir stays backup"; }
 ok "haldir (priority 100) stays backup"
-crash_keepalived "$(cat /tmp/lb1.pid)" "$(cat /tmp/lb1.kvrrp.pid)" || fail "keepalived's processes end"
+crash_daemon lb1 || fail "keepalived's processes end"
 ip -n lb1 addr del 10.0.0.100/32 dev eth0 2>/dev/null
 t=$(until_ms 6000 has_vip lb2) || { logs; fail "haldir takes over from the crashed keepalived"; }
 ok "keepalived crashed: haldir took the VIP after $t ms (3 × 1 s + skew)"
