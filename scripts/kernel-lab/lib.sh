@@ -35,6 +35,13 @@ check_run() {
     fi
 }
 
+# check_within SECONDS DESCRIPTION COMMAND...: the command succeeds within SECONDS (wait_for).
+check_within() {
+    local limit=$1 what=$2
+    shift 2
+    wait_for "$limit" "$@" && ok "$what" || fail "$what (not within ${limit} s)"
+}
+
 # check_status DESCRIPTION EXPECTED_STATUS COMMAND...
 check_status() {
     local what=$1 want=$2

@@ -57,7 +57,7 @@ table() { at dir ipvsadm -Ln; }
 weight_of() { table | awk -v a="$1" '$2 == a {print $4}'; }
 
 config yes 1 1
-spawn_at dir /tmp/haldir.pid haldir run -c /lab/haldir.toml 2>/tmp/haldir.log
+start_haldir dir haldir /lab/haldir.toml
 master() { [ "$(metric 'haldir_vrrp_state{instance="VI_1",state="MASTER"}')" = 1 ]; }
 t=$(until_ms 10000 master) || { cat /tmp/haldir.log; fail "the director becomes master"; }
 ok "VRRP master after ${t} ms; the metrics endpoint answers"
@@ -92,7 +92,10 @@ while [ $i -lt 100 ]; do
     $H reload > /tmp/reload.out 2>&1 || { cat /tmp/reload.out; failed_reloads=$((failed_reloads + 1)); }
     i=$((i + 1))
 done
-sleep 1
+# The load goes on a little after the last reload.
+answered=$(wc -l < /tmp/load.log)
+more_answers() { [ "$(wc -l < /tmp/load.log)" -ge $((answered + 5)) ]; }
+wait_until more_answers || fail "the load goes on after the reloads"
 touch /tmp/load.stop
 wait $loader
 rm -f /tmp/load.stop
@@ -120,7 +123,9 @@ sed 's/weight = 3/weight = "three"/' /tmp/good.toml > /lab/haldir.toml
 check_status "haldir reload exits 1" 1 $H reload
 $H reload 2>&1 | grep -q 'haldir.toml:[0-9]*:[0-9]*' && ok "the refusal names file:line:column" \
     || { $H reload; fail "the refusal names file:line:column"; }
-sleep 1 # the file watch also tried it
+# The file watch also tries it.
+untouched() { [ "$(ipvs_saved)" = "$saved" ]; }
+holds 1 untouched || fail "the IPVS table stays untouched for 1 s"
 check_eq "the IPVS table is untouched" "$saved" "$(ipvs_saved)"
 refused=$(metric 'haldir_reloads_total{result="refused"}')
 [ "${refused:-0}" -ge 2 ] || fail "the refusals are counted ($refused)"
@@ -130,7 +135,11 @@ check_status "the good file reloads again" 0 $H reload
 
 say "status and metrics agree with ipvsadm"
 $H status
-sleep 3 # the kernel folds its per-CPU counters every 2 s
+# The kernel folds its per-CPU counters into what it shows every 2 s: until it has folded the
+# load's last connection (the service counts one a request), its figures may move between
+# two readings.
+folded() { [ "$($H status --json | tr -d '",' | awk '$1 == "address:" {exit} $1 == "conns:" {print $2; exit}')" = "$requests" ]; }
+wait_until folded || fail "the service's counters show the load's $requests connections"
 stats=$(at dir ipvsadm -Ln --stats --exact | awk '/->/ && $2 ~ /:80$/ {print $2, $3, $6, $7}' | sort)
 from_status=$($H status --json | tr -d '",' | awk '
     $1 == "address:" {a = $2}
@@ -151,11 +160,12 @@ config yes 1 1
 $H reload > /dev/null
 # Slow requests until one is in flight to rs1 (the scheduler, not the test, picks servers).
 active_rs1() { [ "$(table | awk '$2 == "10.0.0.11:80" {print $5}')" -ge 1 ]; }
+in_flight() { [ "$(table | awk '$1 == "->" {n += $5} END {print n + 0}')" -ge "$1" ]; }
 n=0
 while [ $n -lt 6 ] && ! active_rs1; do
     n=$((n + 1))
     spawn_at client /tmp/big$n.pid sh -c "curl -s --max-time 20 http://10.0.0.100/cgi-bin/slow > /tmp/big$n.out; echo \$? > /tmp/big$n.rc"
-    sleep 0.3
+    wait_for 3 in_flight $n
 done
 wait_until active_rs1 || { table; fail "a slow request reaches rs1"; }
 ok "$n slow request(s) in flight, one to rs1"
@@ -177,7 +187,7 @@ answers=$(fresh_tally)
 check_eq "12 new connections while drained: none to rs1, all answered" "" "$(echo "$answers" | grep 'rs1\|no answer')"
 i=1
 while [ $i -le $n ]; do
-    wait_until [ -e /tmp/big$i.rc ] || wait_until [ -e /tmp/big$i.rc ] || fail "slow request $i ends"
+    wait_for 20 [ -e /tmp/big$i.rc ] || fail "slow request $i ends"
     i=$((i + 1))
 done
 answers=$(i=1; while [ $i -le $n ]; do echo "$(cat /tmp/big$i.rc) $(cat /tmp/big$i.out)"; i=$((i + 1)); done)
@@ -205,7 +215,6 @@ t=$(until_ms 10000 back) || { table; fail "rs2 returns"; }
 ok "rs2 returned when its server did (${t} ms)"
 
 say "SIGTERM: a clean stop"
-kill "$(cat /tmp/haldir.pid)"
-wait_until sh -c "! kill -0 $(cat /tmp/haldir.pid)" || fail "haldir stops"
+stop_daemon haldir || fail "haldir stops"
 check_run "the VIP is gone from the director" sh -c "! /usr/sbin/ip -n dir addr show eth0 | grep -q 10.0.0.100/32"
 check_status "no daemon answers any more" 1 $H status
