@@ -158,7 +158,7 @@ t=$(until_ms 3000 has_vip lb1) || fail "lb1 master again"
     while [ "$(now_ms)" -lt "$end" ]; do
         a=$(at client curl -s --max-time 0.2 http://10.0.0.100/ 2>/dev/null)
         echo "$(now_ms) ${a:-none}"
-        sleep 0.02
+        sleep 0.02 # the pace of its questions (above)
     done
 ) > "$LAB/answers" &
 client=$!
