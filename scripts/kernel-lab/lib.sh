@@ -113,6 +113,15 @@ serve() {
     wait_until listening "$1" "$2" || fail "the HTTP server of $1 listens on port $2"
 }
 
+# slow_page NS PORT SECONDS TEXT: the server of `serve NS PORT` also answers /cgi-bin/slow, with
+# TEXT once SECONDS have passed: a connection that lasts.
+slow_page() {
+    local dir="/tmp/www-$1-$2"
+    mkdir -p "$dir/cgi-bin"
+    printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\nsleep %s\necho %s\n' "$3" "$4" > "$dir/cgi-bin/slow"
+    chmod +x "$dir/cgi-bin/slow"
+}
+
 unserve() {
     kill "$(cat "/tmp/httpd-$1-$2.pid")" 2>/dev/null
     wait "$(cat "/tmp/httpd-$1-$2.pid")" 2>/dev/null
@@ -306,6 +315,9 @@ not() { ! "$@"; }
 # Where the scenarios write their daemons' logs: $LAB on the host (scripts/netns/run), /tmp in
 # the VM.
 logdir=${LAB:-/tmp}
+
+# mac_of NS [DEV]: the MAC address of DEV (default eth0) in namespace NS.
+mac_of() { ip -n "$1" -o link show "${2:-eth0}" 2>/dev/null | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 
 # has_vip NS [ADDRESS/PREFIX [DEV]]: the address (default the labs' VIP 10.0.0.100/32) is on DEV
 # (default eth0) in namespace NS. lacks_vip: the opposite.

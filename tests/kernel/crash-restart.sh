@@ -12,9 +12,7 @@ for i in 1 2; do
     attach rs$i br0 eth0 10.0.0.1$i/24
     realserver_dr rs$i 10.0.0.100
     serve rs$i 80 rs$i
-    mkdir -p /tmp/www-rs$i-80/cgi-bin
-    printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\nsleep 8\necho rs%s\n' $i > /tmp/www-rs$i-80/cgi-bin/slow
-    chmod +x /tmp/www-rs$i-80/cgi-bin/slow
+    slow_page rs$i 80 8 rs$i
 done
 
 director() { # NAME PRIORITY

@@ -9,7 +9,7 @@ ip link set veth-peer up
 ip addr add 10.0.0.11/24 dev veth-peer
 ip -n peer link set eth0 up
 ip -n peer addr add 10.0.0.12/24 dev eth0
-peer_mac=$(ip -n peer -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/')
+peer_mac=$(mac_of peer)
 # haldir keeps the excluded MACs sorted.
 macs_sorted=$(printf '%s\n' 08:00:27:48:90:6c "$peer_mac" | sort)
 mac1=$(echo "$macs_sorted" | sed -n 1p)

@@ -11,9 +11,7 @@ for i in 1 2 3; do
     realserver_dr rs$i 10.0.0.100
     serve rs$i 80 rs$i
     # A slow answer that names its server: a connection that lasts, for the drain test.
-    mkdir -p /tmp/www-rs$i-80/cgi-bin
-    printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\nsleep 5\necho rs%s\n' $i > /tmp/www-rs$i-80/cgi-bin/slow
-    chmod +x /tmp/www-rs$i-80/cgi-bin/slow
+    slow_page rs$i 80 5 rs$i
 done
 
 # config RS3_PRESENT W1 W2: the file a reload applies.

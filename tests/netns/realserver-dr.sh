@@ -27,7 +27,7 @@ check_eq "arp_ignore=1, arp_announce=2" "1 2" "$(sysctl_at arp_ignore) $(sysctl_
 at client busybox ping -c1 -W1 10.0.0.100 >/dev/null 2>&1 && fail "the node answered ARP for the VIP" \
     || ok "the node does not answer ARP for the VIP"
 # As a director in DR mode would: the VIP's packets sent to the node's MAC.
-mac=$(ip -n node -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/')
+mac=$(mac_of node)
 ip -n client neigh replace 10.0.0.100 lladdr "$mac" dev eth0
 check_eq "packets for the VIP sent to the node's MAC are accepted and answered" node \
     "$(at client curl -s --max-time 2 http://10.0.0.100/)"

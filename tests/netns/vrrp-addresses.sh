@@ -81,9 +81,8 @@ case "$(ip -n lb1 -o -4 addr show dev eth1 | grep ' 192.0.2.1/32 ')" in
     *"scope link"*) ok "the excluded 192.0.2.1 on eth1 with scope link" ;;
     *) fail "192.0.2.1 on eth1 with scope link" ;;
 esac
-mac_of() { ip -n "$1" -o link show eth1 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 at client busybox ping -c1 -W1 10.1.0.100 >/dev/null
-client_sees() { ip -n client neigh show 10.1.0.100 | grep -q "$(mac_of "$1")"; }
+client_sees() { ip -n client neigh show 10.1.0.100 | grep -q "$(mac_of "$1" eth1)"; }
 check_run "the client on eth1's segment reaches 10.1.0.100 at lb1's eth1" client_sees lb1
 
 say "a backup that took the addresses for a moment: the master announces them again"

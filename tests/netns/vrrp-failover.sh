@@ -32,7 +32,6 @@ TOML
 
 start() { start_haldir "$1" "$1" "$LAB/$1.toml"; }
 only() { has_vip "$1" && lacks_vip "$2"; }
-mac_of() { ip -n "$1" -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 client_sees() { ip -n client neigh show 10.0.0.100 | grep -q "$(mac_of "$1")"; }
 
 show() { for ns in lb1 lb2; do echo "== $ns"; cat "$LAB/$ns.log"; done; }

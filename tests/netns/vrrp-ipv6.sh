@@ -13,7 +13,6 @@ wait_until links_ready lb1 lb2 client || fail "the links are up, their addresses
 
 has_vip() { ip -n "$1" -6 -o addr show dev eth0 | grep -q ' 2001:db8::100/128 '; }
 only() { has_vip "$1" && lacks_vip "$2"; }
-mac_of() { ip -n "$1" -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 client_sees() { ip -n client -6 neigh show 2001:db8::100 | grep -q "$(mac_of "$1")"; }
 haldir_conf() { # NAME PRIORITY
     cat > "$LAB/$1.toml" <<TOML

@@ -45,7 +45,6 @@ elected() {
 }
 t=$(until_ms 3000 elected) || { logs; fail "lb1 is master of both instances"; }
 ok "lb1 is master of both instances, lb2 backup (unicast adverts reach lb2's source address)"
-mac_of() { ip -n "$1" -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 garp_seen() { ip -n client neigh show 10.0.0.100 | grep -q "$(mac_of lb1)"; }
 t=$(until_ms 2000 garp_seen) || { ip -n client neigh; fail "the client learned the VIP at lb1 from its gratuitous ARP"; }
 ok "the client learned the VIP at lb1 from its gratuitous ARP (the unsolicited NAs: vrrp-ipv6)"

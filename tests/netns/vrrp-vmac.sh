@@ -52,7 +52,6 @@ start_k() { start_keepalived k k "$LAB/k.conf" -P; }
 logs() { echo "== haldir"; tail -20 "$LAB/h.log"; echo "== keepalived"; tail -20 "$LAB/k.log"; }
 vip_on_vmac() { ip -n "$1" -o addr show dev vrrp.51 2>/dev/null | grep -q ' 10.0.0.100/32 '; }
 no_vip() { ! ip -n "$1" -o addr show | grep -q ' 10.0.0.100/'; }
-mac_of() { ip -n "$1" -o link show "$2" 2>/dev/null | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 client_sees_vmac() { ip -n client neigh show 10.0.0.100 | grep -q "$VMAC"; }
 sysctl_of() { ip netns exec "$1" cat "/proc/sys/net/ipv4/conf/$2/$3"; }
 ping_vip() { ip netns exec client busybox ping -c1 -W1 10.0.0.100 >/dev/null; }
