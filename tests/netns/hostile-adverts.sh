@@ -148,7 +148,7 @@ say "a well-formed advert from off-link, routed in"
 hostile valid V3 ttl far 10.1.0.66 10.0.0.11
 
 # Every VRRP packet on the segment reaches every instance's socket. An instance reads 64 at a
-# turn and leaves the rest to its timer at once (src/vrrp/instance.rs, receive), so that a
+# turn and leaves the rest to its timer at once (src/vrrp/instance/runtime.rs, receive), so that a
 # flood takes turns with the adverts. First that the rest is read although nothing new comes:
 # 150 packets (more than two turns) queued while the daemon is stopped, then not one more.
 say "150 packets queued while the daemon is stopped are all read, 64 at a turn"
