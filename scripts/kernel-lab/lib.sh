@@ -113,6 +113,12 @@ serve() {
     wait_until listening "$1" "$2" || fail "the HTTP server of $1 listens on port $2"
 }
 
+unserve() {
+    kill "$(cat "/tmp/httpd-$1-$2.pid")" 2>/dev/null
+    wait "$(cat "/tmp/httpd-$1-$2.pid")" 2>/dev/null
+    true
+}
+
 # slow_page NS PORT SECONDS TEXT: the server of `serve NS PORT` also answers /cgi-bin/slow, with
 # TEXT once SECONDS have passed: a connection that lasts.
 slow_page() {
@@ -120,12 +126,6 @@ slow_page() {
     mkdir -p "$dir/cgi-bin"
     printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\nsleep %s\necho %s\n' "$3" "$4" > "$dir/cgi-bin/slow"
     chmod +x "$dir/cgi-bin/slow"
-}
-
-unserve() {
-    kill "$(cat "/tmp/httpd-$1-$2.pid")" 2>/dev/null
-    wait "$(cat "/tmp/httpd-$1-$2.pid")" 2>/dev/null
-    true
 }
 
 # tally NS URL COUNT: requests from NS, then one line per distinct answer: "COUNT ANSWER".
