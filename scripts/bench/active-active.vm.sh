@@ -9,7 +9,7 @@ flows_start kill 21000 20
 # Which directors carry the client's flows: the packets each receives in 3 s (the flows send
 # a line every 300 ms; the routing daemons' own traffic is a few packets a second).
 a1=$(rx d1) a2=$(rx d2) a3=$(rx d3)
-sleep 3 # the measured window
+sleep 3
 carrying=0
 for d in "d1 $a1" "d2 $a2" "d3 $a3"; do
     set -- $d

@@ -73,7 +73,7 @@ expected_up=$((COUNT - COUNT / SKIP))
 
 measure() { # PROCESS [LABEL [COUNTER]]: after warm-up, CPU and checks over WINDOW seconds
     local proc=$1 label=${2:-$1} counter=${3:-accepts}
-    sleep 8 # the warm-up: the first rounds of checks are not the steady state measured
+    sleep 8
     set -- $(ticks "$proc"); local u0=$1 s0=$2 a0; a0=$($counter)
     sleep "$WINDOW"
     set -- $(ticks "$proc"); local u1=$1 s1=$2 a1; a1=$($counter)

@@ -32,25 +32,23 @@ keepalived_conf() { # NAME PRIORITY INTERVAL_SECONDS
 start() { # IMPL NAME
     case $1 in
         haldir) spawn_at "$2" "$LAB/$2.pid" haldir run -c "$LAB/$2.toml" >/dev/null 2>>"$LAB/$2.log" ;;
-        keepalived) spawn_at "$2" "$LAB/$2.pid" keepalived -n -D -P -f "$LAB/$2.conf" -p "$LAB/$2.kmain.pid" -r "$LAB/$2.kvrrp.pid" >/dev/null 2>&1 ;;
+        keepalived) spawn_at "$2" "$LAB/$2.pid" keepalived -n -D -P -f "$LAB/$2.conf" -p "$LAB/$2.main" -r "$LAB/$2.vrrp" >/dev/null 2>&1 ;;
     esac
 }
 crash() { # IMPL NAME: as a dead host — no resignation, its address gone
-    [ "$1" = keepalived ] && kill -9 "$(cat "$LAB/$2.kvrrp.pid")" 2>/dev/null
+    [ "$1" = keepalived ] && kill -9 "$(cat "$LAB/$2.vrrp")" 2>/dev/null
     kill -9 "$(cat "$LAB/$2.pid")" 2>/dev/null
     ip -n "$2" addr del 10.0.0.100/32 dev eth0 2>/dev/null
     true
 }
 stop_all() {
-    local n p
     for n in lb1 lb2; do
-        for p in $(pids_of $n); do kill -9 "$p" 2>/dev/null; done
-    done
-    for n in lb1 lb2; do
-        for p in $(pids_of $n); do wait_until dead "$p"; done
+        [ -e "$LAB/$n.vrrp" ] && kill -9 "$(cat "$LAB/$n.vrrp")" 2>/dev/null
+        kill -9 "$(cat "$LAB/$n.pid" 2>/dev/null)" 2>/dev/null
         ip -n $n addr del 10.0.0.100/32 dev eth0 2>/dev/null
     done
-    rm -rf "$LAB"/state-* "$LAB"/*.k*.pid
+    rm -rf "$LAB"/state-* "$LAB"/*.main "$LAB"/*.vrrp
+    sleep 0.3
 }
 
 # one IMPL INTERVAL_TOML INTERVAL_KA: appends "IMPL INTERVAL ms" (kill to lb2's first answer)
@@ -61,7 +59,7 @@ one() {
     start "$1" lb1; start "$1" lb2
     wait_until has_vip lb1 || { echo "lb1 never became master" >&2; cat "$LAB/lb1.log" >&2; stop_all; return 1; }
     wait_until sh -c "[ \"\$(ip netns exec client curl -s --max-time 0.2 http://10.0.0.100/)\" = lb1 ]" || { stop_all; return 1; }
-    sleep 0.3 # the pair a moment at rest past the first answer, alike for both, before the crash
+    sleep 0.3
     t0=$(now_ms)
     crash "$1" lb1
     while [ "$(answer)" != lb2 ]; do

@@ -36,7 +36,7 @@ while [ $i -lt "$REPS" ]; do
     one="$one $(ms_of haldir -c /tmp/reload.toml reload)"
     # The file watch reloads too, once the write has settled (finding nothing left to do):
     # let it finish before the next measurement.
-    sleep 3 # (above: no event tells whether the watch reloads at all)
+    sleep 3
     i=$((i + 1))
 done
 check_run "the last weight is in the kernel" sh -c "ipvsadm -Ln -t 10.$(( SERVICES / 2 / 250 )).$(( SERVICES / 2 % 250 )).1:80 | grep -q '172.16.$(( SERVICES / 2 % 250 )).1:80 *Route *$((99 + REPS))'"

@@ -65,8 +65,7 @@ start() { # haldir|keepalived
 }
 stop() {
     kill -TERM "$(cat /tmp/m.pid)" "$(cat /tmp/b.pid)" 2>/dev/null
-    wait_until dead "$(cat /tmp/m.pid)"
-    wait_until dead "$(cat /tmp/b.pid)"
+    sleep 2
     kill -9 "$(cat /tmp/m.pid)" "$(cat /tmp/b.pid)" 2>/dev/null
     at lb1 ipvsadm -C; ip -n lb1 addr del 10.0.0.100/32 dev eth0 2>/dev/null
     ip -n lb2 addr del 10.0.0.100/32 dev eth0 2>/dev/null
@@ -82,7 +81,7 @@ measure() { # LABEL haldir|keepalived STATUS(yes|no)
     wait_until has_vip || { tail /tmp/master.log; fail "$label: lb1 is master"; }
     local t
     t=$(until_ms 600000 programmed) || { tail /tmp/master.log; fail "$label: the table is programmed"; }
-    sleep 2 # the master at rest after loading the table, before the measured window
+    sleep 2
     local before; before=$(takeovers)
     at obs /lab/advert_gaps 10.0.0.11 "$WINDOW" 10.0.0.10 > /tmp/gaps &
     local observer=$! end=$(( $(now_ms) + WINDOW * 1000 )) n=0 w

@@ -35,14 +35,14 @@ vrrp_instance VI_K {
   }
 }
 CONF
-    start_haldir h$n h$n "$LAB/h$n.toml"
-    start_keepalived k$n k$n "$LAB/k$n.conf" -P
+    spawn_at h$n "$LAB/h$n.pid" haldir run -c "$LAB/h$n.toml" 2>>"$LAB/h$n.log"
+    spawn_at k$n "$LAB/k$n.pid" keepalived -n -l -D -P -f "$LAB/k$n.conf" -p "$LAB/k$n.main" \
+        -r "$LAB/k$n.vrrp" >>"$LAB/k$n.log" 2>&1
 done
-on() { ip -n "$1" -o addr show dev eth0 | grep -q " $2/32 "; }
-wait_until on h1 10.0.0.100 || { cat "$LAB/h1.log"; fail "h1 master"; }
-wait_until on k1 10.0.0.200 || { cat "$LAB/k1.log"; fail "k1 master"; }
-backups() { ! on h2 10.0.0.100 && ! on k2 10.0.0.200; }
-wait_until backups || fail "h2 and k2 are backups"
+holds() { ip -n "$1" -o addr show dev eth0 | grep -q " $2/32 "; }
+wait_until holds h1 10.0.0.100 || { cat "$LAB/h1.log"; fail "h1 master"; }
+wait_until holds k1 10.0.0.200 || { cat "$LAB/k1.log"; fail "k1 master"; }
+sleep 5
 ok "both pairs settled: h1 and k1 masters"
 flips_h() { at h2 curl -s 127.0.0.1:9474/metrics | awk '$1 ~ /^haldir_vrrp_transitions_total.*to="MASTER"/ {s += $2} END {print s + 0}'; }
 flips_k() { grep -c 'Entering MASTER STATE' "$LAB/k2.log"; }
@@ -61,9 +61,9 @@ end=$(($(now_ms) + SOAK_SECONDS * 1000))
 both_h=0; both_k=0
 while [ "$(now_ms)" -lt "$end" ]; do
     # Both routers of a pair holding the VIP at once is a false failover caught in the act.
-    on h2 10.0.0.100 && both_h=$((both_h + 1))
-    on k2 10.0.0.200 && both_k=$((both_k + 1))
-    sleep 1 # one sample a second, for the length of the soak
+    holds h2 10.0.0.100 && both_h=$((both_h + 1))
+    holds k2 10.0.0.200 && both_k=$((both_k + 1))
+    sleep 1
 done
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 for p in $hogs; do kill "$p"; done

@@ -24,4 +24,4 @@ say "3. a withdrawal reaches the router through FRR"
 check_run "haldir drain --director on d3" at d3 haldir -c /lab/d3.toml drain --director
 t=$(until_ms 5000 hops_are "10.0.0.1") || fail "the router drops d3 once drained (got: $(hops))"
 ok "the router dropped d3 ${t} ms after its drain (FRR withdrew the route)"
-kill -TERM "$(pid_of d1)" "$(pid_of d3)"
+kill -TERM "$(cat /tmp/d1.pid)" "$(cat /tmp/d3.pid)"

@@ -113,7 +113,8 @@ not_in_half() { ! in_half "$1"; }
 events() { tr '\n' ' ' < /tmp/events 2>/dev/null; }
 events_are() { [ "$(events)" = "$1" ]; }
 
-start_haldir dir haldir /lab/haldir.toml
+spawn_at dir /tmp/haldir.pid haldir run -c /lab/haldir.toml 2>/tmp/haldir.log
+haldir_pid=$(cat /tmp/haldir.pid)
 wait_ready() { in_web 10.0.0.11:80 && in_web 10.0.0.12:80 && weight_is 10.0.0.11:80 1 && in_half 10.0.0.11:8082; }
 t=$(until_ms 8000 wait_ready) || { cat /tmp/haldir.log; table; fail "the table is programmed"; }
 ok "the table is programmed (${t} ms)"
@@ -161,6 +162,7 @@ wait_until events_are "rs1_down quorum_down rs1_up quorum_up " || { events; fail
 ok "rs1's notify_up, then quorum_up, ran: $(events)"
 
 say "haldir stops: omega tells the live servers' and the service's shutdown"
-stop_daemon haldir
+kill -TERM "$haldir_pid"
+wait "$haldir_pid" || true
 check_eq "rs1's notify_down, then quorum_down, ran at stop" \
     "rs1_down quorum_down rs1_up quorum_up rs1_down quorum_down " "$(events)"

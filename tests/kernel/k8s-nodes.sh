@@ -19,7 +19,7 @@ state_dir = "/run/haldir-node$i"
 vips = ["10.0.0.100/32"]
 mode = "dr"
 TOML
-    start_haldir node$i node$i /lab/node$i.toml
+    spawn_at node$i /tmp/node$i.pid haldir run -c /lab/node$i.toml 2>>/tmp/node$i.log
 done
 
 director() { # NAME PRIORITY
@@ -46,8 +46,8 @@ address = "10.0.0.23:80"
 TOML
 }
 director lb1 150; director lb2 100
-start_haldir lb1 lb1 /lab/lb1.toml
-start_haldir lb2 lb2 /lab/lb2.toml
+spawn_at lb1 /tmp/lb1.pid haldir run -c /lab/lb1.toml 2>>/tmp/lb1.log
+spawn_at lb2 /tmp/lb2.pid haldir run -c /lab/lb2.toml 2>>/tmp/lb2.log
 programmed() { at "$1" ipvsadm -Ln | grep -q '^TCP  10.0.0.100:80'; }
 logs() { for n in lb1 lb2 node1; do echo "== $n"; tail -15 /tmp/$n.log; done; }
 
@@ -58,7 +58,8 @@ tally_diag() { ipvs_split 10.0.0.10 10.0.0.100 lb1 lb2; }
 say "the master programs the service, the backup does not"
 wait_until programmed lb1 || { logs; fail "lb1 programs the service"; }
 ok "lb1 (master) programs TCP 10.0.0.100:80"
-holds 1 not programmed lb2 && ok "lb2 (backup) holds no service" || fail "lb2 (backup) holds no service"
+sleep 1
+programmed lb2 && fail "lb2 (backup) holds no service" || ok "lb2 (backup) holds no service"
 check_eq "the nodes carry the VIP on lo" "3" "$(for i in 1 2 3; do ip -n node$i -o addr show dev lo | grep -c ' 10.0.0.100/32 '; done | awk '{s += $1} END {print s}')"
 check_tally "requests reach all three nodes" "10 node1
 10 node2
@@ -72,14 +73,12 @@ check_tally "it left; the others share the load" "15 node1
 15 node2" client http://10.0.0.100/ 30
 
 say "the master director dies"
-crash_daemon lb1
+kill -9 "$(cat /tmp/lb1.pid)"
 ip -n lb1 link set eth0 down
 wait_until programmed lb2 || { logs; fail "lb2 programs the service as the new master"; }
 ok "lb2 became master and programmed the service"
-# dests NS: the real servers NS's IPVS sends to.
-dests() { at "$1" ipvsadm -Ln | awk '$1 == "->" && $2 ~ /^[0-9]/ && $4 + 0 > 0 {print $2}' | sort | tr '\n' ' '; }
-live_nodes() { [ "$(dests lb2)" = "10.0.0.21:80 10.0.0.22:80 " ]; }
-wait_until live_nodes || { logs; fail "lb2 sends to the live nodes only (got: $(dests lb2))"; }
+sleep 1.5
 check_tally "the service keeps answering from the live nodes" "15 node1
 15 node2" client http://10.0.0.100/ 30
-stop_daemon lb2 node1 node2 node3
+kill -TERM "$(cat /tmp/lb2.pid)" "$(cat /tmp/node1.pid)" "$(cat /tmp/node2.pid)" "$(cat /tmp/node3.pid)"
+sleep 1

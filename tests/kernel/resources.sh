@@ -33,7 +33,7 @@ TOML
     mv /lab/haldir.toml.new /lab/haldir.toml
 }
 H="haldir -c /lab/haldir.toml"
-pid() { pid_of haldir; }
+pid() { cat /tmp/haldir.pid; }
 # The fewest of five looks 200 ms apart: a probe's socket open at the instant of one look is
 # not a leak; a leaked descriptor is there at every look.
 fds() {
@@ -41,7 +41,7 @@ fds() {
     while [ $i -lt 5 ]; do
         n=$(ls /proc/"$(pid)"/fd | wc -l)
         [ "$n" -lt "$min" ] && min=$n
-        sleep 0.2 # the looks are spread on purpose
+        sleep 0.2
         i=$((i + 1))
     done
     echo $min
@@ -52,7 +52,7 @@ tasks() { at dir curl -s 127.0.0.1:9474/metrics | awk '$1 == "haldir_runtime_tas
 sample() { echo "fds $(fds) threads $(threads) tasks $(tasks) rss $(rss_kib)"; }
 
 config no 1
-start_haldir dir haldir /lab/haldir.toml
+spawn_at dir /tmp/haldir.pid haldir run -c /lab/haldir.toml 2>/tmp/haldir.log
 wait_until sh -c "/usr/sbin/ip netns exec dir curl -s 127.0.0.1:9474/metrics | grep -q haldir_runtime_tasks" \
     || { cat /tmp/haldir.log; fail "haldir starts"; }
 
@@ -69,15 +69,12 @@ reloads() { # COUNT
 }
 
 say "1,000 reloads"
-# Each sample is of a daemon at rest: the file watch reloads the last write again half a second
-# after it (or not, when the command's reload came after the write's event), and the checks
-# of the server a reload added get their first answers; nothing tells when all of it is over.
 reloads 100
-sleep 2 # at rest (above)
+sleep 2
 warm=$(sample)
 echo "after 100 reloads:   $warm"
 reloads 900
-sleep 2 # at rest (above)
+sleep 2
 after=$(sample)
 echo "after 1,000 reloads: $after"
 field() { echo "$1" | awk -v k="$2" '{for (i = 1; i < NF; i++) if ($i == k) print $(i + 1)}'; }
@@ -87,7 +84,8 @@ done
 grow=$(( $(field "$after" rss) - $(field "$warm" rss) ))
 [ "$grow" -le 1024 ] || fail "memory grew by $grow KiB over 900 reloads"
 ok "memory flat: $(field "$warm" rss) KiB → $(field "$after" rss) KiB ($grow KiB over 900 reloads)"
-stop_daemon haldir
+kill -TERM "$(pid)"
+wait_until sh -c "! kill -0 $(pid) 2>/dev/null"
 at dir ipvsadm -C # on_stop = "keep" left the first service
 
 say "10,000 real servers"
@@ -104,9 +102,9 @@ say "10,000 real servers"
         v=$((v + 1))
     done
 } > /lab/big.toml
-start_haldir dir haldir /lab/big.toml /tmp/big.log
+spawn_at dir /tmp/haldir.pid haldir run -c /lab/big.toml 2>/tmp/big.log
 all_in() { [ "$(at dir ipvsadm -Ln | grep -c -- '-> 10\.2\..*Route')" = 10000 ]; }
 t=$(until_ms 120000 all_in) || { tail /tmp/big.log; fail "10,000 real servers programmed"; }
-sleep 2 # the figures below are of the daemon at rest once it has programmed them, as above
+sleep 2
 ok "10,000 real servers in IPVS after $t ms; haldir RSS $(rss_kib) KiB, $(threads) threads, $(fds) fds"
-stop_daemon haldir
+kill -TERM "$(pid)"

@@ -25,7 +25,7 @@ TOML
     at rs$i ip route add default via 10.0.2.254
     serve rs$i 80 rs$i
     at rs$i sysctl -qw net.ipv4.conf.all.rp_filter=1   # strict, so the role's change is visible
-    start_haldir rs$i rs$i /lab/node$i.toml
+    spawn_at rs$i /tmp/rs$i.pid haldir run -c /lab/node$i.toml 2>>/tmp/rs$i.log
 done
 cat > /lab/dir.toml <<'TOML'
 [global]
@@ -47,7 +47,9 @@ check_eq "rp_filter relaxed (all, tunl0)" "0 0" "$(at rs1 cat /proc/sys/net/ipv4
 check_status "haldir apply in the director" 0 at dir haldir apply -c /lab/dir.toml
 check_tally "rr spreads 10 requests 5/5 through the tunnel to the other subnet" "5 rs1
 5 rs2" client http://10.0.0.100/ 10
-stop_daemon rs1
+kill -TERM "$(cat /tmp/rs1.pid)"
+wait "$(cat /tmp/rs1.pid)" 2>/dev/null
 on_tunl0 rs1 && fail "the role is undone on stop" || ok "the role is undone on stop"
 check_eq "rp_filter back to its earlier value" 1 "$(at rs1 cat /proc/sys/net/ipv4/conf/all/rp_filter)"
-stop_daemon rs2
+kill -TERM "$(cat /tmp/rs2.pid)"
+sleep 0.5

@@ -112,7 +112,7 @@ print(n)
 PY
 forge() { at "$1" python3 "$LAB/forge.py" "$2" "$3" "$4"; }
 
-start_haldir lb1 lb1 "$LAB/lb1.toml"
+spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>>"$LAB/lb1.log"
 has_vip() { ip -n lb1 -o addr show dev eth0 | grep -q " $1/32 "; }
 metric() { at lb1 curl -s 127.0.0.1:9474/metrics | awk -v m="$1" '$1 == m {print $2}'; }
 dropped() { metric "haldir_vrrp_adverts_dropped_total{instance=\"$1\",reason=\"$2\"}"; }
@@ -123,7 +123,6 @@ ok "lb1 is master of both instances"
 flips() { echo "$(metric 'haldir_vrrp_transitions_total{instance="V3",to="BACKUP"}') $(metric 'haldir_vrrp_transitions_total{instance="V2",to="BACKUP"}')"; }
 before=$(flips)
 
-both_vips() { has_vip 10.0.0.100 && has_vip 10.0.0.101; }
 # hostile KIND INSTANCE REASON [FROM SRC DST]: sent, dropped with REASON, no state change.
 hostile() {
     local kind=$1 inst=$2 reason=$3 from=${4:-evil} src=${5:-10.0.0.66} dst=${6:-224.0.0.18} was now
@@ -131,8 +130,8 @@ hostile() {
     forge "$from" "$kind" "$src" "$dst" || fail "the $kind advert is sent"
     counted() { now=$(dropped "$inst" "$reason"); [ "${now:-0}" -gt "${was:-0}" ]; }
     wait_until counted || { at lb1 curl -s 127.0.0.1:9474/metrics | grep dropped; fail "$kind: dropped as $reason"; }
-    # Longer than the master-down interval a forged priority 254 would have started.
-    holds 0.5 both_vips || fail "$kind: lb1 keeps both VIPs"
+    sleep 0.5 # longer than the master-down interval a forged priority 254 would have started
+    has_vip 10.0.0.100 && has_vip 10.0.0.101 || fail "$kind: lb1 keeps both VIPs"
     ok "$kind: dropped as \"$reason\" by $inst (${was:-0} → $now), still master"
 }
 
@@ -153,14 +152,10 @@ hostile valid V3 ttl far 10.1.0.66 10.0.0.11
 # 150 packets (more than two turns) queued while the daemon is stopped, then not one more.
 say "150 packets queued while the daemon is stopped are all read, 64 at a turn"
 was=$(dropped V3 vrid)
-# IP packets lb1's kernel delivered to its sockets (the Ip group's InDelivers of /proc/net/snmp).
-delivered() { at lb1 awk '$1 == "Ip:" { if (h) { for (i = 1; i <= NF; i++) if (n[i] == "InDelivers") print $i } else { for (i = 1; i <= NF; i++) n[i] = $i; h = 1 } }' /proc/net/snmp; }
-delivered_before=$(delivered)
-queued() { [ $(( $(delivered) - delivered_before )) -ge 150 ]; }
-kill -STOP "$(pid_of lb1)"
+kill -STOP "$(cat "$LAB/lb1.pid")"
 at evil python3 "$LAB/forge.py" burst 10.0.0.66 224.0.0.18 150
-wait_until queued || { kill -CONT "$(pid_of lb1)"; fail "the 150 packets wait in lb1's sockets"; }
-kill -CONT "$(pid_of lb1)"
+sleep 0.2
+kill -CONT "$(cat "$LAB/lb1.pid")"
 all_read() { now=$(dropped V3 vrid); [ $(( ${now:-0} - ${was:-0} )) -ge 150 ]; }
 wait_until all_read || fail "the 150 queued packets are all read (dropped as vrid: $(( ${now:-0} - ${was:-0} )))"
 ok "all 150 read and dropped as vrid (${was:-0} → $now)"
@@ -172,7 +167,7 @@ say "a flood of adverts from the segment, while an observer listens to lb1"
 was=$(dropped V3 vrid)
 ip netns exec router python3 "$(dirname "$SCENARIO")/tools/advert-gaps.py" 10.0.0.11 6 10.0.0.1 > "$LAB/gaps" &
 observer=$!
-wait_until observing router 10.0.0.11 || fail "the observer listens to lb1's adverts"
+sleep 0.5
 flooders=""
 for i in 1 2; do
     at evil python3 "$LAB/forge.py" flood 10.0.0.66 224.0.0.18 5 > "$LAB/flood$i" &
@@ -195,5 +190,5 @@ forge evil valid 10.0.0.66 224.0.0.18
 t=$(until_ms 2000 sh -c "! /usr/sbin/ip -n lb1 -o addr show dev eth0 | grep -q ' 10.0.0.100/32 '") \
     || fail "a valid priority-254 advert makes lb1 yield"
 ok "a valid priority-254 advert made V3 yield after $t ms: the drops above were what kept it"
-stop_daemon lb1
+kill -TERM "$(cat "$LAB/lb1.pid")"
 wait

@@ -19,21 +19,22 @@ sysctl_at() { at node cat "/proc/sys/net/ipv4/conf/all/$1"; }
 on_lo() { ip -n node -o addr show dev lo | grep -q ' 10.0.0.100/32 '; }
 before="$(sysctl_at arp_ignore) $(sysctl_at arp_announce)"
 
-start_haldir node node "$LAB/node.toml"
+spawn_at node "$LAB/node.pid" haldir run -c "$LAB/node.toml" 2>"$LAB/node.log"
 logs() { cat "$LAB/node.log"; }
-wait_for 5 on_lo && ok "the VIP is on lo" || { logs; fail "the VIP is on lo"; }
+i=0; while ! on_lo && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+on_lo && ok "the VIP is on lo" || { logs; fail "the VIP is on lo"; }
 check_eq "arp_ignore=1, arp_announce=2" "1 2" "$(sysctl_at arp_ignore) $(sysctl_at arp_announce)"
 
 at client busybox ping -c1 -W1 10.0.0.100 >/dev/null 2>&1 && fail "the node answered ARP for the VIP" \
     || ok "the node does not answer ARP for the VIP"
 # As a director in DR mode would: the VIP's packets sent to the node's MAC.
-mac=$(mac_of node)
+mac=$(ip -n node -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/')
 ip -n client neigh replace 10.0.0.100 lladdr "$mac" dev eth0
 check_eq "packets for the VIP sent to the node's MAC are accepted and answered" node \
     "$(at client curl -s --max-time 2 http://10.0.0.100/)"
 
-kill -TERM "$(pid_of node)"
-wait "$(pid_of node)"
+kill -TERM "$(cat "$LAB/node.pid")"
+wait "$(cat "$LAB/node.pid")"
 on_lo && fail "the VIP is removed on stop" || ok "the VIP is removed on stop"
 check_eq "the sysctls are back as they were" "$before" "$(sysctl_at arp_ignore) $(sysctl_at arp_announce)"
 unserve node 80

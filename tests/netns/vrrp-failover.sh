@@ -30,8 +30,9 @@ notify = { any = ["/bin/sh", "-c", "echo \\"\$@\\" >> $LAB/$1.notify", "notify"]
 TOML
 }
 
-start() { start_haldir "$1" "$1" "$LAB/$1.toml"; }
-only() { has_vip "$1" && lacks_vip "$2"; }
+start() { spawn_at "$1" "$LAB/$1.pid" haldir run -c "$LAB/$1.toml" 2>>"$LAB/$1.log"; }
+pid_of() { cat "$LAB/$1.pid"; }
+mac_of() { ip -n "$1" -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 client_sees() { ip -n client neigh show 10.0.0.100 | grep -q "$(mac_of "$1")"; }
 
 show() { for ns in lb1 lb2; do echo "== $ns"; cat "$LAB/$ns.log"; done; }
@@ -42,7 +43,8 @@ start lb1
 start lb2
 t=$(until_ms 3000 has_vip lb1) || { show; fail "lb1 (priority 150) becomes master"; }
 ok "lb1 (priority 150) became master in ${t} ms"
-check_run "lb2 stays backup" holds 0.5 lacks_vip lb2
+sleep 0.5
+check_run "lb2 stays backup" lacks_vip lb2
 at client busybox ping -c1 -W1 10.0.0.100 >/dev/null
 check_run "the client reaches the VIP at lb1's MAC" client_sees lb1
 
@@ -87,8 +89,7 @@ haldir -c "$LAB/lb1.toml" reload > "$LAB/reload.out" 2>&1 || { cat "$LAB/reload.
 # The file watch may have applied it first: then the command finds nothing left to change.
 grep -q 'global.reconcile_interval changed\|no change' "$LAB/reload.out" && ok "haldir reload: $(tr '\n' ' ' < "$LAB/reload.out")" \
     || { cat "$LAB/reload.out"; fail "haldir reload prints what changed"; }
-no_flip() { [ "$(flips lb1 MASTER) $(flips lb2 BACKUP)" = "$before" ]; }
-holds 0.5 no_flip || fail "no VRRP transition on either side for 0.5 s"
+sleep 0.5
 check_eq "no VRRP transition on either side" "$before" "$(flips lb1 MASTER) $(flips lb2 BACKUP)"
 check_run "lb1 kept the VIP" has_vip lb1
 
@@ -135,10 +136,10 @@ grep -q "INSTANCE VI_1 MASTER 100" "$LAB/lb2.notify" && ok "lb2 notified MASTER"
 say "no preempt: lb1 returns and stays backup"
 director lb1 150 false
 start lb1
-holds 1.5 only lb2 lb1 || { show; fail "lb2 keeps the VIP and lb1 stays backup for 1.5 s"; }
+sleep 1.5
 check_run "lb2 keeps the VIP" has_vip lb2
 check_run "lb1 stays backup" lacks_vip lb1
-stop_daemon lb1 lb2
+kill -TERM "$(pid_of lb1)" "$(pid_of lb2)"
 wait
 
 say "a client's HTTP requests keep being answered across failovers"
@@ -157,17 +158,16 @@ t=$(until_ms 3000 has_vip lb1) || fail "lb1 master again"
     while [ "$(now_ms)" -lt "$end" ]; do
         a=$(at client curl -s --max-time 0.2 http://10.0.0.100/ 2>/dev/null)
         echo "$(now_ms) ${a:-none}"
-        sleep 0.02 # the pace of its questions (above)
+        sleep 0.02
     done
 ) > "$LAB/answers" &
 client=$!
-answered() { [ "$(awk '$2 != "none"' "$LAB/answers" | tail -n 1 | cut -d' ' -f2)" = "$1" ]; }
-wait_until answered lb1 || fail "the client is answered by lb1"
+sleep 1.5
 kill -9 "$(pid_of lb1)"                   # a crash: lb2 takes over after its down timer
 ip -n lb1 addr del 10.0.0.100/32 dev eth0
-wait_until answered lb2 || fail "the client is answered by lb2"
+sleep 1.5
 start lb1                                  # lb1 returns and preempts
-wait_until answered lb1 || fail "the client is answered by lb1 again"
+sleep 1.5
 wait $client
 # The longest time without an answer, in ms.
 gap=$(awk '$2 != "none" { if (last) { d = $1 - last; if (d > max) max = d }; last = $1 } END { print max + 0 }' "$LAB/answers")
@@ -179,7 +179,7 @@ case "$served" in
 esac
 [ "$gap" -le 1000 ] && ok "the longest gap in answers was ${gap} ms (crash takeover bound 361 ms + client timeouts)" \
     || fail "gap of ${gap} ms"
-stop_daemon lb1 lb2
+kill -TERM "$(pid_of lb1)" "$(pid_of lb2)"
 unserve lb1 80
 unserve lb2 80
 wait
@@ -197,5 +197,5 @@ wait_until has_vip lb1 || { show; fail "lb1 master with its mcast_source"; }
 master_seen() { [ "$(vrrp_status lb2)" = "BACKUP 100 10.0.0.21" ]; }
 wait_until master_seen || { vrrp_status lb2; fail "lb2 hears lb1's adverts from 10.0.0.21"; }
 ok "lb2 sees the master at 10.0.0.21, lb1's mcast_source, not its primary 10.0.0.11"
-stop_daemon lb1 lb2
+kill -TERM "$(pid_of lb1)" "$(pid_of lb2)"
 wait

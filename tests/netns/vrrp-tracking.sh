@@ -52,8 +52,8 @@ TOML
 
 only() { has_vip "$1" && lacks_vip "$2"; }
 
-start_haldir lb1 lb1 "$LAB/lb1.toml"
-start_haldir lb2 lb2 "$LAB/lb2.toml"
+spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
+spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>"$LAB/lb2.log"
 t=$(until_ms 3000 only lb1 lb2) || { logs; fail "lb1 is master"; }
 ok "lb1 (150) is master"
 states() { grep -o 'to="[A-Z]*"' "$LAB/lb2.log" | tr '\n' ' '; }
@@ -74,7 +74,7 @@ check_run "the FIFO exists while lb1 runs" test -p "$LAB/lb1.fifo"
 wait_until test -s "$SHARED/lb2-master" || { logs; fail "lb2's notify master ran"; }
 check_eq "the notify table's own user and group (keepalived's notify_master … USER GROUP)" "daemon daemon" "$(cat "$SHARED/lb2-master")"
 check_eq "umask 0027 reaches the notify script's files" "640" "$(stat -c %a "$SHARED/lb2-master")"
-locked=$(awk '/^VmLck:/ {print $2}' "/proc/$(pid_of lb2)/status")
+locked=$(awk '/^VmLck:/ {print $2}' "/proc/$(cat "$LAB/lb2.pid")/status")
 [ "${locked:-0}" -gt 0 ] && ok "no_swap: lb2 has ${locked} kB locked" || { logs; fail "no_swap locks lb2's memory (VmLck ${locked:-none})"; }
 rm "$LAB/service-down"
 t=$(until_ms 3000 only lb1 lb2) || { logs; fail "the VIP comes back"; }
@@ -98,7 +98,7 @@ t=$(until_ms 2000 only lb1 lb2) || { logs; fail "one master after the split heal
 [ "$t" -le 200 ] && ok "the split healed: only lb1 is master ${t} ms after the link came back (interval 100 ms + link up)" \
     || fail "the split took ${t} ms to heal"
 
-kill -TERM "$(pid_of lb1)" "$(pid_of lb2)"
+kill -TERM "$(cat "$LAB/lb1.pid")" "$(cat "$LAB/lb2.pid")"
 wait_until sh -c "! test -e $LAB/lb1.fifo" || fail "lb1 removes the FIFO it made"
 ok "lb1 removed its FIFO at stop"
 wait

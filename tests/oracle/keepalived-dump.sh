@@ -85,7 +85,7 @@ TMPDIR=$dir keepalived -n -l -d "$mode" -i lb1 -f "$conf" -p "$dir/m.pid" -r "$d
 pid=$!
 n=0
 while ! grep -q -e '------< ' "$dir/log" && kill -0 "$pid" 2>/dev/null && [ $n -lt 200 ]; do
-    sleep 0.05 # the poll interval (this script runs without the lab library)
+    sleep 0.05
     n=$((n + 1))
 done
 kill -TERM "$pid" 2>/dev/null
