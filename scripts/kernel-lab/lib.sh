@@ -199,9 +199,141 @@ wait_until() {
     return 0
 }
 
-# Where the scenarios write their daemons' logs: $LAB on the host (scripts/netns/run), /tmp in
-# the VM.
+# Where the scenarios write their daemons' logs and pid files: $LAB on the host
+# (scripts/netns/run), /tmp in the VM. Where their configuration files are: $LAB, or /lab.
 logdir=${LAB:-/tmp}
+labdir=${LAB:-/lab}
+
+# ms SECONDS: the seconds (a decimal such as 0.5) in milliseconds.
+ms() { awk -v s="$1" 'BEGIN { printf "%d\n", s * 1000 }'; }
+
+# wait_for SECONDS COMMAND...: polls every 50 ms until the command succeeds; fails past SECONDS.
+# What a scenario waits for is a condition it can name, never a length of time.
+wait_for() {
+    local limit start
+    limit=$(ms "$1")
+    shift
+    start=$(now_ms)
+    while ! "$@" >/dev/null 2>&1; do
+        [ $(($(now_ms) - start)) -gt "$limit" ] && return 1
+        sleep 0.05
+    done
+    return 0
+}
+
+# holds SECONDS COMMAND...: the command succeeds at every poll (50 ms apart) for SECONDS: a
+# state that must last ("lb2 stays backup"), checked all along rather than once at the end.
+holds() {
+    local limit start
+    limit=$(ms "$1")
+    shift
+    start=$(now_ms)
+    while [ $(($(now_ms) - start)) -le "$limit" ]; do
+        "$@" >/dev/null 2>&1 || return 1
+        sleep 0.05
+    done
+    return 0
+}
+
+# check_within DESCRIPTION SECONDS COMMAND...: the command succeeds within SECONDS; on failure
+# the daemons' logs are shown (a scenario names them in $LOGS, default lb1 lb2).
+check_within() {
+    local what=$1
+    shift
+    wait_for "$@" || { logs $LOGS; fail "$what"; }
+    ok "$what"
+}
+
+# check_holds DESCRIPTION SECONDS COMMAND...: the command succeeds all along for SECONDS.
+check_holds() {
+    local what=$1
+    shift
+    holds "$@" || { logs $LOGS; fail "$what"; }
+    ok "$what"
+}
+
+# pid_of NAME: the pid of the daemon started as NAME.
+pid_of() { cat "$logdir/$1.pid"; }
+
+# start_haldir NS [NAME]: haldir in namespace NS on $labdir/NAME.toml (NAME defaults to NS), its
+# pid in $logdir/NAME.pid, its log appended to $logdir/NAME.log.
+start_haldir() {
+    local name=${2:-$1}
+    spawn_at "$1" "$logdir/$name.pid" haldir run -c "$labdir/$name.toml" 2>>"$logdir/$name.log"
+}
+
+# start_keepalived NS [NAME] [OPTION...]: keepalived in the foreground in namespace NS on
+# $labdir/NAME.conf, logging to $logdir/NAME.log; its main process's pid in NAME.pid, its VRRP
+# process's in NAME.vrrp.pid, its checker's in NAME.check.pid. -P: VRRP only, unless an OPTION
+# says otherwise (-C for the checker only).
+start_keepalived() {
+    local ns=$1 name=${2:-$1}
+    shift $(($# < 2 ? $# : 2))
+    [ $# -gt 0 ] || set -- -P
+    rm -f "$logdir/$name.vrrp.pid" "$logdir/$name.check.pid"
+    spawn_at "$ns" "$logdir/$name.pid" keepalived -n -l -D "$@" -f "$labdir/$name.conf" \
+        -p "$logdir/$name.main.pid" -r "$logdir/$name.vrrp.pid" -c "$logdir/$name.check.pid" \
+        >>"$logdir/$name.log" 2>&1
+}
+
+# stop_daemon NAME...: SIGTERM to each, then waits until each has exited (SIGKILL after 10 s).
+stop_daemon() {
+    local n p
+    for n in "$@"; do kill -TERM "$(pid_of "$n")" 2>/dev/null; done
+    for n in "$@"; do
+        p=$(pid_of "$n")
+        wait_for 10 dead "$p" || kill -9 "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+        # keepalived's children (their pid files are gone once they are).
+        for p in "$logdir/$n.vrrp.pid" "$logdir/$n.check.pid"; do
+            [ -s "$p" ] && { wait_for 10 dead "$(cat "$p")" || kill -9 "$(cat "$p")" 2>/dev/null; }
+        done
+    done
+    true
+}
+
+# settled NS...: no IPv6 address in the namespaces is tentative (duplicate address detection
+# done or skipped): a tentative link-local address cannot send.
+settled() {
+    local ns
+    for ns in "$@"; do ip -n "$ns" -6 addr show tentative | grep -q . && return 1; done
+    return 0
+}
+
+# crash_daemon NAME: SIGKILL, as a crash; returns once the process is gone. A keepalived's VRRP
+# process goes down with its main process (crash_keepalived says why in that order).
+crash_daemon() {
+    local p
+    p=$(pid_of "$1")
+    if [ -s "$logdir/$1.vrrp.pid" ]; then
+        crash_keepalived "$p" "$(cat "$logdir/$1.vrrp.pid")"
+    else
+        kill -9 "$p" 2>/dev/null
+        wait_for 10 dead "$p"
+    fi
+}
+
+# listening NS PORT [tcp|udp]: something in NS listens on PORT.
+listening() {
+    at "$1" busybox netstat -ln"$(echo "${3:-tcp}" | cut -c1)" | awk -v p=":$2" '
+        substr($4, length($4) - length(p) + 1) == p { found = 1 } END { exit !found }'
+}
+
+# mac_of NS [DEV]: the MAC address of DEV (default eth0) in NS.
+mac_of() { ip -n "$1" -o link show "${2:-eth0}" | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
+
+# client_sees NS [ADDRESS] [CLIENT]: CLIENT's neighbour entry for ADDRESS (default the labs' VIP)
+# is NS's eth0 MAC: NS's gratuitous ARP or NA reached it.
+client_sees() {
+    ip -n "${3:-client}" neigh show "${2:-10.0.0.100}" | grep -q "$(mac_of "$1")"
+}
+
+# metric NS NAME: the value of one line of haldir's /metrics in NS (the labs' default port).
+metric() { at "$1" curl -s --max-time 2 127.0.0.1:9474/metrics | awk -v m="$2" '$1 == m {print $2}'; }
+
+# ipvs_total NS FIELD: the sum over the table's services of one --stats column (3: connections,
+# 4: packets in): the kernel folds its per-CPU counters into these every 2 s.
+ipvs_total() { at "$1" ipvsadm -Ln --stats | awk -v f="$2" '/^(TCP|UDP|FWM|SCTP)/ {s += $f} END {print s + 0}'; }
 
 # has_vip NS [ADDRESS/PREFIX [DEV]]: the address (default the labs' VIP 10.0.0.100/32) is on DEV
 # (default eth0) in namespace NS. lacks_vip: the opposite.
@@ -214,7 +346,7 @@ live_dests() { [ "$(at "$1" ipvsadm -Ln | awk '$1 == "->" && $4 + 0 > 0' | wc -l
 # logs [NAME...]: the last lines of each daemon's log (default lb1 lb2), to show with a failure.
 logs() {
     [ $# -gt 0 ] || set -- lb1 lb2
-    for n in "$@"; do echo "== $n"; tail -"${LOG_LINES:-20}" "$logdir/$n.log"; done
+    for n in "$@"; do echo "== $n"; tail -"${LOG_LINES:-20}" "$logdir/$n.log" 2>&1; done
 }
 
 # vrrp_instance [KEY=VALUE...]: the labs' VRRP instance as TOML, to paste into a director's file:

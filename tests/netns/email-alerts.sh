@@ -40,13 +40,12 @@ instances = ["VI_GW"]
 TOML
 }
 
-start() { spawn_at "$1" "$LAB/$1.pid" haldir run -c "$LAB/$1.toml" 2>>"$LAB/$1.log"; }
+start() { start_haldir "$1"; }
 mails() { cat "$LAB"/maildir/new/* 2>/dev/null; }
 # mail_with SUBJECT: the message with that subject, headers and body.
 mail_with() { for f in "$LAB"/maildir/new/*; do grep -q "^Subject: $1\$" "$f" && cat "$f"; done; }
 has_mail() { [ -n "$(mail_with "$1")" ]; }
 count_subject() { mails | grep -c "^Subject: $1\$"; }
-metric() { at "$1" curl -s 127.0.0.1:9474/metrics | awk -v m="$2" '$1 == m {print $2}'; }
 show() { for ns in lb1 lb2; do echo "== $ns"; cat "$LAB/$ns.log"; done; ls -l "$LAB/maildir/new"; }
 
 director lb1 150 10.0.0.25:2525
@@ -88,7 +87,7 @@ check_eq "lb1's mails, in order of subject" "[lb1] VRRP Group G1 - Entering BACK
 [lb1] VRRP Instance VI_1 - Entering MASTER state" "$(mails | grep '^Subject: \[lb1\]' | sed 's/^Subject: //' | tr -d '\r' | sort)"
 
 say "the master dies: the backup's takeover is mailed"
-kill -9 "$(cat "$LAB/lb1.pid")"
+crash_daemon lb1
 wait_until has_mail "\[lb2\] VRRP Instance VI_1 - Entering MASTER state" || { show; fail "lb2 mails its takeover"; }
 ok "lb2 mailed its takeover"
 check_eq "one MASTER mail from lb1, one from lb2" "1 1" \
@@ -104,5 +103,5 @@ wait_until failed || { show; fail "the failed sends are counted"; }
 ok "failed sends counted: $(metric lb1 'haldir_email_alerts_total{result="failed"}')"
 check_run "the failure is logged with its subject" grep -q "cannot mail the alert" "$LAB/lb1.log"
 kill "$(cat "$LAB/smtpd.pid")"
-kill -TERM "$(cat "$LAB/lb1.pid")" "$(cat "$LAB/lb2.pid")" 2>/dev/null
+stop_daemon lb1 lb2
 wait

@@ -112,15 +112,14 @@ print(n)
 PY
 forge() { at "$1" python3 "$LAB/forge.py" "$2" "$3" "$4"; }
 
-spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>>"$LAB/lb1.log"
+start_haldir lb1
 has_vip() { ip -n lb1 -o addr show dev eth0 | grep -q " $1/32 "; }
-metric() { at lb1 curl -s 127.0.0.1:9474/metrics | awk -v m="$1" '$1 == m {print $2}'; }
-dropped() { metric "haldir_vrrp_adverts_dropped_total{instance=\"$1\",reason=\"$2\"}"; }
-state() { metric "haldir_vrrp_state{instance=\"$1\",state=\"MASTER\"}"; }
+dropped() { metric lb1 "haldir_vrrp_adverts_dropped_total{instance=\"$1\",reason=\"$2\"}"; }
+state() { metric lb1 "haldir_vrrp_state{instance=\"$1\",state=\"MASTER\"}"; }
 t=$(until_ms 5000 has_vip 10.0.0.100) || { cat "$LAB/lb1.log"; fail "V3 becomes master"; }
 wait_until has_vip 10.0.0.101 || { cat "$LAB/lb1.log"; fail "V2 becomes master"; }
 ok "lb1 is master of both instances"
-flips() { echo "$(metric 'haldir_vrrp_transitions_total{instance="V3",to="BACKUP"}') $(metric 'haldir_vrrp_transitions_total{instance="V2",to="BACKUP"}')"; }
+flips() { echo "$(metric lb1 'haldir_vrrp_transitions_total{instance="V3",to="BACKUP"}') $(metric lb1 'haldir_vrrp_transitions_total{instance="V2",to="BACKUP"}')"; }
 before=$(flips)
 
 # hostile KIND INSTANCE REASON [FROM SRC DST]: sent, dropped with REASON, no state change.
@@ -130,8 +129,9 @@ hostile() {
     forge "$from" "$kind" "$src" "$dst" || fail "the $kind advert is sent"
     counted() { now=$(dropped "$inst" "$reason"); [ "${now:-0}" -gt "${was:-0}" ]; }
     wait_until counted || { at lb1 curl -s 127.0.0.1:9474/metrics | grep dropped; fail "$kind: dropped as $reason"; }
-    sleep 0.5 # longer than the master-down interval a forged priority 254 would have started
-    has_vip 10.0.0.100 && has_vip 10.0.0.101 || fail "$kind: lb1 keeps both VIPs"
+    # Longer than the master-down interval a forged priority 254 would have started.
+    both_vips() { has_vip 10.0.0.100 && has_vip 10.0.0.101; }
+    holds 0.5 both_vips || fail "$kind: lb1 keeps both VIPs"
     ok "$kind: dropped as \"$reason\" by $inst (${was:-0} → $now), still master"
 }
 
@@ -165,9 +165,9 @@ ok "all 150 read and dropped as vrid (${was:-0} → $now)"
 # (the flood shares the host's queues with them): a gap of 250 ms, not more.
 say "a flood of adverts from the segment, while an observer listens to lb1"
 was=$(dropped V3 vrid)
-ip netns exec router python3 "$(dirname "$SCENARIO")/tools/advert-gaps.py" 10.0.0.11 6 10.0.0.1 > "$LAB/gaps" &
+ip netns exec router python3 "$(dirname "$SCENARIO")/tools/advert-gaps.py" 10.0.0.11 6 10.0.0.1 "$LAB/observing" > "$LAB/gaps" &
 observer=$!
-sleep 0.5
+wait_for 3 test -e "$LAB/observing" || fail "the observer hears lb1"
 flooders=""
 for i in 1 2; do
     at evil python3 "$LAB/forge.py" flood 10.0.0.66 224.0.0.18 5 > "$LAB/flood$i" &

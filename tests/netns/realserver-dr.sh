@@ -19,10 +19,9 @@ sysctl_at() { at node cat "/proc/sys/net/ipv4/conf/all/$1"; }
 on_lo() { ip -n node -o addr show dev lo | grep -q ' 10.0.0.100/32 '; }
 before="$(sysctl_at arp_ignore) $(sysctl_at arp_announce)"
 
-spawn_at node "$LAB/node.pid" haldir run -c "$LAB/node.toml" 2>"$LAB/node.log"
-logs() { cat "$LAB/node.log"; }
-i=0; while ! on_lo && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-on_lo && ok "the VIP is on lo" || { logs; fail "the VIP is on lo"; }
+start_haldir node
+LOGS=node
+check_within "the VIP is on lo" 5 on_lo
 check_eq "arp_ignore=1, arp_announce=2" "1 2" "$(sysctl_at arp_ignore) $(sysctl_at arp_announce)"
 
 at client busybox ping -c1 -W1 10.0.0.100 >/dev/null 2>&1 && fail "the node answered ARP for the VIP" \

@@ -34,8 +34,8 @@ TOML
 }
 director lb1 150
 director lb2 100
-spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
-spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>"$LAB/lb2.log"
+start_haldir lb1
+start_haldir lb2
 
 holds() { # NS: every address on its interface
     ip -n "$1" -o addr show dev eth0 | grep -q ' 10.0.0.100/32 ' \
@@ -81,9 +81,8 @@ case "$(ip -n lb1 -o -4 addr show dev eth1 | grep ' 192.0.2.1/32 ')" in
     *"scope link"*) ok "the excluded 192.0.2.1 on eth1 with scope link" ;;
     *) fail "192.0.2.1 on eth1 with scope link" ;;
 esac
-mac_of() { ip -n "$1" -o link show eth1 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 at client busybox ping -c1 -W1 10.1.0.100 >/dev/null
-client_sees() { ip -n client neigh show 10.1.0.100 | grep -q "$(mac_of "$1")"; }
+client_sees() { ip -n client neigh show 10.1.0.100 | grep -q "$(mac_of "$1" eth1)"; }
 check_run "the client on eth1's segment reaches 10.1.0.100 at lb1's eth1" client_sees lb1
 
 say "a backup that took the addresses for a moment: the master announces them again"
@@ -144,11 +143,12 @@ director lb1 150
 sed -i 's|^garp = { delay = "0s", repeat = 3 }|garp = { delay = "0s", repeat = 5, interval = "100ms" }|' "$LAB/lb1.toml"
 grep -q 'interval = "100ms"' "$LAB/lb1.toml" || fail "the garp interval is in the file"
 # The client records when each gratuitous ARP for 10.1.0.100 arrives (sender = target).
-at client python3 - > "$LAB/garps" <<'PY' &
-import socket, time
+at client python3 - "$LAB/capturing" > "$LAB/garps" <<'PY' &
+import socket, sys, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
 s.bind(("eth0", 0))
 s.settimeout(0.5)
+open(sys.argv[1], "w").close()
 end = time.monotonic() + 6
 while time.monotonic() < end:
     try:
@@ -160,7 +160,7 @@ while time.monotonic() < end:
         print(int(time.monotonic() * 1000), flush=True)
 PY
 capture=$!
-sleep 0.5
+wait_for 3 test -e "$LAB/capturing" || fail "the client captures"
 spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1-garp.log"
 wait $capture
 kill -TERM "$(cat "$LAB/lb1.pid")"

@@ -19,8 +19,8 @@ TOML
 }
 director lb1 150
 director lb2 100
-spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
-spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>"$LAB/lb2.log"
+start_haldir lb1
+start_haldir lb2
 wait_until has_vip lb1 || { logs; fail "lb1 is master"; }
 ok "lb1 is master"
 transitions() { grep -c 'VRRP state' "$LAB/lb2.log"; }
@@ -39,9 +39,9 @@ with open(sys.argv[1], "w") as f:
     f.write(']\n[global]\nno_such_key = 1\n')
 PY
 say "a refused reload of $(du -h "$LAB/big.toml" | cut -f1) and status queries, while an observer listens"
-ip netns exec obs python3 "$(dirname "$SCENARIO")/tools/advert-gaps.py" 10.0.0.11 12 10.0.0.10 > "$LAB/gaps" &
+ip netns exec obs python3 "$(dirname "$SCENARIO")/tools/advert-gaps.py" 10.0.0.11 12 10.0.0.10 "$LAB/observing" > "$LAB/gaps" &
 observer=$!
-sleep 1
+wait_for 3 test -e "$LAB/observing" || fail "the observer hears lb1"
 cp "$LAB/lb1.toml" "$LAB/lb1.good"
 cp "$LAB/big.toml" "$LAB/lb1.toml"
 start=$(now_ms)
@@ -59,4 +59,4 @@ check_eq "lb2 never took over" "$before" "$(transitions)"
 check_run "lb1 still holds the VIP" has_vip lb1
 grep -q 'no_such_key' "$LAB/reload.out" && ok "the reload was refused: $(grep -o 'unknown key.*no_such_key[^ ]*' "$LAB/reload.out" | head -1)" \
     || { cat "$LAB/reload.out"; fail "the refusal names the key"; }
-kill -TERM "$(cat "$LAB/lb1.pid")" "$(cat "$LAB/lb2.pid")"
+stop_daemon lb1 lb2

@@ -30,12 +30,8 @@ notify = { any = ["/bin/sh", "-c", "echo \\"\$@\\" >> $LAB/$1.notify", "notify"]
 TOML
 }
 
-start() { spawn_at "$1" "$LAB/$1.pid" haldir run -c "$LAB/$1.toml" 2>>"$LAB/$1.log"; }
-pid_of() { cat "$LAB/$1.pid"; }
-mac_of() { ip -n "$1" -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
-client_sees() { ip -n client neigh show 10.0.0.100 | grep -q "$(mac_of "$1")"; }
-
-show() { for ns in lb1 lb2; do echo "== $ns"; cat "$LAB/$ns.log"; done; }
+start() { start_haldir "$1"; }
+show() { LOG_LINES=1000 logs lb1 lb2; }
 
 director lb1 150 true
 director lb2 100 true
@@ -43,14 +39,12 @@ start lb1
 start lb2
 t=$(until_ms 3000 has_vip lb1) || { show; fail "lb1 (priority 150) becomes master"; }
 ok "lb1 (priority 150) became master in ${t} ms"
-sleep 0.5
-check_run "lb2 stays backup" lacks_vip lb2
+check_holds "lb2 stays backup" 0.5 lacks_vip lb2
 at client busybox ping -c1 -W1 10.0.0.100 >/dev/null
 check_run "the client reaches the VIP at lb1's MAC" client_sees lb1
 
 say "status and metrics agree with what the wire shows"
 vrrp_status() { haldir -c "$LAB/$1.toml" status | awk '$1 == "VI_1" {print $3, $5, $7}'; }
-metric() { at "$1" curl -s 127.0.0.1:9474/metrics | awk -v m="$2" '$1 == m {print $2}'; }
 check_eq "lb1's status: MASTER, priority 150, master itself" "MASTER 150 10.0.0.11" "$(vrrp_status lb1)"
 check_eq "lb2's status: BACKUP, priority 100, master lb1" "BACKUP 100 10.0.0.11" "$(vrrp_status lb2)"
 check_eq "lb1's metrics: MASTER" 1 "$(metric lb1 'haldir_vrrp_state{instance="VI_1",state="MASTER"}')"
@@ -89,9 +83,8 @@ haldir -c "$LAB/lb1.toml" reload > "$LAB/reload.out" 2>&1 || { cat "$LAB/reload.
 # The file watch may have applied it first: then the command finds nothing left to change.
 grep -q 'global.reconcile_interval changed\|no change' "$LAB/reload.out" && ok "haldir reload: $(tr '\n' ' ' < "$LAB/reload.out")" \
     || { cat "$LAB/reload.out"; fail "haldir reload prints what changed"; }
-sleep 0.5
-check_eq "no VRRP transition on either side" "$before" "$(flips lb1 MASTER) $(flips lb2 BACKUP)"
-check_run "lb1 kept the VIP" has_vip lb1
+unmoved() { [ "$before" = "$(flips lb1 MASTER) $(flips lb2 BACKUP)" ] && has_vip lb1; }
+check_holds "no VRRP transition on either side, lb1 keeps the VIP" 0.5 unmoved
 
 say "a reload that changes an instance restarts that instance with its new settings"
 director lb2 200 true
@@ -136,11 +129,11 @@ grep -q "INSTANCE VI_1 MASTER 100" "$LAB/lb2.notify" && ok "lb2 notified MASTER"
 say "no preempt: lb1 returns and stays backup"
 director lb1 150 false
 start lb1
-sleep 1.5
-check_run "lb2 keeps the VIP" has_vip lb2
-check_run "lb1 stays backup" lacks_vip lb1
-kill -TERM "$(pid_of lb1)" "$(pid_of lb2)"
-wait
+lb1_backup() { [ "$(vrrp_status lb1)" = "BACKUP 150 10.0.0.12" ]; }
+wait_for 3 lb1_backup || { show; fail "lb1 starts as backup and hears lb2"; }
+lb2_keeps() { has_vip lb2 && lacks_vip lb1; }
+check_holds "lb2 keeps the VIP, lb1 stays backup" 1.5 lb2_keeps
+stop_daemon lb1 lb2
 
 say "a client's HTTP requests keep being answered across failovers"
 rm -f "$LAB/lb1.pid" "$LAB/lb2.pid"
@@ -152,22 +145,26 @@ serve lb2 80 lb2
 start lb1
 start lb2
 t=$(until_ms 3000 has_vip lb1) || fail "lb1 master again"
-# The client asks every 20 ms and records when each answer came and from whom.
+# The client asks every 20 ms, until told to stop, and records when each answer came and from
+# whom.
+rm -f "$LAB/answers" "$LAB/stop-client"
 (
-    end=$(($(now_ms) + 6000))
-    while [ "$(now_ms)" -lt "$end" ]; do
+    while [ ! -e "$LAB/stop-client" ]; do
         a=$(at client curl -s --max-time 0.2 http://10.0.0.100/ 2>/dev/null)
         echo "$(now_ms) ${a:-none}"
         sleep 0.02
     done
 ) > "$LAB/answers" &
 client=$!
-sleep 1.5
-kill -9 "$(pid_of lb1)"                   # a crash: lb2 takes over after its down timer
+# answered_by NAME COUNT: the last COUNT answers all came from NAME.
+answered_by() { [ "$(tail -n "$2" "$LAB/answers" | awk -v n="$1" '$2 == n' | wc -l)" = "$2" ]; }
+wait_for 3 answered_by lb1 10 || { show; fail "lb1 answers"; }
+crash_daemon lb1                           # a crash: lb2 takes over after its down timer
 ip -n lb1 addr del 10.0.0.100/32 dev eth0
-sleep 1.5
+wait_for 5 answered_by lb2 10 || { show; fail "lb2 answers"; }
 start lb1                                  # lb1 returns and preempts
-sleep 1.5
+wait_for 5 answered_by lb1 10 || { show; fail "lb1 answers again"; }
+touch "$LAB/stop-client"
 wait $client
 # The longest time without an answer, in ms.
 gap=$(awk '$2 != "none" { if (last) { d = $1 - last; if (d > max) max = d }; last = $1 } END { print max + 0 }' "$LAB/answers")
@@ -179,10 +176,9 @@ case "$served" in
 esac
 [ "$gap" -le 1000 ] && ok "the longest gap in answers was ${gap} ms (crash takeover bound 361 ms + client timeouts)" \
     || fail "gap of ${gap} ms"
-kill -TERM "$(pid_of lb1)" "$(pid_of lb2)"
+stop_daemon lb1 lb2
 unserve lb1 80
 unserve lb2 80
-wait
 
 say "mcast_source: the adverts leave from the configured address (keepalived's mcast_src_ip)"
 rm -f "$LAB/lb1.pid" "$LAB/lb2.pid"
@@ -197,5 +193,4 @@ wait_until has_vip lb1 || { show; fail "lb1 master with its mcast_source"; }
 master_seen() { [ "$(vrrp_status lb2)" = "BACKUP 100 10.0.0.21" ]; }
 wait_until master_seen || { vrrp_status lb2; fail "lb2 hears lb1's adverts from 10.0.0.21"; }
 ok "lb2 sees the master at 10.0.0.21, lb1's mcast_source, not its primary 10.0.0.11"
-kill -TERM "$(pid_of lb1)" "$(pid_of lb2)"
-wait
+stop_daemon lb1 lb2

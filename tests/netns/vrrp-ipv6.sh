@@ -9,11 +9,10 @@ done
 attach lb1 br0 eth0 2001:db8::11/64
 attach lb2 br0 eth0 2001:db8::12/64
 attach client br0 eth0 2001:db8::10/64
-sleep 0.2
+wait_for 5 settled lb1 lb2 client || fail "the link-local addresses are usable"
 
 has_vip() { ip -n "$1" -6 -o addr show dev eth0 | grep -q ' 2001:db8::100/128 '; }
 only() { has_vip "$1" && lacks_vip "$2"; }
-mac_of() { ip -n "$1" -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 client_sees() { ip -n client -6 neigh show 2001:db8::100 | grep -q "$(mac_of "$1")"; }
 haldir_conf() { # NAME PRIORITY
     cat > "$LAB/$1.toml" <<TOML
@@ -26,24 +25,17 @@ TOML
 keepalived_conf() { # NAME PRIORITY
     printf 'global_defs {\n  router_id %s\n  script_user root\n  enable_script_security\n}\nvrrp_instance VI_6 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 61\n  priority %s\n  advert_int 0.1\n  virtual_ipaddress { 2001:db8::100/128 dev eth0 }\n}\n' "$1" "$2" > "$LAB/$1.conf"
 }
-start_h() { spawn_at "$1" "$LAB/$1.pid" haldir run -c "$LAB/$1.toml" 2>>"$LAB/$1.log"; }
-start_k() { spawn_at "$1" "$LAB/$1.pid" keepalived -n -l -D -P -f "$LAB/$1.conf" -p "$LAB/$1.main" -r "$LAB/$1.vrrp" >>"$LAB/$1.log" 2>&1; }
+start_h() { start_haldir "$1"; }
+start_k() { start_keepalived "$1"; }
 crash() {
-    [ -e "$LAB/$1.vrrp" ] && kill -9 "$(cat "$LAB/$1.vrrp")" 2>/dev/null
-    kill -9 "$(cat "$LAB/$1.pid")"
-    sleep 0.05
+    crash_daemon "$1" || fail "$1's processes end"
     ip -n "$1" addr del 2001:db8::100/128 dev eth0 2>/dev/null
-    rm -f "$LAB/$1.main" "$LAB/$1.vrrp"
+    rm -f "$LAB/$1".*.pid
     true
 }
 stop_all() {
-    for n in lb1 lb2; do
-        [ -e "$LAB/$n.vrrp" ] && kill -9 "$(cat "$LAB/$n.vrrp")" 2>/dev/null
-        kill -9 "$(cat "$LAB/$n.pid" 2>/dev/null)" 2>/dev/null
-        ip -n $n addr del 2001:db8::100/128 dev eth0 2>/dev/null
-    done
-    rm -rf "$LAB"/state-* "$LAB"/*.main "$LAB"/*.vrrp
-    sleep 0.3
+    for n in lb1 lb2; do crash "$n"; done
+    rm -rf "$LAB"/state-*
 }
 
 say "two haldir directors over IPv6"
@@ -66,8 +58,7 @@ for way in "haldir keepalived" "keepalived haldir"; do
     if [ "$1" = haldir ]; then haldir_conf lb1 150; keepalived_conf lb2 100; start_h lb1; start_k lb2
     else keepalived_conf lb1 150; haldir_conf lb2 100; start_k lb1; start_h lb2; fi
     t=$(until_ms 4000 has_vip lb1) || { logs; fail "$1 is elected"; }
-    sleep 1
-    lacks_vip lb2 && ok "$1 elected, $2 follows its adverts" || { logs; fail "$2 stays backup"; }
+    check_holds "$1 elected, $2 follows its adverts" 1 lacks_vip lb2
     crash lb1
     t=$(until_ms 3000 has_vip lb2) || { logs; fail "$2 takes over"; }
     ok "$1 crashed, $2 took over in ${t} ms"

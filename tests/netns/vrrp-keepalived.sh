@@ -32,32 +32,21 @@ keepalived_conf() { # VERSION INTERVAL PRIORITY AUTH UNICAST
     } > "$LAB/k.conf"
 }
 
-start_h() { spawn_at h "$LAB/h.pid" haldir run -c "$LAB/h.toml" 2>>"$LAB/h.log"; }
-start_k() {
-    spawn_at k "$LAB/k.pid" keepalived -n -l -D -P -f "$LAB/k.conf" -p "$LAB/k.main.pid" -r "$LAB/k.vrrp.pid" >>"$LAB/k.log" 2>&1
-}
+start_h() { start_haldir h; }
+start_k() { start_keepalived k; }
 crash() { # NS: SIGKILL the router and drop the address it leaves behind, as a dead host would
-    if [ "$1" = k ]; then
-        crash_keepalived "$(cat "$LAB/k.pid")" "$(cat "$LAB/k.vrrp.pid")" || fail "keepalived's processes end"
-    else
-        kill -9 "$(cat "$LAB/$1.pid")"
-    fi
-    [ "$1" = k ] && rm -f "$LAB"/k.*.pid
-    sleep 0.1
+    crash_daemon "$1" || fail "$1's processes end"
+    rm -f "$LAB"/k.*.pid
     ip -n "$1" addr del 10.0.0.100/32 dev eth0 2>/dev/null
     true
 }
 stop_all() {
-    for f in "$LAB/h.pid" "$LAB/k.pid"; do kill -TERM "$(cat "$f")" 2>/dev/null; done
-    sleep 0.5
-    for f in "$LAB/h.pid" "$LAB/k.pid" "$LAB/k.vrrp.pid"; do kill -9 "$(cat "$f" 2>/dev/null)" 2>/dev/null; done
+    stop_daemon h k
     for ns in h k; do ip -n $ns addr del 10.0.0.100/32 dev eth0 2>/dev/null; done
     # keepalived refuses to start while its pid files name a process.
     rm -rf "$LAB/state" "$LAB"/k.*.pid
-    sleep 0.2
-    true
 }
-logs() { echo "== haldir"; tail -20 "$LAB/h.log"; echo "== keepalived"; tail -20 "$LAB/k.log"; }
+LOGS="h k"
 
 # pair LABEL VERSION H_INTERVAL K_INTERVAL AUTH UNICAST LIMIT_MS
 pair() {
@@ -65,29 +54,27 @@ pair() {
     say "$label: haldir 150, keepalived 100"
     haldir_conf "$v" "$hi" 150 "$auth" "$uni"; keepalived_conf "$v" "$ki" 100 "$auth" "$uni"
     start_k; start_h
-    t=$(until_ms "$limit" has_vip h) || { logs; fail "$label: haldir is elected"; }
-    sleep 1
-    lacks_vip k && ok "$label: haldir elected, keepalived follows its adverts" || { logs; fail "$label: keepalived stays backup"; }
+    t=$(until_ms "$limit" has_vip h) || { logs h k; fail "$label: haldir is elected"; }
+    check_holds "$label: haldir elected, keepalived follows its adverts" 1 lacks_vip k
     crash h
-    t=$(until_ms "$limit" has_vip k) || { logs; fail "$label: keepalived takes over"; }
+    t=$(until_ms "$limit" has_vip k) || { logs h k; fail "$label: keepalived takes over"; }
     ok "$label: haldir crashed, keepalived took over in ${t} ms"
     start_h
-    t=$(until_ms "$limit" has_vip h) || { logs; fail "$label: haldir takes the VIP back"; }
-    t2=$(until_ms "$limit" lacks_vip k) || { logs; fail "$label: keepalived yields"; }
+    t=$(until_ms "$limit" has_vip h) || { logs h k; fail "$label: haldir takes the VIP back"; }
+    t2=$(until_ms "$limit" lacks_vip k) || { logs h k; fail "$label: keepalived yields"; }
     ok "$label: haldir returned and preempted (${t} ms), keepalived yielded"
     stop_all
 
     say "$label: keepalived 150, haldir 100"
     haldir_conf "$v" "$hi" 100 "$auth" "$uni"; keepalived_conf "$v" "$ki" 150 "$auth" "$uni"
     start_h; start_k
-    t=$(until_ms "$limit" has_vip k) || { logs; fail "$label: keepalived is elected"; }
-    sleep 1
-    lacks_vip h && ok "$label: keepalived elected, haldir follows its adverts" || { logs; fail "$label: haldir stays backup"; }
+    t=$(until_ms "$limit" has_vip k) || { logs h k; fail "$label: keepalived is elected"; }
+    check_holds "$label: keepalived elected, haldir follows its adverts" 1 lacks_vip h
     crash k
-    t=$(until_ms "$limit" has_vip h) || { logs; fail "$label: haldir takes over"; }
+    t=$(until_ms "$limit" has_vip h) || { logs h k; fail "$label: haldir takes over"; }
     ok "$label: keepalived crashed, haldir took over in ${t} ms"
     start_k
-    t=$(until_ms "$limit" lacks_vip h) || { logs; fail "$label: haldir yields to the returning keepalived"; }
+    t=$(until_ms "$limit" lacks_vip h) || { logs h k; fail "$label: haldir yields to the returning keepalived"; }
     ok "$label: keepalived returned and preempted, haldir yielded"
     stop_all
     : > "$LAB/h.log"; : > "$LAB/k.log"

@@ -23,7 +23,7 @@ ip -n client addr add 2001:db8::10/64 dev eth0
 # The client takes an entry from a gratuitous ARP alone: it shows that lb1's ARP socket, which
 # now receives nothing, still sends.
 at client sysctl -qw net.ipv4.conf.eth0.arp_accept=1
-sleep 0.2
+wait_for 5 settled lb1 lb2 client || fail "the IPv6 addresses are usable"
 
 director() { # NAME PRIORITY OWN_ADDRESS PEER_ADDRESS
     cat > "$LAB/$1.toml" <<TOML
@@ -37,17 +37,15 @@ TOML
 }
 director lb1 150 10.0.0.11 10.0.0.12
 director lb2 100 10.0.0.12 10.0.0.11
-spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
-spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>"$LAB/lb2.log"
+start_haldir lb1
+start_haldir lb2
 
 elected() {
     has_vip lb1 && has_vip lb1 2001:db8::100/128 && lacks_vip lb2 && lacks_vip lb2 2001:db8::100/128
 }
 t=$(until_ms 3000 elected) || { logs; fail "lb1 is master of both instances"; }
 ok "lb1 is master of both instances, lb2 backup (unicast adverts reach lb2's source address)"
-mac_of() { ip -n "$1" -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
-garp_seen() { ip -n client neigh show 10.0.0.100 | grep -q "$(mac_of lb1)"; }
-t=$(until_ms 2000 garp_seen) || { ip -n client neigh; fail "the client learned the VIP at lb1 from its gratuitous ARP"; }
+t=$(until_ms 2000 client_sees lb1) || { ip -n client neigh; fail "the client learned the VIP at lb1 from its gratuitous ARP"; }
 ok "the client learned the VIP at lb1 from its gratuitous ARP (the unsolicited NAs: vrrp-ipv6)"
 
 # The traffic a busy segment carries: ARP requests, neighbour solicitations, echo requests.
@@ -58,7 +56,6 @@ for target in 2001:db8::11 2001:db8::12 2001:db8::100; do
     at client ip -6 neigh flush dev eth0
     at client busybox ping -6 -c 40 -i 0.01 -W 1 "$target" >/dev/null 2>&1
 done
-sleep 0.5
 
 # unread NS: every raw or packet socket of the namespace with bytes in its receive queue
 # (/proc/net/raw and raw6: the rx half of tx_queue:rx_queue; /proc/net/packet: Rmem).

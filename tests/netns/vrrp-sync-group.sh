@@ -36,8 +36,8 @@ holds_both() { vip "$1" 10.0.0.100 && vip "$1" 10.1.0.1; }
 holds_none() { ! vip "$1" 10.0.0.100 && ! vip "$1" 10.1.0.1; }
 group_on() { holds_both "$1" && holds_none "$2"; }
 
-spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
-spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>"$LAB/lb2.log"
+start_haldir lb1
+start_haldir lb2
 t=$(until_ms 3000 group_on lb1 lb2) || { logs; fail "lb1 holds both addresses"; }
 ok "lb1 holds the public VIP and the gateway address"
 
@@ -57,5 +57,5 @@ want="GROUP G_NAT BACKUP 0|master|GROUP G_NAT MASTER 0|fault|GROUP G_NAT FAULT 0
 wait_until group_said "$want" || { cat "$LAB/lb1.group"; fail "lb1's group notify commands, once per group state"; }
 ok "lb1's group commands ran once per group state: $want"
 
-kill -TERM "$(cat "$LAB/lb1.pid")" "$(cat "$LAB/lb2.pid")"
+stop_daemon lb1 lb2
 wait

@@ -52,8 +52,8 @@ TOML
 
 only() { has_vip "$1" && lacks_vip "$2"; }
 
-spawn_at lb1 "$LAB/lb1.pid" haldir run -c "$LAB/lb1.toml" 2>"$LAB/lb1.log"
-spawn_at lb2 "$LAB/lb2.pid" haldir run -c "$LAB/lb2.toml" 2>"$LAB/lb2.log"
+start_haldir lb1
+start_haldir lb2
 t=$(until_ms 3000 only lb1 lb2) || { logs; fail "lb1 is master"; }
 ok "lb1 (150) is master"
 states() { grep -o 'to="[A-Z]*"' "$LAB/lb2.log" | tr '\n' ' '; }
@@ -98,7 +98,7 @@ t=$(until_ms 2000 only lb1 lb2) || { logs; fail "one master after the split heal
 [ "$t" -le 200 ] && ok "the split healed: only lb1 is master ${t} ms after the link came back (interval 100 ms + link up)" \
     || fail "the split took ${t} ms to heal"
 
-kill -TERM "$(cat "$LAB/lb1.pid")" "$(cat "$LAB/lb2.pid")"
+stop_daemon lb1 lb2
 wait_until sh -c "! test -e $LAB/lb1.fifo" || fail "lb1 removes the FIFO it made"
 ok "lb1 removed its FIFO at stop"
 wait

@@ -47,14 +47,11 @@ vrrp_instance VI_1 {
 }
 CONF
 
-start_h() { spawn_at h "$LAB/h.pid" haldir run -c "$LAB/h.toml" 2>>"$LAB/h.log"; }
-start_k() {
-    spawn_at k "$LAB/k.pid" keepalived -n -l -D -P -f "$LAB/k.conf" -p "$LAB/k.main.pid" -r "$LAB/k.vrrp.pid" >>"$LAB/k.log" 2>&1
-}
-logs() { echo "== haldir"; tail -20 "$LAB/h.log"; echo "== keepalived"; tail -20 "$LAB/k.log"; }
+start_h() { start_haldir h; }
+start_k() { start_keepalived k; }
+LOGS="h k"
 vip_on_vmac() { ip -n "$1" -o addr show dev vrrp.51 2>/dev/null | grep -q ' 10.0.0.100/32 '; }
 no_vip() { ! ip -n "$1" -o addr show | grep -q ' 10.0.0.100/'; }
-mac_of() { ip -n "$1" -o link show "$2" 2>/dev/null | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/'; }
 client_sees_vmac() { ip -n client neigh show 10.0.0.100 | grep -q "$VMAC"; }
 sysctl_of() { ip netns exec "$1" cat "/proc/sys/net/ipv4/conf/$2/$3"; }
 ping_vip() { ip netns exec client busybox ping -c1 -W1 10.0.0.100 >/dev/null; }
@@ -62,7 +59,7 @@ ping_vip() { ip netns exec client busybox ping -c1 -W1 10.0.0.100 >/dev/null; }
 arp_settings() { for k in arp_ignore arp_filter arp_announce; do sysctl_of h eth0 $k; done | tr '\n' ' '; }
 arp_before=$(arp_settings)
 start_h
-t=$(until_ms 5000 vip_on_vmac h) || { logs; ip -n h addr; fail "haldir, alone, is master with the VIP on vrrp.51"; }
+t=$(until_ms 5000 vip_on_vmac h) || { logs h k; ip -n h addr; fail "haldir, alone, is master with the VIP on vrrp.51"; }
 ok "haldir is master: 10.0.0.100 on vrrp.51 after ${t} ms"
 check_eq "vrrp.51 has the virtual MAC" "$VMAC" "$(mac_of h vrrp.51)"
 check_run "no VIP on eth0" sh -c "! ip -n h -o addr show dev eth0 | grep -q 10.0.0.100"
@@ -70,7 +67,7 @@ check_eq "arp_ignore on vrrp.51" 1 "$(sysctl_of h vrrp.51 arp_ignore)"
 check_eq "arp_ignore on eth0 while the VMAC exists" 1 "$(sysctl_of h eth0 arp_ignore)"
 check_eq "arp_filter on eth0 while the VMAC exists" 1 "$(sysctl_of h eth0 arp_filter)"
 check_eq "arp_announce on eth0 while the VMAC exists (haldir's addition)" 2 "$(sysctl_of h eth0 arp_announce)"
-t=$(until_ms 3000 ping_vip) || { logs; fail "the client reaches the VIP"; }
+t=$(until_ms 3000 ping_vip) || { logs h k; fail "the client reaches the VIP"; }
 
 check_run "the client's entry for the VIP is the virtual MAC" client_sees_vmac
 
@@ -78,18 +75,17 @@ check_run "the client's entry for the VIP is the virtual MAC" client_sees_vmac
 # VIP teach the client k's eth0 MAC.
 ip netns exec k sh -c "echo 2 > /proc/sys/net/ipv4/conf/eth0/arp_announce"
 start_k
-t=$(until_ms 5000 sh -c "ip -n k link show vrrp.51 >/dev/null 2>&1") || { logs; fail "keepalived makes its vrrp.51"; }
+t=$(until_ms 5000 sh -c "ip -n k link show vrrp.51 >/dev/null 2>&1") || { logs h k; fail "keepalived makes its vrrp.51"; }
 check_eq "keepalived's vrrp.51 has the same virtual MAC" "$VMAC" "$(mac_of k vrrp.51)"
-sleep 3
-check_run "keepalived (100) stays backup behind haldir's adverts (150)" no_vip k
-check_run "haldir keeps the VIP" vip_on_vmac h
+h_keeps() { no_vip k && vip_on_vmac h; }
+check_holds "keepalived (100) stays backup behind haldir's adverts (150), haldir keeps the VIP" 3 h_keeps
 
 say "haldir dies: keepalived takes the VIP on its own vrrp.51, the client's entry stays"
-kill -9 "$(cat "$LAB/h.pid")"
+crash_daemon h
 ip -n h link del vrrp.51
-t=$(until_ms 6000 vip_on_vmac k) || { logs; fail "keepalived takes over"; }
+t=$(until_ms 6000 vip_on_vmac k) || { logs h k; fail "keepalived takes over"; }
 ok "keepalived took the VIP on vrrp.51 after ${t} ms"
-t=$(until_ms 3000 ping_vip) || { logs; fail "the client reaches the VIP at keepalived"; }
+t=$(until_ms 3000 ping_vip) || { logs h k; fail "the client reaches the VIP at keepalived"; }
 check_run "the client's entry is still the virtual MAC" client_sees_vmac
 # A dead haldir leaves its settings on eth0: the restart must not take them for eth0's own,
 # which it finds in state_dir/vmac-bases.json (keepalived, which keeps them in memory only,
@@ -99,26 +95,24 @@ check_run "eth0's own settings are kept in the state directory" test -s "$LAB/st
 
 say "haldir returns with the higher priority and preempts"
 start_h
-t=$(until_ms 6000 vip_on_vmac h) || { logs; fail "haldir takes the VIP back"; }
+t=$(until_ms 6000 vip_on_vmac h) || { logs h k; fail "haldir takes the VIP back"; }
 ok "haldir took the VIP back on its vrrp.51 after ${t} ms"
-t=$(until_ms 5000 no_vip k) || { logs; fail "keepalived lets it go"; }
+t=$(until_ms 5000 no_vip k) || { logs h k; fail "keepalived lets it go"; }
 # Both routers' VMACs share the MAC: the bridge follows whichever sent last, which is haldir
 # again with its next advert from vrrp.51.
-t=$(until_ms 3000 ping_vip) || { logs; fail "the client still reaches it"; }
+t=$(until_ms 3000 ping_vip) || { logs h k; fail "the client still reaches it"; }
 ok "the client reaches it (${t} ms after keepalived let go)"
 check_run "at the same virtual MAC" client_sees_vmac
 
 say "a clean stop removes haldir's VMAC and puts eth0's ARP settings back"
 kill -TERM "$(cat "$LAB/h.pid")"
-wait_until sh -c "! ip -n h link show vrrp.51 >/dev/null 2>&1" || { logs; fail "vrrp.51 removed"; }
+wait_until sh -c "! ip -n h link show vrrp.51 >/dev/null 2>&1" || { logs h k; fail "vrrp.51 removed"; }
 ok "vrrp.51 removed"
 check_eq "eth0's ARP settings as they were (before the kill -9 too)" "$arp_before" "$(arp_settings)"
 check_run "the record is gone with the last VMAC" test ! -e "$LAB/state/vmac-bases.json"
-t=$(until_ms 6000 vip_on_vmac k) || { logs; fail "keepalived takes over after the clean stop"; }
+t=$(until_ms 6000 vip_on_vmac k) || { logs h k; fail "keepalived takes over after the clean stop"; }
 ok "keepalived took over ${t} ms after haldir's clean stop"
-kill -TERM "$(cat "$LAB/k.pid")" 2>/dev/null
-sleep 0.5
-kill -9 "$(cat "$LAB/k.vrrp.pid" 2>/dev/null)" "$(cat "$LAB/k.pid")" 2>/dev/null
+stop_daemon k
 
 # Two instances with a VMAC on one interface: eth0's settings are set at the first VMAC and
 # put back at the last, as keepalived counts them (vrrp_if_config.c, reset_arp_config). A
@@ -138,16 +132,16 @@ virtual_ipaddress = ["10.0.0.102/32"]'
 cp "$LAB/h.toml" "$LAB/h.one"
 echo "$second" >> "$LAB/h.toml"
 start_h
-wait_until sh -c "ip -n h link show vrrp.51 && ip -n h link show vrrp.52" >/dev/null 2>&1 || { logs; fail "both VMACs made"; }
+wait_until sh -c "ip -n h link show vrrp.51 && ip -n h link show vrrp.52" >/dev/null 2>&1 || { logs h k; fail "both VMACs made"; }
 ok "vrrp.51 and vrrp.52 made"
 { sed -n '1,/^\[\[vrrp_instance\]\]/p' "$LAB/h.one" | head -n -1; echo "$second"; } > "$LAB/h.two"
 cp "$LAB/h.two" "$LAB/h.toml"
 ip netns exec h haldir -c "$LAB/h.toml" reload > "$LAB/reload.out" 2>&1 || { cat "$LAB/reload.out"; fail "the reload that removes VI_1 is taken"; }
-wait_until sh -c "! ip -n h link show vrrp.51 >/dev/null 2>&1" || { logs; fail "vrrp.51 removed by the reload"; }
+wait_until sh -c "! ip -n h link show vrrp.51 >/dev/null 2>&1" || { logs h k; fail "vrrp.51 removed by the reload"; }
 check_run "vrrp.52 stays" sh -c "ip -n h link show vrrp.52 >/dev/null"
 check_eq "eth0's settings stay while vrrp.52 stands" "1 1 2 " "$(arp_settings)"
 kill -TERM "$(cat "$LAB/h.pid")"
-wait_until sh -c "! ip -n h link show vrrp.52 >/dev/null 2>&1" || { logs; fail "vrrp.52 removed"; }
+wait_until sh -c "! ip -n h link show vrrp.52 >/dev/null 2>&1" || { logs h k; fail "vrrp.52 removed"; }
 wait_until sh -c "! kill -0 $(cat "$LAB/h.pid")" || fail "haldir has stopped"
 check_eq "eth0's settings put back as they were before either" "$arp_before" "$(arp_settings)"
 
@@ -191,49 +185,44 @@ check_run "vrrp.51 stands on other0 with the virtual MAC" \
     sh -c "ip -n h -o link show vrrp.51 | grep 'vrrp.51@other0' | grep -q '$VMAC'"
 cp "$LAB/h.one" "$LAB/h.toml"
 start_h
-t=$(until_ms 5000 vip_on_vmac h) || { logs; ip -n h -d link show vrrp.51; fail "haldir is master with the VIP on vrrp.51"; }
+t=$(until_ms 5000 vip_on_vmac h) || { logs h k; ip -n h -d link show vrrp.51; fail "haldir is master with the VIP on vrrp.51"; }
 check_run "vrrp.51 stands on eth0 now" sh -c "ip -n h -o link show vrrp.51 | grep -q 'vrrp.51@eth0'"
-t=$(until_ms 3000 ping_vip) || { logs; fail "the client reaches the VIP"; }
+t=$(until_ms 3000 ping_vip) || { logs h k; fail "the client reaches the VIP"; }
 ok "the client reaches the VIP on the new vrrp.51"
-kill -TERM "$(cat "$LAB/h.pid")"
-wait_until sh -c "! kill -0 $(cat "$LAB/h.pid")" || fail "haldir has stopped"
+stop_daemon h
 
 # A run with a VMAC dies, and the file no longer has one: the restart takes the dead run's
 # vrrp.51 away (with the VIP on it, which eth0 would answer ARP for once its settings are
 # back) and puts eth0's own settings back, at once (no VMAC of its will, at its stop).
 say "killed with a VMAC, restarted without: vrrp.51 taken away, eth0's settings put back at the start"
 start_h
-t=$(until_ms 5000 vip_on_vmac h) || { logs; fail "haldir is master on vrrp.51"; }
-kill -9 "$(cat "$LAB/h.pid")"
-wait_until sh -c "! kill -0 $(cat "$LAB/h.pid")" || fail "haldir was killed"
+t=$(until_ms 5000 vip_on_vmac h) || { logs h k; fail "haldir is master on vrrp.51"; }
+crash_daemon h || fail "haldir was killed"
 check_eq "eth0 keeps haldir's settings after kill -9" "1 1 2 " "$(arp_settings)"
 grep -v '^use_vmac' "$LAB/h.one" > "$LAB/h.toml"
 start_h
 settings_back() { [ "$(arp_settings)" = "$arp_before" ]; }
-wait_until settings_back || { logs; fail "eth0's settings put back at the start ($(arp_settings))"; }
+wait_until settings_back || { logs h k; fail "eth0's settings put back at the start ($(arp_settings))"; }
 ok "eth0's settings put back at the start: $(arp_settings)"
-grep -q "ARP settings of an earlier run's VMAC put back" "$LAB/h.log" || { logs; fail "the start says so"; }
+grep -q "ARP settings of an earlier run's VMAC put back" "$LAB/h.log" || { logs h k; fail "the start says so"; }
 ok "the start says so"
 check_run "the dead run's vrrp.51 is gone" sh -c "! ip -n h link show vrrp.51 >/dev/null 2>&1"
 check_run "the record is gone" test ! -e "$LAB/state/vmac-bases.json"
-kill -TERM "$(cat "$LAB/h.pid")"
-wait_until sh -c "! kill -0 $(cat "$LAB/h.pid")" || fail "haldir has stopped"
+stop_daemon h
 
 # The record is not trusted over what the interface shows: a value someone changed while
 # haldir was dead (or a reboot) is the interface's own now.
 say "a setting changed while haldir was dead is the interface's own"
 cp "$LAB/h.one" "$LAB/h.toml"
 start_h
-t=$(until_ms 5000 vip_on_vmac h) || { logs; fail "haldir is master on vrrp.51"; }
-kill -9 "$(cat "$LAB/h.pid")"
-wait_until sh -c "! kill -0 $(cat "$LAB/h.pid")" || fail "haldir was killed"
+t=$(until_ms 5000 vip_on_vmac h) || { logs h k; fail "haldir is master on vrrp.51"; }
+crash_daemon h || fail "haldir was killed"
 ip netns exec h sh -c "echo 2 > /proc/sys/net/ipv4/conf/eth0/arp_ignore"
 # The dead run's VIP is still on vrrp.51: wait for the new daemon itself, not the address.
 starts=$(grep -c 'haldir started' "$LAB/h.log")
 start_h
-wait_until sh -c "[ \$(grep -c 'haldir started' '$LAB/h.log') -gt $starts ]" || { logs; fail "haldir started again"; }
-kill -TERM "$(cat "$LAB/h.pid")"
-wait_until sh -c "! kill -0 $(cat "$LAB/h.pid")" || fail "haldir has stopped"
+wait_until sh -c "[ \$(grep -c 'haldir started' '$LAB/h.log') -gt $starts ]" || { logs h k; fail "haldir started again"; }
+stop_daemon h
 check_eq "eth0's arp_ignore is the one set while haldir was dead" 2 "$(sysctl_of h eth0 arp_ignore)"
 check_eq "its arp_filter the one from before haldir" "$(echo "$arp_before" | cut -d' ' -f2)" "$(sysctl_of h eth0 arp_filter)"
 true

@@ -1,7 +1,9 @@
 """Listens to VRRP adverts (IP protocol 112, 224.0.0.18) from one source for a while and
 prints how many came and the longest gap between two, in milliseconds: "COUNT MAX_GAP_MS".
 
-    python3 advert-gaps.py SOURCE SECONDS LOCAL_ADDRESS
+    python3 advert-gaps.py SOURCE SECONDS LOCAL_ADDRESS [READY_FILE]
+
+READY_FILE is made once the first advert from SOURCE has come: the caller's cue to start.
 """
 import socket
 import struct
@@ -32,6 +34,8 @@ def main():
         now = time.monotonic()
         if last is not None:
             longest = max(longest, now - last)
+        elif len(sys.argv) > 4:
+            open(sys.argv[4], "w").close()
         last, count = now, count + 1
     # Silence at the end counts too.
     if last is not None:
