@@ -32,6 +32,23 @@ fn check_accepts_a_valid_file_with_a_summary() {
     assert_eq!(stdout.lines().count(), 1, "one line: {stdout}");
 }
 
+/// The scenarios' configuration files (tests/fixtures/lab) pass `haldir check` here, without
+/// a VM: a key renamed in the code fails this test at once, not a scenario twenty minutes in.
+#[test]
+fn the_scenarios_fixture_files_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lab");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let out = haldir(&["check", "-c", path.to_str().unwrap()]);
+            assert_eq!(out.status.code(), Some(0), "{}: {out:?}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "only {checked} fixture files in {}", dir.display());
+}
+
 #[test]
 fn check_rejects_with_every_error_located() {
     let dir = tempfile::tempdir().unwrap();

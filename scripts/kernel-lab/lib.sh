@@ -203,6 +203,9 @@ wait_until() {
 # (scripts/netns/run), /tmp in the VM. Where their configuration files are: $LAB, or /lab.
 logdir=${LAB:-/tmp}
 labdir=${LAB:-/lab}
+# The scenarios' fixed configuration files (tests/fixtures/lab): copied into the VM's
+# /lab/fixtures, read in place on the host.
+fixtures=${FIXTURES:-/lab/fixtures}
 
 # ms SECONDS: the seconds (a decimal such as 0.5) in milliseconds.
 ms() { awk -v s="$1" 'BEGIN { printf "%d\n", s * 1000 }'; }
@@ -250,6 +253,17 @@ check_holds() {
     shift
     holds "$@" || { logs $LOGS; fail "$what"; }
     ok "$what"
+}
+
+# check_settles DESCRIPTION SECONDS EXPECTED COMMAND...: the command's output becomes EXPECTED
+# within SECONDS: a value the kernel updates in its own time (IPVS folds its per-CPU counters
+# into the totals every 2 s).
+check_settles() {
+    local what=$1 limit=$2 want=$3
+    shift 3
+    output_is() { [ "$("$@" 2>&1)" = "$want" ]; }
+    wait_for "$limit" output_is "$@"
+    check_eq "$what" "$want" "$("$@" 2>&1)"
 }
 
 # pid_of NAME: the pid of the daemon started as NAME.

@@ -142,7 +142,8 @@ CONF
     local d
     for d in zebra bfdd bgpd; do
         at d$1 /usr/lib/frr/$d -d -N d$1 -f "$etc/$d.conf" -i "$run/$d.pid" >>/tmp/frr-d$1.log 2>&1
-        [ $d = zebra ] && sleep 0.5
+        # bgpd and bfdd connect to zebra's socket at their start.
+        [ $d = zebra ] && { wait_for 5 test -S "$run/zserv.api" || fail "zebra listens on d$1"; }
     done
     wait_until test -s "$run/bgpd.pid" || fail "FRR did not start on d$1: $(tail -5 /tmp/frr-d$1.log)"
     # One pid file for aa_kill: the daemons' pids, space-separated.
@@ -219,12 +220,7 @@ flows_start() {
     at client haldir-flows hold $VIP:80 --flows "${FLOWS:-200}" --first-port "$2" --every 300 \
         --seconds "$3" --timeout 10 --ready /tmp/ready-$1 > /tmp/flows-$1.txt 2>&1 &
     echo $! > /tmp/flows-$1.pid
-    local i=0
-    while [ ! -f /tmp/ready-$1 ]; do
-        sleep 0.2
-        i=$((i + 1))
-        [ $i -gt 150 ] && fail "the flows of $1 did not all connect: $(cat /tmp/flows-$1.txt)"
-    done
+    wait_for 30 test -f /tmp/ready-$1 || fail "the flows of $1 did not all connect: $(cat /tmp/flows-$1.txt)"
 }
 # (Call flows_wait outside a command substitution: a subshell cannot wait for its parent's
 # children.)

@@ -20,37 +20,13 @@ dns() {
     args="$args --local=/svc.test/ --pid-file=/tmp/dnsmasq-$ns.pidfile --log-queries"
     [ -n "$record" ] && args="$args --host-record=www.svc.test,10.9.9.9"
     spawn_at "$ns" "/tmp/dnsmasq-$ns.pid" dnsmasq $args 2>>"/tmp/dnsmasq-$ns.log"
-    sleep 0.3
+    wait_for 5 listening "$ns" 53 udp || fail "dnsmasq listens in $ns"
 }
 undns() { kill "$(cat "/tmp/dnsmasq-$1.pid")" 2>/dev/null; wait "$(cat "/tmp/dnsmasq-$1.pid")" 2>/dev/null; true; }
 dns rs1 yes
 dns rs2 yes
 
-cat > /lab/haldir.toml <<'TOML'
-[global]
-state_dir = "/run/haldir"
-
-[[virtual_server]]
-name = "dns"
-address = "10.0.0.100:53"
-protocol = "udp"
-scheduler = "rr"
-forwarding = "dr"
-[virtual_server.check]
-type = "dns"
-query_name = "www.svc.test"
-query_type = "A"
-require_answer = true
-interval = "1s"
-timeout = "1s"
-fall = 1
-rise = 1
-[[virtual_server.real_server]]
-address = "10.0.0.11:53"
-[[virtual_server.real_server]]
-address = "10.0.0.12:53"
-check = { type = "udp", payload = "haldir" }
-TOML
+cp "$fixtures/checks-udp-dns.toml" /lab/haldir.toml
 
 table() { at dir ipvsadm -Ln; }
 in_table() { table | grep -q "$1"; }

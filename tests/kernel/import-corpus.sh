@@ -73,8 +73,8 @@ same() {
     say "$name"
     start_k "/lab/$conf"
     wait_until has_dests "$want" || { table; logs; fail "$name: keepalived programs $want real servers"; }
-    sleep 4 # a check round on every server
-    has_dests "$want" || { table; logs; fail "$name: keepalived keeps $want real servers"; }
+    # A check round on every server, the count held all along.
+    holds 4 has_dests "$want" || { table; logs; fail "$name: keepalived keeps $want real servers"; }
     local k_vips
     k_table=$(table)
     if grep -q '^vrrp_instance' "/lab/$conf"; then
@@ -97,13 +97,12 @@ same() {
     fi
     start_h "/lab/$name.toml"
     wait_until has_dests "$want" || { table; logs; fail "$name: haldir programs $want real servers"; }
-    sleep 4
+    holds 4 has_dests "$want" || { table; logs; fail "$name: haldir keeps $want real servers"; }
     check_eq "$name: the same ipvsadm-save -n" "$k_table" "$(table)"
     echo "$k_table" | sed 's/^/    /' 
     if [ -n "$k_vips" ]; then
         wait_until has_vips || { logs; fail "$name: haldir puts its VIPs up"; }
-        sleep 1
-        check_eq "$name: the same virtual addresses on the same interfaces" "$k_vips" "$(vips)"
+        check_settles "$name: the same virtual addresses on the same interfaces" 5 "$k_vips" vips
     fi
     stop
 }

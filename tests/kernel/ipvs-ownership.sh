@@ -39,17 +39,6 @@ TOML
     true
 }
 
-# wait_for DESCRIPTION SECONDS COMMAND...: polls until the command succeeds.
-wait_for() {
-    local what=$1 limit=$2 i=0
-    shift 2
-    while [ $i -lt $((limit * 10)) ]; do
-        "$@" >/dev/null 2>&1 && { ok "$what"; return 0; }
-        sleep 0.1
-        i=$((i + 1))
-    done
-    fail "$what (not within ${limit}s)"
-}
 
 has_line() { ipvsadm-save -n | grep -qx -- "$1"; }
 lacks_line() { ! ipvsadm-save -n | grep -q -- "$1"; }
@@ -72,11 +61,11 @@ drift
 check_status "plan sees the drift" 2 haldir plan -c /lab/haldir.toml
 haldir run -c /lab/haldir.toml 2>/tmp/run.log &
 pid=$!
-wait_for "the start repairs it" 3 has_line "-a -t 10.0.0.1:80 -r 10.0.1.2:80 -g -w 5"
+check_within "the start repairs it" 3 has_line "-a -t 10.0.0.1:80 -r 10.0.1.2:80 -g -w 5"
 drift
-wait_for "the deleted real server is back" 3 has_line "-a -t 10.0.0.1:80 -r 10.0.1.2:80 -g -w 5"
-wait_for "the weight is restored" 3 has_line "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 5"
-wait_for "the scheduler is restored" 3 has_line "-A -t 10.0.0.1:443 -s wlc"
+check_within "the deleted real server is back" 3 has_line "-a -t 10.0.0.1:80 -r 10.0.1.2:80 -g -w 5"
+check_within "the weight is restored" 3 has_line "-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 5"
+check_within "the scheduler is restored" 3 has_line "-A -t 10.0.0.1:443 -s wlc"
 check_run "the foreign service was not touched" has_line "-A -t 10.0.0.99:80 -s rr"
 grep -q "edit real server 10.0.1.1:80\|real server 10.0.1.1:80 of TCP 10.0.0.1:80: weight 1 → 5" /tmp/run.log \
     && ok "the weight change was an edit" || { cat /tmp/run.log; fail "the weight change was an edit"; }
@@ -84,7 +73,7 @@ grep -q "edit real server 10.0.1.1:80\|real server 10.0.1.1:80 of TCP 10.0.0.1:8
 say "a service dropped from the config is removed on reload"
 write_config keep "" with-8080
 kill -HUP $pid
-wait_for "TCP 10.0.0.1:443 is gone" 3 lacks_line "10.0.0.1:443"
+check_within "TCP 10.0.0.1:443 is gone" 3 lacks_line "10.0.0.1:443"
 check_run "the foreign service is still there" has_line "-A -t 10.0.0.99:80 -s rr"
 
 say "a clean stop with on_stop = keep leaves the services"
@@ -97,7 +86,7 @@ say "a service dropped while haldir was stopped is removed at start"
 write_config remove
 haldir run -c /lab/haldir.toml 2>>/tmp/run.log &
 pid=$!
-wait_for "TCP 10.0.0.1:8080 is gone" 5 lacks_line "10.0.0.1:8080"
+check_within "TCP 10.0.0.1:8080 is gone" 5 lacks_line "10.0.0.1:8080"
 check_run "the foreign service is still there" has_line "-A -t 10.0.0.99:80 -s rr"
 
 say "on_stop = remove takes haldir's services away, and only those"

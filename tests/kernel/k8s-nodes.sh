@@ -58,8 +58,8 @@ tally_diag() { ipvs_split 10.0.0.10 10.0.0.100 lb1 lb2; }
 say "the master programs the service, the backup does not"
 wait_until programmed lb1 || { logs; fail "lb1 programs the service"; }
 ok "lb1 (master) programs TCP 10.0.0.100:80"
-sleep 1
-programmed lb2 && fail "lb2 (backup) holds no service" || ok "lb2 (backup) holds no service"
+unprogrammed() { ! programmed "$1"; }
+check_holds "lb2 (backup) holds no service" 1 unprogrammed lb2
 check_eq "the nodes carry the VIP on lo" "3" "$(for i in 1 2 3; do ip -n node$i -o addr show dev lo | grep -c ' 10.0.0.100/32 '; done | awk '{s += $1} END {print s}')"
 check_tally "requests reach all three nodes" "10 node1
 10 node2
@@ -77,8 +77,8 @@ kill -9 "$(cat /tmp/lb1.pid)"
 ip -n lb1 link set eth0 down
 wait_until programmed lb2 || { logs; fail "lb2 programs the service as the new master"; }
 ok "lb2 became master and programmed the service"
-sleep 1.5
+wait_for 10 live_dests lb2 2 || { logs; fail "lb2's checks find node1 and node2 up, node3 down"; }
+wait_for 5 client_sees lb2 || fail "lb2's gratuitous ARP reached the client"
 check_tally "the service keeps answering from the live nodes" "15 node1
 15 node2" client http://10.0.0.100/ 30
-kill -TERM "$(cat /tmp/lb2.pid)" "$(cat /tmp/node1.pid)" "$(cat /tmp/node2.pid)" "$(cat /tmp/node3.pid)"
-sleep 1
+stop_daemon lb2 node1 node2 node3

@@ -48,9 +48,8 @@ say "lb1 holds the VIP and the gateway"
 wait_until holds_both lb1 || { logs; fail "lb1 holds both addresses"; }
 ok "lb1 holds both addresses"
 wait_until daemon_is lb1 master || { logs; fail "lb1's sync daemon is master"; }
-sleep 0.5
 check_eq "the sync daemons follow the VRRP role: lb1 master" "master" "$(daemon_role lb1)"
-check_eq "lb2 backup" "backup" "$(daemon_role lb2)"
+check_within "lb2 backup" 5 daemon_is lb2 backup
 check_tally "NAT through the master, replies back through its gateway address: 5/5" "5 rs1
 5 rs2" client http://10.0.0.100/ 10
 
@@ -64,5 +63,4 @@ wait_until daemon_is lb2 master || { logs; fail "lb2's sync daemon becomes maste
 ok "lb2's sync daemon switched to master"
 check_tally "requests and replies now flow through lb2: 5/5" "5 rs1
 5 rs2" client http://10.0.0.100/ 10
-kill -TERM "$(cat /tmp/lb2.pid)"
-sleep 1
+stop_daemon lb2

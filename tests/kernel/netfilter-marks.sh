@@ -74,7 +74,7 @@ say "haldir run loads the rules and removes them on stop"
 nft delete table inet haldir
 haldir run -c /lab/haldir.toml 2>/tmp/run.log &
 pid=$!
-i=0; while ! nft list table inet haldir >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+wait_for 5 nft list table inet haldir
 check_eq "loaded by the daemon" 2 "$(nft list table inet haldir 2>/dev/null | grep -c 'meta mark set')"
 kill -TERM $pid; wait $pid
 nft list table inet haldir >/dev/null 2>&1 && fail "the table is gone after a stop" || ok "the table is gone after a stop"
@@ -93,8 +93,11 @@ check_eq "PREROUTING jumps to it once" 1 "$(iptables-save -t mangle | grep -c --
 check_eq "ip6tables has the IPv6 rule" 1 "$(ip6tables-save -t mangle | grep -c -- '-A haldir .*--set-xmark 0x4')"
 check_status "a second apply" 0 haldir apply -c /lab/haldir.toml
 check_eq "still one jump and three rules" "1 3" "$(iptables-save -t mangle | grep -c -- '-A PREROUTING -j haldir') $(iptables-save -t mangle | grep -c -- '-A haldir')"
+starts=$(grep -c 'haldir started' /tmp/run.log)
 haldir run -c /lab/haldir.toml 2>>/tmp/run.log &
 pid=$!
-sleep 1
+# The chain is there from the apply before: what shows this daemon up is its own log line.
+started() { [ "$(grep -c 'haldir started' /tmp/run.log)" -gt "$starts" ]; }
+check_within "the daemon has started" 5 started
 kill -TERM $pid; wait $pid
 check_eq "after a stop, mangle is as before" "$(cat /tmp/ipt-before)" "$(iptables-save -t mangle | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//')"

@@ -27,19 +27,7 @@ TOML
     at rs$i sysctl -qw net.ipv4.conf.all.rp_filter=1   # strict, so the role's change is visible
     spawn_at rs$i /tmp/rs$i.pid haldir run -c /lab/node$i.toml 2>>/tmp/rs$i.log
 done
-cat > /lab/dir.toml <<'TOML'
-[global]
-state_dir = "/run/haldir-dir"
-[[virtual_server]]
-address = "10.0.0.100:80"
-scheduler = "rr"
-forwarding = "tun"
-tunnel = { type = "ipip" }
-[[virtual_server.real_server]]
-address = "10.0.2.11:80"
-[[virtual_server.real_server]]
-address = "10.0.2.12:80"
-TOML
+cp "$fixtures/tun-role-director.toml" /lab/dir.toml
 on_tunl0() { ip -n "$1" -o addr show dev tunl0 2>/dev/null | grep -q ' 10.0.0.100/32 '; }
 wait_until on_tunl0 rs1 && wait_until on_tunl0 rs2 || { cat /tmp/rs1.log; fail "the role puts the VIP on tunl0"; }
 ok "the real-server role put the VIP on tunl0 on both servers"
@@ -52,4 +40,4 @@ wait "$(cat /tmp/rs1.pid)" 2>/dev/null
 on_tunl0 rs1 && fail "the role is undone on stop" || ok "the role is undone on stop"
 check_eq "rp_filter back to its earlier value" 1 "$(at rs1 cat /proc/sys/net/ipv4/conf/all/rp_filter)"
 kill -TERM "$(cat /tmp/rs2.pid)"
-sleep 0.5
+wait_for 5 dead "$(cat /tmp/rs2.pid)" || fail "rs2's haldir stops"

@@ -30,22 +30,7 @@ use_vmac = true
 virtual_ipaddress = ["10.0.0.100/32"]
 garp = { delay = "0s", repeat = 3 }
 TOML
-cat > "$LAB/k.conf" <<'CONF'
-global_defs {
-  router_id k
-  script_user root
-  enable_script_security
-}
-vrrp_instance VI_1 {
-  state BACKUP
-  interface eth0
-  use_vmac
-  virtual_router_id 51
-  priority 100
-  advert_int 1
-  virtual_ipaddress { 10.0.0.100/32 }
-}
-CONF
+cp "$fixtures/vmac-keepalived.conf" "$LAB/k.conf"
 
 start_h() { start_haldir h; }
 start_k() { start_keepalived k; }
