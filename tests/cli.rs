@@ -46,7 +46,11 @@ fn the_scenarios_fixture_files_are_valid() {
             checked += 1;
         }
     }
-    assert!(checked >= 3, "only {checked} fixture files in {}", dir.display());
+    assert!(
+        checked >= 3,
+        "only {checked} fixture files in {}",
+        dir.display()
+    );
 }
 
 #[test]

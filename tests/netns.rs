@@ -39,6 +39,20 @@ fn vrrp_interop_with_keepalived() {
 }
 
 #[test]
+fn vrrp_lower_priority_master_heard_as_keepalived_does() {
+    let mut tools = BASE.to_vec();
+    tools.extend(["keepalived", "python3"]);
+    scenario("vrrp-lower-prio", &tools);
+}
+
+#[test]
+fn vrrp_track_file_as_keepalived_reads_it() {
+    let mut tools = BASE.to_vec();
+    tools.extend(["keepalived", "python3"]);
+    scenario("vrrp-track-file", &tools);
+}
+
+#[test]
 fn vrrp_vmac_with_keepalived() {
     let mut tools = BASE.to_vec();
     tools.push("keepalived");

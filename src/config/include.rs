@@ -164,6 +164,7 @@ fn merge(into: &mut Document, from: Document, d: &mut Diags) {
     concat(&mut into.vrrp_instance, from.vrrp_instance);
     concat(&mut into.vrrp_sync_group, from.vrrp_sync_group);
     concat(&mut into.track_script, from.track_script);
+    concat(&mut into.track_file, from.track_file);
     concat(&mut into.virtual_server, from.virtual_server);
     concat(&mut into.fwmark, from.fwmark);
     single("global", &mut into.global, from.global, d);

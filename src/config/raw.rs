@@ -25,6 +25,7 @@ pub(crate) struct Document {
     pub vrrp_instance: Option<Vec<Sp<VrrpInstance>>>,
     pub vrrp_sync_group: Option<Vec<Sp<SyncGroup>>>,
     pub track_script: Option<Vec<Sp<TrackScript>>>,
+    pub track_file: Option<Vec<Sp<TrackFile>>>,
     pub virtual_server: Option<Vec<Sp<VirtualServer>>>,
     pub fwmark: Option<Vec<Sp<FwmarkRule>>>,
     pub netfilter: Option<Sp<Netfilter>>,
@@ -183,6 +184,12 @@ pub(crate) struct VrrpInstance {
     /// Take over from a lower-priority master (default true).
     pub preempt: Option<Leaf<bool>>,
     pub preempt_delay: Option<Leaf<Dur>>,
+    /// As master, do not answer a lower-priority master's advert at once: wait for the
+    /// interval (default false; keepalived's lower_prio_no_advert).
+    pub lower_prio_no_advert: Option<Leaf<bool>>,
+    /// As master, send one advert before yielding to a higher priority (default false;
+    /// keepalived's higher_prio_send_advert).
+    pub higher_prio_send_advert: Option<Leaf<bool>>,
     /// The addresses moved with this instance and sent in its adverts; one address family.
     /// Each may name another interface and a label, scope or broadcast address:
     /// "10.0.0.2/24 dev eth2 label eth2:1".
@@ -212,6 +219,8 @@ pub(crate) struct VrrpInstance {
     pub garp: Option<Sp<Garp>>,
     pub track_interface: Option<Vec<Sp<TrackRef>>>,
     pub track_script: Option<Vec<Sp<TrackRef>>>,
+    /// Files whose number moves the priority (`[[track_file]]`).
+    pub track_file: Option<Vec<Sp<TrackFileRef>>>,
     pub notify: Option<Sp<Notify>>,
     /// Mail on every transition (default `[email] vrrp`).
     pub smtp_alert: Option<Leaf<bool>>,
@@ -245,6 +254,12 @@ pub(crate) struct Garp {
     pub interval: Option<Leaf<Dur>>,
     /// The same for IPv6 neighbour advertisements; keepalived's gna_interval.
     pub na_interval: Option<Leaf<Dur>>,
+    /// Messages per burst when a lower-priority master is heard, 0 for none (default
+    /// `repeat`); keepalived's garp_lower_prio_repeat.
+    pub lower_prio_repeat: Option<Int>,
+    /// Delay before the second such burst, "0s" for none (default `delay`); keepalived's
+    /// garp_lower_prio_delay.
+    pub lower_prio_delay: Option<Leaf<Dur>>,
 }
 
 /// A tracked interface or script; without a weight its failure means FAULT.
@@ -301,6 +316,45 @@ pub(crate) struct TrackScript {
     pub fall: Option<Int>,
     /// Start as failed, not as up, until it succeeds `rise` times (keepalived's init_fail).
     pub init_fail: Option<Leaf<bool>>,
+}
+
+/// A file another tool writes a number into, tracked by VRRP instances (keepalived's
+/// track_file): the number times the weight is added to the priority.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "[[track_file]]")]
+#[schemars(rename = "TrackFile")]
+pub(crate) struct TrackFile {
+    pub name: Option<Str>,
+    /// Absolute path; a missing or unreadable file reads as 0.
+    pub file: Option<Str>,
+    /// -254 to 254 (default 1): the value times the weight is added to the priority, clipped
+    /// to -254..253, and -254 means FAULT; 0 means any value but 0 is a FAULT.
+    pub weight: Option<Int>,
+    /// The value counts negated (with weight 0: 0 is the FAULT).
+    pub reverse: Option<Leaf<bool>>,
+    /// Write the file at start if it does not exist (keepalived's init_file).
+    pub init: Option<Sp<TrackFileInit>>,
+}
+
+/// What `[[track_file]] init` writes.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "init")]
+#[schemars(rename = "TrackFileInit")]
+pub(crate) struct TrackFileInit {
+    /// Default 0.
+    pub value: Option<Int>,
+    /// Write it even if the file exists, at start (never on a reload).
+    pub overwrite: Option<Leaf<bool>>,
+}
+
+/// A tracked file on an instance; `weight` and `reverse` override the file's.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "a track_file entry")]
+#[schemars(rename = "TrackFileRef")]
+pub(crate) struct TrackFileRef {
+    pub name: Option<Str>,
+    pub weight: Option<Int>,
+    pub reverse: Option<Leaf<bool>>,
 }
 
 /// An IPVS virtual service and its real servers.

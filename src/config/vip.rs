@@ -125,7 +125,23 @@ fn scope(word: &str) -> Result<u8, String> {
         .ok_or_else(|| format!("scope \"{word}\" is not global, site, link, host or nowhere"))
 }
 
+/// An IPv4 broadcast address, or keepalived's `+` (the host bits set) and `-` (cleared), for
+/// prefixes up to /30 (vrrp/vrrp_ipaddress.c, alloc_ipaddress).
 fn broadcast(word: &str, net: &IpNet) -> Result<IpAddr, String> {
+    if word == "+" || word == "-" {
+        let IpNet::V4(v4) = net else {
+            return Err("`brd` is for IPv4 addresses".into());
+        };
+        if v4.prefix_len() > 30 {
+            return Err(format!("brd {word} needs a prefix of /30 or shorter"));
+        }
+        let b = if word == "+" {
+            v4.broadcast()
+        } else {
+            v4.network()
+        };
+        return Ok(IpAddr::V4(b));
+    }
     match (word.parse::<IpAddr>(), net) {
         (Ok(a @ IpAddr::V4(_)), IpNet::V4(_)) => Ok(a),
         (Ok(_), _) => Err("`brd` is for IPv4 addresses".into()),
@@ -157,6 +173,20 @@ mod tests {
         }
         let bare: Vip = "10.0.0.1".parse().unwrap();
         assert_eq!(bare.to_string(), "10.0.0.1/32");
+    }
+
+    #[test]
+    fn brd_plus_and_minus_as_keepalived_computes_them() {
+        let brd = |t: &str| t.parse::<Vip>().unwrap().brd.unwrap().to_string();
+        assert_eq!(brd("10.1.2.3/24 brd +"), "10.1.2.255");
+        assert_eq!(brd("10.1.2.3/24 broadcast -"), "10.1.2.0");
+        assert_eq!(brd("10.1.2.5/30 brd +"), "10.1.2.7");
+        let err = |t: &str| t.parse::<Vip>().unwrap_err();
+        assert_eq!(
+            err("10.1.2.3/31 brd +"),
+            "brd + needs a prefix of /30 or shorter"
+        );
+        assert_eq!(err("2001:db8::1/64 brd +"), "`brd` is for IPv4 addresses");
     }
 
     #[test]

@@ -62,6 +62,13 @@ pub(super) fn changes(old: &Config, new: &Config) -> Changes {
         |t| t.name.clone(),
         &mut out.lines,
     );
+    named(
+        "track_file",
+        &old.track_files,
+        &new.track_files,
+        |t| t.name.clone(),
+        &mut out.lines,
+    );
     virtual_servers(&old.virtual_servers, &new.virtual_servers, &mut out.lines);
     if old.fwmarks != new.fwmarks {
         out.lines.push("fwmark rules changed".into());

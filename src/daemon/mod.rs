@@ -19,6 +19,7 @@ mod scrape;
 mod status;
 mod systemd;
 mod table;
+mod track_files;
 mod vrrp;
 mod wake;
 mod watch;
@@ -112,6 +113,8 @@ struct Daemon {
     metrics_task: Option<tokio::task::JoinHandle<()>>,
     file_events: mpsc::UnboundedSender<()>,
     watcher: Option<watch::ConfigWatch>,
+    file_tracks: track_files::FileTracks,
+    track_file_events: mpsc::UnboundedSender<(String, i64)>,
     /// The VIPs offered to the routers ([routing], [[announce]]).
     announcements: announce::Announcements,
 }
@@ -138,6 +141,12 @@ impl Daemon {
                 warn!(error = %e, "cannot watch the configuration: reload with SIGHUP or haldir reload")
             }
         }
+    }
+
+    /// Watches the tracked files the configuration names.
+    fn watch_track_files(&mut self) {
+        self.file_tracks
+            .watch(&self.config.track_files, &self.track_file_events);
     }
 
     /// (Re)binds the metrics endpoint where the configuration says.
@@ -350,6 +359,7 @@ impl Daemon {
     async fn start(path: PathBuf) -> Result<(Daemon, Inputs), StartError> {
         let (config, basis, files) = load(&path)?;
         let host = Host::open(&config)?;
+        track_files::FileTracks::init(&config.track_files);
         let (script_user, ctx, script_ctx) = script_contexts(&config)?;
         let (mut inputs, senders) = Inputs::open().map_err(StartError::Signals)?;
         inputs.files = files;
@@ -393,6 +403,8 @@ impl Daemon {
             metrics_task: None,
             file_events: senders.files,
             watcher: None,
+            file_tracks: track_files::FileTracks::default(),
+            track_file_events: senders.track_files,
             announcements: Default::default(),
             config: std::sync::Arc::new(config),
             basis,
@@ -436,6 +448,7 @@ impl Daemon {
         self.netfilter();
         self.serve_metrics().await;
         self.watch_files(files);
+        self.watch_track_files();
         release_memory();
         release_code(&self.config);
         systemd::ready(&self.summary());
@@ -461,6 +474,7 @@ impl Daemon {
                 self.vrrp.track(&self.config, kind, &name, up);
             }
             Wake::Script(ev) => self.vrrp.on_script(&self.config, &ev),
+            Wake::TrackFile { name, value } => self.vrrp.track_file(&self.config, &name, value),
             Wake::Health(evs) => self.on_health(evs),
             Wake::Reannounce => self.announce(),
             Wake::Query(q) => {

@@ -109,6 +109,7 @@ impl Daemon {
         }
         self.mailer = super::alerts::mailer(&self.config, &self.metrics);
         self.start_vrrp(&plan.vrrp_start, &mut lines);
+        self.watch_track_files();
         let t = std::time::Instant::now();
         let previous = (
             std::mem::take(&mut self.consumers),

@@ -184,6 +184,23 @@ impl VrrpSet {
         }
     }
 
+    /// A tracked file's new value, to the instances that track it.
+    pub(super) fn track_file(&self, config: &Config, name: &str, value: i64) {
+        for (inst, h) in &self.handles {
+            let tracks = config
+                .vrrp_instances
+                .iter()
+                .find(|i| &i.name == inst)
+                .is_some_and(|cfg| cfg.track_file.iter().any(|t| t.name == name));
+            if tracks {
+                h.commands.send(Command::TrackFile {
+                    name: name.to_string(),
+                    value,
+                });
+            }
+        }
+    }
+
     /// Records a transition and keeps its sync group together; returns whether the
     /// instance became or stopped being master.
     pub(super) fn on_transition(&mut self, config: &Config, t: &Transition) -> bool {

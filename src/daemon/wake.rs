@@ -34,6 +34,11 @@ pub(super) enum Wake {
     },
     /// A track script's verdict.
     Script(Event),
+    /// A tracked file's value, read after a change.
+    TrackFile {
+        name: String,
+        value: i64,
+    },
     /// Check results: every one already queued, to be taken in one update.
     Health(Vec<Event>),
     /// The routers are due to hear the announced addresses again.
@@ -80,6 +85,7 @@ pub(super) struct Inputs {
     pub vrrp_events: mpsc::UnboundedReceiver<Report>,
     pub link_events: mpsc::UnboundedReceiver<(String, bool)>,
     pub script_events: mpsc::UnboundedReceiver<Event>,
+    pub track_file_events: mpsc::UnboundedReceiver<(String, i64)>,
     pub file_events: mpsc::UnboundedReceiver<()>,
     /// The configuration's files, watched from the start of the loop.
     pub files: Vec<PathBuf>,
@@ -128,6 +134,7 @@ pub(super) struct Senders {
     pub vrrp: mpsc::UnboundedSender<Report>,
     pub links: mpsc::UnboundedSender<(String, bool)>,
     pub scripts: mpsc::UnboundedSender<Event>,
+    pub track_files: mpsc::UnboundedSender<(String, i64)>,
     pub files: mpsc::UnboundedSender<()>,
 }
 
@@ -141,6 +148,7 @@ impl Inputs {
         let (links_tx, link_events) = mpsc::unbounded_channel();
         let (scripts_tx, script_events) = mpsc::unbounded_channel();
         let (files_tx, file_events) = mpsc::unbounded_channel();
+        let (track_files_tx, track_file_events) = mpsc::unbounded_channel();
         let inputs = Inputs {
             term: signal(SignalKind::terminate())?,
             int: signal(SignalKind::interrupt())?,
@@ -151,6 +159,7 @@ impl Inputs {
             vrrp_events,
             link_events,
             script_events,
+            track_file_events,
             file_events,
             files: Vec::new(),
             timers: None,
@@ -161,6 +170,7 @@ impl Inputs {
             vrrp: vrrp_tx,
             links: links_tx,
             scripts: scripts_tx,
+            track_files: track_files_tx,
             files: files_tx,
         };
         Ok((inputs, senders))
@@ -219,6 +229,9 @@ impl Inputs {
                 Some(r) = self.vrrp_events.recv() => return Wake::Vrrp(r),
                 Some((name, up)) = self.link_events.recv() => return Wake::Link { name, up },
                 Some(ev) = self.script_events.recv() => return Wake::Script(ev),
+                Some((name, value)) = self.track_file_events.recv() => {
+                    return Wake::TrackFile { name, value };
+                }
                 Some(ev) = self.events.recv() => {
                     let mut all = vec![ev];
                     while let Ok(ev) = self.events.try_recv() {

@@ -18,7 +18,7 @@ pub(super) fn probe(f: &FileCheck) -> Outcome {
 }
 
 /// The value in the file; keepalived reads at most 127 bytes.
-fn read(path: &Path) -> i64 {
+pub(crate) fn read(path: &Path) -> i64 {
     let Ok(bytes) = std::fs::read(path) else {
         return 0;
     };

@@ -25,6 +25,7 @@ impl Mapper {
         for n in of("vrrp_script") {
             self.vrrp_script(n);
         }
+        self.vrrp_track_files(nodes);
         for (pos, n) in nodes
             .iter()
             .enumerate()
@@ -36,6 +37,7 @@ impl Mapper {
         for n in of("vrrp_sync_group") {
             self.sync_group(n);
         }
+        self.emit_vrrp_track_files();
         for n in of("virtual_server") {
             self.virtual_server(n);
         }
@@ -146,6 +148,11 @@ impl Mapper {
                 // enable_script_security asks for, always.
                 "enable_script_security" => {}
                 "vrrp_version" => self.globals.vrrp_version = self.int(n),
+                k @ ("vrrp_lower_prio_no_advert" | "vrrp_higher_prio_send_advert") => {
+                    let mut keys = std::mem::take(&mut self.globals.prio_adverts);
+                    self.prio_advert(n, &k["vrrp_".len()..], &mut keys);
+                    self.globals.prio_adverts = keys;
+                }
                 k if k
                     .strip_prefix("vrrp_")
                     .is_some_and(|g| garp_key(g).is_some()) =>
@@ -227,6 +234,14 @@ impl Mapper {
                 None => garp.push((key.to_string(), v)),
             }
         }
+    }
+
+    /// `lower_prio_no_advert` or `higher_prio_send_advert` (no value: on), a later one
+    /// replacing an earlier.
+    pub(super) fn prio_advert(&mut self, n: &Node, key: &str, keys: &mut Vec<(String, V)>) {
+        let Some(on) = self.boolean(n) else { return };
+        keys.retain(|(k, _)| k != key);
+        keys.push((key.to_string(), V::Bool(on)));
     }
 
     /// `static_ipaddress`, `static_routes`, `static_rules` → `[static]`. An address without
@@ -359,6 +374,8 @@ pub(super) fn garp_key(keyword: &str) -> Option<(&'static str, bool)> {
         "garp_master_refresh_repeat" => Some(("refresh_repeat", false)),
         "garp_interval" => Some(("interval", true)),
         "gna_interval" => Some(("na_interval", true)),
+        "garp_lower_prio_repeat" => Some(("lower_prio_repeat", false)),
+        "garp_lower_prio_delay" => Some(("lower_prio_delay", true)),
         _ => None,
     }
 }

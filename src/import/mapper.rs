@@ -23,6 +23,8 @@ pub(super) type FifoKeys = (Vec<(String, V)>, Option<Node>);
 pub(super) struct Globals {
     pub vrrp_version: Option<i64>,
     pub garp: Vec<(String, V)>,
+    /// vrrp_lower_prio_no_advert and vrrp_higher_prio_send_advert, as instance keys.
+    pub prio_adverts: Vec<(String, V)>,
     /// global_defs has both notification_email and smtp_server: keepalived can mail.
     pub email: bool,
     /// global_defs has lvs_sync_daemon.
@@ -59,6 +61,12 @@ pub(super) struct Mapper {
     /// Top-level track_file blocks by name, for FILE_CHECK; those a FILE_CHECK used.
     pub track_files: HashMap<String, Node>,
     pub used_track_files: std::collections::HashSet<String>,
+    /// The track files instances track: their places among the top-level statements, and
+    /// their own weights where they set one.
+    pub vrrp_track_files: HashMap<String, (usize, Option<i64>)>,
+    /// Their `[[track_file]]` tables, written once the instances say which they track.
+    pub track_file_tables: Vec<(Node, Vec<(String, V)>)>,
+    pub tracked_files: std::collections::HashSet<String>,
     /// The user every script runs as, when the file's scripts share one (see scripts.rs).
     pub script_user: Option<String>,
     /// Instances of sync groups without sync_group_tracking_weight (see weights.rs).
@@ -98,6 +106,9 @@ impl Mapper {
             legacy_sync: None,
             track_files: HashMap::new(),
             used_track_files: std::collections::HashSet::new(),
+            vrrp_track_files: HashMap::new(),
+            track_file_tables: Vec::new(),
+            tracked_files: std::collections::HashSet::new(),
             script_user: None,
             untracked_members: Vec::new(),
             script_pos: HashMap::new(),

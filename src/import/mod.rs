@@ -23,6 +23,7 @@ mod repeat;
 mod routing;
 mod scripts;
 mod sync_group;
+mod track_file;
 pub mod tree;
 mod vrrp;
 mod vrrp_script;

@@ -65,9 +65,11 @@ struct Instance<'n> {
     tracked_names: (Vec<String>, Vec<String>),
     track_interface: Vec<V>,
     track_script: Vec<V>,
+    track_file: Vec<V>,
     /// The track_interface and track_script blocks, for warnings about their entries.
     track_blocks: Vec<&'n Node>,
     garp: Vec<(String, V)>,
+    prio_adverts: Vec<(String, V)>,
     notify: Vec<(String, V)>,
     smtp_alert: Option<(&'n Node, bool)>,
     dont_track_primary: bool,
@@ -139,6 +141,7 @@ impl Mapper {
         let mut i = Instance {
             keys: vec![("name".into(), V::str(name))],
             garp: self.globals.garp.clone(),
+            prio_adverts: self.globals.prio_adverts.clone(),
             version: self.globals.vrrp_version,
             ..Instance::default()
         };
@@ -241,12 +244,20 @@ impl Mapper {
                 i.track_script.extend(list);
                 i.track_blocks.push(c);
             }
+            "track_file" => {
+                let mut list = std::mem::take(&mut i.track_file);
+                self.instance_track_files(c, &mut list);
+                i.track_file = list;
+            }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 let slot = key.strip_prefix("notify_").unwrap_or("any");
                 first_notify(self, c, slot, &mut i.notify, &mut i.notify_users);
             }
             "smtp_alert" => i.smtp_alert = self.boolean(c).map(|on| (c, on)),
             k if super::map::garp_key(k).is_some() => self.garp(c, k, &mut i.garp),
+            "lower_prio_no_advert" | "higher_prio_send_advert" => {
+                self.prio_advert(c, key, &mut i.prio_adverts)
+            }
             // haldir adds the VIPs as addresses of the host: it always accepts their traffic.
             "accept" => {}
             // haldir never compares an advert's addresses with its own.
@@ -256,6 +267,27 @@ impl Mapper {
             "vmac_xmit_base" => i.vmac_xmit_base = true,
             "lvs_sync_daemon_interface" => self.legacy_sync_daemon(c, i),
             _ => self.unmapped_in(Some("vrrp_instance"), c),
+        }
+    }
+
+    /// keepalived's lower-priority bursts default to the global vrrp_garp_master_repeat and
+    /// _delay (vrrp/vrrp.c vrrp_complete_instance, 2.2.7), haldir's to the instance's own
+    /// `repeat` and `delay`: where the instance sets its own, the global value (or
+    /// keepalived's 5 and 5 s) is written out.
+    fn lower_prio_defaults(&self, garp: &mut Vec<(String, V)>) {
+        for (lower, master, default) in [
+            ("lower_prio_repeat", "repeat", V::Int(5)),
+            ("lower_prio_delay", "delay", V::str("5s")),
+        ] {
+            let get =
+                |g: &[(String, V)], k: &str| g.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            if get(garp, lower).is_some() {
+                continue;
+            }
+            let global = get(&self.globals.garp, master).unwrap_or(default);
+            if get(garp, master).is_some_and(|own| own != global) {
+                garp.push((lower.to_string(), global));
+            }
         }
     }
 
@@ -461,6 +493,10 @@ impl Mapper {
         if let Some(why) = why {
             let blocks = std::mem::take(&mut i.track_blocks);
             self.ignored_weights(why, &blocks, &mut i.track_interface, &mut i.track_script);
+            let files = n.children().iter().find(|c| c.key == "track_file");
+            let mut list = std::mem::take(&mut i.track_file);
+            self.unweighted_track_files(why.text(), files, &mut list);
+            i.track_file = list;
         }
         if let Some(iface) = &interface
             && !i.dont_track_primary
@@ -485,10 +521,25 @@ impl Mapper {
                 V::Arr(std::mem::take(&mut i.track_script)),
             ));
         }
+        for e in &i.track_file {
+            if let V::Table(keys) = e
+                && let Some((_, V::Str(name))) = keys.iter().find(|(k, _)| k == "name")
+            {
+                self.tracked_files.insert(name.clone());
+            }
+        }
+        if !i.track_file.is_empty() {
+            i.keys.push((
+                "track_file".into(),
+                V::Arr(std::mem::take(&mut i.track_file)),
+            ));
+        }
+        self.lower_prio_defaults(&mut i.garp);
         if !i.garp.is_empty() {
             i.keys
                 .push(("garp".into(), V::Table(std::mem::take(&mut i.garp))));
         }
+        i.keys.append(&mut i.prio_adverts);
         let users = std::mem::take(&mut i.notify_users);
         self.notify_user(&users, &mut i.notify);
         if !i.notify.is_empty() {

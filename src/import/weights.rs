@@ -16,7 +16,7 @@ pub(super) enum Why {
 }
 
 impl Why {
-    fn text(self) -> &'static str {
+    pub(super) fn text(self) -> &'static str {
         match self {
             Why::AddressOwner => "the address owner (priority 255)",
             Why::SyncGroup => "an instance of a sync group without sync_group_tracking_weight",

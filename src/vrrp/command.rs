@@ -13,6 +13,11 @@ pub(crate) enum Command {
         name: String,
         up: bool,
     },
+    /// A tracked file holds a new value.
+    TrackFile {
+        name: String,
+        value: i64,
+    },
     /// The sync group is in fault because of another member (or no longer is).
     GroupFault(bool),
     /// Another member of the sync group became master, or left master.

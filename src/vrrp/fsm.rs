@@ -50,6 +50,13 @@ pub(crate) struct Params {
     pub preempt_delay: Duration,
     /// This router's primary address on the interface: the tie-break between equal priorities.
     pub primary: IpAddr,
+    /// A master hearing a lower-priority master answers with an advert at once (keepalived's
+    /// default; its lower_prio_no_advert turns it off).
+    pub lower_prio_advert: bool,
+    /// A master hearing a higher-priority one sends one advert of its own before it yields
+    /// (keepalived's higher_prio_send_advert): the winner, hearing a lower priority, announces
+    /// its addresses again, which the hosts need if the loser announced last.
+    pub higher_prio_send_advert: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -310,6 +317,9 @@ impl Fsm {
                     if self.p.version == 3 && !interval.is_zero() {
                         self.master_adver_interval = interval;
                     }
+                    if self.p.higher_prio_send_advert {
+                        out.push(Action::Advertise(self.priority));
+                    }
                     self.become_backup(now, out);
                 } else {
                     // Another master with a lower priority (after a split heals): answer now
@@ -320,12 +330,16 @@ impl Fsm {
                     // with garp_lower_prio_repeat = garp_master_repeat and a second round after
                     // garp_lower_prio_delay = garp_master_delay).
                     // A priority 0 (a router resigning) only gets the advert, as there; so
-                    // does a peer the owner outranks only by being the owner.
-                    out.push(Action::Advertise(self.priority));
+                    // does a peer the owner outranks only by being the owner. With
+                    // lower_prio_no_advert the advert waits for its interval (keepalived
+                    // leaves the advert timer alone then: vrrp_scheduler.c, vrrp_read_dispatcher).
+                    if self.p.lower_prio_advert {
+                        out.push(Action::Advertise(self.priority));
+                        self.advert_at = Some(now + self.p.advert_interval);
+                    }
                     if priority != 0 && !yields {
                         out.push(Action::Reannounce);
                     }
-                    self.advert_at = Some(now + self.p.advert_interval);
                 }
             }
             (State::Master, Event::Priority(p)) => {
@@ -373,6 +387,8 @@ mod tests {
             preempt,
             preempt_delay: Duration::ZERO,
             primary: "10.0.0.11".parse().unwrap(),
+            lower_prio_advert: true,
+            higher_prio_send_advert: false,
         }
     }
 
@@ -517,6 +533,31 @@ mod tests {
             vec![Action::Advertise(150)]
         );
         assert_eq!(f.state(), State::Master);
+    }
+
+    #[test]
+    fn lower_prio_no_advert_and_higher_prio_send_advert() {
+        // keepalived's vrrp_state_master_rx: lower_prio_no_advert leaves the answer to the
+        // advert timer, and the addresses are still announced again; higher_prio_send_advert
+        // sends one advert of the yielding master's own priority before it becomes backup.
+        let mut f = Fsm::new(Params {
+            lower_prio_advert: false,
+            higher_prio_send_advert: true,
+            ..params(150, true)
+        });
+        f.handle(ms(0), Event::Startup);
+        f.handle(ms(4000), Event::Tick);
+        assert_eq!(f.state(), State::Master);
+        let due = f.deadline();
+        assert_eq!(
+            f.handle(ms(4100), advert("10.0.0.12", 100)),
+            vec![Action::Reannounce]
+        );
+        assert_eq!(f.deadline(), due, "the advert timer runs on");
+        assert_eq!(
+            f.handle(ms(4200), advert("10.0.0.12", 200)),
+            vec![Action::Advertise(150), t(State::Master, State::Backup)]
+        );
     }
 
     #[test]

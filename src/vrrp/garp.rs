@@ -2,7 +2,9 @@
 //! as keepalived schedules them: a burst of `repeat` on becoming master, a second burst
 //! `delay` later (garp_master_delay), then `refresh_repeat` every `refresh`
 //! (garp_master_refresh); within a burst, one announcement every `interval` (garp_interval,
-//! gna_interval) where one is set, else all at once. Pure: time is given, the instance sends.
+//! gna_interval) where one is set, else all at once. A master that hears a lower-priority one
+//! announces again: `lower_prio_repeat`, and as many `lower_prio_delay` later
+//! (garp_lower_prio_repeat, garp_lower_prio_delay). Pure: time is given, the instance sends.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -15,8 +17,8 @@ use crate::config::model::Garp;
 #[derive(Debug, Clone)]
 pub(crate) struct Bursts {
     garp: Garp,
-    /// The next burst is the second one after becoming master (else a refresh).
-    second: bool,
+    /// The size of the second burst, when the next one is that (else it is a refresh).
+    second: Option<u32>,
     at: Option<Instant>,
 }
 
@@ -24,25 +26,41 @@ impl Bursts {
     pub(crate) fn new(garp: Garp) -> Self {
         Bursts {
             garp,
-            second: false,
+            second: None,
             at: None,
         }
     }
 
     /// Became master at `now`: the size of the burst to send now.
     pub(crate) fn on_master(&mut self, now: Instant) -> u32 {
-        self.second = !self.garp.delay.is_zero();
-        self.at = if self.second {
-            Some(now + self.garp.delay)
-        } else {
-            self.refresh(now)
+        let delay = self.garp.delay;
+        self.second = (!delay.is_zero()).then_some(self.garp.repeat);
+        self.at = match self.second {
+            Some(_) => Some(now + delay),
+            None => self.refresh(now),
         };
         self.garp.repeat
     }
 
+    /// Heard a lower-priority master at `now`: the size of the burst to send now (0: none).
+    /// keepalived schedules a delayed burst for every such advert (vrrp.c,
+    /// vrrp_state_master_rx): the bursts still due add up, sent together after the last.
+    pub(crate) fn on_lower(&mut self, now: Instant) -> u32 {
+        let count = self.garp.lower_prio_repeat;
+        if count == 0 {
+            return 0;
+        }
+        if self.garp.lower_prio_delay.is_zero() {
+            return count;
+        }
+        self.second = Some(self.second.unwrap_or(0) + count);
+        self.at = Some(now + self.garp.lower_prio_delay);
+        count
+    }
+
     /// Left master: nothing more is due.
     pub(crate) fn on_leave(&mut self) {
-        self.second = false;
+        self.second = None;
         self.at = None;
     }
 
@@ -53,12 +71,7 @@ impl Bursts {
 
     /// The burst due at `now`: its size.
     pub(crate) fn fire(&mut self, now: Instant) -> u32 {
-        let count = if self.second {
-            self.garp.repeat
-        } else {
-            self.garp.refresh_repeat
-        };
-        self.second = false;
+        let count = self.second.take().unwrap_or(self.garp.refresh_repeat);
         self.at = self.refresh(now);
         count
     }
@@ -172,6 +185,44 @@ mod tests {
         });
         assert_eq!(b.on_master(t0), 3);
         assert_eq!(b.at(), Some(t0 + ms(60_000)));
+    }
+
+    #[test]
+    fn a_lower_priority_master_heard_brings_the_lower_prio_bursts() {
+        let garp = Garp {
+            lower_prio_repeat: 2,
+            lower_prio_delay: ms(3000),
+            refresh: ms(60_000),
+            ..Garp::default()
+        };
+        let t0 = Instant::now();
+        let mut b = Bursts::new(garp.clone());
+        assert_eq!(b.on_master(t0), 5);
+        let t1 = t0 + ms(6000);
+        assert_eq!(b.fire(t0 + ms(5000)), 5, "the master's second burst");
+        assert_eq!(
+            b.on_lower(t1),
+            2,
+            "garp_lower_prio_repeat, not the master's repeat"
+        );
+        assert_eq!(b.at(), Some(t1 + ms(3000)), "garp_lower_prio_delay");
+        let t2 = t1 + ms(100);
+        assert_eq!(b.on_lower(t2), 2, "a second lower advert, a second burst");
+        assert_eq!(b.at(), Some(t2 + ms(3000)));
+        assert_eq!(
+            b.fire(t2 + ms(3000)),
+            4,
+            "the delayed bursts of both adverts"
+        );
+        assert_eq!(b.at(), Some(t2 + ms(63_000)), "then the refreshes");
+        // A repeat of 0 sends nothing and leaves what was due alone.
+        let mut b = Bursts::new(Garp {
+            lower_prio_repeat: 0,
+            ..garp
+        });
+        b.on_master(t0);
+        assert_eq!(b.on_lower(t1), 0);
+        assert_eq!(b.at(), Some(t0 + ms(5000)));
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct Config {
     pub sync_groups: Vec<SyncGroup>,
     #[serde(rename = "track_script")]
     pub track_scripts: Vec<TrackScript>,
+    #[serde(rename = "track_file", skip_serializing_if = "Vec::is_empty")]
+    pub track_files: Vec<TrackFile>,
     #[serde(rename = "virtual_server")]
     pub virtual_servers: Vec<std::sync::Arc<VirtualServer>>,
     #[serde(rename = "fwmark")]
@@ -260,6 +262,8 @@ pub struct VrrpInstance {
     pub preempt: bool,
     #[serde(serialize_with = "serialize_duration")]
     pub preempt_delay: Duration,
+    pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: bool,
     pub virtual_ipaddress: Vec<super::vip::Vip>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub virtual_ipaddress_excluded: Vec<super::vip::Vip>,
@@ -285,6 +289,8 @@ pub struct VrrpInstance {
     pub garp: Garp,
     pub track_interface: Vec<TrackRef>,
     pub track_script: Vec<TrackRef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub track_file: Vec<TrackFileRef>,
     pub notify: Notify,
 }
 
@@ -337,6 +343,9 @@ pub struct Garp {
     pub interval: Duration,
     #[serde(serialize_with = "serialize_duration")]
     pub na_interval: Duration,
+    pub lower_prio_repeat: u32,
+    #[serde(serialize_with = "serialize_duration")]
+    pub lower_prio_delay: Duration,
 }
 
 impl Default for Garp {
@@ -348,6 +357,8 @@ impl Default for Garp {
             refresh_repeat: 1,
             interval: Duration::ZERO,
             na_interval: Duration::ZERO,
+            lower_prio_repeat: 5,
+            lower_prio_delay: Duration::from_secs(5),
         }
     }
 }
@@ -391,6 +402,33 @@ pub struct SyncGroup {
     pub instances: Vec<String>,
     pub smtp_alert: bool,
     pub notify: Notify,
+}
+
+/// A file whose number moves the priority of the instances that track it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackFile {
+    pub name: String,
+    pub file: PathBuf,
+    pub weight: i16,
+    pub reverse: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<TrackFileInit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TrackFileInit {
+    pub value: i64,
+    pub overwrite: bool,
+}
+
+/// A tracked file on an instance, its weight and direction settled (the instance's, else the
+/// file's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackFileRef {
+    pub name: String,
+    pub file: PathBuf,
+    pub weight: i16,
+    pub reverse: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -8,6 +8,7 @@ mod kinds;
 mod routing;
 mod sections;
 mod service;
+mod track_file;
 mod vrrp;
 
 use std::collections::HashMap;
@@ -51,9 +52,10 @@ pub(crate) fn validate_with(
     let static_ = sections::static_(doc.static_.as_ref(), d);
     let alerts = Alerts::of(email.as_ref(), doc.email.is_some());
     let track_scripts = vrrp::track_scripts(doc.track_script.as_deref().unwrap_or(&[]), d);
+    let track_files = track_file::track_files(doc.track_file.as_deref().unwrap_or(&[]), d);
     let vrrp_instances = vrrp::instances(
         doc.vrrp_instance.as_deref().unwrap_or(&[]),
-        &track_scripts,
+        (&track_scripts, &track_files),
         &alerts,
         d,
     );
@@ -68,6 +70,7 @@ pub(crate) fn validate_with(
         &vrrp_instances,
         d,
     );
+    track_file::unused(doc.track_file.as_deref().unwrap_or(&[]), &vrrp_instances, d);
     let virtual_servers = service::virtual_servers(services, &vrrp_instances, &alerts, d);
     let fwmarks = sections::fwmarks(doc.fwmark.as_deref().unwrap_or(&[]), &virtual_servers, d);
     let netfilter = sections::netfilter(doc.netfilter.as_ref(), d);
@@ -93,6 +96,7 @@ pub(crate) fn validate_with(
         vrrp_instances: vrrp_instances.into_iter().map(|(_, i)| i).collect(),
         sync_groups,
         track_scripts: track_scripts.into_iter().map(|(_, t)| t).collect(),
+        track_files: track_files.into_iter().map(|(_, t)| t).collect(),
         virtual_servers,
         fwmarks,
         netfilter,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::super::leaf::Sp;
 use super::super::model::{
-    Authentication, Garp, Notify, SyncGroup, TrackRef, TrackScript, VrrpInstance,
+    Authentication, Garp, Notify, SyncGroup, TrackFile, TrackRef, TrackScript, VrrpInstance,
 };
 use super::super::raw;
 use super::super::source::{Diag, Diags, Loc};
@@ -66,22 +66,39 @@ pub(super) fn unused_track_scripts(
         .iter()
         .flat_map(|(_, i)| i.track_script.iter().map(|t| t.name.as_str()))
         .collect();
-    for sp in raw {
-        if let Some(n) = &sp.value.name
-            && let super::super::leaf::Scalar::Str(name) = &n.raw.value
+    warn_unused(
+        raw.iter().map(|sp| &sp.value.name),
+        &used,
+        "track_script",
+        d,
+    );
+}
+
+/// A warning on each of the names no vrrp_instance uses.
+pub(super) fn warn_unused<'a>(
+    names: impl Iterator<Item = &'a Option<raw::Str>>,
+    used: &HashSet<&str>,
+    what: &str,
+    d: &mut Diags,
+) {
+    for n in names.flatten() {
+        if let super::super::leaf::Scalar::Str(name) = &n.raw.value
             && !used.contains(name.as_str())
         {
             d.warning(
                 n.loc(),
-                format!("track_script `{name}` is not used by any vrrp_instance"),
+                format!("{what} `{name}` is not used by any vrrp_instance"),
             );
         }
     }
 }
 
+/// The objects an instance may track by name: `[[track_script]]`s and `[[track_file]]`s.
+pub(super) type Trackable<'a> = (&'a [(Loc, TrackScript)], &'a [(Loc, TrackFile)]);
+
 pub(super) fn instances(
     raw: &[Sp<raw::VrrpInstance>],
-    scripts: &[(Loc, TrackScript)],
+    tracked: Trackable<'_>,
     alerts: &super::Alerts,
     d: &mut Diags,
 ) -> Vec<(Loc, VrrpInstance)> {
@@ -91,7 +108,7 @@ pub(super) fn instances(
     let mut vmacs = VmacNames::new(raw);
     let mut out = Vec::new();
     for sp in raw {
-        if let Some(mut inst) = instance(sp, scripts, alerts, d) {
+        if let Some(mut inst) = instance(sp, tracked, alerts, d) {
             let name_at = sp.value.name.as_ref().map_or(sp.loc, |n| n.loc());
             let vrid_at = sp
                 .value
@@ -183,7 +200,7 @@ impl VmacNames {
 
 fn instance(
     sp: &Sp<raw::VrrpInstance>,
-    scripts: &[(Loc, TrackScript)],
+    (scripts, files): Trackable<'_>,
     alerts: &super::Alerts,
     d: &mut Diags,
 ) -> Option<VrrpInstance> {
@@ -217,6 +234,7 @@ fn instance(
     let v3_ipv4_checksum = v3_checksum(r, version, family, d);
     let garp = r.garp.as_ref().map(|g| garp(g, d)).unwrap_or_default();
     let (track_interface, track_script) = tracking(r, scripts, d);
+    let track_file = super::track_file::refs(r.track_file.as_deref(), files, d);
     let notify = r.notify.as_ref().map(|n| notify(n, d)).unwrap_or_default();
     let smtp_alert = super::email::alert(&r.smtp_alert, alerts.vrrp, d);
 
@@ -229,6 +247,13 @@ fn instance(
         advert_interval,
         preempt,
         preempt_delay,
+        lower_prio_no_advert: or(&r.lower_prio_no_advert, "lower_prio_no_advert", false, d),
+        higher_prio_send_advert: or(
+            &r.higher_prio_send_advert,
+            "higher_prio_send_advert",
+            false,
+            d,
+        ),
         virtual_ipaddress,
         virtual_ipaddress_excluded: list(
             &r.virtual_ipaddress_excluded,
@@ -247,6 +272,7 @@ fn instance(
         garp,
         track_interface,
         track_script,
+        track_file,
         notify,
     })
 }
@@ -554,9 +580,13 @@ fn authentication(
 fn garp(sp: &Sp<raw::Garp>, d: &mut Diags) -> Garp {
     let g = &sp.value;
     let def = Garp::default();
+    let delay = or(&g.delay, "delay", def.delay, d);
+    let repeat = int_or(&g.repeat, "repeat", 1, 255, def.repeat, d);
     Garp {
-        delay: or(&g.delay, "delay", def.delay, d),
-        repeat: int_or(&g.repeat, "repeat", 1, 255, def.repeat, d),
+        delay,
+        repeat,
+        lower_prio_repeat: int_or(&g.lower_prio_repeat, "lower_prio_repeat", 0, 255, repeat, d),
+        lower_prio_delay: or(&g.lower_prio_delay, "lower_prio_delay", delay, d),
         refresh: or(&g.refresh, "refresh", def.refresh, d),
         refresh_repeat: int_or(
             &g.refresh_repeat,

@@ -22,7 +22,7 @@ use super::held::Holdings;
 use super::socket::VrrpSocket;
 use super::thread::{Commands, VrrpThread};
 use super::timer::Timer;
-use super::tracking::{Tracked, Tracking};
+use super::tracking::{Tracked, TrackedFile, Tracking};
 use super::vmac::Vmac;
 use crate::config::model::VrrpInstance;
 use crate::identity::Identity;
@@ -207,6 +207,16 @@ fn tracking(cfg: &VrrpInstance, failed_scripts: &[String]) -> Tracking {
                 name: t.name.clone(),
                 weight: t.weight,
                 up: !failed_scripts.contains(&t.name),
+            })
+            .collect(),
+        files: cfg
+            .track_file
+            .iter()
+            .map(|t| TrackedFile {
+                name: t.name.clone(),
+                weight: t.weight,
+                reverse: t.reverse,
+                value: crate::health::file::read(&t.file),
             })
             .collect(),
     }

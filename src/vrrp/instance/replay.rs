@@ -171,8 +171,8 @@ command = ["/bin/true"]
         up: true,
     });
     let tracking = Tracking {
-        interfaces: Vec::new(),
         scripts: scripts.collect(),
+        ..Tracking::default()
     };
     let (rt, status) = Runtime::new(cfg, OWN, tracking, Recorder::default());
     Replay { rt, status }

@@ -95,6 +95,8 @@ impl<E: Effects> Runtime<E> {
                 preempt: cfg.preempt,
                 preempt_delay: cfg.preempt_delay,
                 primary,
+                lower_prio_advert: !cfg.lower_prio_no_advert,
+                higher_prio_send_advert: cfg.higher_prio_send_advert,
             }),
             checksum: match cfg.v3_ipv4_checksum {
                 Some(crate::config::types::V3Checksum::Rfc9568) => V3Checksum::MessageOnly,
@@ -267,8 +269,10 @@ impl<E: Effects> Runtime<E> {
                 Action::Advertise(p) => self.send_advert(p),
                 Action::Reannounce => {
                     info!(target: super::LOG_TARGET, instance = %self.cfg.name, "a lower priority master was heard: announcing the addresses again");
-                    let count = self.bursts.on_master(Instant::now());
-                    self.garp_burst(count);
+                    let count = self.bursts.on_lower(Instant::now());
+                    if count > 0 {
+                        self.garp_burst(count);
+                    }
                 }
                 Action::Transition { from, to } => {
                     info!(target: super::LOG_TARGET, instance = %self.cfg.name, from = from.as_str(), to = to.as_str(), priority = self.fsm.priority(), "VRRP state");
@@ -501,6 +505,12 @@ impl<E: Effects> Driven for Runtime<E> {
                 if Tracking::set(list, &name, up) {
                     let what = kind.as_str();
                     info!(target: super::LOG_TARGET, instance = %self.cfg.name, tracked = %name, up, "tracked {what} changed");
+                    self.retrack();
+                }
+            }
+            Some(Command::TrackFile { name, value }) => {
+                if self.tracking.set_file(&name, value) {
+                    info!(target: super::LOG_TARGET, instance = %self.cfg.name, tracked = %name, value, "tracked file changed");
                     self.retrack();
                 }
             }
