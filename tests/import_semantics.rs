@@ -565,7 +565,7 @@ vrrp_instance VI_1 {
     virtual_ipaddress {
         10.0.0.100/32 dev eth0
         10.1.0.100/24 dev eth1 label eth1:vip brd 10.1.0.255 scope link
-        10.0.0.101/32 home
+        10.0.0.101/32 preferred_lft 0
     }
     virtual_ipaddress_excluded {
         2001:db8::1/128
@@ -603,7 +603,7 @@ vrrp_instance VI_1 {
     assert!(c.sync_groups.is_empty());
     assert_eq!(
         losses(&imp),
-        vec!["11: 10.0.0.101/32 home: address option \"home\" is not kept"]
+        vec!["11: 10.0.0.101/32 preferred_lft 0: address option \"preferred_lft\" is not kept"]
     );
     assert_eq!(
         warnings(&imp),

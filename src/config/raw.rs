@@ -283,6 +283,9 @@ pub(crate) struct Notify {
     pub stop: Option<Command>,
     /// Run on every change with keepalived's arguments appended: "INSTANCE" name state priority.
     pub any: Option<Command>,
+    /// Run as written when, as master, the instance hears a lower-priority master
+    /// (keepalived's notify_master_rx_lower_pri; instances only).
+    pub master_rx_lower_pri: Option<Command>,
     /// The user these commands run as, "user" or "user:group" (default: `script_user`).
     pub user: Option<Str>,
 }
@@ -391,6 +394,15 @@ pub(crate) struct VirtualServer {
     pub inhibit_on_failure: Option<Leaf<bool>>,
     /// Used while quorum is lost: "10.240.0.250:80" (an address alone for fwmark services).
     pub sorry_server: Option<Str>,
+    /// How the sorry server is reached: "nat", "dr" or "tun" (default: the service's
+    /// `forwarding`; keepalived's sorry_server_lvs_method).
+    pub sorry_server_forwarding: Option<Leaf<Forwarding>>,
+    /// With `sorry_server_forwarding = "tun"`: the tunnel (default the service's).
+    // Boxed: a service's record stays small (see tests below).
+    pub sorry_server_tunnel: Option<Box<Sp<Tunnel>>>,
+    /// Keep the sorry server in the table at weight 0 while it is not needed (default false;
+    /// keepalived's sorry_server_inhibit).
+    pub sorry_server_inhibit: Option<Leaf<bool>>,
     /// Program this service only while that instance is MASTER.
     pub vrrp_instance: Option<Str>,
     /// The check of every real server, unless a real server overrides it.
@@ -628,10 +640,11 @@ mod tests {
     use super::*;
 
     /// A file of 10,000 real servers holds 10,000 of these while it is read: a check written
-    /// inline made each 2.3 kB (boxed, it is a pointer).
+    /// inline made each 2.3 kB (boxed, it is a pointer). Services are a hundred times fewer:
+    /// theirs may hold their own keys inline.
     #[test]
     fn a_real_server_record_stays_small() {
         assert!(std::mem::size_of::<Sp<RealServer>>() <= 640);
-        assert!(std::mem::size_of::<Sp<VirtualServer>>() <= 1280);
+        assert!(std::mem::size_of::<Sp<VirtualServer>>() <= 1408);
     }
 }

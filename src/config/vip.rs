@@ -1,6 +1,8 @@
 //! A virtual address as written in `virtual_ipaddress`: a prefix, optionally followed by the
 //! `ip address add` options keepalived takes, `"10.0.0.2/24 dev eth2 label eth2:1 scope link
-//! brd 10.0.0.255"`. Parsed once here; written back in the same form.
+//! brd 10.0.0.255"`, `peer`, and the flags `home`, `mngtmpaddr`, `noprefixroute`, `autojoin`
+//! and `-nodad` (vrrp/vrrp_ipaddress.c, alloc_ipaddress). Parsed once here; written back in
+//! the same form.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -18,6 +20,14 @@ const SCOPES: &[(&str, u8)] = &[
     ("nowhere", 255),
 ];
 
+/// The address flags keepalived takes, with rtnetlink's IFA_F_* bits.
+const FLAGS: &[(&str, u32)] = &[
+    ("home", 0x10),
+    ("mngtmpaddr", 0x100),
+    ("noprefixroute", 0x200),
+    ("autojoin", 0x400),
+];
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Vip {
     pub net: IpNet,
@@ -28,6 +38,13 @@ pub struct Vip {
     pub scope: u8,
     /// IPv4 broadcast address.
     pub brd: Option<IpAddr>,
+    /// The other end of a point-to-point address; the prefix length written with it is the
+    /// address's, as `ip` and keepalived take it.
+    pub peer: Option<IpNet>,
+    /// IFA_F_* bits of `FLAGS`.
+    pub flags: u32,
+    /// `-nodad`: IPv6 duplicate address detection on (keepalived's word; off by default).
+    pub dad: bool,
 }
 
 impl Vip {
@@ -44,6 +61,9 @@ impl From<IpNet> for Vip {
             label: None,
             scope: 0,
             brd: None,
+            peer: None,
+            flags: 0,
+            dad: false,
         }
     }
 }
@@ -66,6 +86,17 @@ impl fmt::Display for Vip {
         if let Some(b) = &self.brd {
             write!(f, " brd {b}")?;
         }
+        if let Some(p) = &self.peer {
+            write!(f, " peer {p}")?;
+        }
+        for (word, bit) in FLAGS {
+            if self.flags & bit != 0 {
+                write!(f, " {word}")?;
+            }
+        }
+        if self.dad {
+            write!(f, " -nodad")?;
+        }
         Ok(())
     }
 }
@@ -82,6 +113,14 @@ impl std::str::FromStr for Vip {
             .map_err(|_| format!("\"{first}\" is not an address or prefix"))?;
         let mut vip = Vip::from(net);
         while let Some(opt) = words.next() {
+            if let Some((_, bit)) = FLAGS.iter().find(|(w, _)| *w == opt) {
+                vip.flags |= bit;
+                continue;
+            }
+            if opt == "-nodad" {
+                vip.dad = true;
+                continue;
+            }
             let value = words
                 .next()
                 .ok_or_else(|| format!("`{opt}` needs a value"))?;
@@ -90,15 +129,28 @@ impl std::str::FromStr for Vip {
                 "label" => vip.label = Some(label(value)?),
                 "scope" => vip.scope = scope(value)?,
                 "brd" | "broadcast" => vip.brd = Some(broadcast(value, &net)?),
+                "peer" => vip.peer = Some(peer(value, &net)?),
                 other => {
                     return Err(format!(
-                        "unknown option \"{other}\": dev, label, scope and brd are taken"
+                        "unknown option \"{other}\": dev, label, scope, brd, peer, home, mngtmpaddr, noprefixroute, autojoin and -nodad are taken"
                     ));
                 }
             }
         }
         Ok(vip)
     }
+}
+
+/// The peer address of the same family, its prefix length the one written (default a host).
+fn peer(word: &str, net: &IpNet) -> Result<IpNet, String> {
+    let p = word
+        .parse::<IpNet>()
+        .or_else(|_| word.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("peer \"{word}\" is not an address"))?;
+    if p.addr().is_ipv6() != net.addr().is_ipv6() {
+        return Err("`peer` must be of the address's family".into());
+    }
+    Ok(p)
 }
 
 fn interface(name: &str) -> Result<String, String> {
@@ -167,6 +219,8 @@ mod tests {
             "10.0.0.1/32",
             "10.0.0.2/24 dev eth2 label eth2:1 scope link brd 10.0.0.255",
             "2001:db8::1/128 dev eth0 scope host",
+            "10.0.0.3/32 peer 10.0.0.4/32 noprefixroute",
+            "2001:db8::2/64 home mngtmpaddr noprefixroute autojoin -nodad",
         ] {
             let vip: Vip = text.parse().unwrap();
             assert_eq!(vip.to_string(), text);
@@ -194,8 +248,8 @@ mod tests {
         let err = |t: &str| t.parse::<Vip>().unwrap_err();
         assert_eq!(err("10.0.0.1/32 dev"), "`dev` needs a value");
         assert_eq!(
-            err("10.0.0.1/32 home yes"),
-            "unknown option \"home\": dev, label, scope and brd are taken"
+            err("10.0.0.1/32 via yes"),
+            "unknown option \"via\": dev, label, scope, brd, peer, home, mngtmpaddr, noprefixroute, autojoin and -nodad are taken"
         );
         assert_eq!(err("2001:db8::1 brd ::1"), "`brd` is for IPv4 addresses");
         assert_eq!(

@@ -206,6 +206,10 @@ impl Daemon {
                 self.fifos.priority(&name, state.into(), priority);
                 return;
             }
+            Report::LowerPriorityHeard { name, priority } => {
+                self.fifos.lower_priority_heard(&name, priority);
+                return;
+            }
         };
         self.metrics.transition(&t.name, t.to.as_str());
         self.tell_transition(&t);

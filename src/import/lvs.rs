@@ -193,6 +193,43 @@ impl Mapper {
         }
     }
 
+    /// `sorry_server ADDR [PORT]`, `sorry_server_lvs_method …`, `sorry_server_inhibit`.
+    fn sorry_statement(&mut self, c: &Node, vs_port: Option<u16>, s: &mut Service<'_>) {
+        let keys = &mut s.keys;
+        match c.key.as_str() {
+            "sorry_server" => match c.arg(0) {
+                Some(a) => {
+                    let port = c.arg(1).and_then(|p| p.parse::<u16>().ok()).or(vs_port);
+                    keys.push(("sorry_server".into(), V::Str(address(a, port.unwrap_or(0)))));
+                }
+                None => self.lost(c, "no address"),
+            },
+            // check/check_parser.c: both need the sorry_server line before them.
+            "sorry_server_lvs_method" | "sorry_server_inhibit"
+                if !keys.iter().any(|(k, _)| k == "sorry_server") =>
+            {
+                self.warn(c, "keepalived ignores this before or without a sorry_server (\"used without sorry_server\")");
+            }
+            "sorry_server_lvs_method" => {
+                if let Some((f, tunnel)) = self.method(c, &s.forwarding) {
+                    keys.retain(|(k, _)| {
+                        k != "sorry_server_forwarding" && k != "sorry_server_tunnel"
+                    });
+                    keys.push(("sorry_server_forwarding".into(), V::Str(f)));
+                    if let Some(t) = tunnel {
+                        keys.push(("sorry_server_tunnel".into(), t));
+                    }
+                }
+            }
+            "sorry_server_inhibit" => {
+                if !keys.iter().any(|(k, _)| k == "sorry_server_inhibit") {
+                    keys.push(("sorry_server_inhibit".into(), V::Bool(true)));
+                }
+            }
+            _ => self.unmapped(c),
+        }
+    }
+
     /// One statement of a virtual_server block.
     fn service_statement<'n>(
         &mut self,
@@ -221,13 +258,7 @@ impl Mapper {
                 other => self.warn(c, &format!("keepalived ignores the protocol \"{}\" (\"Unknown protocol\")", other.unwrap_or(""))),
             },
             "persistence_timeout" | "persistence_granularity" => self.persistence(c, keys),
-            "sorry_server" => match c.arg(0) {
-                Some(a) => {
-                    let port = c.arg(1).and_then(|p| p.parse::<u16>().ok()).or(vs_port);
-                    keys.push(("sorry_server".into(), V::Str(address(a, port.unwrap_or(0)))));
-                }
-                None => self.lost(c, "no address"),
-            },
+            k if k.starts_with("sorry_server") => self.sorry_statement(c, vs_port, s),
             // Gone from keepalived (check/check_parser.c has no such keyword).
             "nat_mask" => self.warn(c, "keepalived no longer knows nat_mask (\"Unknown keyword\") and ignores it"),
             "quorum" | "hysteresis" => {

@@ -249,7 +249,12 @@ impl Mapper {
                 self.instance_track_files(c, &mut list);
                 i.track_file = list;
             }
-            "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
+            "notify_master"
+            | "notify_backup"
+            | "notify_fault"
+            | "notify_stop"
+            | "notify"
+            | "notify_master_rx_lower_pri" => {
                 let slot = key.strip_prefix("notify_").unwrap_or("any");
                 first_notify(self, c, slot, &mut i.notify, &mut i.notify_users);
             }
@@ -559,7 +564,14 @@ impl Mapper {
                 ("dev", Some(dev)) if Some(dev.as_str()) == interface => {
                     rest.next();
                 }
-                (o @ ("dev" | "label" | "scope" | "brd" | "broadcast"), Some(v)) => {
+                // What haldir's address text takes without a value (keepalived's flags).
+                (o @ ("home" | "mngtmpaddr" | "noprefixroute" | "autojoin" | "-nodad"), _) => {
+                    text = format!("{text} {o}");
+                }
+                // keepalived's no_track: the address's removal by someone else does not move
+                // the instance; haldir never watches for it.
+                ("no_track", _) => {}
+                (o @ ("dev" | "label" | "scope" | "brd" | "broadcast" | "peer"), Some(v)) => {
                     let candidate = format!("{text} {o} {v}");
                     if candidate.parse::<crate::config::vip::Vip>().is_ok() {
                         text = candidate;

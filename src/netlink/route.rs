@@ -39,20 +39,30 @@ pub(crate) fn address(ifindex: u32, vip: &Vip) -> AddressMessage {
     let v6 = net.addr().is_ipv6();
     let mut m = AddressMessage::default();
     m.header.family = family(v6);
-    m.header.prefix_len = net.prefix_len();
+    // With a peer, its prefix length is the address's (as `ip` and keepalived take it).
+    m.header.prefix_len = vip.peer.map_or(net.prefix_len(), |p| p.prefix_len());
     m.header.scope = AddressScope::from(vip.scope);
     m.header.index = ifindex;
     m.attributes.push(AddressAttribute::Local(net.addr()));
-    m.attributes.push(AddressAttribute::Address(net.addr()));
+    // A point-to-point address: IFA_ADDRESS is the other end (as `ip address add … peer`).
+    m.attributes.push(AddressAttribute::Address(
+        vip.peer.map_or(net.addr(), |p| p.addr()),
+    ));
     if let Some(IpAddr::V4(b)) = vip.brd {
         m.attributes.push(AddressAttribute::Broadcast(b));
     }
     if let Some(label) = &vip.label {
         m.attributes.push(AddressAttribute::Label(label.clone()));
     }
-    if v6 {
-        m.attributes
-            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    // IPv6 addresses skip duplicate address detection unless `-nodad` (keepalived's sense).
+    let nodad = if v6 && !vip.dad {
+        AddressFlags::Nodad.bits()
+    } else {
+        0
+    };
+    let flags = AddressFlags::from_bits_truncate(nodad | vip.flags);
+    if !flags.is_empty() {
+        m.attributes.push(AddressAttribute::Flags(flags));
     }
     m
 }

@@ -232,6 +232,13 @@ impl Fifos {
         }
     }
 
+    /// keepalived's `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 150` (vrrp_notify.c, notify_fifo).
+    pub(crate) fn lower_priority_heard(&mut self, name: &str, priority: u8) {
+        self.vrrp_line(&format!(
+            "INSTANCE \"{name}\" MASTER_RX_LOWER_PRI {priority}\n"
+        ));
+    }
+
     pub(crate) fn real_server(&mut self, vs: &VirtualServer, rs: &RsAddr, up: bool) {
         self.lvs_line(&rs_line(vs, rs, up));
     }

@@ -1,7 +1,7 @@
 //! Desired state: what the kernel's IPVS table should hold, computed from the configuration,
 //! the health of the real servers and the VRRP roles. A pure function: no kernel, no clock.
 
-use crate::config::model::{Config, RealServer, ServiceKey, VirtualServer};
+use crate::config::model::{Config, RealServer, RsAddr, ServiceKey, VirtualServer};
 use crate::config::types::{Forwarding, Protocol, SchedulerFlag, TunnelChecksum, TunnelType};
 use crate::health::verdict::{Health, HealthMap};
 use crate::ipvs::types::{
@@ -224,22 +224,64 @@ fn dests(vs: &VirtualServer, map: &HealthMap) -> (Vec<Dest>, Vec<u32>, bool) {
     } else {
         live_weight < quorum.saturating_sub(hysteresis)
     };
-    if lost && let Some(sorry) = vs.sorry_server {
-        let rs = RealServer {
-            address: sorry,
-            weight: 1,
-            forwarding: vs.forwarding,
-            tunnel: vs.tunnel,
-            upper_threshold: 0,
-            lower_threshold: 0,
-            notify: None,
-            inhibit_on_failure: false,
-            smtp_alert: false,
-            check: None,
-        };
-        return (vec![dest(&rs, 1)], vec![1], true);
+    if let Some(sorry) = vs.sorry_server {
+        sorry_server(vs, sorry, lost, &mut out, &mut file_weights);
     }
     (out, file_weights, lost)
+}
+
+/// The sorry server's place among the destinations. While the quorum is lost it stands in
+/// alone at weight 1, but for the servers with `inhibit_on_failure`, which stay at weight 0
+/// (keepalived's check/ipwrapper.c, perform_quorum_state: their removal is an edit to weight
+/// 0). Otherwise it is absent, or at weight 0 with `sorry_server_inhibit` (ipwrapper.c,
+/// init_service_vs). It is reached by `sorry_server_forwarding`, else as the service's servers.
+fn sorry_server(
+    vs: &VirtualServer,
+    sorry: RsAddr,
+    lost: bool,
+    out: &mut Vec<Dest>,
+    file_weights: &mut Vec<u32>,
+) {
+    let same = |d: &Dest| d.addr == sorry.ip && d.port == sorry.port.unwrap_or(0);
+    if lost {
+        let inhibited = |d: &Dest| {
+            vs.real_servers.iter().any(|rs| {
+                rs.inhibit_on_failure
+                    && rs.address.ip == d.addr
+                    && rs.address.port.unwrap_or(0) == d.port
+            })
+        };
+        let kept: Vec<usize> = (0..out.len())
+            .filter(|&i| inhibited(&out[i]) && !same(&out[i]))
+            .collect();
+        *file_weights = kept.iter().map(|&i| file_weights[i]).collect();
+        *out = kept
+            .iter()
+            .map(|&i| Dest {
+                weight: 0,
+                ..out[i].clone()
+            })
+            .collect();
+    } else if !vs.sorry_server_inhibit || out.iter().any(same) {
+        return;
+    }
+    let forwarding = vs.sorry_server_forwarding.unwrap_or(vs.forwarding);
+    let rs = RealServer {
+        address: sorry,
+        weight: 1,
+        forwarding,
+        tunnel: (forwarding == Forwarding::Tun)
+            .then(|| vs.sorry_server_tunnel.or(vs.tunnel))
+            .flatten(),
+        upper_threshold: 0,
+        lower_threshold: 0,
+        notify: None,
+        inhibit_on_failure: false,
+        smtp_alert: false,
+        check: None,
+    };
+    out.push(dest(&rs, u32::from(lost)));
+    file_weights.push(1);
 }
 
 fn drained(vs: &VirtualServer, rs: &RealServer, map: &HealthMap) -> bool {
@@ -370,6 +412,55 @@ weight = 2
             .map(|d| format!("{}:{}", d.addr, d.port))
             .collect();
         assert_eq!(addrs, vec!["10.0.0.9:80"]);
+    }
+
+    #[test]
+    fn the_sorry_server_keeps_inhibited_servers_and_its_own_forwarding() {
+        // keepalived's check/ipwrapper.c: with the quorum lost, an inhibit_on_failure server
+        // stays at weight 0 beside the sorry server, which is reached as
+        // sorry_server_lvs_method says; with sorry_server_inhibit it waits at weight 0.
+        let text = r#"
+[[virtual_server]]
+name = "web"
+address = "10.0.0.1:80"
+forwarding = "nat"
+quorum = 3
+sorry_server = "10.0.0.9:80"
+sorry_server_forwarding = "dr"
+sorry_server_inhibit = true
+[[virtual_server.real_server]]
+address = "10.0.0.2:80"
+weight = 2
+inhibit_on_failure = true
+[[virtual_server.real_server]]
+address = "10.0.0.3:80"
+weight = 2
+"#;
+        let c = config(text);
+        let table = |h: &HealthMap| {
+            let d = desired(&c, h, &Roles::All);
+            let s = &d.services[0];
+            assert_eq!(
+                s.dests.len(),
+                s.file_weights.len(),
+                "one file weight a dest"
+            );
+            s.dests
+                .iter()
+                .map(|d| format!("{}:{} {:?} {}", d.addr, d.port, d.fwd, d.weight))
+                .collect::<Vec<_>>()
+        };
+        let mut h = HealthMap::default();
+        assert_eq!(
+            table(&h),
+            [
+                "10.0.0.2:80 Masq 2",
+                "10.0.0.3:80 Masq 2",
+                "10.0.0.9:80 Route 0"
+            ]
+        );
+        h.set("web", "10.0.0.3:80".parse().unwrap(), Health::Down);
+        assert_eq!(table(&h), ["10.0.0.2:80 Masq 0", "10.0.0.9:80 Route 1"]);
     }
 
     #[test]

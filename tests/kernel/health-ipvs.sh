@@ -1,6 +1,8 @@
 # Health checks drive the IPVS table: a real server whose HTTP server stops leaves
 # `ipvsadm -Ln` (or gets weight 0 with inhibit_on_failure) within interval x fall + timeout and
-# returns after rise successes; the sorry server takes over while quorum is lost. The real
+# returns after rise successes; the sorry server takes over while quorum is lost (reached as
+# sorry_server_forwarding says, waiting at weight 0 with sorry_server_inhibit, beside the
+# inhibited servers kept at weight 0, as keepalived's check/ipwrapper.c does). The real
 # server's notify_down/notify_up and the service's quorum_down/quorum_up run, in that order
 # (keepalived's check/ipwrapper.c: no arguments added); inhibit_on_failure on one real server
 # alone keeps that one at weight 0. With log_all_failures (keepalived's
@@ -26,12 +28,14 @@ cp "$fixtures/health-ipvs.toml" /lab/haldir.toml
 
 
 table() { at dir ipvsadm -Ln; }
-in_web() { table | awk '/:80 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | grep -q "$1"; }
+in_web() { table | awk '/10.0.0.100:80 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | grep -q "$1"; }
 not_in_web() { ! in_web "$1"; }
 inhibit_weight() { table | awk '/:8080 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | awk -v a="$1" '$2 == a {print $4}'; }
 weight_is() { [ "$(inhibit_weight "$1")" = "$2" ]; }
 rs_inhibit_weight() { table | awk '/:8081 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | awk -v a="$1" '$2 == a {print $4}'; }
 rs_weight_is() { [ "$(rs_inhibit_weight "$1")" = "$2" ]; }
+# sorry_dests: web-sorry's destinations as "ADDRESS FORWARD WEIGHT", sorted, comma-ended.
+sorry_dests() { table | awk '/10.0.0.101:80 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s && $1 == "->" {print $2, $3, $4}' | sort | tr '\n' ','; }
 in_half() { table | awk '/:8082 rr/ {s=1; next} /^TCP|^UDP/ {s=0} s' | grep -q "$1"; }
 not_in_half() { ! in_half "$1"; }
 events() { tr '\n' ' ' < /tmp/events 2>/dev/null; }
@@ -43,6 +47,8 @@ wait_ready() { in_web 10.0.0.11:80 && in_web 10.0.0.12:80 && weight_is 10.0.0.11
 t=$(until_ms 8000 wait_ready) || { cat /tmp/haldir.log; table; fail "the table is programmed"; }
 ok "the table is programmed (${t} ms)"
 check_run "the sorry server is not used while quorum holds" not_in_web 10.0.0.13:80
+check_settles "sorry_server_inhibit: web-sorry's sorry server waits at weight 0, reached by NAT (sorry_server_forwarding)" \
+    8 "10.0.0.11:80 Route 1,10.0.0.12:80 Route 1,10.0.0.13:8080 Masq 0," sorry_dests
 
 say "rs1's HTTP server stops"
 stop_web rs1
@@ -53,6 +59,8 @@ ok "rs1 left the table after ${t} ms (bound 3000 ms + one interval)"
 t=$(until_ms 4500 in_web 10.0.0.13:80) || { table; fail "the sorry server comes in"; }
 ok "quorum lost (live weight 1 < 2): the sorry server took over"
 check_run "rs2 left with the quorum" not_in_web 10.0.0.12:80
+check_settles "web-sorry lost its quorum: rs2 (inhibit_on_failure) stays at weight 0 beside the sorry server, as in keepalived" \
+    5 "10.0.0.12:80 Route 0,10.0.0.13:8080 Masq 1," sorry_dests
 t=$(until_ms 4500 weight_is 10.0.0.11:80 0) || { table; fail "inhibit_on_failure sets weight 0"; }
 ok "with inhibit_on_failure rs1 stays at weight 0"
 t=$(until_ms 3000 rs_weight_is 10.0.0.11:80 0) || { table; fail "a real server's own inhibit_on_failure"; }
@@ -78,6 +86,8 @@ t=$(until_ms 4500 in_web 10.0.0.11:80) || { cat /tmp/haldir.log; table; fail "rs
 ok "rs1 returned after ${t} ms (rise = 2 successes at 1 s)"
 check_run "quorum regained: rs2 is back" in_web 10.0.0.12:80
 check_run "the sorry server left" not_in_web 10.0.0.13:80
+check_settles "web-sorry regained it: the sorry server back at weight 0" \
+    5 "10.0.0.11:80 Route 1,10.0.0.12:80 Route 1,10.0.0.13:8080 Masq 0," sorry_dests
 t=$(until_ms 3000 weight_is 10.0.0.11:80 1) || { table; fail "inhibited weight restored"; }
 ok "the inhibited server has its weight back"
 t=$(until_ms 3000 in_half 10.0.0.11:8082) || { table; fail "the half-open check brings rs1 back"; }

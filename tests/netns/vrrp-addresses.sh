@@ -26,7 +26,7 @@ priority = $2
 version = 3
 advert_interval = "100ms"
 virtual_ipaddress = ["10.0.0.100/32", "10.1.0.100/24 dev eth1 label eth1:vip brd +"]
-virtual_ipaddress_excluded = ["10.0.0.101/32", "2001:db8::101/128", "192.0.2.1/32 dev eth1 scope link"]
+virtual_ipaddress_excluded = ["10.0.0.101/32", "2001:db8::101/128", "192.0.2.1/32 dev eth1 scope link", "10.2.0.5 dev eth1 peer 10.2.0.6 noprefixroute", "2001:db8:2::5/64 dev eth1 home noprefixroute -nodad"]
 virtual_routes = ["10.9.0.0/16 via 10.1.0.1 dev eth1 table 100", "blackhole 10.8.0.0/16", "src 10.0.0.100 10.7.0.0/16 dev eth0", "10.6.0.0/16 table 100 nexthop via 10.1.0.1 dev eth1 nexthop via 10.1.0.2 dev eth1 weight 2"]
 virtual_rules = ["from 10.0.0.100/32 priority 1000 table 100"]
 garp = { delay = "0s", repeat = 3 }
@@ -81,6 +81,24 @@ case "$(ip -n lb1 -o -4 addr show dev eth1 | grep ' 192.0.2.1/32 ')" in
     *"scope link"*) ok "the excluded 192.0.2.1 on eth1 with scope link" ;;
     *) fail "192.0.2.1 on eth1 with scope link" ;;
 esac
+# keepalived's address options, as `ip` shows them (vrrp/vrrp_ipaddress.c, alloc_ipaddress:
+# peer, the IFA_F_* flags, and -nodad, which turns duplicate address detection back on).
+p2p=$(ip -n lb1 -o -4 addr show dev eth1 | grep ' 10.2.0.5 ')
+case "$p2p" in
+    *"inet 10.2.0.5 peer 10.2.0.6/32 scope global noprefixroute eth1"*) ok "10.2.0.5 with its peer and noprefixroute" ;;
+    *) echo "$p2p"; fail "10.2.0.5 peer 10.2.0.6/32 noprefixroute on eth1" ;;
+esac
+six=$(ip -n lb1 -o -6 addr show dev eth1 | grep ' 2001:db8:2::5/64 ')
+case "$six" in
+    *nodad*) echo "$six"; fail "-nodad: 2001:db8:2::5 added without IFA_F_NODAD" ;;
+    *" home "*noprefixroute*) ok "2001:db8:2::5 with home and noprefixroute, and without nodad (-nodad)" ;;
+    *) echo "$six"; fail "2001:db8:2::5 home noprefixroute" ;;
+esac
+ip -n lb1 -o -6 addr show dev eth0 | grep ' 2001:db8::101/128 ' | grep -q nodad \
+    && ok "without -nodad an IPv6 address skips duplicate address detection (nodad)" \
+    || fail "2001:db8::101 added with nodad"
+ip -n lb1 -6 route show dev eth1 | grep -q '^2001:db8:2::/64' && fail "noprefixroute: no route for 2001:db8:2::/64" \
+    || ok "noprefixroute: the kernel added no route for 2001:db8:2::/64"
 at client busybox ping -c1 -W1 10.1.0.100 >/dev/null
 client_sees() { ip -n client neigh show 10.1.0.100 | grep -q "$(mac_of "$1" eth1)"; }
 check_run "the client on eth1's segment reaches 10.1.0.100 at lb1's eth1" client_sees lb1

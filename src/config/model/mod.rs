@@ -382,6 +382,9 @@ pub struct Notify {
     pub stop: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub any: Option<Vec<String>>,
+    /// As master, on hearing a lower-priority master (instances only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_rx_lower_pri: Option<Vec<String>>,
     /// "user" or "user:group"; `None` runs them as `script_user`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -484,6 +487,15 @@ pub struct VirtualServer {
     pub inhibit_on_failure: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sorry_server: Option<RsAddr>,
+    /// How the sorry server is reached, when not as the service's servers are (keepalived's
+    /// sorry_server_lvs_method).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sorry_server_forwarding: Option<Forwarding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sorry_server_tunnel: Option<Tunnel>,
+    /// The sorry server stays in the table at weight 0 while it is not needed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sorry_server_inhibit: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vrrp_instance: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -321,3 +321,22 @@ fn interface_name(leaf: &Leaf<String>, key: &str, d: &mut Diags) -> Option<Strin
     }
     Some(name)
 }
+
+/// A warning on each of the names no vrrp_instance uses.
+fn warn_unused<'a>(
+    names: impl Iterator<Item = &'a Option<super::raw::Str>>,
+    used: &std::collections::HashSet<&str>,
+    what: &str,
+    d: &mut Diags,
+) {
+    for n in names.flatten() {
+        if let super::leaf::Scalar::Str(name) = &n.raw.value
+            && !used.contains(name.as_str())
+        {
+            d.warning(
+                n.loc(),
+                format!("{what} `{name}` is not used by any vrrp_instance"),
+            );
+        }
+    }
+}

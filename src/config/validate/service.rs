@@ -100,10 +100,7 @@ fn virtual_server(
 
     let key = key?;
     let (persistence_timeout, persistence_netmask) = persistence(r, key, d);
-    let sorry_server = r
-        .sorry_server
-        .as_ref()
-        .and_then(|l| rs_address(l, "sorry_server", &key, forwarding, d));
+    let (sorry_server, sorry) = sorry(r, &key, forwarding, d);
     let vrrp_instance = vrrp_binding(r, key, instances, d);
 
     let service = Service {
@@ -138,6 +135,9 @@ fn virtual_server(
         alpha,
         inhibit_on_failure,
         sorry_server,
+        sorry_server_forwarding: sorry.0,
+        sorry_server_tunnel: sorry.1,
+        sorry_server_inhibit: sorry.2,
         vrrp_instance,
         quorum_up: r
             .quorum_up
@@ -364,6 +364,50 @@ fn first_rs_family(r: &raw::VirtualServer) -> Option<Family> {
             _ => None,
         }
     })
+}
+
+/// The sorry server, and its `sorry_server_forwarding`, `sorry_server_tunnel` and
+/// `sorry_server_inhibit`, which need one (keepalived: "sorry_server forwarding used without
+/// sorry_server").
+fn sorry(
+    r: &raw::VirtualServer,
+    key: &ServiceKey,
+    forwarding: Forwarding,
+    d: &mut Diags,
+) -> (Option<RsAddr>, (Option<Forwarding>, Option<Tunnel>, bool)) {
+    let own = r
+        .sorry_server_forwarding
+        .as_ref()
+        .and_then(|l| l.get("sorry_server_forwarding", d));
+    let tunnel = r.sorry_server_tunnel.as_ref().and_then(|t| tunnel(t, d));
+    let inhibit = or(&r.sorry_server_inhibit, "sorry_server_inhibit", false, d);
+    let set = [
+        r.sorry_server_forwarding.as_ref().map(|l| l.loc()),
+        r.sorry_server_tunnel.as_ref().map(|t| t.loc),
+        r.sorry_server_inhibit.as_ref().map(|l| l.loc()),
+    ];
+    if r.sorry_server.is_none() {
+        for at in set.into_iter().flatten() {
+            d.error(
+                at,
+                "this applies to a `sorry_server`, and the service has none",
+            );
+        }
+    }
+    if let (Some(t), false) = (
+        &r.sorry_server_tunnel,
+        own.unwrap_or(forwarding) == Forwarding::Tun,
+    ) {
+        d.error(
+            t.loc,
+            "`sorry_server_tunnel` applies to a sorry server reached by \"tun\"",
+        );
+    }
+    let server = r
+        .sorry_server
+        .as_ref()
+        .and_then(|l| rs_address(l, "sorry_server", key, own.unwrap_or(forwarding), d));
+    (server, (own, tunnel, inhibit))
 }
 
 /// A real or sorry server address: the port defaults to the service's, and a fwmark service's

@@ -109,5 +109,5 @@ pub(super) fn unused(raw: &[Sp<raw::TrackFile>], instances: &[(Loc, VrrpInstance
         .iter()
         .flat_map(|(_, i)| i.track_file.iter().map(|t| t.name.as_str()))
         .collect();
-    super::vrrp::warn_unused(raw.iter().map(|sp| &sp.value.name), &used, "track_file", d);
+    super::warn_unused(raw.iter().map(|sp| &sp.value.name), &used, "track_file", d);
 }

@@ -66,31 +66,12 @@ pub(super) fn unused_track_scripts(
         .iter()
         .flat_map(|(_, i)| i.track_script.iter().map(|t| t.name.as_str()))
         .collect();
-    warn_unused(
+    super::warn_unused(
         raw.iter().map(|sp| &sp.value.name),
         &used,
         "track_script",
         d,
     );
-}
-
-/// A warning on each of the names no vrrp_instance uses.
-pub(super) fn warn_unused<'a>(
-    names: impl Iterator<Item = &'a Option<raw::Str>>,
-    used: &HashSet<&str>,
-    what: &str,
-    d: &mut Diags,
-) {
-    for n in names.flatten() {
-        if let super::super::leaf::Scalar::Str(name) = &n.raw.value
-            && !used.contains(name.as_str())
-        {
-            d.warning(
-                n.loc(),
-                format!("{what} `{name}` is not used by any vrrp_instance"),
-            );
-        }
-    }
 }
 
 /// The objects an instance may track by name: `[[track_script]]`s and `[[track_file]]`s.
@@ -628,6 +609,17 @@ fn track_refs(
     out
 }
 
+/// A sync group's notify: the instances' keys but `master_rx_lower_pri`, an instance's event.
+fn group_notify(sp: &Sp<raw::Notify>, d: &mut Diags) -> Notify {
+    if let Some(c) = &sp.value.master_rx_lower_pri {
+        d.error(
+            c.loc,
+            "`master_rx_lower_pri` is an instance's: a sync group hears no adverts",
+        );
+    }
+    notify(sp, d)
+}
+
 fn notify(sp: &Sp<raw::Notify>, d: &mut Diags) -> Notify {
     let n = &sp.value;
     let cmd = |c: &Option<raw::Command>, key: &str, d: &mut Diags| {
@@ -639,6 +631,7 @@ fn notify(sp: &Sp<raw::Notify>, d: &mut Diags) -> Notify {
         fault: cmd(&n.fault, "fault", d),
         stop: cmd(&n.stop, "stop", d),
         any: cmd(&n.any, "any", d),
+        master_rx_lower_pri: cmd(&n.master_rx_lower_pri, "master_rx_lower_pri", d),
         user: n.user.as_ref().and_then(|l| super::identity(l, "user", d)),
     }
 }
@@ -700,7 +693,11 @@ pub(super) fn sync_groups(
                     name,
                     instances: members,
                     smtp_alert: super::email::alert(&g.smtp_alert, alerts.vrrp, d),
-                    notify: g.notify.as_ref().map(|n| notify(n, d)).unwrap_or_default(),
+                    notify: g
+                        .notify
+                        .as_ref()
+                        .map(|n| group_notify(n, d))
+                        .unwrap_or_default(),
                 });
             }
         }

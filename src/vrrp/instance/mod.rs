@@ -60,6 +60,11 @@ pub(crate) enum Report {
         state: State,
         priority: u8,
     },
+    /// As master it heard a lower-priority master (keepalived's MASTER_RX_LOWER_PRI event).
+    LowerPriorityHeard {
+        name: String,
+        priority: u8,
+    },
 }
 
 /// What an instance shows of itself.

@@ -51,6 +51,8 @@ enum Effect {
     },
     /// A priority change told to the daemon.
     Priority(u8),
+    /// A lower-priority master heard, told to the daemon.
+    LowerPriorityHeard,
     /// The notify commands run (the first word of each).
     Notify(Vec<String>),
     Finished,
@@ -123,6 +125,7 @@ impl Effects for Recorder {
                 by_group: t.by_group,
             },
             Report::Priority { priority, .. } => Effect::Priority(priority),
+            Report::LowerPriorityHeard { .. } => Effect::LowerPriorityHeard,
         });
     }
 
@@ -317,7 +320,15 @@ async fn a_lower_priority_master_heard_is_answered_and_the_addresses_announced_a
         "the advert is admitted"
     );
     // keepalived vrrp.c vrrp_state_master_rx: vrrp_send_adv, then vrrp_send_link_update.
-    assert_eq!(r.effects(), [Effect::Advert(100), Effect::Announce(5)]);
+    // And keepalived's send_event_notify: the daemon is told (MASTER_RX_LOWER_PRI).
+    assert_eq!(
+        r.effects(),
+        [
+            Effect::Advert(100),
+            Effect::Announce(5),
+            Effect::LowerPriorityHeard
+        ]
+    );
     assert_eq!(r.state(), State::Master);
     // A router resigning (priority 0) only gets the advert.
     r.hear(0);

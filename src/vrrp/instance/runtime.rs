@@ -273,6 +273,15 @@ impl<E: Effects> Runtime<E> {
                     if count > 0 {
                         self.garp_burst(count);
                     }
+                    // keepalived's send_event_notify (vrrp_notify.c): the command as written,
+                    // no arguments added, and the FIFO's line.
+                    if let Some(cmd) = &self.cfg.notify.master_rx_lower_pri {
+                        self.io.notify(vec![cmd.clone()]);
+                    }
+                    self.io.report(Report::LowerPriorityHeard {
+                        name: self.cfg.name.clone(),
+                        priority: self.fsm.priority(),
+                    });
                 }
                 Action::Transition { from, to } => {
                     info!(target: super::LOG_TARGET, instance = %self.cfg.name, from = from.as_str(), to = to.as_str(), priority = self.fsm.priority(), "VRRP state");
