@@ -363,7 +363,7 @@ impl Daemon {
     async fn start(path: PathBuf) -> Result<(Daemon, Inputs), StartError> {
         let (config, basis, files) = load(&path)?;
         let host = Host::open(&config)?;
-        track_files::FileTracks::init(&config.track_files);
+        track_files::FileTracks::init(&config.track_files, false);
         let (script_user, ctx, script_ctx) = script_contexts(&config)?;
         let (mut inputs, senders) = Inputs::open().map_err(StartError::Signals)?;
         inputs.files = files;

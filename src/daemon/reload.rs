@@ -108,6 +108,7 @@ impl Daemon {
             self.hold_static();
         }
         self.mailer = super::alerts::mailer(&self.config, &self.metrics);
+        super::track_files::FileTracks::init(&self.config.track_files, true);
         self.start_vrrp(&plan.vrrp_start, &mut lines);
         self.watch_track_files();
         let t = std::time::Instant::now();

@@ -17,15 +17,21 @@ pub(super) struct FileTracks {
 }
 
 impl FileTracks {
-    /// Writes the files whose `init` asks for it: a missing one, or any with `overwrite`
-    /// (keepalived's init_file, done when the configuration is first read, never on a reload).
-    pub(super) fn init(files: &[TrackFile]) {
+    /// Writes the files whose `init` asks for it: a missing one, or, at start (`reload` false),
+    /// a regular file with `overwrite` (keepalived's init_file: never overwritten on a reload).
+    /// A symbolic link is never written through.
+    pub(super) fn init(files: &[TrackFile], reload: bool) {
         for f in files {
             let Some(init) = f.init else { continue };
-            if f.file.exists() && !(init.overwrite && f.file.is_file()) {
+            let meta = std::fs::symlink_metadata(&f.file);
+            let write = match &meta {
+                Err(_) => true,
+                Ok(m) => init.overwrite && !reload && m.file_type().is_file(),
+            };
+            if !write {
                 continue;
             }
-            if let Err(e) = std::fs::write(&f.file, format!("{}\n", init.value)) {
+            if let Err(e) = write_value(&f.file, init.value) {
                 warn!(file = %f.file.display(), error = %e, "cannot initialise the track file");
             }
         }
@@ -63,6 +69,19 @@ impl Drop for FileTracks {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The value written as keepalived writes it, "%d\n", without following a link put there.
+fn write_value(path: &std::path::Path, value: i64) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    writeln!(f, "{value}")
 }
 
 async fn follow(mut watch: Watch, f: TrackFile, to: UnboundedSender<(String, i64)>) {

@@ -70,6 +70,21 @@ pub(crate) fn judge(value: i64, weight: i32) -> Outcome {
     }
 }
 
+/// Whether an event leaves the file with a value to read: a write closed, a rename over it or
+/// away, a removal (keepalived's IN_CLOSE_WRITE | IN_DELETE | IN_MOVE, track_file.c). Not a
+/// bare modification: `tool > file` truncates first, and the file would read as 0 while
+/// the tool runs.
+fn settles(kind: &notify::EventKind) -> bool {
+    use notify::EventKind;
+    use notify::event::{AccessKind, AccessMode, ModifyKind};
+    matches!(
+        kind,
+        EventKind::Access(AccessKind::Close(AccessMode::Write))
+            | EventKind::Modify(ModifyKind::Name(_))
+            | EventKind::Remove(_)
+    )
+}
+
 /// Wakes when the file is written, replaced or removed.
 pub(crate) struct Watch {
     rx: mpsc::UnboundedReceiver<()>,
@@ -82,15 +97,7 @@ impl Watch {
         let name: PathBuf = file.file_name().map(PathBuf::from).unwrap_or_default();
         let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
             let Ok(ev) = ev else { return };
-            // Reads do not change the value; a write, a rename over it or a removal may.
-            if ev.kind.is_access()
-                && !matches!(
-                    ev.kind,
-                    notify::EventKind::Access(notify::event::AccessKind::Close(
-                        notify::event::AccessMode::Write
-                    ))
-                )
-            {
+            if !settles(&ev.kind) {
                 return;
             }
             if ev

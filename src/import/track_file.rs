@@ -140,24 +140,46 @@ impl Mapper {
                 self.warn(t, "keepalived ignores a duplicate track_file entry");
                 continue;
             }
-            let mut entry = vec![("name".to_string(), V::str(&t.key))];
-            let mut args = t.args.iter();
-            while let Some(a) = args.next() {
-                match a.as_str() {
-                    "weight" => match args.next().and_then(|w| w.parse::<i64>().ok()) {
-                        Some(w) if WEIGHTS.contains(&w) => entry.push(("weight".into(), V::Int(w))),
-                        _ => self.warn(
-                            t,
-                            "keepalived takes a weight of -254 to 254 and falls back to the file's",
-                        ),
-                    },
-                    "reverse" => entry.push(("reverse".into(), V::Bool(true))),
-                    "noreverse" => entry.push(("reverse".into(), V::Bool(false))),
-                    other => self.lost(t, &format!("\"{other}\" not understood")),
-                }
+            if let Some(entry) = self.track_file_entry(t) {
+                out.push(V::Table(entry));
             }
-            out.push(V::Table(entry));
         }
+    }
+
+    /// `NAME [weight W [reverse|noreverse]]` as track_file.c vrrp_alloc_track_file reads it:
+    /// another word than `weight`, a weight without value or another word than (no)reverse
+    /// and keepalived ignores the whole entry; a weight out of range falls back to the file's.
+    fn track_file_entry(&mut self, t: &Node) -> Option<Vec<(String, V)>> {
+        let mut entry = vec![("name".to_string(), V::str(&t.key))];
+        let ignored = |m: &mut Self, why: &str| {
+            m.warn(
+                t,
+                &format!("keepalived ignores this entry ({why}), and so does this conversion"),
+            );
+            None
+        };
+        match t.args.first().map(String::as_str) {
+            None => return Some(entry),
+            Some("weight") => {}
+            Some(_) => return ignored(self, "\"unknown track file option\""),
+        }
+        let Some(w) = t.args.get(1) else {
+            return ignored(self, "\"weight without value\"");
+        };
+        match w.parse::<i64>() {
+            Ok(w) if WEIGHTS.contains(&w) => entry.push(("weight".into(), V::Int(w))),
+            _ => self.warn(
+                t,
+                "keepalived takes a weight of -254 to 254 and falls back to the file's",
+            ),
+        }
+        match t.args.get(2).map(String::as_str) {
+            None => {}
+            Some("reverse") => entry.push(("reverse".into(), V::Bool(true))),
+            Some("noreverse") => entry.push(("reverse".into(), V::Bool(false))),
+            Some(_) => return ignored(self, "\"unknown track file weight option\""),
+        }
+        Some(entry)
     }
 
     /// On an address owner, or a sync group's instance without sync_group_tracking_weight,
@@ -175,9 +197,11 @@ impl Mapper {
             let own = self.vrrp_track_files.get(&name).and_then(|(_, w)| *w);
             let weight = int_of(keys, "weight").or(own);
             let at = block.and_then(|b| b.children().iter().find(|c| c.key == name));
+            // keepalived compares with its default (vrrp.c: tfl->weight == 1), written or not.
             match weight {
                 Some(0) => true,
-                None => {
+                None | Some(1) => {
+                    keys.retain(|(k, _)| k != "weight");
                     keys.push(("weight".into(), V::Int(0)));
                     if let Some(n) = at {
                         self.warn(n, &format!("keepalived tracks it with weight 0 on {why} (a value other than 0 means FAULT), and so does this conversion"));

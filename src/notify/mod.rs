@@ -64,6 +64,16 @@ impl Chain {
         Chain { user, last: None }
     }
 
+    /// Runs `argv` now, beside the chain: it waits for nothing and holds nothing up, as
+    /// keepalived runs the script of an event that may come every advert
+    /// (MASTER_RX_LOWER_PRI: vrrp_notify.c send_event_notify, notify_exec without waiting).
+    pub(crate) fn run_beside(&self, what: &str, argv: Vec<String>) {
+        let (what, user) = (what.to_string(), self.user);
+        tokio::spawn(async move {
+            run_one(&what, &argv, user).await;
+        });
+    }
+
     /// Runs `commands` one after another once the batch before has finished. `what` names
     /// the owner in the logs.
     pub(crate) fn run(&mut self, what: &str, commands: Vec<Vec<String>>) {

@@ -20,6 +20,9 @@ pub(crate) struct Bursts {
     /// The size of the second burst, when the next one is that (else it is a refresh).
     second: Option<u32>,
     at: Option<Instant>,
+    /// The delayed bursts of the lower-priority adverts heard, in the order due: keepalived
+    /// arms a timer for each, apart from the master's own schedule.
+    lower: VecDeque<(Instant, u32)>,
 }
 
 impl Bursts {
@@ -28,6 +31,7 @@ impl Bursts {
             garp,
             second: None,
             at: None,
+            lower: VecDeque::new(),
         }
     }
 
@@ -44,17 +48,13 @@ impl Bursts {
 
     /// Heard a lower-priority master at `now`: the size of the burst to send now (0: none).
     /// keepalived schedules a delayed burst for every such advert (vrrp.c,
-    /// vrrp_state_master_rx): the bursts still due add up, sent together after the last.
+    /// vrrp_state_master_rx), each on its own timer.
     pub(crate) fn on_lower(&mut self, now: Instant) -> u32 {
         let count = self.garp.lower_prio_repeat;
-        if count == 0 {
-            return 0;
+        if count > 0 && !self.garp.lower_prio_delay.is_zero() {
+            self.lower
+                .push_back((now + self.garp.lower_prio_delay, count));
         }
-        if self.garp.lower_prio_delay.is_zero() {
-            return count;
-        }
-        self.second = Some(self.second.unwrap_or(0) + count);
-        self.at = Some(now + self.garp.lower_prio_delay);
         count
     }
 
@@ -62,17 +62,28 @@ impl Bursts {
     pub(crate) fn on_leave(&mut self) {
         self.second = None;
         self.at = None;
+        self.lower.clear();
     }
 
     /// When the next burst is due.
     pub(crate) fn at(&self) -> Option<Instant> {
-        self.at
+        let lower = self.lower.front().map(|(at, _)| *at);
+        self.at.into_iter().chain(lower).min()
     }
 
-    /// The burst due at `now`: its size.
+    /// The bursts due at `now`: their size together.
     pub(crate) fn fire(&mut self, now: Instant) -> u32 {
-        let count = self.second.take().unwrap_or(self.garp.refresh_repeat);
-        self.at = self.refresh(now);
+        let mut count = 0;
+        while let Some(&(at, n)) = self.lower.front()
+            && at <= now
+        {
+            count += n;
+            self.lower.pop_front();
+        }
+        if self.at.is_some_and(|at| at <= now) {
+            count += self.second.take().unwrap_or(self.garp.refresh_repeat);
+            self.at = self.refresh(now);
+        }
         count
     }
 
@@ -198,23 +209,27 @@ mod tests {
         let t0 = Instant::now();
         let mut b = Bursts::new(garp.clone());
         assert_eq!(b.on_master(t0), 5);
-        let t1 = t0 + ms(6000);
-        assert_eq!(b.fire(t0 + ms(5000)), 5, "the master's second burst");
+        let t1 = t0 + ms(1000);
         assert_eq!(
             b.on_lower(t1),
             2,
-            "garp_lower_prio_repeat, not the master's repeat"
+            "garp_lower_prio_repeat, not the master's"
         );
-        assert_eq!(b.at(), Some(t1 + ms(3000)), "garp_lower_prio_delay");
-        let t2 = t1 + ms(100);
+        let t2 = t1 + ms(1000);
         assert_eq!(b.on_lower(t2), 2, "a second lower advert, a second burst");
-        assert_eq!(b.at(), Some(t2 + ms(3000)));
+        assert_eq!(b.at(), Some(t1 + ms(3000)), "the first advert's delay");
+        assert_eq!(b.fire(t1 + ms(3000)), 2, "the first advert's delayed burst");
+        assert_eq!(b.at(), Some(t0 + ms(5000)), "the master's own second burst");
         assert_eq!(
-            b.fire(t2 + ms(3000)),
-            4,
-            "the delayed bursts of both adverts"
+            b.fire(t0 + ms(5000)),
+            7,
+            "it, and the second advert's, due together"
         );
-        assert_eq!(b.at(), Some(t2 + ms(63_000)), "then the refreshes");
+        assert_eq!(
+            b.at(),
+            Some(t0 + ms(65_000)),
+            "the refreshes keep their schedule"
+        );
         // A repeat of 0 sends nothing and leaves what was due alone.
         let mut b = Bursts::new(Garp {
             lower_prio_repeat: 0,

@@ -2,7 +2,8 @@
 # (trackers/track_file.c): the number in the file times the weight is added to the priority,
 # clipped to -254..253 where -254 means FAULT; a missing file or one without a number reads
 # as 0 (strtol with base 0: "0x2" is 2); init_file writes the file when it is missing; with
-# weight 0 and reverse, a 0 in the file is the FAULT. The same writes are made with keepalived
+# weight 0 and reverse, a 0 in the file is the FAULT; a file being written is read once it
+# is closed. The same writes are made with keepalived
 # 2.2.7 and with haldir as the tracking router, and each must advertise the priorities
 # keepalived's rules give, seen on the wire.
 
@@ -96,6 +97,12 @@ run() { # KIND
     wait_for 5 advertises 150 || { logs t p; fail "$KIND: 1 in the file, t at 150"; }
     step 0 FAULT
     step 7 150
+    # A writer that truncates the file, then writes a second later: the file is read when the
+    # write is closed (IN_CLOSE_WRITE), never empty in between, where 0 would be the FAULT.
+    ( exec > "$F"; sleep 1; echo 3 ) &
+    writer=$!
+    check_holds "$KIND: a write in progress is not read (no FAULT while the file is empty)" 1.5 advertises 150
+    wait $writer
     stop_daemon t
     ip -n t addr del 10.0.0.100/32 dev eth0 2>/dev/null
 }

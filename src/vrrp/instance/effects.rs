@@ -46,6 +46,8 @@ pub(crate) trait Effects: Send {
     fn report(&mut self, report: Report);
     /// Runs notify commands, after those started before.
     fn notify(&mut self, commands: Vec<Vec<String>>);
+    /// Runs an event's command now, beside the notify commands.
+    fn notify_beside(&mut self, command: Vec<String>);
     /// The instance has stopped: its VMAC goes, its stop notification is handed to whoever
     /// waits for it.
     fn finish(&mut self);
@@ -119,6 +121,10 @@ impl Effects for Io {
 
     fn notify(&mut self, commands: Vec<Vec<String>>) {
         self.notify.run(&self.name, commands);
+    }
+
+    fn notify_beside(&mut self, command: Vec<String>) {
+        self.notify.run_beside(&self.name, command);
     }
 
     fn finish(&mut self) {

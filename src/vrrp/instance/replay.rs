@@ -129,6 +129,10 @@ impl Effects for Recorder {
         });
     }
 
+    fn notify_beside(&mut self, command: Vec<String>) {
+        self.notify(vec![command]);
+    }
+
     fn notify(&mut self, commands: Vec<Vec<String>>) {
         let words = commands.into_iter().flat_map(|c| c.into_iter().take(1));
         self.effects.push(Effect::Notify(words.collect()));

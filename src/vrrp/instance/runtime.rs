@@ -276,7 +276,7 @@ impl<E: Effects> Runtime<E> {
                     // keepalived's send_event_notify (vrrp_notify.c): the command as written,
                     // no arguments added, and the FIFO's line.
                     if let Some(cmd) = &self.cfg.notify.master_rx_lower_pri {
-                        self.io.notify(vec![cmd.clone()]);
+                        self.io.notify_beside(cmd.clone());
                     }
                     self.io.report(Report::LowerPriorityHeard {
                         name: self.cfg.name.clone(),
